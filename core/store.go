@@ -1,0 +1,137 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps the server-side state that expiry alone cannot express: refresh-token families (for
+// rotation and reuse detection) and revocation records. Every method takes a context, every record
+// carries an absolute expiry derived from token lifetimes (so a store never grows without bound), and
+// every change that must be atomic is one call. "Not found" is a result, never an error: an error
+// always means the store itself failed, and the Manager then fails closed with ErrStoreUnavailable.
+//
+// Every record of one subject is addressed with that subject, so a store may keep all of them
+// together (the Redis store puts them in one Cluster hash slot and answers Revoked and Rotate in one
+// round trip).
+//
+// Implementations in this module: MemoryStore (the default) and redisstore.Store. Both pass the
+// conformance suite in internal/testutil.
+type Store interface {
+	// CreateFamily records a new session (token family) at login. The record expires at
+	// f.CurrentExpires, which never lies after f.Expires (the absolute session end).
+	CreateFamily(ctx context.Context, f Family) error
+
+	// Rotate atomically moves the family req.SessionID forward, as described on RotateRequest and
+	// RotateResult. Exactly one of many concurrent callers presenting the current jti gets RotateOK.
+	Rotate(ctx context.Context, req RotateRequest) (Family, RotateResult, error)
+
+	// RevokeFamily deletes the family sid of subject and marks sid revoked until `until` (the
+	// latest expiry of any token carrying that sid, plus leeway). Revoking an unknown sid still
+	// writes the mark; an `until` in the past writes nothing.
+	RevokeFamily(ctx context.Context, subject, sid string, until time.Time) error
+
+	// DenyToken puts the token id jti of subject on the denylist until `until`; an `until` in the
+	// past writes nothing.
+	DenyToken(ctx context.Context, subject, jti string, until time.Time) error
+
+	// CutOff rejects every token of subject issued at or before `at` (compared in whole seconds,
+	// as iat is). The record lives until `until`; a later cut-off replaces an earlier one, an earlier
+	// one never replaces a later one.
+	CutOff(ctx context.Context, subject string, at, until time.Time) error
+
+	// Revoked reports, in one round trip, whether jti is denied, whether sid is revoked, and the
+	// subject's cut-off (zero when none). Empty jti or sid are reported as not revoked.
+	Revoked(ctx context.Context, subject, jti, sid string) (Revocation, error)
+
+	// Close stops background work and releases what the store owns (never a client it was
+	// given). It is safe to call more than once.
+	Close() error
+}
+
+// Family is one login session: the chain of refresh tokens that rotation produces from it.
+// Stores keep token ids (jti), never tokens.
+type Family struct {
+	SessionID string // sid: random, 128 bits
+	Subject   string // sub of every token in the family
+
+	Current         string    // jti of the only refresh token that may be rotated now
+	CurrentIssuedAt time.Time // iat of the current refresh token (whole seconds)
+	CurrentExpires  time.Time // exp of the current refresh token (whole seconds); the record's expiry
+	Previous        string    // jti of the refresh token Current replaced; empty after login
+	PreviousUntil   time.Time // Previous may be replayed (grace) while now is before this
+	Expires         time.Time // absolute end of the session (MaxSessionAge after login)
+}
+
+// RotateRequest asks a Store to rotate one family. All times are computed by the Manager from its
+// clock, so every store agrees with the injectable clock.
+type RotateRequest struct {
+	Subject   string
+	SessionID string
+	// Presented is the jti of the refresh token the client sent; PresentedIssuedAt its iat.
+	Presented         string
+	PresentedIssuedAt time.Time
+	// Next is the jti of the refresh token to install; NextIssuedAt its iat. Its exp is
+	// NextExpires capped at the family's Expires; the store reports the capped value as
+	// Family.CurrentExpires.
+	Next         string
+	NextIssuedAt time.Time
+	NextExpires  time.Time
+	// Now is the current time.
+	Now time.Time
+	// GraceUntil is when the token being replaced stops being replayable; GraceUntil <= Now
+	// means no grace window.
+	GraceUntil time.Time
+	// RevokeUntil is how long the sid stays revoked when reuse is detected (the latest access
+	// token expiry of the family, plus leeway).
+	RevokeUntil time.Time
+}
+
+// RotateResult says what Rotate did.
+type RotateResult int
+
+const (
+	// RotateOK: Presented was the current jti; Next is now current, Presented is the previous one.
+	RotateOK RotateResult = iota + 1
+	// RotateGrace: Presented was the previous jti, replayed before PreviousUntil. Nothing changed;
+	// the returned Family names the current token so the caller can hand it out again.
+	RotateGrace
+	// RotateReused: Presented belongs to the family but is neither current nor replayable. The
+	// family was deleted and its sid marked revoked until RevokeUntil (RFC 9700 §4.14.2).
+	RotateReused
+	// RotateUnknown: no live family with that sid for that subject (logged out, expired, or never
+	// existed), or the family is past its absolute expiry.
+	RotateUnknown
+	// RotateCutOff: the subject was cut off ("log out everywhere") at or after PresentedIssuedAt.
+	// Nothing changed.
+	RotateCutOff
+)
+
+// String returns the result's name, for logs and test messages.
+func (r RotateResult) String() string {
+	switch r {
+	case RotateOK:
+		return "ok"
+	case RotateGrace:
+		return "grace"
+	case RotateReused:
+		return "reused"
+	case RotateUnknown:
+		return "unknown"
+	case RotateCutOff:
+		return "cut-off"
+	}
+	return "invalid"
+}
+
+// Revocation is the answer of Store.Revoked.
+type Revocation struct {
+	TokenDenied    bool      // the jti is on the denylist
+	SessionRevoked bool      // the sid was logged out or its family revoked after reuse
+	CutOff         time.Time // tokens of the subject with iat at or before this are revoked; zero: none
+}
+
+// RevokesIssuedAt reports whether a token with the given iat (whole seconds) falls under the cut-off.
+func (r Revocation) RevokesIssuedAt(iat time.Time) bool {
+	return !r.CutOff.IsZero() && iat.Unix() <= r.CutOff.Unix()
+}

@@ -150,6 +150,8 @@ var (
 	errLifetime       = newTokenError(ErrLifetime, "token lifetime too long", jwt.ErrTokenInvalidClaims)
 	errTypeRefresh    = newTokenError(ErrTokenType, "refresh token used as access token", jwt.ErrTokenInvalidClaims)
 	errTypeAccess     = newTokenError(ErrTokenType, "not a refresh token", jwt.ErrTokenInvalidClaims)
+	errTypeUnknown    = newTokenError(ErrTokenType, "unexpected token type", jwt.ErrTokenInvalidClaims)
+	errRefreshClaims  = newTokenError(ErrClaims, "missing refresh token claims", jwt.ErrTokenRequiredClaimMissing)
 	errRevoked        = newTokenError(ErrTokenRevoked, "token revoked", nil)
 	errSessionRevoked = newTokenError(ErrTokenRevoked, "session revoked", nil)
 	errCutOff         = newTokenError(ErrTokenRevoked, "token revoked", nil)

@@ -1,0 +1,154 @@
+package core
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Request is the view of an HTTP request the Manager reads credentials from. HTTPRequest adapts
+// *http.Request (net/http, Gin, Echo); the Fiber adapter adapts fasthttp. Each getter returns the
+// first value and how many values were present, so that duplicates can be refused.
+type Request interface {
+	// Header returns the first value of the named header (canonical form) and the number of
+	// header lines with that name.
+	Header(name string) (value string, n int)
+	// Cookie returns the value of the named cookie and the number of cookies with that name.
+	Cookie(name string) (value string, n int)
+	// Query returns the named URL query parameter and the number of times it appears.
+	Query(name string) (value string, n int)
+	// Body returns the request body, reading at most limit bytes; a longer body is an error.
+	Body(limit int64) ([]byte, error)
+}
+
+// HTTPRequest adapts a *http.Request to Request without allocating.
+func HTTPRequest(r *http.Request) Request { return httpRequest{r} }
+
+// httpRequest holds one pointer, so it fits in an interface value without allocating.
+type httpRequest struct{ r *http.Request }
+
+func (h httpRequest) Header(name string) (string, int) {
+	v := h.r.Header[name]
+	if len(v) == 0 {
+		return "", 0
+	}
+	return v[0], len(v)
+}
+
+func (h httpRequest) Cookie(name string) (string, int) {
+	cs := h.r.CookiesNamed(name)
+	if len(cs) == 0 {
+		return "", 0
+	}
+	return cs[0].Value, len(cs)
+}
+
+func (h httpRequest) Query(name string) (string, int) {
+	v := h.r.URL.Query()[name]
+	if len(v) == 0 {
+		return "", 0
+	}
+	return v[0], len(v)
+}
+
+func (h httpRequest) Body(limit int64) ([]byte, error) {
+	if h.r.Body == nil || h.r.Body == http.NoBody {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(h.r.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, errBodyTooLarge
+	}
+	return b, nil
+}
+
+var errBodyTooLarge = errors.New("jwtexp: request body too large")
+
+type sourceKind uint8
+
+const (
+	sourceCookie sourceKind = iota + 1
+	sourceHeader
+	sourceQuery
+)
+
+type source struct {
+	kind sourceKind
+	name string
+}
+
+// extract finds the one access token of a request (DESIGN §3.1). The Authorization header is
+// always read; Bearer is matched case-insensitively (RFC 6750 §2.1, RFC 9110 §11.1) and another
+// scheme (Basic, ...) is not a credential for us. Two Authorization headers, or a token in more
+// than one place, is ErrInvalidRequest. An empty cookie, header or query value counts as absent.
+func (m *Manager) extract(r Request) (string, error) {
+	var token string
+	found := 0
+	v, n := r.Header("Authorization")
+	if n > 1 {
+		return "", errTwoCredentials
+	}
+	if n == 1 {
+		t, ok, err := bearer(v)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			token, found = t, 1
+		}
+	}
+	for _, s := range m.cfg.sources {
+		var v string
+		var n int
+		switch s.kind {
+		case sourceCookie:
+			v, n = r.Cookie(s.name)
+		case sourceHeader:
+			v, n = r.Header(s.name)
+		default:
+			v, n = r.Query(s.name)
+		}
+		if n > 1 {
+			return "", errTwoCredentials
+		}
+		if n == 1 && v != "" {
+			token = v
+			found++
+		}
+	}
+	switch {
+	case found == 0:
+		return "", errMissing
+	case found > 1:
+		return "", errTwoCredentials
+	case len(token) > m.cfg.maxTokenSize:
+		return "", errTooLarge
+	}
+	return token, nil
+}
+
+// bearer reads an Authorization value. ok is false for other schemes. "Bearer" without a token,
+// or a token followed by more words, is a malformed header (RFC 6750 §2.1: "Bearer" 1*SP
+// b64token); spaces and tabs between scheme and token are tolerated.
+func bearer(v string) (token string, ok bool, err error) {
+	v = strings.Trim(v, " \t")
+	i := strings.IndexAny(v, " \t")
+	if i < 0 {
+		if strings.EqualFold(v, "Bearer") {
+			return "", false, errBadAuthHeader
+		}
+		return "", false, nil
+	}
+	if !strings.EqualFold(v[:i], "Bearer") {
+		return "", false, nil
+	}
+	token = strings.TrimLeft(v[i:], " \t")
+	if token == "" || strings.ContainsAny(token, " \t,") {
+		return "", false, errBadAuthHeader
+	}
+	return token, true, nil
+}

@@ -1,0 +1,140 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"time"
+)
+
+// TokenPair is what a login or refresh hands to the client.
+type TokenPair struct {
+	AccessToken      string
+	AccessExpiresAt  time.Time
+	ExpiresIn        int64 // access token lifetime in seconds, for expires_in (RFC 6749 §5.1)
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+	Subject          string
+	SessionID        string
+}
+
+// ErrSubjectEmpty is returned by Issue for an empty subject. It matches ErrClaims.
+var ErrSubjectEmpty = &subError{msg: "jwtexp: subject is empty", parent: ErrClaims}
+
+// Issue starts a session for subject after the application has authenticated the user: it
+// returns an access token and a refresh token. Every token carries iss, sub, aud, iat, exp, a
+// random 128-bit jti and the session's sid. custom, when not nil, must encode to a JSON object (a
+// struct or map); its members are added to both tokens and carried over on every refresh. Names
+// the Manager writes itself are refused with ErrReservedClaim.
+//
+// With rotation on, the session is recorded in the store; a store failure returns
+// ErrStoreUnavailable.
+func (m *Manager) Issue(ctx context.Context, subject string, custom any) (*TokenPair, error) {
+	if subject == "" {
+		return nil, ErrSubjectEmpty
+	}
+	members, err := encodeCustom(custom)
+	if err != nil {
+		return nil, err
+	}
+	now := m.cfg.now()
+	iat := time.Unix(now.Unix(), 0)
+	sid, refreshID := newID(), newID()
+	sessionEnd := iat.Add(m.cfg.maxSessionAge)
+	refreshExp := minTime(iat.Add(m.cfg.refreshTTL), sessionEnd)
+	p, err := m.pair(subject, sid, refreshID, iat, iat, refreshExp, sessionEnd, members)
+	if err != nil {
+		return nil, err
+	}
+	if m.cfg.rotation {
+		err := m.store.CreateFamily(ctx, Family{
+			SessionID: sid, Subject: subject,
+			Current: refreshID, CurrentIssuedAt: iat, CurrentExpires: refreshExp,
+			Expires: sessionEnd,
+		})
+		if err != nil {
+			err = storeError("create session", err)
+			m.storeFailed(ctx, err)
+			return nil, err
+		}
+	}
+	m.emit(ctx, Event{Kind: EventIssued, Subject: subject, SessionID: sid})
+	return p, nil
+}
+
+// pair mints a new access token (issued at now) and the refresh token refreshID (issued at
+// refreshIAT, expiring at refreshExp) of session sid. The access token never outlives the session.
+func (m *Manager) pair(sub, sid, refreshID string, now, refreshIAT, refreshExp, sessionEnd time.Time, custom []byte) (*TokenPair, error) {
+	accessExp := minTime(now.Add(m.cfg.accessTTL), sessionEnd)
+	access, err := m.mint(m.access.active, false, sub, sid, newID(), now, accessExp, custom)
+	if err != nil {
+		return nil, err
+	}
+	p := &TokenPair{
+		AccessToken: access, AccessExpiresAt: accessExp, ExpiresIn: expiresIn(accessExp.Sub(now)),
+		Subject: sub, SessionID: sid,
+	}
+	if refreshID != "" {
+		p.RefreshToken, err = m.mint(m.refresh.active, true, sub, sid, refreshID, refreshIAT, refreshExp, custom)
+		if err != nil {
+			return nil, err
+		}
+		p.RefreshExpiresAt = refreshExp
+	}
+	return p, nil
+}
+
+// mint builds and signs one token. Times are whole seconds (NumericDate, RFC 7519 §2).
+func (m *Manager) mint(k *key, refresh bool, sub, sid, jti string, iat, exp time.Time, custom []byte) (string, error) {
+	b := make([]byte, 0, 192+len(sub)+len(custom))
+	b = append(b, `{"iss":`...)
+	b = appendJSONString(b, m.cfg.issuer)
+	b = append(b, `,"sub":`...)
+	b = appendJSONString(b, sub)
+	if m.cfg.audience != "" {
+		b = append(b, `,"aud":`...)
+		b = appendJSONString(b, m.cfg.audience)
+	}
+	b = append(b, `,"exp":`...)
+	b = appendJSONInt(b, exp.Unix())
+	b = append(b, `,"iat":`...)
+	b = appendJSONInt(b, iat.Unix())
+	b = append(b, `,"jti":`...)
+	b = appendJSONString(b, jti)
+	b = append(b, `,"sid":`...)
+	b = appendJSONString(b, sid)
+	if len(custom) > 0 {
+		b = append(b, ',')
+		b = append(b, custom...)
+	}
+	b = append(b, '}')
+	hdr := k.header
+	if refresh {
+		hdr = k.refresh
+	}
+	enc := base64.RawURLEncoding
+	in := make([]byte, 0, len(hdr)+1+enc.EncodedLen(len(b)))
+	in = append(in, hdr...)
+	in = append(in, '.')
+	in = enc.AppendEncode(in, b)
+	sig, err := k.sign(unsafeString(in))
+	if err != nil {
+		return "", err
+	}
+	return string(in) + "." + sig, nil
+}
+
+// newID returns 128 random bits, base64url encoded (22 characters). crypto/rand never fails on
+// supported platforms (Go 1.24+ crashes the program rather than return weak randomness).
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,415 @@
+package core
+
+import (
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// This file holds a small strict JSON reader (RFC 8259) used for JOSE headers and claims. It walks
+// the decoded bytes once, allocates nothing for names and values without escapes, and is stricter
+// than encoding/json where JWTs need it: member names compare exactly (RFC 7519 §10.1.1 - "EXP" is
+// not "exp"), a duplicate member name is an error (RFC 7515 §4, RFC 7519 §4), nesting is bounded and
+// invalid UTF-8 is refused.
+
+const maxJSONDepth = 32
+
+type scanner struct {
+	b []byte
+	i int
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// str reads a string at s.i and returns the bounds of its contents and whether it holds escapes.
+func (s *scanner) str() (start, end int, esc, ok bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return 0, 0, false, false
+	}
+	s.i++
+	start = s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			end = s.i
+			s.i++
+			return start, end, esc, true
+		case c == '\\':
+			esc = true
+			if s.i+1 >= len(s.b) {
+				return 0, 0, false, false
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.b) || !isHex(s.b[s.i+2]) || !isHex(s.b[s.i+3]) || !isHex(s.b[s.i+4]) || !isHex(s.b[s.i+5]) {
+					return 0, 0, false, false
+				}
+				s.i += 6
+			default:
+				return 0, 0, false, false
+			}
+		case c < 0x20:
+			return 0, 0, false, false
+		default:
+			s.i++
+		}
+	}
+	return 0, 0, false, false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// number reads a number at s.i (RFC 8259 §6 grammar) and returns its bounds.
+func (s *scanner) number() (start, end int, ok bool) {
+	start = s.i
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+	}
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == '0':
+		s.i++
+	case s.i < len(s.b) && '1' <= s.b[s.i] && s.b[s.i] <= '9':
+		for s.i < len(s.b) && isDigit(s.b[s.i]) {
+			s.i++
+		}
+	default:
+		return 0, 0, false
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if s.i >= len(s.b) || !isDigit(s.b[s.i]) {
+			return 0, 0, false
+		}
+		for s.i < len(s.b) && isDigit(s.b[s.i]) {
+			s.i++
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if s.i >= len(s.b) || !isDigit(s.b[s.i]) {
+			return 0, 0, false
+		}
+		for s.i < len(s.b) && isDigit(s.b[s.i]) {
+			s.i++
+		}
+	}
+	return start, s.i, true
+}
+
+func (s *scanner) literal(lit string) bool {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		return false
+	}
+	s.i += len(lit)
+	return true
+}
+
+// value skips one value of any kind, validating it.
+func (s *scanner) value(depth int) bool {
+	s.ws()
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		_, _, _, ok := s.str()
+		return ok
+	case c == '{':
+		if depth >= maxJSONDepth {
+			return false
+		}
+		s.i++
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == '}' {
+			s.i++
+			return true
+		}
+		for {
+			s.ws()
+			if _, _, _, ok := s.str(); !ok {
+				return false
+			}
+			s.ws()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return false
+			}
+			s.i++
+			if !s.value(depth + 1) {
+				return false
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				return false
+			}
+			if s.b[s.i] == '}' {
+				s.i++
+				return true
+			}
+			if s.b[s.i] != ',' {
+				return false
+			}
+			s.i++
+		}
+	case c == '[':
+		if depth >= maxJSONDepth {
+			return false
+		}
+		s.i++
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			s.i++
+			return true
+		}
+		for {
+			if !s.value(depth + 1) {
+				return false
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				return false
+			}
+			if s.b[s.i] == ']' {
+				s.i++
+				return true
+			}
+			if s.b[s.i] != ',' {
+				return false
+			}
+			s.i++
+		}
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || isDigit(c):
+		_, _, ok := s.number()
+		return ok
+	}
+	return false
+}
+
+// object walks the members of the top-level object in s.b: it calls member for each name (decoded,
+// see stringAt) with s.i at the start of the value; member must consume the value. It rejects
+// duplicate names and anything after the closing brace.
+func (s *scanner) object(member func(name string) bool) bool {
+	var seen nameSet
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return false
+	}
+	s.i++
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		s.ws()
+		return s.i == len(s.b)
+	}
+	for {
+		s.ws()
+		st, en, esc, ok := s.str()
+		if !ok {
+			return false
+		}
+		name := stringAt(s.b, st, en, esc)
+		if !seen.add(name) {
+			s.i = -1 // marks a duplicate for the caller
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return false
+		}
+		s.i++
+		s.ws()
+		if !member(name) {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return false
+		}
+		if s.b[s.i] == '}' {
+			s.i++
+			s.ws()
+			return s.i == len(s.b)
+		}
+		if s.b[s.i] != ',' {
+			return false
+		}
+		s.i++
+	}
+}
+
+// nameSet detects duplicate member names without allocating for small objects.
+type nameSet struct {
+	n     int
+	small [16]string
+	big   map[string]struct{}
+}
+
+func (ns *nameSet) add(name string) bool {
+	if ns.big != nil {
+		if _, dup := ns.big[name]; dup {
+			return false
+		}
+		ns.big[name] = struct{}{}
+		return true
+	}
+	for _, seen := range ns.small[:ns.n] {
+		if seen == name {
+			return false
+		}
+	}
+	if ns.n < len(ns.small) {
+		ns.small[ns.n] = name
+		ns.n++
+		return true
+	}
+	ns.big = make(map[string]struct{}, 2*len(ns.small))
+	for _, seen := range ns.small {
+		ns.big[seen] = struct{}{}
+	}
+	ns.big[name] = struct{}{}
+	return true
+}
+
+// stringAt returns the decoded contents of the string at b[st:en]. Without escapes it shares b's
+// memory (b is never modified after decoding), so names and claim values cost no allocation.
+func stringAt(b []byte, st, en int, esc bool) string {
+	if !esc {
+		return unsafeString(b[st:en])
+	}
+	return unescape(b[st:en])
+}
+
+// unescape decodes the JSON escapes of a string already validated by str. Unpaired surrogates
+// become U+FFFD, as in encoding/json.
+func unescape(b []byte) string {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		switch b[i+1] {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := rune(hex4(b[i+2 : i+6]))
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if i+6 <= len(b) && b[i] == '\\' && b[i+1] == 'u' {
+					if r2 := utf16.DecodeRune(r, rune(hex4(b[i+2:i+6]))); r2 != utf8.RuneError {
+						r = r2
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+			continue
+		default: // '"', '\\', '/'
+			out = append(out, b[i+1])
+		}
+		i += 2
+	}
+	return string(out)
+}
+
+func hex4(b []byte) int {
+	v := 0
+	for _, c := range b[:4] {
+		v <<= 4
+		switch {
+		case '0' <= c && c <= '9':
+			v |= int(c - '0')
+		case 'a' <= c && c <= 'f':
+			v |= int(c-'a') + 10
+		default:
+			v |= int(c-'A') + 10
+		}
+	}
+	return v
+}
+
+// appendJSONString appends s as a JSON string, escaping what RFC 8259 §7 requires plus <, > and &
+// so that tokens never carry HTML-active characters.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+func appendJSONInt(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }
+
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// unsafeBytes views s as bytes for APIs that only read them (hash writes, base64 decoding).
+func unsafeBytes(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}

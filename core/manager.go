@@ -1,0 +1,98 @@
+package core
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Manager verifies and issues tokens, refreshes and revokes sessions. Build it once with New and
+// share it: it is immutable and safe for concurrent use by any number of goroutines and adapters.
+type Manager struct {
+	cfg         config
+	access      *keySet
+	refresh     *keySet
+	store       Store
+	ownStore    bool
+	maxLifetime time.Duration // cap on exp - iat of access tokens
+	logger      *slog.Logger
+}
+
+// New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
+// the setting to change when the configuration cannot work safely: a missing key, issuer or
+// audience; an HMAC secret shorter than its hash (32/48/64 bytes for HS256/384/512); an RSA key
+// under 2048 bits; the same key for access and refresh tokens; a non-positive TTL; a refresh TTL
+// shorter than the access TTL; a leeway over one minute; an unknown algorithm.
+//
+// Without WithStore the Manager keeps sessions and revocations in a MemoryStore of its own,
+// which Close stops.
+func New(opts ...Option) (*Manager, error) {
+	c := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			return nil, configError("nil option")
+		}
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	access, err := newKeySet("access", *c.accessKey, c.accessOlder)
+	if err != nil {
+		return nil, err
+	}
+	refresh, err := newKeySet("refresh", *c.refreshKey, c.refreshOlder)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range access.all() {
+		for _, r := range refresh.all() {
+			if sameSecret(a, r) {
+				return nil, configError("access and refresh tokens use the same key: give each its own, so one can never pass as the other")
+			}
+		}
+	}
+	if access.active.signKey == nil || refresh.active.signKey == nil {
+		return nil, configError("the active access and refresh keys must be able to sign: set Secret or Private")
+	}
+	m := &Manager{cfg: c, access: access, refresh: refresh, store: c.store, maxLifetime: c.accessTTL}
+	if c.maxLifetime > 0 {
+		m.maxLifetime = c.maxLifetime
+	}
+	if m.store == nil {
+		m.store, m.ownStore = NewMemoryStore(WithMemoryClock(c.now)), true
+	}
+	m.logger = slog.Default()
+	if c.loggerSet {
+		m.logger = c.logger
+	}
+	return m, nil
+}
+
+// Close stops the MemoryStore the Manager created for itself, if any. A store passed with
+// WithStore is left to its owner.
+func (m *Manager) Close() error {
+	if m.ownStore {
+		return m.store.Close()
+	}
+	return nil
+}
+
+// AccessTTL is the lifetime of the access tokens this Manager issues.
+func (m *Manager) AccessTTL() time.Duration { return m.cfg.accessTTL }
+
+// RefreshTTL is the lifetime of one refresh token.
+func (m *Manager) RefreshTTL() time.Duration { return m.cfg.refreshTTL }
+
+// Leeway is the configured clock-skew tolerance.
+func (m *Manager) Leeway() time.Duration { return m.cfg.leeway }
+
+// Realm is the realm of this Manager's WWW-Authenticate challenges.
+func (m *Manager) Realm() string { return m.cfg.realm }
+
+// Store is the store sessions and revocations live in.
+func (m *Manager) Store() Store { return m.store }
+
+// Now reads the Manager's clock.
+func (m *Manager) Now() time.Time { return m.cfg.now() }

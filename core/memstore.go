@@ -1,0 +1,362 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// DefaultSweepInterval is how often a MemoryStore drops expired records in the background: 1 minute.
+const DefaultSweepInterval = time.Minute
+
+// errNoSessionID is returned by CreateFamily for a family without a sid: such a family could never
+// be rotated or revoked, so accepting it would only hide a bug in the caller.
+var errNoSessionID = errors.New("jwtexp: family has no session id")
+
+// MemoryStore is the in-memory Store, the default when no store is configured. It holds every
+// record in one process, so it is right for a single instance; several instances behind a load
+// balancer need a shared store (redisstore) or a logout on one instance would not be seen by the
+// others.
+//
+// Records expire by the store's clock (WithMemoryClock; time.Now by default): a record whose expiry
+// is at or before now is treated as gone at once (lazy expiry on read) and removed by a background
+// sweeper every DefaultSweepInterval, or by Sweep. Close stops the sweeper; the store itself keeps
+// answering after Close. All methods are safe for concurrent use.
+type MemoryStore struct {
+	now      func() time.Time
+	interval time.Duration
+
+	// mu guards subjects. Revoked, the per-request read, takes it shared; everything else
+	// exclusively.
+	mu       sync.RWMutex
+	subjects map[string]*memSubject
+
+	stopOnce sync.Once
+	stop     chan struct{} // closed by Close; nil when there is no sweeper
+	done     chan struct{} // closed by the sweeper when it has returned
+}
+
+// memSubject holds every record of one subject, so Revoked is a single map lookup followed by at
+// most two more, none of which allocates. Inner maps are created on first write.
+type memSubject struct {
+	families map[string]Family    // by sid; expires at Family.CurrentExpires
+	denied   map[string]time.Time // jti -> until
+	revoked  map[string]time.Time // sid -> until
+	cutOff   time.Time            // tokens issued at or before this are revoked...
+	cutUntil time.Time            // ...while now is before this; zero: no cut-off
+}
+
+func (r *memSubject) empty() bool {
+	return len(r.families) == 0 && len(r.denied) == 0 && len(r.revoked) == 0 && r.cutUntil.IsZero()
+}
+
+// MemoryOption configures a MemoryStore.
+type MemoryOption func(*MemoryStore)
+
+// WithMemoryClock sets the clock the store expires records by (default time.Now). Give it the same
+// clock as the Manager, so that records expire exactly when the tokens they describe do. A nil
+// clock is ignored.
+func WithMemoryClock(now func() time.Time) MemoryOption {
+	return func(s *MemoryStore) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// WithSweepInterval sets how often the background sweeper drops expired records (default
+// DefaultSweepInterval, 1 minute). d <= 0 starts no sweeper: expired records are then still never
+// reported, but they stay in memory until Sweep is called.
+func WithSweepInterval(d time.Duration) MemoryOption {
+	return func(s *MemoryStore) { s.interval = d }
+}
+
+// NewMemoryStore returns an empty in-memory store and starts its sweeper goroutine. Call Close to
+// stop the sweeper when the store is no longer needed.
+func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
+	s := &MemoryStore{
+		now:      time.Now,
+		interval: DefaultSweepInterval,
+		subjects: make(map[string]*memSubject),
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if s.interval > 0 {
+		s.stop = make(chan struct{})
+		s.done = make(chan struct{})
+		go s.sweeper(s.interval)
+	}
+	return s
+}
+
+func (s *MemoryStore) sweeper(interval time.Duration) {
+	defer close(s.done)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-ticker.C:
+			s.Sweep()
+		}
+	}
+}
+
+// Close stops the background sweeper and waits for it to return. It always returns nil and is safe
+// to call more than once. The store keeps working after Close (expired records are still never
+// reported); only the background sweeping stops.
+func (s *MemoryStore) Close() error {
+	s.stopOnce.Do(func() {
+		if s.stop != nil {
+			close(s.stop)
+			<-s.done
+		}
+	})
+	return nil
+}
+
+// Sweep drops every record whose expiry is at or before now (by the store's clock). The sweeper
+// calls it every sweep interval; call it directly to reclaim memory at a moment of your choosing.
+func (s *MemoryStore) Sweep() {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for subject, r := range s.subjects {
+		for sid, f := range r.families {
+			if !now.Before(f.CurrentExpires) {
+				delete(r.families, sid)
+			}
+		}
+		for jti, until := range r.denied {
+			if !now.Before(until) {
+				delete(r.denied, jti)
+			}
+		}
+		for sid, until := range r.revoked {
+			if !now.Before(until) {
+				delete(r.revoked, sid)
+			}
+		}
+		if !r.cutUntil.IsZero() && !now.Before(r.cutUntil) {
+			r.cutOff, r.cutUntil = time.Time{}, time.Time{}
+		}
+		if r.empty() {
+			delete(s.subjects, subject)
+		}
+	}
+}
+
+// Len returns the number of records the store holds: families, denied jtis, revoked sids and
+// cut-offs. Expired records count until they are swept.
+func (s *MemoryStore) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, r := range s.subjects {
+		n += len(r.families) + len(r.denied) + len(r.revoked)
+		if !r.cutUntil.IsZero() {
+			n++
+		}
+	}
+	return n
+}
+
+// subject returns the record of subject, creating it. Callers hold s.mu exclusively.
+func (s *MemoryStore) subject(subject string) *memSubject {
+	r := s.subjects[subject]
+	if r == nil {
+		r = &memSubject{}
+		s.subjects[subject] = r
+	}
+	return r
+}
+
+// dropIfEmpty forgets the record of subject when it holds nothing. Callers hold s.mu exclusively.
+func (s *MemoryStore) dropIfEmpty(subject string, r *memSubject) {
+	if r.empty() {
+		delete(s.subjects, subject)
+	}
+}
+
+// CreateFamily implements Store. The record expires at f.CurrentExpires, capped at f.Expires; a
+// family that would already be expired is not written. A family without a SessionID is refused
+// with an error.
+func (s *MemoryStore) CreateFamily(ctx context.Context, f Family) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if f.SessionID == "" {
+		return errNoSessionID
+	}
+	if f.CurrentExpires.After(f.Expires) {
+		f.CurrentExpires = f.Expires
+	}
+	now := s.now()
+	if !now.Before(f.CurrentExpires) {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.subject(f.Subject)
+	if r.families == nil {
+		r.families = make(map[string]Family)
+	}
+	r.families[f.SessionID] = f
+	return nil
+}
+
+// Rotate implements Store. Every decision uses req.Now, so the outcome depends only on the request
+// and the stored records, exactly as in every other Store.
+func (s *MemoryStore) Rotate(ctx context.Context, req RotateRequest) (Family, RotateResult, error) {
+	if err := ctx.Err(); err != nil {
+		return Family{}, 0, err
+	}
+	now := req.Now
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	r := s.subjects[req.Subject]
+	if r == nil {
+		return Family{}, RotateUnknown, nil
+	}
+	f, ok := r.families[req.SessionID]
+	if !ok || f.Subject != req.Subject || !now.Before(f.CurrentExpires) || !now.Before(f.Expires) {
+		return Family{}, RotateUnknown, nil
+	}
+	if now.Before(r.cutUntil) && r.cutOff.Unix() >= req.PresentedIssuedAt.Unix() {
+		return f, RotateCutOff, nil
+	}
+	switch {
+	case req.Presented == f.Current:
+		f.Previous, f.PreviousUntil = f.Current, req.GraceUntil
+		f.Current, f.CurrentIssuedAt = req.Next, req.NextIssuedAt
+		f.CurrentExpires = req.NextExpires
+		if f.CurrentExpires.After(f.Expires) {
+			f.CurrentExpires = f.Expires
+		}
+		r.families[req.SessionID] = f
+		return f, RotateOK, nil
+	case req.Presented == f.Previous && now.Before(f.PreviousUntil):
+		return f, RotateGrace, nil
+	}
+	delete(r.families, req.SessionID)
+	if req.RevokeUntil.After(now) {
+		r.revoked = extend(r.revoked, req.SessionID, req.RevokeUntil)
+	}
+	s.dropIfEmpty(req.Subject, r)
+	return f, RotateReused, nil
+}
+
+// extend records key until `until` in m (created when nil), never shortening a later expiry
+// already recorded: a second, shorter revocation must not un-revoke anything early.
+func extend(m map[string]time.Time, key string, until time.Time) map[string]time.Time {
+	if m == nil {
+		m = make(map[string]time.Time)
+	}
+	if old, ok := m[key]; !ok || until.After(old) {
+		m[key] = until
+	}
+	return m
+}
+
+// RevokeFamily implements Store. The family is deleted whatever `until` is (a logout must end the
+// session); the revocation mark is written only when `until` lies after now, and never shortens an
+// existing mark. An empty sid does nothing.
+func (s *MemoryStore) RevokeFamily(ctx context.Context, subject, sid string, until time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if sid == "" {
+		return nil
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.subjects[subject]
+	if r == nil {
+		if !until.After(now) {
+			return nil
+		}
+		r = s.subject(subject)
+	}
+	delete(r.families, sid)
+	if until.After(now) {
+		r.revoked = extend(r.revoked, sid, until)
+	}
+	s.dropIfEmpty(subject, r)
+	return nil
+}
+
+// DenyToken implements Store. An existing entry is never shortened; an empty jti does nothing.
+func (s *MemoryStore) DenyToken(ctx context.Context, subject, jti string, until time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if jti == "" || !until.After(s.now()) {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.subject(subject)
+	r.denied = extend(r.denied, jti, until)
+	return nil
+}
+
+// CutOff implements Store. When a cut-off replaces another, the record lives until the later of
+// the two expiries, so no token the earlier one revoked becomes valid again.
+func (s *MemoryStore) CutOff(ctx context.Context, subject string, at, until time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := s.now()
+	if !until.After(now) {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.subject(subject)
+	if now.Before(r.cutUntil) { // a live cut-off exists
+		if r.cutOff.After(at) {
+			return nil
+		}
+		if r.cutUntil.After(until) {
+			until = r.cutUntil
+		}
+	}
+	r.cutOff, r.cutUntil = at, until
+	return nil
+}
+
+// Revoked implements Store. It allocates nothing: it runs on every authenticated request.
+func (s *MemoryStore) Revoked(ctx context.Context, subject, jti, sid string) (Revocation, error) {
+	if err := ctx.Err(); err != nil {
+		return Revocation{}, err
+	}
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var rev Revocation
+	r := s.subjects[subject]
+	if r == nil {
+		return rev, nil
+	}
+	if jti != "" {
+		if until, ok := r.denied[jti]; ok && now.Before(until) {
+			rev.TokenDenied = true
+		}
+	}
+	if sid != "" {
+		if until, ok := r.revoked[sid]; ok && now.Before(until) {
+			rev.SessionRevoked = true
+		}
+	}
+	if now.Before(r.cutUntil) {
+		rev.CutOff = r.cutOff
+	}
+	return rev, nil
+}
+
+var _ Store = (*MemoryStore)(nil)

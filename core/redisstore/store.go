@@ -1,0 +1,387 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// DefaultPrefix is the prefix of every key the store writes unless WithPrefix sets another.
+const DefaultPrefix = "jwtexp:"
+
+// Store is a core.Store on Redis. Create it with New; it is safe for concurrent use.
+type Store struct {
+	client redis.UniversalClient
+	prefix string
+}
+
+var _ core.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*config)
+
+type config struct {
+	prefix string
+}
+
+// WithPrefix sets the prefix of every key (default DefaultPrefix, "jwtexp:"), to share one Redis
+// database between applications or environments. It must be non-empty and must not contain '{'
+// or '}', which would change the keys' Cluster hash tag; New reports such a prefix as an error.
+func WithPrefix(prefix string) Option {
+	return func(c *config) { c.prefix = prefix }
+}
+
+// New returns a Store that keeps its records through client. The client stays the caller's:
+// Store.Close does not close it. New returns an error wrapping core.ErrInvalidConfig when client
+// is nil or an option is invalid; it does not contact Redis.
+func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
+	if isNil(client) {
+		return nil, fmt.Errorf("%w: redisstore: nil redis client", core.ErrInvalidConfig)
+	}
+	c := config{prefix: DefaultPrefix}
+	for _, opt := range opts {
+		opt(&c)
+	}
+	if c.prefix == "" {
+		return nil, fmt.Errorf("%w: redisstore: empty key prefix", core.ErrInvalidConfig)
+	}
+	if strings.ContainsAny(c.prefix, "{}") {
+		return nil, fmt.Errorf("%w: redisstore: key prefix %q contains '{' or '}'", core.ErrInvalidConfig, c.prefix)
+	}
+	return &Store{client: client, prefix: c.prefix}, nil
+}
+
+// isNil reports whether client is nil, including a typed nil pointer in the interface.
+func isNil(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case nil:
+		return true
+	case *redis.Client:
+		return c == nil
+	case *redis.ClusterClient:
+		return c == nil
+	case *redis.Ring:
+		return c == nil
+	}
+	return false
+}
+
+// Close implements core.Store. The store owns no resources: the client is the caller's and stays
+// open. It always returns nil and is safe to call more than once.
+func (s *Store) Close() error { return nil }
+
+// Key layout: see the package documentation.
+
+// tag returns "<prefix>{<encoded subject>}", the part every key of subject starts with.
+func (s *Store) tag(subject string) string {
+	enc := "=" // not in the base64url alphabet, and never the whole of an encoding
+	if subject != "" {
+		enc = base64.RawURLEncoding.EncodeToString([]byte(subject))
+	}
+	return s.prefix + "{" + enc + "}"
+}
+
+func (s *Store) familyKey(subject, sid string) string  { return s.tag(subject) + ":fam:" + sid }
+func (s *Store) denyKey(subject, jti string) string    { return s.tag(subject) + ":deny:" + jti }
+func (s *Store) revokedKey(subject, sid string) string { return s.tag(subject) + ":rsid:" + sid }
+func (s *Store) cutKey(subject string) string          { return s.tag(subject) + ":cut" }
+
+// ms encodes t as Unix milliseconds.
+func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+// optionalMS encodes t as Unix milliseconds, and the zero time as "".
+func optionalMS(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return ms(t)
+}
+
+// parseMS decodes what ms and optionalMS encode.
+func parseMS(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad time %q", v)
+	}
+	return time.UnixMilli(n).UTC(), nil
+}
+
+// luaHelpers is prepended to the scripts that need them.
+//
+// servernow is the Redis server's clock in Unix milliseconds, the clock its key expiry runs on.
+//
+// mark makes key a revocation mark expiring at u (Unix ms, a string; the value is u too), unless u
+// is not after now or the key already lives at least that long: a mark is never shortened, and a
+// write whose expiry is in the past writes nothing.
+const luaHelpers = `
+local function servernow()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function mark(key, u, now)
+  local un = tonumber(u)
+  if not un or un <= now then return 0 end
+  local old = tonumber(redis.call('GET', key) or '')
+  if old and old >= un then return 0 end
+  redis.call('SET', key, u, 'PXAT', u)
+  return 1
+end
+`
+
+// createScript writes a family.
+// KEYS: family. ARGV: sub, cur, cur_iat, cur_exp, prev, prev_until, exp.
+var createScript = redis.NewScript(luaHelpers + `
+if tonumber(ARGV[4]) <= servernow() then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'cur', ARGV[2], 'cur_iat', ARGV[3], 'cur_exp', ARGV[4],
+  'prev', ARGV[5], 'prev_until', ARGV[6], 'exp', ARGV[7])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return 1
+`)
+
+// rotateScript implements the rules of core.RotateRequest in one atomic step. Every decision uses
+// ARGV[7] (the Manager's now), never the server clock.
+// KEYS: family, revoked-sid mark, cut-off.
+// ARGV: sub, presented, presented iat (Unix seconds), next, next iat, next exp, now, grace until,
+// revoke until.
+// Returns {result} for "unknown", else {result, sub, cur, cur_iat, cur_exp, prev, prev_until, exp}
+// describing the family as stored after the call (for "reused": as it was before deletion).
+var rotateScript = redis.NewScript(luaHelpers + `
+local now = tonumber(ARGV[7])
+local f = redis.call('HMGET', KEYS[1], 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev', 'prev_until', 'exp')
+local ce, ex = tonumber(f[4]), tonumber(f[7])
+if f[1] ~= ARGV[1] or not ce or not ex or now >= ce or now >= ex then
+  return {'unknown'}
+end
+for i = 1, 7 do
+  if not f[i] then f[i] = '' end
+end
+local function family(result, cur, iat, cexp, prev, puntil)
+  return {result, f[1], cur, iat, cexp, prev, puntil, f[7]}
+end
+
+local c = redis.call('GET', KEYS[3])
+if c then
+  local at, u = string.match(c, '^(%-?%d+):(%-?%d+)$')
+  if at and now < tonumber(u) and math.floor(tonumber(at) / 1000) >= tonumber(ARGV[3]) then
+    return family('cutoff', f[2], f[3], f[4], f[5], f[6])
+  end
+end
+
+if f[2] == ARGV[2] then
+  local ne = ARGV[6]
+  if tonumber(ne) > ex then ne = f[7] end
+  redis.call('HSET', KEYS[1], 'cur', ARGV[4], 'cur_iat', ARGV[5], 'cur_exp', ne, 'prev', f[2], 'prev_until', ARGV[8])
+  redis.call('PEXPIREAT', KEYS[1], ne)
+  return family('ok', ARGV[4], ARGV[5], ne, f[2], ARGV[8])
+end
+
+local pu = tonumber(f[6])
+if f[5] == ARGV[2] and pu and now < pu then
+  return family('grace', f[2], f[3], f[4], f[5], f[6])
+end
+
+redis.call('DEL', KEYS[1])
+mark(KEYS[2], ARGV[9], now)
+return family('reused', f[2], f[3], f[4], f[5], f[6])
+`)
+
+// revokeScript deletes a family and marks its sid revoked.
+// KEYS: family, revoked-sid mark. ARGV: until.
+var revokeScript = redis.NewScript(luaHelpers + `
+redis.call('DEL', KEYS[1])
+return mark(KEYS[2], ARGV[1], servernow())
+`)
+
+// denyScript puts a jti on the denylist. KEYS: deny mark. ARGV: until.
+var denyScript = redis.NewScript(luaHelpers + `
+return mark(KEYS[1], ARGV[1], servernow())
+`)
+
+// cutScript records a cut-off as "<at>:<until>" (Unix ms). A later cut-off replaces an earlier one
+// and keeps the later of the two expiries; an earlier one changes nothing.
+// KEYS: cut-off. ARGV: at, until.
+var cutScript = redis.NewScript(luaHelpers + `
+local u = ARGV[2]
+if tonumber(u) <= servernow() then return 0 end
+local c = redis.call('GET', KEYS[1])
+if c then
+  local oa, ou = string.match(c, '^(%-?%d+):(%-?%d+)$')
+  if oa then
+    if tonumber(oa) > tonumber(ARGV[1]) then return 0 end
+    if tonumber(ou) > tonumber(u) then u = ou end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. u, 'PXAT', u)
+return 1
+`)
+
+// errNoSessionID is returned by CreateFamily for a family without a sid.
+var errNoSessionID = errors.New("jwtexp: redisstore: family has no session id")
+
+func opError(op string, err error) error {
+	return fmt.Errorf("jwtexp: redisstore: %s: %w", op, err)
+}
+
+// CreateFamily implements core.Store in one round trip. The record expires at f.CurrentExpires,
+// capped at f.Expires; a family already expired by the server clock is not written. A family
+// without a SessionID is refused with an error.
+func (s *Store) CreateFamily(ctx context.Context, f core.Family) error {
+	if f.SessionID == "" {
+		return errNoSessionID
+	}
+	if f.CurrentExpires.After(f.Expires) {
+		f.CurrentExpires = f.Expires
+	}
+	err := createScript.Run(ctx, s.client, []string{s.familyKey(f.Subject, f.SessionID)},
+		f.Subject, f.Current, optionalMS(f.CurrentIssuedAt), ms(f.CurrentExpires),
+		f.Previous, optionalMS(f.PreviousUntil), ms(f.Expires)).Err()
+	if err != nil {
+		return opError("create family", err)
+	}
+	return nil
+}
+
+// Rotate implements core.Store in one round trip (one Lua script), atomically.
+func (s *Store) Rotate(ctx context.Context, req core.RotateRequest) (core.Family, core.RotateResult, error) {
+	keys := []string{
+		s.familyKey(req.Subject, req.SessionID),
+		s.revokedKey(req.Subject, req.SessionID),
+		s.cutKey(req.Subject),
+	}
+	reply, err := rotateScript.Run(ctx, s.client, keys,
+		req.Subject, req.Presented, strconv.FormatInt(req.PresentedIssuedAt.Unix(), 10),
+		req.Next, optionalMS(req.NextIssuedAt), ms(req.NextExpires),
+		ms(req.Now), optionalMS(req.GraceUntil), ms(req.RevokeUntil)).StringSlice()
+	if err != nil {
+		return core.Family{}, 0, opError("rotate", err)
+	}
+	f, res, err := parseRotateReply(req.SessionID, reply)
+	if err != nil {
+		return core.Family{}, 0, opError("rotate", err)
+	}
+	return f, res, nil
+}
+
+func parseRotateReply(sid string, reply []string) (core.Family, core.RotateResult, error) {
+	if len(reply) == 0 {
+		return core.Family{}, 0, errors.New("empty script reply")
+	}
+	var res core.RotateResult
+	switch reply[0] {
+	case "unknown":
+		return core.Family{}, core.RotateUnknown, nil
+	case "ok":
+		res = core.RotateOK
+	case "grace":
+		res = core.RotateGrace
+	case "reused":
+		res = core.RotateReused
+	case "cutoff":
+		res = core.RotateCutOff
+	default:
+		return core.Family{}, 0, fmt.Errorf("unexpected script result %q", reply[0])
+	}
+	if len(reply) != 8 {
+		return core.Family{}, 0, fmt.Errorf("script reply has %d elements, want 8", len(reply))
+	}
+	f := core.Family{SessionID: sid, Subject: reply[1], Current: reply[2], Previous: reply[5]}
+	var err error
+	for _, field := range []struct {
+		dst *time.Time
+		src string
+	}{
+		{&f.CurrentIssuedAt, reply[3]},
+		{&f.CurrentExpires, reply[4]},
+		{&f.PreviousUntil, reply[6]},
+		{&f.Expires, reply[7]},
+	} {
+		if *field.dst, err = parseMS(field.src); err != nil {
+			return core.Family{}, 0, err
+		}
+	}
+	return f, res, nil
+}
+
+// RevokeFamily implements core.Store in one round trip. The family is deleted whatever `until` is
+// (a logout must end the session); the mark is written only when `until` lies after the server's
+// clock, and never shortens an existing mark. An empty sid does nothing.
+func (s *Store) RevokeFamily(ctx context.Context, subject, sid string, until time.Time) error {
+	if sid == "" {
+		return nil
+	}
+	keys := []string{s.familyKey(subject, sid), s.revokedKey(subject, sid)}
+	if err := revokeScript.Run(ctx, s.client, keys, ms(until)).Err(); err != nil {
+		return opError("revoke family", err)
+	}
+	return nil
+}
+
+// DenyToken implements core.Store in one round trip. An existing entry is never shortened; an
+// empty jti does nothing.
+func (s *Store) DenyToken(ctx context.Context, subject, jti string, until time.Time) error {
+	if jti == "" {
+		return nil
+	}
+	if err := denyScript.Run(ctx, s.client, []string{s.denyKey(subject, jti)}, ms(until)).Err(); err != nil {
+		return opError("deny token", err)
+	}
+	return nil
+}
+
+// CutOff implements core.Store in one round trip. When a cut-off replaces another, the record
+// lives until the later of the two expiries, so no token the earlier one revoked becomes valid
+// again.
+func (s *Store) CutOff(ctx context.Context, subject string, at, until time.Time) error {
+	if err := cutScript.Run(ctx, s.client, []string{s.cutKey(subject)}, ms(at), ms(until)).Err(); err != nil {
+		return opError("cut off", err)
+	}
+	return nil
+}
+
+// Revoked implements core.Store in one round trip (one MGET: the keys share a hash slot).
+func (s *Store) Revoked(ctx context.Context, subject, jti, sid string) (core.Revocation, error) {
+	tag := s.tag(subject)
+	keys := make([]string, 1, 3)
+	keys[0] = tag + ":cut"
+	denyAt, sidAt := -1, -1
+	if jti != "" {
+		denyAt = len(keys)
+		keys = append(keys, tag+":deny:"+jti)
+	}
+	if sid != "" {
+		sidAt = len(keys)
+		keys = append(keys, tag+":rsid:"+sid)
+	}
+	vals, err := s.client.MGet(ctx, keys...).Result()
+	if err != nil {
+		return core.Revocation{}, opError("revoked", err)
+	}
+	if len(vals) != len(keys) {
+		return core.Revocation{}, opError("revoked", fmt.Errorf("MGET returned %d values for %d keys", len(vals), len(keys)))
+	}
+	var r core.Revocation
+	if v, ok := vals[0].(string); ok {
+		at, _, found := strings.Cut(v, ":")
+		if !found {
+			return core.Revocation{}, opError("revoked", fmt.Errorf("bad cut-off record %q", v))
+		}
+		if r.CutOff, err = parseMS(at); err != nil || r.CutOff.IsZero() {
+			return core.Revocation{}, opError("revoked", fmt.Errorf("bad cut-off record %q", v))
+		}
+	}
+	r.TokenDenied = denyAt > 0 && vals[denyAt] != nil
+	r.SessionRevoked = sidAt > 0 && vals[sidAt] != nil
+	return r, nil
+}

@@ -1,0 +1,169 @@
+package core
+
+import (
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Response is an HTTP answer decided by the Manager. Adapters copy it to their framework's
+// response (Write does it for http.ResponseWriter); they never decide status, headers or body
+// themselves, which is how every adapter answers the same request identically.
+type Response struct {
+	Status          int
+	WWWAuthenticate string   // empty: no challenge
+	CacheControl    string   // "no-store" on token responses and errors
+	SetCookie       []string // complete Set-Cookie header values
+	Body            []byte   // JSON, or nil for 204
+}
+
+// Write copies the response to w.
+func (r Response) Write(w http.ResponseWriter) {
+	h := w.Header()
+	if r.WWWAuthenticate != "" {
+		h.Set("WWW-Authenticate", r.WWWAuthenticate)
+	}
+	if r.CacheControl != "" {
+		h.Set("Cache-Control", r.CacheControl)
+	}
+	for _, c := range r.SetCookie {
+		h.Add("Set-Cookie", c)
+	}
+	if r.Body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(r.Status)
+	if r.Body != nil {
+		w.Write(r.Body)
+	}
+}
+
+// Problem is the answer for an error from the Manager (DESIGN §5):
+//
+//   - ErrTokenMissing: 401, WWW-Authenticate: Bearer realm="..." with no error code (RFC 6750
+//     §3.1), body {"error":"unauthorized",...};
+//   - ErrInvalidRequest: 400 invalid_request;
+//   - ErrInsufficientScope: 403 insufficient_scope;
+//   - ErrInvalidGrant (any refused refresh): 401 invalid_grant (RFC 6749 §5.2);
+//   - ErrStoreUnavailable: 503 temporarily_unavailable with Retry-After, never an accept;
+//   - every other token error: 401 invalid_token with the short reason as error_description;
+//   - anything else: 500 server_error.
+//
+// The description is a fixed short text per failure ("token expired"); it never contains the
+// token, a secret or err.Error().
+func (m *Manager) Problem(err error) Response {
+	code, status, challenge := "invalid_token", http.StatusUnauthorized, true
+	switch {
+	case errors.Is(err, ErrStoreUnavailable):
+		code, status, challenge = "temporarily_unavailable", http.StatusServiceUnavailable, false
+	case errors.Is(err, ErrInvalidGrant):
+		code = "invalid_grant"
+	case errors.Is(err, ErrTokenMissing):
+		code = "unauthorized"
+	case errors.Is(err, ErrInvalidRequest):
+		code, status = "invalid_request", http.StatusBadRequest
+	case errors.Is(err, ErrInsufficientScope):
+		code, status = "insufficient_scope", http.StatusForbidden
+	case isTokenError(err):
+	default:
+		code, status, challenge = "server_error", http.StatusInternalServerError, false
+	}
+	desc := Reason(err)
+	r := Response{Status: status, CacheControl: "no-store", Body: errorBody(code, desc)}
+	if challenge {
+		r.WWWAuthenticate = `Bearer realm="` + m.cfg.realm + `"`
+		// RFC 6750 §3.1: no error code when the request had no credential; a refused refresh
+		// grant is not a bearer-token error either.
+		if code != "unauthorized" && code != "invalid_grant" {
+			r.WWWAuthenticate += `, error="` + code + `", error_description="` + desc + `"`
+		}
+	}
+	return r
+}
+
+func errorBody(code, desc string) []byte {
+	b := make([]byte, 0, 48+len(code)+len(desc))
+	b = append(b, `{"error":`...)
+	b = appendJSONString(b, code)
+	b = append(b, `,"error_description":`...)
+	b = appendJSONString(b, desc)
+	return append(b, '}')
+}
+
+func isTokenError(err error) bool {
+	var te *tokenError
+	return errors.As(err, &te)
+}
+
+// Reason returns the short, client-safe reason for an error of the Manager, as used in
+// error_description ("token expired", "invalid signature", ...).
+func Reason(err error) string {
+	var te *tokenError
+	if errors.As(err, &te) {
+		return te.reason
+	}
+	for _, s := range []error{ErrTokenMissing, ErrInvalidRequest, ErrTokenMalformed, ErrSignature,
+		ErrTokenExpired, ErrTokenNotYetValid, ErrExpMissing, ErrIssuer, ErrAudience, ErrLifetime,
+		ErrClaims, ErrTokenType, ErrTokenRevoked, ErrRefreshReused, ErrInvalidGrant,
+		ErrInsufficientScope, ErrStoreUnavailable} {
+		if errors.Is(err, s) {
+			return sentinelReason(s)
+		}
+	}
+	return "internal error"
+}
+
+// TokenResponse is the answer to a successful login or refresh (RFC 6749 §5.1): JSON with
+// access_token, token_type "Bearer", expires_in (seconds) and refresh_token, with
+// Cache-Control: no-store. In cookie mode the refresh token goes into an HttpOnly, Secure,
+// SameSite cookie scoped to the refresh path instead of the body, out of reach of page scripts.
+func (m *Manager) TokenResponse(p *TokenPair, cookie bool) Response {
+	b := make([]byte, 0, 64+len(p.AccessToken)+len(p.RefreshToken))
+	b = append(b, `{"access_token":`...)
+	b = appendJSONString(b, p.AccessToken)
+	b = append(b, `,"token_type":"Bearer","expires_in":`...)
+	b = appendJSONInt(b, p.ExpiresIn)
+	if p.RefreshToken != "" && !cookie {
+		b = append(b, `,"refresh_token":`...)
+		b = appendJSONString(b, p.RefreshToken)
+	}
+	b = append(b, '}')
+	r := Response{Status: http.StatusOK, CacheControl: "no-store", Body: b}
+	if cookie && p.RefreshToken != "" {
+		r.SetCookie = []string{m.refreshCookie(p.RefreshToken, p.RefreshExpiresAt)}
+	}
+	return r
+}
+
+// LoginResponse answers a login request with p: in cookie mode when the request asked for it with
+// the header "X-Refresh-Transport: cookie", else with the refresh token in the body.
+func (m *Manager) LoginResponse(r Request, p *TokenPair) Response {
+	v, _ := r.Header(RefreshTransportHeader)
+	return m.TokenResponse(p, v == "cookie")
+}
+
+func (m *Manager) refreshCookie(value string, expires time.Time) string {
+	c := &http.Cookie{
+		Name: m.cfg.cookie.name, Value: value, Path: m.cfg.cookie.path, Domain: m.cfg.cookie.domain,
+		HttpOnly: true, Secure: m.cfg.cookie.secure, SameSite: m.cfg.cookie.sameSite,
+	}
+	if value == "" {
+		c.MaxAge = -1 // Max-Age=0: delete
+	} else {
+		c.Expires = expires
+		c.MaxAge = int(expires.Sub(m.cfg.now()).Seconds())
+		if c.MaxAge <= 0 {
+			c.MaxAge = -1
+		}
+	}
+	return c.String()
+}
+
+// expiresIn is d in whole seconds, rounded up, for expires_in.
+func expiresIn(d time.Duration) int64 {
+	s := int64(d / time.Second)
+	if d%time.Second > 0 {
+		s++
+	}
+	return s
+}

@@ -1,0 +1,122 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Every revocation record lives exactly as long as the tokens it guards could still be accepted,
+// so stores never grow without bound (DESIGN §3).
+
+// RevokeToken puts one access token on the denylist until its exp plus the leeway, after which
+// it would be refused anyway.
+func (m *Manager) RevokeToken(ctx context.Context, c *Claims) error {
+	if c == nil || c.TokenID == "" {
+		return errors.New("jwtexp: revoke token: token has no jti")
+	}
+	if err := m.store.DenyToken(ctx, c.Subject, c.TokenID, c.ExpiresAt.Add(m.cfg.leeway)); err != nil {
+		return m.storeErr(ctx, "revoke token", err)
+	}
+	m.emit(ctx, Event{Kind: EventRevoked, Subject: c.Subject, TokenID: c.TokenID})
+	return nil
+}
+
+// RevokeSession logs out one session: its refresh-token family is deleted (no more refreshes) and
+// every access token carrying its sid is refused until the last of them has expired.
+func (m *Manager) RevokeSession(ctx context.Context, subject, sid string) error {
+	if subject == "" || sid == "" {
+		return errors.New("jwtexp: revoke session: subject and session ID are required")
+	}
+	// With rotation the deleted family already stops refresh tokens; the sid mark only has to
+	// outlive access tokens. Without rotation refresh tokens are checked against the mark too.
+	lifetime := m.maxLifetime
+	if !m.cfg.rotation {
+		lifetime = max(lifetime, m.cfg.refreshTTL)
+	}
+	until := m.cfg.now().Add(lifetime + m.cfg.leeway)
+	if err := m.store.RevokeFamily(ctx, subject, sid, until); err != nil {
+		return m.storeErr(ctx, "revoke session", err)
+	}
+	m.emit(ctx, Event{Kind: EventRevoked, Subject: subject, SessionID: sid})
+	return nil
+}
+
+// RevokeSubject logs subject out everywhere: every token issued to it up to now (compared in
+// whole seconds, so including tokens issued during the current second) is refused, access and
+// refresh alike. Tokens issued later are not affected.
+func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
+	if subject == "" {
+		return ErrSubjectEmpty
+	}
+	now := m.cfg.now()
+	until := now.Add(max(m.maxLifetime, m.cfg.refreshTTL) + m.cfg.leeway)
+	if err := m.store.CutOff(ctx, subject, now, until); err != nil {
+		return m.storeErr(ctx, "revoke subject", err)
+	}
+	m.emit(ctx, Event{Kind: EventRevoked, Subject: subject})
+	return nil
+}
+
+func (m *Manager) storeErr(ctx context.Context, op string, err error) error {
+	err = storeError(op, err)
+	m.storeFailed(ctx, err)
+	return err
+}
+
+// Logout ends the session named by an access token and/or a refresh token; either may be empty.
+// An access token that expired less than the refresh TTL ago is still accepted here (its
+// signature, issuer and audience must verify): logging out must not fail because a token ran out
+// a second ago. A revoked or unknown session is not an error (logout is idempotent). An access
+// token that does not verify is an error; a refresh token that does not verify is ignored, since
+// it cannot be used anyway.
+func (m *Manager) Logout(ctx context.Context, accessToken, refreshToken string) error {
+	now := m.cfg.now()
+	if accessToken != "" {
+		c, err := m.parse(accessToken, kindAccess, now, m.cfg.refreshTTL)
+		if err != nil {
+			m.rejected(ctx, err)
+			return err
+		}
+		if c.SessionID != "" {
+			err = m.RevokeSession(ctx, c.Subject, c.SessionID)
+		} else if c.TokenID != "" {
+			err = m.RevokeToken(ctx, c)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if refreshToken != "" {
+		c, err := m.parse(refreshToken, kindRefresh, now, m.cfg.refreshTTL)
+		if err == nil {
+			if err := m.RevokeSession(ctx, c.Subject, c.SessionID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ServeLogout answers a logout request (DESIGN §5): it revokes the session named by the Bearer
+// access token and/or by a refresh token in the JSON body or refresh cookie, clears the refresh
+// cookie and answers 204 No Content - also when the request carries no credential at all.
+func (m *Manager) ServeLogout(ctx context.Context, r Request) Response {
+	access, err := m.extract(r)
+	if err != nil && err != errMissing {
+		return m.Problem(err)
+	}
+	refresh, _, err := m.refreshCredential(r)
+	if err != nil && !errors.Is(err, ErrTokenMissing) {
+		return m.Problem(err)
+	}
+	if err := m.Logout(ctx, access, refresh); err != nil {
+		return m.Problem(err)
+	}
+	return Response{
+		Status:       http.StatusNoContent,
+		CacheControl: "no-store",
+		SetCookie:    []string{m.refreshCookie("", time.Time{})},
+	}
+}

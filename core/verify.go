@@ -1,0 +1,231 @@
+package core
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// b64url marks the bytes allowed in a base64url segment without padding (RFC 4648 §5). Go's
+// decoder silently skips '\r' and '\n', so the token's characters are checked before decoding.
+var b64url = func() (t [256]bool) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['-'], t['_'] = true, true
+	return t
+}()
+
+const maxHeaderSize = 4 << 10
+
+// parse checks a compact JWS (RFC 7515 §7.1) of the given kind against the configuration and the
+// time now, in this order: size and format, header (alg none, crit, type, kid, alg of the key),
+// claims (syntax, exp, nbf, iat, iss, aud, lifetime), signature. The cheap checks come first so
+// that expired or malformed tokens cost no cryptography. expiredOK lets a token past its exp be
+// accepted for that much longer (logout only).
+func (m *Manager) parse(token string, kind tokenKind, now time.Time, expiredOK time.Duration) (*Claims, error) {
+	if len(token) > m.cfg.maxTokenSize {
+		return nil, errTooLarge
+	}
+	d1, d2 := -1, -1
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if b64url[c] {
+			continue
+		}
+		if c != '.' || d2 >= 0 {
+			return nil, errFormat
+		}
+		if d1 < 0 {
+			d1 = i
+		} else {
+			d2 = i
+		}
+	}
+	if d2 < 0 || d1 == 0 || d2 == d1+1 || d2 == len(token)-1 {
+		return nil, errFormat
+	}
+
+	// Header: decoded into a stack buffer.
+	var hbuf [512]byte
+	hb := hbuf[:]
+	if n := b64.DecodedLen(d1); n > len(hbuf) {
+		if n > maxHeaderSize {
+			return nil, errHeader
+		}
+		hb = make([]byte, n)
+	}
+	n, err := b64.Decode(hb, unsafeBytes(token[:d1]))
+	if err != nil || !utf8.Valid(hb[:n]) {
+		return nil, errHeader
+	}
+	var h header
+	if err := parseHeader(hb[:n], &h); err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(h.alg, "none") {
+		return nil, errAlgNone
+	}
+	if h.crit {
+		return nil, errCrit
+	}
+	switch got := typeOf(h.typ); {
+	case got == kind:
+	case kind == kindAccess && got == kindRefresh:
+		return nil, errTypeRefresh
+	case kind == kindAccess:
+		return nil, errTypeUnknown
+	default:
+		return nil, errTypeAccess
+	}
+	ks := m.access
+	if kind == kindRefresh {
+		ks = m.refresh
+	}
+	k := ks.lookup(h.kid, h.hasKID)
+	if k == nil {
+		return nil, errUnknownKid
+	}
+	if h.alg != k.alg {
+		return nil, errAlgMismatch
+	}
+
+	// Claims: decoded into the one buffer the returned Claims keep.
+	pb := make([]byte, b64.DecodedLen(d2-d1-1))
+	n, err = b64.Decode(pb, unsafeBytes(token[d1+1:d2]))
+	if err != nil || !utf8.Valid(pb[:n]) {
+		return nil, errPayload
+	}
+	pb = pb[:n]
+	var c Claims
+	var cs claimSet
+	if err := parseClaims(pb, m.cfg.audience, &c, &cs); err != nil {
+		return nil, err
+	}
+	if err := m.checkClaims(&c, &cs, kind, now, expiredOK); err != nil {
+		return nil, err
+	}
+
+	if !k.verifySignature(token[:d2], token[d2+1:]) {
+		return nil, errBadSignature
+	}
+	c.ExpiresAt, c.IssuedAt, c.NotBefore = cs.exp, cs.iat, cs.nbf
+	c.payload = unsafeString(pb)
+	out := new(Claims)
+	*out = c
+	return out, nil
+}
+
+// checkClaims applies the registered-claim rules of RFC 7519 §4.1 with the configured leeway.
+func (m *Manager) checkClaims(c *Claims, cs *claimSet, kind tokenKind, now time.Time, expiredOK time.Duration) error {
+	leeway := m.cfg.leeway
+	if !cs.hasExp {
+		return errExpMissing
+	}
+	// RFC 7519 §4.1.4: the token must not be accepted on or after exp.
+	if !now.Before(cs.exp.Add(leeway + expiredOK)) {
+		return errExpired
+	}
+	// RFC 7519 §4.1.5: nor before nbf.
+	if cs.hasNbf && now.Before(cs.nbf.Add(-leeway)) {
+		return errNotYetValid
+	}
+	if cs.hasIat && cs.iat.After(now.Add(leeway)) {
+		return errIssuedInFuture
+	}
+	if c.Issuer != m.cfg.issuer {
+		return errIssuer
+	}
+	if !cs.audOK && !m.cfg.noAudience {
+		return errAudience
+	}
+	limit := m.maxLifetime
+	if kind == kindRefresh {
+		limit = m.cfg.refreshTTL
+	}
+	start := now
+	if cs.hasIat {
+		start = cs.iat
+	}
+	if cs.exp.Sub(start) > limit+leeway {
+		return errLifetime
+	}
+	if kind == kindRefresh && (c.Subject == "" || c.TokenID == "" || c.SessionID == "" || !cs.hasIat) {
+		return errRefreshClaims
+	}
+	return nil
+}
+
+// Verify checks an access token: format, algorithm and key, signature, exp/nbf/iat with the
+// leeway, issuer, audience, lifetime cap, type, and (unless WithRevocationCheck(false)) the
+// revocation records in one store round trip. The error matches one sentinel of errors.go.
+func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
+	c, err := m.parse(token, kindAccess, m.cfg.now(), 0)
+	if err == nil && m.cfg.revocationCheck {
+		err = m.checkRevoked(ctx, c)
+	}
+	if err != nil {
+		m.rejected(ctx, err)
+		return nil, err
+	}
+	return c, nil
+}
+
+// Authenticate extracts the access token from r (DESIGN §3.1: Authorization Bearer header, plus
+// the cookie, header or query sources configured) and verifies it. A request without a credential
+// fails with ErrTokenMissing.
+func (m *Manager) Authenticate(ctx context.Context, r Request) (*Claims, error) {
+	token, err := m.extract(r)
+	if err != nil {
+		m.rejected(ctx, err)
+		return nil, err
+	}
+	return m.Verify(ctx, token)
+}
+
+// AuthenticateOptional is Authenticate for routes that also serve anonymous users: a request
+// without any credential returns (nil, nil); a request with a bad credential still fails.
+func (m *Manager) AuthenticateOptional(ctx context.Context, r Request) (*Claims, error) {
+	token, err := m.extract(r)
+	if err == errMissing {
+		return nil, nil
+	}
+	if err != nil {
+		m.rejected(ctx, err)
+		return nil, err
+	}
+	return m.Verify(ctx, token)
+}
+
+// checkRevoked asks the store, in one round trip, whether the token's jti, its session or its
+// subject was revoked. A store failure refuses the token (fail closed).
+func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
+	r, err := m.store.Revoked(ctx, c.Subject, c.TokenID, c.SessionID)
+	if err != nil {
+		err = storeError("check revocation", err)
+		m.storeFailed(ctx, err)
+		return err
+	}
+	switch {
+	case r.TokenDenied:
+		return errRevoked
+	case r.SessionRevoked:
+		return errSessionRevoked
+	case !r.CutOff.IsZero():
+		iat := c.IssuedAt
+		if iat.IsZero() { // no iat: assume the longest lifetime allowed
+			iat = c.ExpiresAt.Add(-m.maxLifetime)
+		}
+		if r.RevokesIssuedAt(iat) {
+			return errCutOff
+		}
+	}
+	return nil
+}

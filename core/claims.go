@@ -104,7 +104,7 @@ func encodeCustom(custom any) ([]byte, error) {
 	if string(b) == "null" {
 		return nil, nil
 	}
-	members, err := customMembers(b)
+	members, err := customMembers(b, true)
 	if err != nil {
 		return nil, err
 	}
@@ -112,8 +112,9 @@ func encodeCustom(custom any) ([]byte, error) {
 }
 
 // customMembers returns the non-reserved members of a claims object, comma-separated without
-// braces. Issue refuses reserved names; refresh copies custom members from the refresh token.
-func customMembers(obj []byte) ([]byte, error) {
+// braces. Issue refuses reserved names (refuse); refresh copies the custom members of the refresh
+// token and leaves the reserved ones behind.
+func customMembers(obj []byte, refuse bool) ([]byte, error) {
 	var out []byte
 	var reserved string
 	s := scanner{b: obj}
@@ -123,7 +124,9 @@ func customMembers(obj []byte) ([]byte, error) {
 			return false
 		}
 		if isReserved(name) {
-			reserved = name
+			if refuse {
+				reserved = name
+			}
 			return true
 		}
 		if len(out) > 0 {

@@ -38,7 +38,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*TokenPair,
 		m.rejected(ctx, err)
 		return nil, grantError(err)
 	}
-	custom, err := customMembers([]byte(c.payload))
+	custom, err := customMembers(unsafeBytes(c.payload), false)
 	if err != nil { // cannot happen for a token that parsed
 		return nil, grantError(errPayload)
 	}

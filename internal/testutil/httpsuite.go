@@ -1,0 +1,377 @@
+package testutil
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// The HTTP conformance suite: ONE table of requests and exact answers (status, WWW-Authenticate,
+// JSON body) that every adapter must give identically (DESIGN §5). An adapter's test builds its
+// framework's router with these routes and hands the suite a way to send requests through it:
+//
+//	POST /login     -> WriteTokens(m.Issue(ctx, "alice", nil))   (no password check: test only)
+//	GET  /api/me    -> Middleware(m), then 200 {"sub": <claims subject>}
+//	GET  /optional  -> Middleware(m, WithOptional()), then 200 {"sub": <subject or "">}
+//	POST /refresh   -> RefreshHandler(m)
+//	POST /logout    -> LogoutHandler(m)
+
+// SuiteLeeway and SuiteAccessTTL are the settings of the suite's Manager.
+const (
+	SuiteLeeway    = 5 * time.Second
+	SuiteAccessTTL = 5 * time.Minute
+)
+
+// Doer sends one request through an adapter's router and returns the complete response.
+type Doer func(*http.Request) *http.Response
+
+// HandlerDoer sends requests to an http.Handler (net/http, Gin, Echo) through a recorder.
+func HandlerDoer(h http.Handler) Doer {
+	return func(r *http.Request) *http.Response {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Result()
+	}
+}
+
+// SuiteManager is the Manager every adapter is tested with: HS256 test secrets, leeway 5s, access
+// TTL 5m, refresh grace 0, the given clock, logging off.
+func SuiteManager(t testing.TB, clock *Clock, opts ...core.Option) *core.Manager {
+	t.Helper()
+	base := []core.Option{
+		core.WithHMAC(AccessSecret, RefreshSecret), core.WithIssuer(Issuer), core.WithAudience(Audience),
+		core.WithLeeway(SuiteLeeway), core.WithAccessTTL(SuiteAccessTTL), core.WithClock(clock.Now),
+		core.WithLogger(nil),
+	}
+	m, err := core.New(append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("SuiteManager: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// Answer is an expected response.
+type Answer struct {
+	Status    int
+	Challenge string            // exact WWW-Authenticate; "" means absent
+	Body      map[string]string // exact JSON object of string members; nil: not checked
+}
+
+func challenge(code, desc string) string {
+	if code == "" {
+		return `Bearer realm="jwtexp"`
+	}
+	return fmt.Sprintf(`Bearer realm="jwtexp", error=%q, error_description=%q`, code, desc)
+}
+
+func invalidToken(desc string) Answer {
+	return Answer{http.StatusUnauthorized, challenge("invalid_token", desc),
+		map[string]string{"error": "invalid_token", "error_description": desc}}
+}
+
+func invalidGrant(desc string) Answer {
+	return Answer{http.StatusUnauthorized, challenge("", ""),
+		map[string]string{"error": "invalid_grant", "error_description": desc}}
+}
+
+var (
+	answerMissing = Answer{http.StatusUnauthorized, challenge("", ""),
+		map[string]string{"error": "unauthorized", "error_description": "missing bearer token"}}
+	answerTwo = Answer{http.StatusBadRequest, challenge("invalid_request", "more than one credential in request"),
+		map[string]string{"error": "invalid_request", "error_description": "more than one credential in request"}}
+	answerBadHeader = Answer{http.StatusBadRequest, challenge("invalid_request", "malformed authorization header"),
+		map[string]string{"error": "invalid_request", "error_description": "malformed authorization header"}}
+)
+
+// session is a logged-in client of the suite.
+type session struct {
+	access, refresh string
+	cookie          *http.Cookie
+}
+
+// RunHTTPSuite runs the conformance table against one adapter. build returns the Doer of a
+// router mounted as described above on the given Manager; it is called once per case with a fresh
+// Manager and clock.
+func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) {
+	type env struct {
+		t     *testing.T
+		do    Doer
+		m     *core.Manager
+		clock *Clock
+	}
+	login := func(e env, cookie bool) session {
+		e.t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/login", nil)
+		if cookie {
+			req.Header.Set(core.RefreshTransportHeader, "cookie")
+		}
+		resp := e.do(req)
+		body := readJSON(e.t, resp)
+		if resp.StatusCode != http.StatusOK {
+			e.t.Fatalf("login: got %d %v", resp.StatusCode, body)
+		}
+		s := session{access: str(body["access_token"]), refresh: str(body["refresh_token"])}
+		for _, c := range resp.Cookies() {
+			if c.Name == core.DefaultRefreshCookie {
+				s.cookie = c
+			}
+		}
+		return s
+	}
+	get := func(path, auth string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		return r
+	}
+	refreshReq := func(token string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/refresh", strings.NewReader(`{"refresh_token":"`+token+`"}`))
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	}
+	mint := func(e env, over string) string {
+		now := e.clock.Now()
+		claims := fmt.Sprintf(`{"iss":%q,"sub":"bob","aud":%q,"iat":%d,"exp":%d%s}`,
+			Issuer, Audience, now.Unix(), now.Add(time.Minute).Unix(), over)
+		return HS256(AccessSecret, `{"alg":"HS256","typ":"JWT"}`, claims)
+	}
+
+	cases := []struct {
+		name string
+		run  func(e env) (*http.Response, Answer)
+	}{
+		{"missing token", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/me", "")), answerMissing
+		}},
+		{"other scheme is no credential", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/me", "Basic YWxpY2U6d29uZGVybGFuZA==")), answerMissing
+		}},
+		{"valid", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			return e.do(get("/api/me", "Bearer "+s.access)), Answer{200, "", map[string]string{"sub": "alice"}}
+		}},
+		{"scheme case-insensitive", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			return e.do(get("/api/me", "bEaReR "+s.access)), Answer{200, "", map[string]string{"sub": "alice"}}
+		}},
+		{"bearer without token", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/me", "Bearer ")), answerBadHeader
+		}},
+		{"bearer with two tokens", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/me", "Bearer a.b.c d.e.f")), answerBadHeader
+		}},
+		{"expired within leeway", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			e.clock.Advance(SuiteAccessTTL + SuiteLeeway - time.Second)
+			return e.do(get("/api/me", "Bearer "+s.access)), Answer{200, "", map[string]string{"sub": "alice"}}
+		}},
+		{"expired beyond leeway", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			e.clock.Advance(SuiteAccessTTL + SuiteLeeway)
+			return e.do(get("/api/me", "Bearer "+s.access)), invalidToken("token expired")
+		}},
+		{"refresh token as access token", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			return e.do(get("/api/me", "Bearer "+s.refresh)), invalidToken("refresh token used as access token")
+		}},
+		{"tampered", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			return e.do(get("/api/me", "Bearer "+Tamper(s.access))), invalidToken("invalid signature")
+		}},
+		{"alg none", func(e env) (*http.Response, Answer) {
+			now := e.clock.Now()
+			tok := Unsigned(`{"alg":"none","typ":"JWT"}`, fmt.Sprintf(`{"iss":%q,"sub":"bob","aud":%q,"exp":%d}`, Issuer, Audience, now.Add(time.Minute).Unix()))
+			return e.do(get("/api/me", "Bearer "+tok)), invalidToken("unsigned token")
+		}},
+		{"exp missing", func(e env) (*http.Response, Answer) {
+			tok := HS256(AccessSecret, `{"alg":"HS256"}`, fmt.Sprintf(`{"iss":%q,"sub":"bob","aud":%q}`, Issuer, Audience))
+			return e.do(get("/api/me", "Bearer "+tok)), invalidToken("missing exp claim")
+		}},
+		{"foreign token", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/me", "Bearer "+mint(e, ""))), Answer{200, "", map[string]string{"sub": "bob"}}
+		}},
+		{"two authorization headers", func(e env) (*http.Response, Answer) {
+			r := get("/api/me", "Bearer "+mint(e, ""))
+			r.Header.Add("Authorization", "Bearer "+mint(e, ""))
+			return e.do(r), answerTwo
+		}},
+		{"oversized token", func(e env) (*http.Response, Answer) {
+			tok := mint(e, `,"pad":"`+strings.Repeat("x", 9<<10)+`"`)
+			return e.do(get("/api/me", "Bearer "+tok)), invalidToken("token too large")
+		}},
+		{"revoked after logout", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			if resp := e.do(httptest.NewRequest(http.MethodPost, "/logout", nil)); resp.StatusCode != 204 {
+				e.t.Fatalf("anonymous logout: got %d, want 204", resp.StatusCode)
+			}
+			lo := httptest.NewRequest(http.MethodPost, "/logout", nil)
+			lo.Header.Set("Authorization", "Bearer "+s.access)
+			if resp := e.do(lo); resp.StatusCode != 204 {
+				e.t.Fatalf("logout: got %d, want 204", resp.StatusCode)
+			}
+			return e.do(get("/api/me", "Bearer "+s.access)), invalidToken("session revoked")
+		}},
+		{"logout answer", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			lo := httptest.NewRequest(http.MethodPost, "/logout", nil)
+			lo.Header.Set("Authorization", "Bearer "+s.access)
+			resp := e.do(lo)
+			if c := findCookie(resp); c == nil || c.MaxAge >= 0 {
+				e.t.Errorf("logout must clear the refresh cookie, got %v", resp.Header.Values("Set-Cookie"))
+			}
+			return resp, Answer{Status: http.StatusNoContent}
+		}},
+		{"logout with just-expired token", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			e.clock.Advance(SuiteAccessTTL + time.Minute)
+			lo := httptest.NewRequest(http.MethodPost, "/logout", nil)
+			lo.Header.Set("Authorization", "Bearer "+s.access)
+			if resp := e.do(lo); resp.StatusCode != 204 {
+				e.t.Fatalf("logout with expired token: got %d, want 204", resp.StatusCode)
+			}
+			return e.do(refreshReq(s.refresh)), invalidGrant("session ended")
+		}},
+		{"logout with forged token", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			lo := httptest.NewRequest(http.MethodPost, "/logout", nil)
+			lo.Header.Set("Authorization", "Bearer "+Tamper(s.access))
+			return e.do(lo), invalidToken("invalid signature")
+		}},
+		{"refresh", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			e.clock.Advance(time.Minute)
+			resp := e.do(refreshReq(s.refresh))
+			if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+				e.t.Errorf("Cache-Control: got %q, want no-store", cc)
+			}
+			return resp, Answer{200, "", map[string]string{"token_type": "Bearer"}}
+		}},
+		{"refresh with access token", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			return e.do(refreshReq(s.access)), invalidGrant("not a refresh token")
+		}},
+		{"refresh without token", func(e env) (*http.Response, Answer) {
+			return e.do(httptest.NewRequest(http.MethodPost, "/refresh", nil)), invalidGrant("missing refresh token")
+		}},
+		{"refresh with garbage body", func(e env) (*http.Response, Answer) {
+			return e.do(httptest.NewRequest(http.MethodPost, "/refresh", strings.NewReader("{{{"))), invalidGrant("malformed refresh request")
+		}},
+		{"refresh replay revokes the session", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			first := readJSON(e.t, e.do(refreshReq(s.refresh)))
+			replay := e.do(refreshReq(s.refresh))
+			if got := readJSON(e.t, replay); replay.StatusCode != 401 || got["error_description"] != "refresh token reused" {
+				e.t.Fatalf("replay: got %d %v, want 401 refresh token reused", replay.StatusCode, got)
+			}
+			// The whole family is gone: the token the first refresh handed out is dead too.
+			return e.do(refreshReq(str(first["refresh_token"]))), invalidGrant("session ended")
+		}},
+		{"cookie mode", func(e env) (*http.Response, Answer) {
+			s := login(e, true)
+			if s.refresh != "" {
+				e.t.Errorf("cookie mode: refresh_token must not be in the body")
+			}
+			c := s.cookie
+			if c == nil || !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteStrictMode || c.Path != core.DefaultRefreshPath || c.Value == "" {
+				e.t.Fatalf("cookie mode: got cookie %+v, want HttpOnly Secure SameSite=Strict Path=/refresh", c)
+			}
+			r := httptest.NewRequest(http.MethodPost, "/refresh", nil)
+			r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+			resp := e.do(r)
+			if nc := findCookie(resp); nc == nil || nc.Value == "" || nc.Value == c.Value {
+				e.t.Errorf("cookie refresh: want a new refresh cookie, got %v", resp.Header.Values("Set-Cookie"))
+			}
+			return resp, Answer{200, "", map[string]string{"token_type": "Bearer"}}
+		}},
+		{"optional without token", func(e env) (*http.Response, Answer) {
+			return e.do(get("/optional", "")), Answer{200, "", map[string]string{"sub": ""}}
+		}},
+		{"optional with token", func(e env) (*http.Response, Answer) {
+			return e.do(get("/optional", "Bearer "+mint(e, ""))), Answer{200, "", map[string]string{"sub": "bob"}}
+		}},
+		{"optional with bad token", func(e env) (*http.Response, Answer) {
+			return e.do(get("/optional", "Bearer "+Tamper(mint(e, "")))), invalidToken("invalid signature")
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+			m := SuiteManager(t, clock)
+			e := env{t: t, do: build(t, m), m: m, clock: clock}
+			resp, want := tc.run(e)
+			CheckAnswer(t, resp, want)
+		})
+	}
+}
+
+// CheckAnswer compares a response with an expected answer: status, WWW-Authenticate, and the
+// string members of the JSON body.
+func CheckAnswer(t testing.TB, resp *http.Response, want Answer) {
+	t.Helper()
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want.Status {
+		t.Errorf("status: got %d, want %d (body %s)", resp.StatusCode, want.Status, body)
+	}
+	if got := resp.Header.Get("WWW-Authenticate"); got != want.Challenge {
+		t.Errorf("WWW-Authenticate: got %q, want %q", got, want.Challenge)
+	}
+	if want.Status == http.StatusNoContent && len(body) != 0 {
+		t.Errorf("body: got %q, want none", body)
+	}
+	if want.Body == nil {
+		return
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type: got %q, want application/json", ct)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("body %q is not a JSON object: %v", body, err)
+	}
+	for k, v := range want.Body {
+		if str(got[k]) != v {
+			t.Errorf("body[%q]: got %q, want %q (body %s)", k, str(got[k]), v, body)
+		}
+	}
+	if want.Status >= 400 && len(got) != 2 {
+		t.Errorf("error body: got %s, want exactly error and error_description", body)
+	}
+}
+
+func readJSON(t testing.TB, resp *http.Response) map[string]any {
+	t.Helper()
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var out map[string]any
+	if len(bytes.TrimSpace(b)) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("response %q is not JSON: %v", b, err)
+		}
+	}
+	return out
+}
+
+func findCookie(resp *http.Response) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == core.DefaultRefreshCookie {
+			return c
+		}
+	}
+	return nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}

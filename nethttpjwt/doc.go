@@ -1,0 +1,20 @@
+// Package nethttpjwt is the net/http adapter of jwtexp: JWT authentication with correct expiry as
+// a func(http.Handler) http.Handler, usable with http.ServeMux, chi, gorilla/mux and any router
+// that takes standard middleware.
+//
+//	m, err := core.New(
+//		core.WithHMAC(accessSecret, refreshSecret),
+//		core.WithIssuer("my-service"), core.WithAudience("my-api"),
+//	)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux := http.NewServeMux()
+//	mux.Handle("POST /refresh", nethttpjwt.RefreshHandler(m))
+//	mux.Handle("POST /logout", nethttpjwt.LogoutHandler(m))
+//	mux.Handle("GET /api/me", nethttpjwt.Middleware(m)(http.HandlerFunc(me)))
+//
+// In a handler behind the middleware, Claims returns the verified claims and Custom the
+// application's own typed claims. Every decision - which token is accepted, which status and body
+// a refusal gets - is made by core.Manager; this package only translates it to net/http.
+package nethttpjwt

@@ -1,0 +1,112 @@
+package nethttpjwt
+
+import (
+	"net/http"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// Option configures Middleware.
+type Option func(*options)
+
+type options struct {
+	optional bool
+	skip     func(*http.Request) bool
+	onError  func(http.ResponseWriter, *http.Request, error)
+}
+
+// WithOptional lets requests without any credential through anonymously (Claims then reports
+// false); a request with a bad credential is still refused.
+func WithOptional() Option { return func(o *options) { o.optional = true } }
+
+// WithSkip passes requests for which skip returns true straight to the next handler, without
+// looking for a token.
+func WithSkip(skip func(*http.Request) bool) Option { return func(o *options) { o.skip = skip } }
+
+// WithErrorHandler replaces the default answer to a refused request (the DESIGN §5 status,
+// WWW-Authenticate and JSON body, see core.Manager.Problem). err matches a core sentinel.
+func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
+	return func(o *options) { o.onError = h }
+}
+
+// Middleware authenticates every request with m and passes it on with the claims in its context,
+// or answers it with m's error response.
+func Middleware(m *core.Manager, opts ...Option) func(http.Handler) http.Handler {
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.onError == nil {
+		o.onError = func(w http.ResponseWriter, _ *http.Request, err error) { m.Problem(err).Write(w) }
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if o.skip != nil && o.skip(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			var c *core.Claims
+			var err error
+			if o.optional {
+				c, err = m.AuthenticateOptional(r.Context(), core.HTTPRequest(r))
+			} else {
+				c, err = m.Authenticate(r.Context(), core.HTTPRequest(r))
+			}
+			if err != nil {
+				o.onError(w, r, err)
+				return
+			}
+			if c != nil {
+				r = r.WithContext(core.ContextWithClaims(r.Context(), c))
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Claims returns the claims Middleware verified for r; false for anonymous requests.
+func Claims(r *http.Request) (*core.Claims, bool) { return core.ClaimsFromContext(r.Context()) }
+
+// Custom decodes the application's own claims of r's token into T (see core.CustomClaims);
+// false for anonymous requests or claims that do not decode into T.
+func Custom[T any](r *http.Request) (T, bool) {
+	var zero T
+	c, ok := Claims(r)
+	if !ok {
+		return zero, false
+	}
+	v, err := core.CustomClaims[T](c)
+	if err != nil {
+		return zero, false
+	}
+	return v, true
+}
+
+// RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
+// in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
+// on any refusal.
+func RefreshHandler(m *core.Manager) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.ServeRefresh(r.Context(), core.HTTPRequest(r)).Write(w)
+	})
+}
+
+// LogoutHandler answers POST logout requests (see core.Manager.ServeLogout): it revokes the
+// session of the Bearer access token (which may have just expired) and/or of the refresh token,
+// clears the refresh cookie and answers 204.
+func LogoutHandler(m *core.Manager) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.ServeLogout(r.Context(), core.HTTPRequest(r)).Write(w)
+	})
+}
+
+// WriteTokens answers a login request the application has authenticated with the pair from
+// m.Issue (RFC 6749 §5.1 JSON, Cache-Control: no-store); the refresh token goes into the HttpOnly
+// cookie when the request carries "X-Refresh-Transport: cookie".
+func WriteTokens(w http.ResponseWriter, r *http.Request, m *core.Manager, p *core.TokenPair) {
+	m.LoginResponse(core.HTTPRequest(r), p).Write(w)
+}
+
+// WriteError answers a request with m's response for err (DESIGN §5), for handlers that call the
+// Manager themselves.
+func WriteError(w http.ResponseWriter, m *core.Manager, err error) { m.Problem(err).Write(w) }

@@ -1,0 +1,101 @@
+package nethttpjwt_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/internal/testutil"
+	"github.com/jwtexp/jwtexp/nethttpjwt"
+)
+
+// router mounts the routes of the conformance suite.
+func router(m *core.Manager) http.Handler {
+	me := func(w http.ResponseWriter, r *http.Request) {
+		sub := ""
+		if c, ok := nethttpjwt.Claims(r); ok {
+			sub = c.Subject
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"sub": sub})
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		p, err := m.Issue(r.Context(), "alice", nil)
+		if err != nil {
+			nethttpjwt.WriteError(w, m, err)
+			return
+		}
+		nethttpjwt.WriteTokens(w, r, m, p)
+	})
+	mux.Handle("GET /api/me", nethttpjwt.Middleware(m)(http.HandlerFunc(me)))
+	mux.Handle("GET /optional", nethttpjwt.Middleware(m, nethttpjwt.WithOptional())(http.HandlerFunc(me)))
+	mux.Handle("POST /refresh", nethttpjwt.RefreshHandler(m))
+	mux.Handle("POST /logout", nethttpjwt.LogoutHandler(m))
+	return mux
+}
+
+func TestConformance(t *testing.T) {
+	testutil.RunHTTPSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.HandlerDoer(router(m))
+	})
+}
+
+func TestParallelRequests(t *testing.T) {
+	clock := testutil.NewClockNow()
+	m := testutil.SuiteManager(t, clock)
+	h := router(m)
+	p, err := m.Issue(context.Background(), "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 400)
+	for i := 0; i < 400; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+			want := http.StatusOK
+			if i%2 == 0 {
+				r.Header.Set("Authorization", "Bearer "+p.AccessToken)
+			} else {
+				r.Header.Set("Authorization", "Bearer "+testutil.Tamper(p.AccessToken))
+				want = http.StatusUnauthorized
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != want {
+				errs <- w.Body.String()
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("unexpected answer: %s", e)
+	}
+}
+
+func TestSkipAndErrorHandler(t *testing.T) {
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	h := nethttpjwt.Middleware(m,
+		nethttpjwt.WithSkip(func(r *http.Request) bool { return r.URL.Path == "/health" }),
+		nethttpjwt.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(core.Reason(err)))
+		}),
+	)(ok)
+	for path, want := range map[string]int{"/health": http.StatusTeapot, "/api": http.StatusForbidden} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != want {
+			t.Errorf("%s: got %d, want %d", path, w.Code, want)
+		}
+	}
+}

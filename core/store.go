@@ -19,25 +19,33 @@ import (
 // conformance suite in internal/testutil.
 type Store interface {
 	// CreateFamily records a new session (token family) at login. The record expires at
-	// f.CurrentExpires, which never lies after f.Expires (the absolute session end).
+	// f.CurrentExpires, which never lies after f.Expires (the absolute session end; a store caps
+	// it there). A family that would already be expired is not written. A family without a
+	// SessionID is a caller bug and is refused with an error.
 	CreateFamily(ctx context.Context, f Family) error
 
 	// Rotate atomically moves the family req.SessionID forward, as described on RotateRequest and
 	// RotateResult. Exactly one of many concurrent callers presenting the current jti gets RotateOK.
+	// Every decision uses req.Now. The Family returned is the zero value for RotateUnknown, the
+	// family as deleted for RotateReused, and the family as stored after the call otherwise.
 	Rotate(ctx context.Context, req RotateRequest) (Family, RotateResult, error)
 
 	// RevokeFamily deletes the family sid of subject and marks sid revoked until `until` (the
 	// latest expiry of any token carrying that sid, plus leeway). Revoking an unknown sid still
-	// writes the mark; an `until` in the past writes nothing.
+	// writes the mark; an `until` in the past writes no mark (the family is deleted all the same:
+	// a logout always ends the session). An existing mark is never shortened. An empty sid does
+	// nothing.
 	RevokeFamily(ctx context.Context, subject, sid string, until time.Time) error
 
 	// DenyToken puts the token id jti of subject on the denylist until `until`; an `until` in the
-	// past writes nothing.
+	// past writes nothing, an existing entry is never shortened, and an empty jti does nothing.
 	DenyToken(ctx context.Context, subject, jti string, until time.Time) error
 
 	// CutOff rejects every token of subject issued at or before `at` (compared in whole seconds,
-	// as iat is). The record lives until `until`; a later cut-off replaces an earlier one, an earlier
-	// one never replaces a later one.
+	// as iat is). The record lives until `until`; a later cut-off replaces an earlier one (and the
+	// record then lives until the later of the two expiries, so nothing the earlier one revoked
+	// becomes valid again), an earlier one never replaces a later one. An `until` in the past
+	// writes nothing.
 	CutOff(ctx context.Context, subject string, at, until time.Time) error
 
 	// Revoked reports, in one round trip, whether jti is denied, whether sid is revoked, and the

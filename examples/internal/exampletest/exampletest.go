@@ -1,0 +1,221 @@
+// Package exampletest checks the example apps from the outside: each example's test starts its
+// router on a loopback port and runs the DESIGN §5/§6 contract, the Redis variant and the browser
+// test against it, through a counting reverse proxy, exactly as a client would see them.
+package exampletest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
+	"github.com/jwtexp/jwtexp/examples/internal/web/browsertest"
+	"github.com/jwtexp/jwtexp/internal/testutil"
+)
+
+// Starter serves an example's router for app on a loopback port until the test ends and returns
+// its base URL.
+type Starter func(t *testing.T, app *exampleapp.App) string
+
+// ServeHandler is the Starter body for http.Handler routers (net/http, Gin, Echo).
+func ServeHandler(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// Listen returns a loopback listener closed at the end of the test, for routers that serve on a
+// listener themselves (Fiber).
+func Listen(t *testing.T) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// Server is a running example behind a proxy that counts refresh requests.
+type Server struct {
+	URL      string
+	App      *exampleapp.App
+	Clock    *testutil.Clock
+	refreshN atomic.Int64
+}
+
+// RefreshCalls is the number of POST /refresh requests the example received.
+func (s *Server) RefreshCalls() int64 { return s.refreshN.Load() }
+
+// Start builds the example with the environment env (DESIGN §6 variables) and a fake clock,
+// serves it with start and puts the counting proxy in front.
+func Start(t *testing.T, start Starter, env map[string]string) *Server {
+	t.Helper()
+	cfg, err := exampleapp.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("FromEnv: %v", err)
+	}
+	clock := testutil.NewClockNow()
+	cfg.Clock = clock.Now
+	app, err := exampleapp.New(cfg)
+	if err != nil {
+		t.Fatalf("exampleapp.New: %v", err)
+	}
+	t.Cleanup(func() { app.Close() })
+	s := &Server{App: app, Clock: clock}
+	target, _ := url.Parse(start(t, app))
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/refresh" {
+			s.refreshN.Add(1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	s.URL = front.URL
+	return s
+}
+
+// Do sends a request to the example and returns status, headers and JSON body (nil if none).
+func (s *Server) Do(t *testing.T, method, path, auth string, body any, header map[string]string) (int, http.Header, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, s.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: body %q is not JSON: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode, resp.Header, out
+}
+
+var demo = map[string]string{"username": exampleapp.DemoUser, "password": exampleapp.DemoPassword}
+
+// Contract checks DESIGN §6 against an example: login, /api/me, expiry with leeway, refresh,
+// logout, the refusals, and the browser client at /.
+func Contract(t *testing.T, start Starter) {
+	s := Start(t, start, map[string]string{"JWT_ACCESS_TTL": "1m", "JWT_LEEWAY": "10s", "JWT_REFRESH_GRACE": "0s"})
+
+	code, _, body := s.Do(t, "POST", "/login", "", map[string]string{"username": "alice", "password": "nope"}, nil)
+	if code != 401 || body["error"] != "invalid_grant" {
+		t.Errorf("wrong password: got %d %v, want 401 invalid_grant", code, body)
+	}
+	code, _, body = s.Do(t, "POST", "/login", "", "not an object", nil)
+	if code != 400 {
+		t.Errorf("malformed login: got %d %v, want 400", code, body)
+	}
+	code, hdr, body := s.Do(t, "POST", "/login", "", demo, nil)
+	if code != 200 || body["token_type"] != "Bearer" || body["expires_in"] != 60.0 || hdr.Get("Cache-Control") != "no-store" {
+		t.Fatalf("login: got %d %v %v", code, body, hdr)
+	}
+	access, refresh := body["access_token"].(string), body["refresh_token"].(string)
+	if access == "" || refresh == "" {
+		t.Fatalf("login: tokens missing in %v", body)
+	}
+
+	code, _, body = s.Do(t, "GET", "/api/me", access, nil, nil)
+	if code != 200 || body["sub"] != "alice" || body["exp"] == nil {
+		t.Errorf("/api/me: got %d %v, want 200 sub alice with exp", code, body)
+	}
+	code, hdr, body = s.Do(t, "GET", "/api/me", "", nil, nil)
+	if code != 401 || hdr.Get("WWW-Authenticate") != `Bearer realm="jwtexp"` {
+		t.Errorf("/api/me without token: got %d %q %v", code, hdr.Get("WWW-Authenticate"), body)
+	}
+
+	s.Clock.Advance(time.Minute + 5*time.Second) // past exp, within leeway
+	if code, _, body = s.Do(t, "GET", "/api/me", access, nil, nil); code != 200 {
+		t.Errorf("within leeway: got %d %v, want 200", code, body)
+	}
+	s.Clock.Advance(5 * time.Second) // exp + leeway
+	code, hdr, body = s.Do(t, "GET", "/api/me", access, nil, nil)
+	if code != 401 || body["error_description"] != "token expired" ||
+		!strings.Contains(hdr.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Errorf("expired: got %d %v %q, want 401 token expired", code, body, hdr.Get("WWW-Authenticate"))
+	}
+
+	code, _, body = s.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": refresh}, nil)
+	if code != 200 || body["refresh_token"] == refresh || body["access_token"] == nil {
+		t.Fatalf("refresh: got %d %v", code, body)
+	}
+	access2, refresh2 := body["access_token"].(string), body["refresh_token"].(string)
+	if code, _, _ = s.Do(t, "GET", "/api/me", access2, nil, nil); code != 200 {
+		t.Errorf("refreshed access token: got %d, want 200", code)
+	}
+
+	if code, _, _ = s.Do(t, "POST", "/logout", access2, nil, nil); code != 204 {
+		t.Errorf("logout: got %d, want 204", code)
+	}
+	if code, _, body = s.Do(t, "GET", "/api/me", access2, nil, nil); code != 401 {
+		t.Errorf("after logout: got %d %v, want 401", code, body)
+	}
+	if code, _, body = s.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": refresh2}, nil); code != 401 || body["error"] != "invalid_grant" {
+		t.Errorf("refresh after logout: got %d %v, want 401 invalid_grant", code, body)
+	}
+
+	resp, err := http.Get(s.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !bytes.Contains(page, []byte(`id="call-api"`)) {
+		t.Errorf("GET /: got %d %q, want the browser client page", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// Redis runs two instances of the example sharing one real redis-server (REDIS_URL): a session
+// started on one refreshes on the other, and a logout on one is seen by the other.
+func Redis(t *testing.T, start Starter) {
+	rs := testutil.StartRedis(t)
+	env := map[string]string{"REDIS_URL": rs.URL(), "JWT_REFRESH_GRACE": "0s",
+		"JWT_ACCESS_SECRET": strings.Repeat("a", 32), "JWT_REFRESH_SECRET": strings.Repeat("r", 32)}
+	a, b := Start(t, start, env), Start(t, start, env)
+	_, _, body := a.Do(t, "POST", "/login", "", demo, nil)
+	refresh, _ := body["refresh_token"].(string)
+	code, _, body := b.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": refresh}, nil)
+	if code != 200 {
+		t.Fatalf("refresh on the other instance: got %d %v", code, body)
+	}
+	if code, _, body = a.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": refresh}, nil); code != 401 || body["error_description"] != "refresh token reused" {
+		t.Fatalf("replay on the first instance: got %d %v, want 401 refresh token reused", code, body)
+	}
+	access, _ := body["access_token"].(string)
+	_ = access
+}
+
+// Browser runs the headless-Chromium test of the browser client against the example with a 2 s
+// access TTL, leeway 0 and no grace window.
+func Browser(t *testing.T, start Starter) {
+	s := Start(t, start, map[string]string{"JWT_ACCESS_TTL": "2s", "JWT_LEEWAY": "0s", "JWT_REFRESH_GRACE": "0s"})
+	browsertest.Run(t, s.URL, browsertest.Hooks{
+		RefreshCalls: s.RefreshCalls,
+		Expire:       func() { s.Clock.Advance(3 * time.Second) },
+	})
+}

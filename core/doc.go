@@ -1,0 +1,80 @@
+// Package core is the framework-neutral heart of jwtexp: it verifies and issues JSON Web Tokens
+// with correct expiry, rotates refresh tokens with reuse detection, revokes sessions, and decides
+// every HTTP answer. The adapters (nethttpjwt, ginjwt, echojwt, fiberjwt) only translate.
+//
+// # Quick start
+//
+//	m, err := core.New(
+//		core.WithHMAC(accessSecret, refreshSecret),
+//		core.WithIssuer("my-service"), core.WithAudience("my-api"),
+//	)
+//	if err != nil {
+//		return err // names the setting to fix
+//	}
+//	pair, err := m.Issue(ctx, userID, nil)       // after your login check
+//	claims, err := m.Verify(ctx, pair.AccessToken) // on every request (the adapters do it)
+//	next, err := m.Refresh(ctx, pair.RefreshToken) // when the access token expired
+//	err = m.Logout(ctx, next.AccessToken, "")
+//
+// # Tokens and lifetimes
+//
+// Access tokens live 15 minutes by default, refresh tokens 7 days, and a session (the chain of
+// refresh tokens rotation produces) at most 30 days. Every token carries iss, sub, aud, iat, exp,
+// a random 128-bit jti and the session's sid. Refresh tokens are signed with their own key and
+// carry the JOSE header typ "refresh+jwt" (RFC 8725 §3.11), so neither kind passes as the other.
+//
+// Verification checks, cheapest first: size (8 KiB), the compact format (three base64url
+// segments, RFC 7515 §7.1), the header (alg must be the algorithm of the configured key selected by
+// kid - never "none", never taken from the token, RFC 8725 §3.1; crit is refused; jku, x5u, jwk
+// and x5c are never used), the claims (exact-case names, RFC 7519 §10.1.1; no duplicate members;
+// exp required and a sane NumericDate, RFC 7519 §4.1.4; nbf §4.1.5; iat not in the future; iss and
+// aud §4.1.1, §4.1.3; exp - iat at most the access TTL), then the signature, then the revocation
+// records. Expired and malformed tokens therefore cost no cryptography.
+//
+// # Clock skew
+//
+// One leeway (default 0) applies to exp, nbf and iat: a token is accepted while now < exp +
+// leeway. Leeways above one minute are refused by New unless WithUnsafeLeeway is used. Every time
+// comparison reads the clock of WithClock, so tests move time instead of sleeping.
+//
+// # Rotation and reuse
+//
+// Refresh presents the current refresh token of a session and receives a new pair; the store swaps
+// the session's current token id atomically, so of many concurrent refreshes exactly one wins
+// across all instances. Presenting an already-rotated token is reuse: the whole session is revoked
+// (RFC 9700 §4.14.2) and EventReuseDetected is emitted. WithRefreshGrace allows the immediately
+// previous token for a few seconds (two tabs refreshing at once); the replay is answered with the
+// session's current refresh token again, never with a second branch. Rotation never extends a
+// session past WithMaxSessionAge. WithRotation(false) turns rotation off: refresh then returns only
+// a new access token.
+//
+// # Revocation
+//
+// RevokeToken denies one access token (its jti) until its exp; RevokeSession (logout) deletes a
+// session and refuses its access tokens by sid; RevokeSubject refuses every token of a user issued
+// up to now ("log out everywhere"). Each record expires when the tokens it guards would have, so
+// the store stays bounded. Verification asks the store once per request (WithRevocationCheck(false)
+// makes it stateless).
+//
+// # Stores
+//
+// Without WithStore a MemoryStore is used: right for a single instance, no setup. For several
+// instances use core/redisstore with a go-redis UniversalClient (single node, Sentinel, Cluster):
+// rotation is one Lua script, a revocation lookup one round trip. When the store fails, the
+// Manager fails closed: the request is refused with ErrStoreUnavailable (HTTP 503), never
+// accepted.
+//
+// # Errors
+//
+// Every error matches one sentinel of this package with errors.Is, and golang-jwt's sentinel for
+// the same failure where one exists. Manager.Problem turns any error into the HTTP answer of the
+// contract (status, WWW-Authenticate per RFC 6750 §3, JSON body); Reason gives the short
+// client-safe text. No message contains a token or a secret.
+//
+// # Security notes
+//
+// Keep access tokens short. Prefer the HttpOnly refresh cookie (LoginResponse with the header
+// "X-Refresh-Transport: cookie") for browsers: a refresh token held by page script is exposed to
+// XSS. Use different secrets of at least 32 random bytes for access and refresh tokens, or
+// asymmetric keys for access tokens when other services verify them.
+package core

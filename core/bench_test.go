@@ -49,13 +49,17 @@ func BenchmarkAuthenticate(b *testing.B) {
 	for _, k := range benchKeys(b) {
 		clock := testutil.NewClockNow()
 		m, err := core.New(core.WithAccessKeys(k.key), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
-			core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithClock(clock.Now), core.WithLogger(nil))
+			core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithClock(clock.Now), core.WithLogger(nil),
+			core.WithVerifiedCache(0))
 		if err != nil {
 			b.Fatal(err)
 		}
+		cached, _ := core.New(core.WithAccessKeys(k.key), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
+			core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithClock(clock.Now), core.WithLogger(nil),
+			core.WithStore(m.Store()))
 		stateless, _ := core.New(core.WithAccessKeys(k.key), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
 			core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithClock(clock.Now), core.WithLogger(nil),
-			core.WithRevocationCheck(false))
+			core.WithRevocationCheck(false), core.WithVerifiedCache(0))
 		p, err := m.Issue(ctx, "alice", nil)
 		if err != nil {
 			b.Fatal(err)
@@ -67,6 +71,14 @@ func BenchmarkAuthenticate(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := m.Authenticate(ctx, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(k.name+"/cached", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := cached.Authenticate(ctx, r); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -102,5 +114,6 @@ func BenchmarkAuthenticate(b *testing.B) {
 		})
 		m.Close()
 		stateless.Close()
+		cached.Close()
 	}
 }

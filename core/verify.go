@@ -31,8 +31,14 @@ const maxHeaderSize = 4 << 10
 // that expired or malformed tokens cost no cryptography. expiredOK lets a token past its exp be
 // accepted for that much longer (logout only).
 func (m *Manager) parse(token string, kind tokenKind, now time.Time, expiredOK time.Duration) (*Claims, error) {
+	c, _, err := m.parseKey(token, kind, now, expiredOK)
+	return c, err
+}
+
+// parseKey is parse that also returns the key that verified the token.
+func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredOK time.Duration) (*Claims, *key, error) {
 	if len(token) > m.cfg.maxTokenSize {
-		return nil, errTooLarge
+		return nil, nil, errTooLarge
 	}
 	d1, d2 := -1, -1
 	for i := 0; i < len(token); i++ {
@@ -41,7 +47,7 @@ func (m *Manager) parse(token string, kind tokenKind, now time.Time, expiredOK t
 			continue
 		}
 		if c != '.' || d2 >= 0 {
-			return nil, errFormat
+			return nil, nil, errFormat
 		}
 		if d1 < 0 {
 			d1 = i
@@ -50,7 +56,7 @@ func (m *Manager) parse(token string, kind tokenKind, now time.Time, expiredOK t
 		}
 	}
 	if d2 < 0 || d1 == 0 || d2 == d1+1 || d2 == len(token)-1 {
-		return nil, errFormat
+		return nil, nil, errFormat
 	}
 
 	// Header: decoded into a stack buffer.
@@ -58,32 +64,32 @@ func (m *Manager) parse(token string, kind tokenKind, now time.Time, expiredOK t
 	hb := hbuf[:]
 	if n := b64.DecodedLen(d1); n > len(hbuf) {
 		if n > maxHeaderSize {
-			return nil, errHeader
+			return nil, nil, errHeader
 		}
 		hb = make([]byte, n)
 	}
 	n, err := b64.Decode(hb, unsafeBytes(token[:d1]))
 	if err != nil || !utf8.Valid(hb[:n]) {
-		return nil, errHeader
+		return nil, nil, errHeader
 	}
 	var h header
 	if err := parseHeader(hb[:n], &h); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if strings.EqualFold(h.alg, "none") {
-		return nil, errAlgNone
+		return nil, nil, errAlgNone
 	}
 	if h.crit {
-		return nil, errCrit
+		return nil, nil, errCrit
 	}
 	switch got := typeOf(h.typ); {
 	case got == kind:
 	case kind == kindAccess && got == kindRefresh:
-		return nil, errTypeRefresh
+		return nil, nil, errTypeRefresh
 	case kind == kindAccess:
-		return nil, errTypeUnknown
+		return nil, nil, errTypeUnknown
 	default:
-		return nil, errTypeAccess
+		return nil, nil, errTypeAccess
 	}
 	ks := m.access
 	if kind == kindRefresh {
@@ -91,36 +97,36 @@ func (m *Manager) parse(token string, kind tokenKind, now time.Time, expiredOK t
 	}
 	k := ks.lookup(h.kid, h.hasKID)
 	if k == nil {
-		return nil, errUnknownKid
+		return nil, nil, errUnknownKid
 	}
 	if h.alg != k.alg {
-		return nil, errAlgMismatch
+		return nil, nil, errAlgMismatch
 	}
 
 	// Claims: decoded into the one buffer the returned Claims keep.
 	pb := make([]byte, b64.DecodedLen(d2-d1-1))
 	n, err = b64.Decode(pb, unsafeBytes(token[d1+1:d2]))
 	if err != nil || !utf8.Valid(pb[:n]) {
-		return nil, errPayload
+		return nil, nil, errPayload
 	}
 	pb = pb[:n]
 	var c Claims
 	var cs claimSet
 	if err := parseClaims(pb, m.cfg.audience, &c, &cs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := m.checkClaims(&c, &cs, kind, now, expiredOK); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	if !k.verifySignature(token[:d2], token[d2+1:]) {
-		return nil, errBadSignature
+		return nil, nil, errBadSignature
 	}
 	c.ExpiresAt, c.IssuedAt, c.NotBefore = cs.exp, cs.iat, cs.nbf
 	c.payload = unsafeString(pb)
 	out := new(Claims)
 	*out = c
-	return out, nil
+	return out, k, nil
 }
 
 // checkClaims applies the registered-claim rules of RFC 7519 §4.1 with the configured leeway.
@@ -167,7 +173,13 @@ func (m *Manager) checkClaims(c *Claims, cs *claimSet, kind tokenKind, now time.
 // leeway, issuer, audience, lifetime cap, type, and (unless WithRevocationCheck(false)) the
 // revocation records in one store round trip. The error matches one sentinel of errors.go.
 func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
-	c, err := m.parse(token, kindAccess, m.cfg.now(), 0)
+	var c *Claims
+	var err error
+	if m.cache != nil {
+		c, err = m.verifyCached(ctx, token, m.cfg.now())
+	} else {
+		c, err = m.parse(token, kindAccess, m.cfg.now(), 0)
+	}
 	if err == nil && m.cfg.revocationCheck {
 		err = m.checkRevoked(ctx, c)
 	}

@@ -99,3 +99,9 @@ func TestSkipAndErrorHandler(t *testing.T) {
 		}
 	}
 }
+
+func TestAdversarial(t *testing.T) {
+	testutil.RunAdversarialSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.HandlerDoer(router(m))
+	})
+}

@@ -47,3 +47,5 @@ func TestBadConfigExits(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad(t *testing.T) { exampletest.Load(t, start) }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -64,6 +65,7 @@ func Start(t *testing.T, start Starter, env map[string]string) *Server {
 	}
 	clock := testutil.NewClockNow()
 	cfg.Clock = clock.Now
+	cfg.Logger = slog.New(slog.DiscardHandler)
 	app, err := exampleapp.New(cfg)
 	if err != nil {
 		t.Fatalf("exampleapp.New: %v", err)

@@ -1,0 +1,463 @@
+// jwtexp browser client: a small, dependency-free ES module.
+//
+// It talks to a server that follows the jwtexp HTTP contract (POST /login,
+// POST /refresh, POST /logout, protected routes that take a Bearer token):
+//
+//   - The access token lives in memory only (a private field of the client),
+//     never in localStorage, sessionStorage or a cookie readable by script.
+//   - Protected calls go through client.call(url, init), a fetch() look-alike
+//     that adds "Authorization: Bearer <access token>".
+//   - On a 401 from a protected call the client refreshes ONCE for all the
+//     calls that failed meanwhile (one shared promise), then retries each of
+//     them once with the new token. A retried call that fails again is
+//     returned as it is: the client never loops.
+//   - When the server refuses the refresh (any 4xx), the session is over: the
+//     client forgets its tokens and goes to the state "logged-out".
+//
+// Refresh-token transports:
+//
+//   - "cookie" (the default): the login request carries the header
+//     "X-Refresh-Transport: cookie"; the server keeps the refresh token in an
+//     HttpOnly, Secure, SameSite cookie scoped to the refresh path, which page
+//     script cannot read. This is the default because a refresh token that page
+//     script can read is exposed to any XSS on the page, and it outlives the
+//     access token by days.
+//   - "body": the refresh token comes back in the JSON token response, is kept
+//     in memory next to the access token, and is sent as
+//     {"refresh_token": "..."} to the refresh endpoint. Use it only where no
+//     cookie can be used.
+//
+// Usage:
+//
+//   import { AuthClient } from './client.js';
+//   const auth = new AuthClient();                 // cookie transport
+//   auth.addEventListener('statechange', (e) => render(e.detail.state));
+//   await auth.login('alice', 'wonderland');
+//   const res = await auth.call('/api/me');       // a Response, as fetch gives
+//   await auth.logout();
+
+/** The client has no session. */
+export const LOGGED_OUT = 'logged-out';
+/** The client holds an access token. */
+export const LOGGED_IN = 'logged-in';
+/** A refresh request is under way. */
+export const REFRESHING = 'refreshing';
+
+/**
+ * AuthError is thrown by login() and passed in the detail of events when the
+ * server refuses a request. status is the HTTP status (0 for a network or
+ * protocol error); code and description come from the JSON error body
+ * {"error", "error_description"} when the server sent one.
+ */
+export class AuthError extends Error {
+  constructor(message, { status = 0, code = '', description = '', cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'AuthError';
+    this.status = status;
+    this.code = code;
+    this.description = description;
+  }
+}
+
+/** errorFrom turns a failed response into an AuthError. */
+async function errorFrom(res, what) {
+  let code = '';
+  let description = '';
+  try {
+    const body = await res.json();
+    if (body && typeof body === 'object') {
+      code = typeof body.error === 'string' ? body.error : '';
+      description = typeof body.error_description === 'string' ? body.error_description : '';
+    }
+  } catch {
+    // Not a JSON body: the status says enough.
+  }
+  const detail = description || code || `HTTP ${res.status}`;
+  return new AuthError(`${what} failed: ${detail}`, { status: res.status, code, description });
+}
+
+/**
+ * AuthClient keeps one session with a jwtexp server and makes protected calls.
+ *
+ * Options (all optional):
+ *   transport   'cookie' (default) or 'body', see the top of this file.
+ *   baseURL     where the endpoints live; default: the page's origin.
+ *   loginPath   default '/login'.
+ *   refreshPath default '/refresh'.
+ *   logoutPath  default '/logout'.
+ *   fetch       the fetch function to use; default: globalThis.fetch.
+ *   now         a clock in milliseconds; default: Date.now.
+ *
+ * Events (the client is an EventTarget; every event is a CustomEvent):
+ *   'statechange'  detail {state, previous, reason, error} on every change of
+ *                  state. reason is one of 'login', 'restore', 'refresh',
+ *                  'refresh-failed', 'restore-failed', 'refresh-error',
+ *                  'logout'; error is an AuthError or undefined.
+ *   'logged-in', 'logged-out', 'refreshing'
+ *                  the same detail, under the name of the new state.
+ *
+ * The access token is never exposed: call() is the only way to use it.
+ */
+export class AuthClient extends EventTarget {
+  #transport;
+  #urls;
+  #origin;
+  #fetch;
+  #now;
+
+  #access = null; // access token, memory only
+  #refresh = null; // refresh token, memory only, body transport only
+  #expiresAt = null; // when the access token expires, in ms on this client's clock
+  #state = LOGGED_OUT;
+  #inflight = null; // the one shared refresh promise, while a refresh runs
+  #generation = 0; // changes whenever #access changes
+  #attempts = 0; // refresh attempts finished so far, whatever their outcome
+  #epoch = 0; // changes on login and logout; a refresh begun in another epoch is discarded
+  #warned = false;
+
+  constructor(options = {}) {
+    super();
+    const {
+      transport = 'cookie',
+      baseURL,
+      loginPath = '/login',
+      refreshPath = '/refresh',
+      logoutPath = '/logout',
+      fetch: fetchFn,
+      now,
+    } = options;
+    if (transport !== 'cookie' && transport !== 'body') {
+      throw new TypeError(`jwtexp: transport must be 'cookie' or 'body', not ${JSON.stringify(transport)}`);
+    }
+    const base = baseURL ?? globalThis.location?.origin;
+    if (!base) {
+      throw new TypeError('jwtexp: baseURL is required outside a browser page');
+    }
+    const root = new URL(base, globalThis.location?.href);
+    this.#transport = transport;
+    this.#origin = root.origin;
+    this.#urls = {
+      login: new URL(loginPath, root).href,
+      refresh: new URL(refreshPath, root).href,
+      logout: new URL(logoutPath, root).href,
+    };
+    this.#fetch = fetchFn ?? globalThis.fetch.bind(globalThis);
+    this.#now = now ?? Date.now;
+  }
+
+  /** The current state: LOGGED_OUT, LOGGED_IN or REFRESHING. */
+  get state() {
+    return this.#state;
+  }
+
+  /** The refresh-token transport, 'cookie' or 'body'. */
+  get transport() {
+    return this.#transport;
+  }
+
+  /**
+   * When the access token expires, in milliseconds since the epoch on this
+   * client's clock (expires_in of the token response added to the time the
+   * request was sent), or null without a token.
+   */
+  get expiresAt() {
+    return this.#expiresAt;
+  }
+
+  /** Whole seconds left on the access token (rounded up), 0 once expired or without a token. */
+  secondsLeft(at = this.#now()) {
+    if (this.#expiresAt === null) {
+      return 0;
+    }
+    return Math.max(0, Math.ceil((this.#expiresAt - at) / 1000));
+  }
+
+  /**
+   * login posts {username, password} as JSON to the login endpoint and keeps the
+   * tokens of the answer. It resolves once the state is LOGGED_IN and rejects
+   * with an AuthError when the server refuses.
+   */
+  async login(username, password) {
+    const epoch = ++this.#epoch; // a refresh still under way belongs to the old session
+    const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+    if (this.#transport === 'cookie') {
+      headers['X-Refresh-Transport'] = 'cookie';
+    }
+    const sentAt = this.#now();
+    let res;
+    try {
+      res = await this.#fetch(this.#urls.login, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ username, password }),
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+    } catch (err) {
+      throw new AuthError(`login failed: ${err.message}`, { cause: err });
+    }
+    if (!res.ok) {
+      throw await errorFrom(res, 'login');
+    }
+    const tokens = await this.#readTokens(res, true);
+    if (epoch !== this.#epoch) {
+      throw new AuthError('login failed: superseded by another login or logout');
+    }
+    this.#accept(tokens, sentAt);
+    this.#setState(LOGGED_IN, 'login');
+  }
+
+  /**
+   * restore tries to resume a session after a page load, in cookie mode only:
+   * the access token is gone with the old page, but the HttpOnly refresh
+   * cookie may still be there. It resolves true when a session was resumed.
+   */
+  restore() {
+    if (this.#transport !== 'cookie' || this.#state !== LOGGED_OUT) {
+      return Promise.resolve(this.#state !== LOGGED_OUT);
+    }
+    return this.#singleFlight('restore');
+  }
+
+  /**
+   * refresh gets a new access token with the refresh token. Calls made while a
+   * refresh runs share it (single flight). It resolves true on success and
+   * never rejects. A 4xx answer ends the session (LOGGED_OUT, reason
+   * 'refresh-failed'); a network error or a 5xx keeps the session as it was
+   * (reason 'refresh-error'), so a later call can try again.
+   */
+  refresh() {
+    if (this.#inflight) {
+      return this.#inflight;
+    }
+    if (this.#state === LOGGED_OUT) {
+      return Promise.resolve(false);
+    }
+    return this.#singleFlight('refresh');
+  }
+
+  /**
+   * call works like fetch(input, init) for a protected route of the API origin:
+   * it adds the Bearer token and credentials 'same-origin' (unless init says
+   * otherwise), and on a 401 refreshes once (shared with every other call that
+   * failed meanwhile) and retries once. It resolves with the final Response;
+   * a 401 after the retry, or when the refresh failed, is returned, not
+   * retried. It rejects on a network error, like fetch, and with a TypeError
+   * for a URL of another origin, so that the token never leaves the API origin.
+   * A request body must be re-sendable (a string, Blob, FormData,
+   * URLSearchParams or ArrayBuffer; not a stream).
+   */
+  async call(input, init = {}) {
+    // A fetch Request defaults to credentials 'same-origin', which is what a
+    // protected call wants: say so explicitly for a URL, keep a Request's own.
+    const request = input instanceof Request ? new Request(input, init) : new Request(input, { credentials: 'same-origin', ...init });
+    if (new URL(request.url).origin !== this.#origin) {
+      throw new TypeError(`jwtexp: refusing to send the access token to ${new URL(request.url).origin}`);
+    }
+    if (this.#inflight) {
+      await this.#inflight; // a new token is on its way: do not spend a request on the old one
+    }
+    const generation = this.#generation;
+    const attempts = this.#attempts;
+    const token = this.#access;
+    const first = await this.#send(request, token);
+    if (first.status !== 401 || token === null) {
+      return first;
+    }
+    // The token was refused. One refresh answers for every call sent before it
+    // finished: if the token has been replaced since this call sent it, use the
+    // new one; if a refresh finished since and did not replace it, report the
+    // 401; otherwise refresh, or join the refresh under way.
+    let refreshed;
+    if (generation !== this.#generation) {
+      refreshed = this.#access !== null;
+    } else if (attempts !== this.#attempts) {
+      refreshed = false;
+    } else {
+      refreshed = await this.refresh();
+    }
+    if (!refreshed || this.#access === null) {
+      return first;
+    }
+    first.body?.cancel().catch(() => {});
+    // The retry's answer is final: no second refresh, no loop.
+    return this.#send(request, this.#access);
+  }
+
+  /**
+   * logout posts to the logout endpoint with the Bearer token (and, in body
+   * mode, the refresh token as JSON), then forgets both, whatever the answer.
+   * It resolves true when the server confirmed (2xx) and never rejects; the
+   * state is LOGGED_OUT when it resolves.
+   */
+  async logout() {
+    const epoch = ++this.#epoch; // discard any refresh under way
+    const headers = { Accept: 'application/json' };
+    if (this.#access !== null) {
+      headers.Authorization = `Bearer ${this.#access}`;
+    }
+    let body;
+    if (this.#refresh !== null) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify({ refresh_token: this.#refresh });
+    }
+    let ok = false;
+    try {
+      const res = await this.#fetch(this.#urls.logout, {
+        method: 'POST',
+        headers,
+        body,
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+      ok = res.ok;
+    } catch {
+      ok = false;
+    }
+    if (epoch === this.#epoch) {
+      this.#clear();
+      this.#setState(LOGGED_OUT, 'logout');
+    }
+    return ok;
+  }
+
+  // #send sends one attempt of a call with the given token.
+  #send(request, token) {
+    const headers = new Headers(request.headers);
+    if (token !== null) {
+      headers.set('Authorization', `Bearer ${token}`);
+    }
+    return this.#fetch(new Request(request.clone(), { headers }));
+  }
+
+  // #singleFlight starts the one shared refresh, or returns the one under way.
+  #singleFlight(reason) {
+    if (!this.#inflight) {
+      this.#inflight = this.#doRefresh(reason).finally(() => {
+        this.#attempts++;
+        this.#inflight = null;
+      });
+    }
+    return this.#inflight;
+  }
+
+  async #doRefresh(reason) {
+    const epoch = this.#epoch;
+    const previous = this.#state;
+    let init;
+    if (this.#transport === 'cookie') {
+      // No body: the browser sends the HttpOnly cookie, scoped to the refresh path.
+      init = {
+        method: 'POST',
+        headers: { Accept: 'application/json', 'X-Refresh-Transport': 'cookie' },
+        credentials: 'same-origin',
+        cache: 'no-store',
+      };
+    } else {
+      if (this.#refresh === null) {
+        return false;
+      }
+      // No credentials: in body mode a stale cookie must not travel as a second credential.
+      init = {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ refresh_token: this.#refresh }),
+        credentials: 'omit',
+        cache: 'no-store',
+      };
+    }
+    this.#setState(REFRESHING, reason);
+    const sentAt = this.#now();
+    let tokens;
+    try {
+      const res = await this.#fetch(this.#urls.refresh, init);
+      if (epoch !== this.#epoch) {
+        return this.#access !== null; // logged out, or logged in anew, meanwhile
+      }
+      if (!res.ok) {
+        const err = await errorFrom(res, 'refresh');
+        if (epoch !== this.#epoch) {
+          return this.#access !== null;
+        }
+        if (res.status >= 500) {
+          this.#setState(previous, 'refresh-error', err); // the server is unwell, the session may be fine
+        } else {
+          this.#clear(); // refused: the session is over
+          this.#setState(LOGGED_OUT, reason === 'restore' ? 'restore-failed' : 'refresh-failed', err);
+        }
+        return false;
+      }
+      tokens = await this.#readTokens(res, false);
+    } catch (err) {
+      // A network error, or an answer that is not a token response.
+      if (epoch === this.#epoch) {
+        const error = err instanceof AuthError ? err : new AuthError(`refresh failed: ${err.message}`, { cause: err });
+        this.#setState(previous, 'refresh-error', error);
+      }
+      return false;
+    }
+    if (epoch !== this.#epoch) {
+      return this.#access !== null;
+    }
+    this.#accept(tokens, sentAt);
+    this.#setState(LOGGED_IN, reason);
+    return true;
+  }
+
+  // #readTokens reads and checks an RFC 6749 §5.1 token response.
+  async #readTokens(res, isLogin) {
+    let body;
+    try {
+      body = await res.json();
+    } catch (err) {
+      throw new AuthError('token response is not JSON', { status: res.status, cause: err });
+    }
+    if (!body || typeof body.access_token !== 'string' || body.access_token === '') {
+      throw new AuthError('token response has no access_token', { status: res.status });
+    }
+    if (body.token_type !== undefined && String(body.token_type).toLowerCase() !== 'bearer') {
+      throw new AuthError(`token response has token_type ${body.token_type}, want Bearer`, { status: res.status });
+    }
+    const hasRefresh = typeof body.refresh_token === 'string' && body.refresh_token !== '';
+    if (this.#transport === 'body' && isLogin && !hasRefresh) {
+      throw new AuthError('token response has no refresh_token (body transport)', { status: res.status });
+    }
+    if (this.#transport === 'cookie' && hasRefresh && !this.#warned) {
+      this.#warned = true;
+      console.warn('jwtexp: the server sent refresh_token in the body in cookie mode; the client ignores it');
+    }
+    return {
+      access: body.access_token,
+      refresh: this.#transport === 'body' && hasRefresh ? body.refresh_token : null,
+      expiresIn: typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : null,
+    };
+  }
+
+  #accept(tokens, sentAt) {
+    this.#access = tokens.access;
+    this.#generation++;
+    if (tokens.refresh !== null) {
+      this.#refresh = tokens.refresh;
+    }
+    // Counted from when the request left, so the estimate errs on the early side.
+    this.#expiresAt = tokens.expiresIn === null ? null : sentAt + tokens.expiresIn * 1000;
+  }
+
+  #clear() {
+    this.#access = null;
+    this.#refresh = null;
+    this.#expiresAt = null;
+    this.#generation++;
+  }
+
+  #setState(state, reason, error) {
+    const previous = this.#state;
+    if (state === previous) {
+      return;
+    }
+    this.#state = state;
+    const detail = { state, previous, reason, error };
+    this.dispatchEvent(new CustomEvent('statechange', { detail }));
+    this.dispatchEvent(new CustomEvent(state, { detail }));
+  }
+}

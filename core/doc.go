@@ -48,6 +48,17 @@
 // session past WithMaxSessionAge. WithRotation(false) turns rotation off: refresh then returns only
 // a new access token.
 //
+// # Keys, rotation and JWKS
+//
+// Access tokens may be signed with RS256, PS256, ES256, ES384 or EdDSA keys (Key.Private; load a
+// PEM file with LoadSigningKeyFile, ParsePrivateKeyPEM or ParsePublicKeyPEM) and published as a
+// JWK Set (RFC 7517 §5) by JWKS, ServeJWKS and each adapter's JWKSHandler, so that other services
+// verify them without holding a secret. A rotation keeps the old key as an older key, selected by
+// kid, and KeyRetirable says when it may be dropped (when the last token it signed has expired).
+// A Manager verifies only - Issue and Refresh fail with ErrVerificationOnly - when its access key
+// is a public key (Key.Public) without refresh keys, or when it is built WithKeySource, for
+// example with core/jwks trusting another issuer's JWKS URL (RFC 7517, RFC 7518 §6, RFC 8037).
+//
 // # Revocation
 //
 // RevokeToken denies one access token (its jti) until its exp; RevokeSession (logout) deletes a

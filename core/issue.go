@@ -30,6 +30,9 @@ var ErrSubjectEmpty = &subError{msg: "jwtexp: subject is empty", parent: ErrClai
 // With rotation on, the session is recorded in the store; a store failure returns
 // ErrStoreUnavailable.
 func (m *Manager) Issue(ctx context.Context, subject string, custom any) (*TokenPair, error) {
+	if m.cfg.verificationOnly() {
+		return nil, ErrVerificationOnly
+	}
 	if subject == "" {
 		return nil, ErrSubjectEmpty
 	}

@@ -202,6 +202,7 @@ func sameSecret(a, b *key) bool {
 type keySet struct {
 	active *key
 	byKID  map[string]*key
+	remote *remoteKeys // set in verification-only mode (WithKeySource): keys come from there
 }
 
 func newKeySet(role string, active Key, older []Key) (*keySet, error) {
@@ -235,6 +236,9 @@ func newKeySet(role string, active Key, older []Key) (*keySet, error) {
 // lookup selects the key for a token: by kid when the token names one, else the active key. A kid
 // only ever selects among configured keys (RFC 8725 §3.10: it is never a path, URL or query).
 func (ks *keySet) lookup(kid string, hasKID bool) *key {
+	if ks.remote != nil {
+		return ks.remote.lookup(kid, hasKID)
+	}
 	if !hasKID {
 		return ks.active
 	}
@@ -250,6 +254,9 @@ func (ks *keySet) lookup(kid string, hasKID bool) *key {
 }
 
 func (ks *keySet) all() []*key {
+	if ks.remote != nil { // keys of a KeySource are not configured here
+		return nil
+	}
 	out := []*key{ks.active}
 	for _, k := range ks.byKID {
 		if k != ks.active {

@@ -15,6 +15,8 @@ type Manager struct {
 	ownStore    bool
 	maxLifetime time.Duration // cap on exp - iat of access tokens
 	logger      *slog.Logger
+	jwks        []byte         // JWK Set of the public access keys, built once (see JWKS)
+	cache       *verifiedCache // verified asymmetric access tokens; nil: off
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
@@ -38,6 +40,13 @@ func New(opts ...Option) (*Manager, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if c.verificationOnly() {
+		access, refresh, err := verifyOnlyKeySets(&c)
+		if err != nil {
+			return nil, err
+		}
+		return newManager(c, access, refresh), nil
+	}
 	access, err := newKeySet("access", *c.accessKey, c.accessOlder)
 	if err != nil {
 		return nil, err
@@ -56,6 +65,11 @@ func New(opts ...Option) (*Manager, error) {
 	if access.active.signKey == nil || refresh.active.signKey == nil {
 		return nil, configError("the active access and refresh keys must be able to sign: set Secret or Private")
 	}
+	return newManager(c, access, refresh), nil
+}
+
+// newManager builds the Manager of a checked configuration and its key sets.
+func newManager(c config, access, refresh *keySet) *Manager {
 	m := &Manager{cfg: c, access: access, refresh: refresh, store: c.store, maxLifetime: c.accessTTL}
 	if c.maxLifetime > 0 {
 		m.maxLifetime = c.maxLifetime
@@ -63,11 +77,21 @@ func New(opts ...Option) (*Manager, error) {
 	if m.store == nil {
 		m.store, m.ownStore = NewMemoryStore(WithMemoryClock(c.now)), true
 	}
+	if !c.cacheSet {
+		c.cacheSize = DefaultVerifiedCacheSize
+	}
+	for _, k := range access.all() {
+		if k.macs == nil { // only asymmetric verification is worth caching
+			m.cache = newVerifiedCache(c.cacheSize)
+			break
+		}
+	}
 	m.logger = slog.Default()
 	if c.loggerSet {
 		m.logger = c.logger
 	}
-	return m, nil
+	m.jwks = buildJWKS(access)
+	return m
 }
 
 // Close stops the MemoryStore the Manager created for itself, if any. A store passed with

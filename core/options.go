@@ -35,6 +35,7 @@ type Option func(*config) error
 type config struct {
 	accessKey, refreshKey     *Key
 	accessOlder, refreshOlder []Key
+	keySource                 KeySource // WithKeySource: verification-only mode
 	issuer, audience          string
 	noAudience                bool
 	accessTTL, refreshTTL     time.Duration
@@ -51,6 +52,8 @@ type config struct {
 	maxTokenSize              int
 	sources                   []source
 	cookie                    cookieConfig
+	cacheSize                 int
+	cacheSet                  bool
 	hook                      func(context.Context, Event)
 	logger                    *slog.Logger
 	loggerSet                 bool
@@ -407,10 +410,10 @@ func WithLogger(l *slog.Logger) Option {
 // validate checks the combination of options, after all of them ran.
 func (c *config) validate() error {
 	var errs []error
-	if c.accessKey == nil {
+	if c.accessKey == nil && c.keySource == nil {
 		errs = append(errs, configError("no access token key: use WithHMAC or WithAccessKeys"))
 	}
-	if c.refreshKey == nil {
+	if c.refreshKey == nil && !c.verificationOnly() {
 		errs = append(errs, configError("no refresh token key: use WithHMAC or WithRefreshKeys"))
 	}
 	if c.issuer == "" {

@@ -32,6 +32,9 @@ var (
 // Without rotation the refresh token is checked against the revocation records and only a new
 // access token is returned (TokenPair.RefreshToken is empty).
 func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
+	if m.cfg.verificationOnly() {
+		return nil, ErrVerificationOnly
+	}
 	now := m.cfg.now()
 	c, err := m.parse(refreshToken, kindRefresh, now, 0)
 	if err != nil {
@@ -100,6 +103,9 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*TokenPair,
 // without a body from the refresh cookie; the answer uses the same transport. Every refusal is 401
 // invalid_grant; a store failure is 503.
 func (m *Manager) ServeRefresh(ctx context.Context, r Request) Response {
+	if m.cfg.verificationOnly() {
+		return verifyOnlyProblem()
+	}
 	token, cookie, err := m.refreshCredential(r)
 	if err != nil {
 		return m.Problem(grantError(err))

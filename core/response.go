@@ -46,12 +46,16 @@ func (r Response) Write(w http.ResponseWriter) {
 //   - ErrInsufficientScope: 403 insufficient_scope;
 //   - ErrInvalidGrant (any refused refresh): 401 invalid_grant (RFC 6749 §5.2);
 //   - ErrStoreUnavailable: 503 temporarily_unavailable with Retry-After, never an accept;
+//   - ErrVerificationOnly (Issue or Refresh of a verification-only Manager): 501 not_implemented;
 //   - every other token error: 401 invalid_token with the short reason as error_description;
 //   - anything else: 500 server_error.
 //
 // The description is a fixed short text per failure ("token expired"); it never contains the
 // token, a secret or err.Error().
 func (m *Manager) Problem(err error) Response {
+	if errors.Is(err, ErrVerificationOnly) {
+		return verifyOnlyProblem() // 501 not_implemented
+	}
 	code, status, challenge := "invalid_token", http.StatusUnauthorized, true
 	switch {
 	case errors.Is(err, ErrStoreUnavailable):

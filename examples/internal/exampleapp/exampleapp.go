@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/core/jwks"
 	"github.com/jwtexp/jwtexp/core/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -39,6 +40,9 @@ type Config struct {
 	Leeway                      time.Duration // JWT_LEEWAY 10s
 	RefreshGrace                time.Duration // JWT_REFRESH_GRACE 5s
 	RedisURL                    string        // REDIS_URL; empty: in-memory store
+	SigningKeyFile              string        // JWT_SIGNING_KEY_FILE: PEM private key signing access tokens (see keys.go)
+	JWKSURL                     string        // JWT_JWKS_URL: verify tokens of that JWK Set only (see keys.go)
+	randomRefresh               bool          // JWT_SIGNING_KEY_FILE without JWT_REFRESH_SECRET
 
 	// For tests: the clock the Manager reads (nil: time.Now) and the logger (nil: slog.Default()).
 	Clock  func() time.Time
@@ -79,6 +83,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		*d.dst = parsed
 	}
+	if set, err := keysFromEnv(&c, getenv); set || err != nil {
+		return c, err
+	}
 	access, refresh := getenv("JWT_ACCESS_SECRET"), getenv("JWT_REFRESH_SECRET")
 	switch {
 	case access == "" && refresh == "":
@@ -102,9 +109,11 @@ type App struct {
 	Config  Config
 	Manager *core.Manager
 	redis   *redis.Client
+	jwks    *jwks.Source // JWT_JWKS_URL
 }
 
-// New builds the Manager from c: HS256 with the two secrets, the TTLs, leeway and grace window,
+// New builds the Manager from c: HS256 with the two secrets (or the keys of keys.go: a PEM signing
+// key, or a remote JWK Set to verify with), the TTLs, leeway and grace window,
 // and a Redis store when REDIS_URL is set (checked with a PING), else the in-memory store.
 func New(c Config) (*App, error) {
 	logger := c.Logger
@@ -112,7 +121,6 @@ func New(c Config) (*App, error) {
 		logger = slog.Default()
 	}
 	opts := []core.Option{
-		core.WithHMAC(c.AccessSecret, c.RefreshSecret),
 		core.WithIssuer(c.Issuer), core.WithAudience(c.Audience),
 		core.WithAccessTTL(c.AccessTTL), core.WithRefreshTTL(c.RefreshTTL),
 		core.WithLeeway(c.Leeway), core.WithRefreshGrace(c.RefreshGrace),
@@ -122,6 +130,16 @@ func New(c Config) (*App, error) {
 		opts = append(opts, core.WithClock(c.Clock))
 	}
 	a := &App{Config: c}
+	keyOpts, src, err := c.keyOptions(logger)
+	if err != nil {
+		return nil, err
+	}
+	opts, a.jwks = append(opts, keyOpts...), src
+	defer func() {
+		if a.Manager == nil && src != nil {
+			src.Close()
+		}
+	}()
 	if c.RedisURL != "" {
 		ro, err := redis.ParseURL(c.RedisURL)
 		if err != nil {
@@ -158,6 +176,9 @@ func New(c Config) (*App, error) {
 // Close releases the Manager and the Redis client.
 func (a *App) Close() error {
 	err := a.Manager.Close()
+	if a.jwks != nil {
+		a.jwks.Close()
+	}
 	if a.redis != nil {
 		err = errors.Join(err, a.redis.Close())
 	}
@@ -166,8 +187,12 @@ func (a *App) Close() error {
 
 // Login answers POST /login: JSON {"username", "password"} checked against the demo user, then a
 // token response (refresh token in an HttpOnly cookie when the request sends
-// "X-Refresh-Transport: cookie"). Wrong credentials: 401 invalid_grant; a malformed body: 400.
+// "X-Refresh-Transport: cookie"). Wrong credentials: 401 invalid_grant; a malformed body: 400. A
+// verification-only example (JWT_JWKS_URL) answers 501 not_implemented, whatever the body.
 func (a *App) Login(ctx context.Context, r core.Request) core.Response {
+	if a.Manager.VerificationOnly() { // JWT_JWKS_URL: tokens come from the issuer
+		return a.Manager.Problem(core.ErrVerificationOnly)
+	}
 	body, err := r.Body(core.MaxBodySize)
 	var req struct {
 		Username string `json:"username"`

@@ -1,0 +1,142 @@
+package core
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"net/http"
+	"sync"
+)
+
+// KeySource supplies the public keys of another issuer, usually its JWK Set (RFC 7517 §5) fetched
+// from a URL; package core/jwks implements it with github.com/MicahParks/keyfunc/v3. A Manager
+// built WithKeySource verifies access tokens with these keys only (verification-only mode).
+type KeySource interface {
+	// VerificationKey returns the public key whose key ID is kid (RFC 7517 §4.5) and the JWS
+	// algorithm the key set declares for it (the JWK alg member, RFC 7517 §4.4), or "" when it
+	// declares none. It returns an error when no such key is known, after whatever (rate-limited)
+	// refresh the source does for unknown key IDs. The key must be an *rsa.PublicKey,
+	// *ecdsa.PublicKey or ed25519.PublicKey; anything else (an "oct" secret in particular) is
+	// refused by the Manager. It is called on the request path, concurrently, with a context that
+	// carries no deadline: the source bounds its own network time.
+	VerificationKey(ctx context.Context, kid string) (pub crypto.PublicKey, alg string, err error)
+}
+
+// ErrVerificationOnly is returned by Issue and Refresh of a verification-only Manager: one built
+// WithKeySource, or with WithAccessKeys whose active key is a public key (Key.Public) and no
+// refresh keys. It verifies tokens another service issues and has no key to sign with. Problem
+// answers it with 501 not_implemented.
+var ErrVerificationOnly = errors.New("jwtexp: verification-only manager: tokens are issued by the key owner, not here")
+
+// WithKeySource makes the Manager a verification-only resource server for tokens of another issuer
+// whose public keys src supplies, for example a JWKS URL through core/jwks. Every rule of
+// self-issued access tokens still applies: exp required, nbf and iat with the leeway, the lifetime
+// cap (set WithMaxTokenLifetime to the issuer's token lifetime when it exceeds the access TTL),
+// revocation records of the store, typ. The token must carry a kid naming a key of the set (RFC
+// 7515 §4.1.4); its algorithm comes from the key (the JWK alg, else RS256 for RSA, the curve for
+// ECDSA, EdDSA for Ed25519), never from the token header alone, so an RSA key can never verify an
+// HS256 token (RFC 8725 §3.1). WithIssuer and WithAudience are required (RFC 8725 §3.8, §3.9):
+// WithoutAudience is refused. WithHMAC, WithAccessKeys and WithRefreshKeys cannot be combined with
+// it; Issue and Refresh fail with ErrVerificationOnly.
+//
+// For a fixed set of public keys (a PEM file, see ParsePublicKeyPEM) no source is needed: give
+// WithAccessKeys a Key with only Public set, older public keys if any, and no refresh keys.
+func WithKeySource(src KeySource) Option {
+	return func(c *config) error {
+		if src == nil {
+			return configError("WithKeySource: source is nil")
+		}
+		c.keySource = src
+		return nil
+	}
+}
+
+// VerificationOnly reports whether the Manager only verifies tokens another service issues (built
+// WithKeySource, or with a public active access key and no refresh keys): Issue and Refresh fail
+// with ErrVerificationOnly.
+func (m *Manager) VerificationOnly() bool { return m.cfg.verificationOnly() }
+
+// verificationOnly reports whether the configuration has nothing to sign with: a key source, or a
+// public active access key without refresh keys.
+func (c *config) verificationOnly() bool {
+	if c.keySource != nil {
+		return true
+	}
+	a := c.accessKey
+	return a != nil && a.Secret == nil && a.Private == nil && a.Public != nil && c.refreshKey == nil
+}
+
+// verifyOnlyKeySets checks a verification-only configuration and returns its key sets: access
+// keys from the source or the configured public keys, and a refresh key set that selects nothing.
+func verifyOnlyKeySets(c *config) (access, refresh *keySet, err error) {
+	refresh = &keySet{remote: &remoteKeys{}}
+	if c.keySource == nil {
+		access, err = newKeySet("access", *c.accessKey, c.accessOlder)
+		return access, refresh, err
+	}
+	if c.accessKey != nil || c.refreshKey != nil {
+		return nil, nil, configError("WithKeySource verifies tokens of another issuer: drop WithHMAC, WithAccessKeys and WithRefreshKeys")
+	}
+	if c.noAudience {
+		return nil, nil, configError("WithKeySource needs an audience: a key set usually serves many services, so tokens are checked for this one (WithAudience, RFC 8725 §3.9)")
+	}
+	return &keySet{remote: &remoteKeys{src: c.keySource}}, refresh, nil
+}
+
+// verifyOnlyProblem is Problem's answer to ErrVerificationOnly.
+func verifyOnlyProblem() Response {
+	return Response{Status: http.StatusNotImplemented, CacheControl: "no-store",
+		Body: errorBody("not_implemented", "this server only verifies tokens")}
+}
+
+// remoteKeys selects keys from a KeySource and keeps the validated key per kid, so that a known
+// key costs a map lookup and an Equal, not a new key, on every request.
+type remoteKeys struct {
+	src   KeySource // nil: selects nothing
+	mu    sync.RWMutex
+	cache map[string]remoteKey
+}
+
+type remoteKey struct {
+	k   *key
+	alg string // the alg the source declared, "" if none
+}
+
+// maxRemoteKeys bounds the cache; a source's key set is a handful of keys, so reaching it means
+// many rotations, and the cache simply starts over.
+const maxRemoteKeys = 64
+
+// lookup returns the key named kid, or nil: no kid, a kid the source does not know (after its
+// rate-limited refresh), or a key the Manager refuses (not a public key, RSA under 2048 bits, an
+// alg that does not fit the key).
+func (r *remoteKeys) lookup(kid string, hasKID bool) *key {
+	if r.src == nil || !hasKID || kid == "" {
+		return nil
+	}
+	pub, alg, err := r.src.VerificationKey(context.Background(), kid)
+	if err != nil || pub == nil {
+		return nil
+	}
+	r.mu.RLock()
+	c, ok := r.cache[kid]
+	r.mu.RUnlock()
+	if ok && c.alg == alg && samePublic(c.k.verifyKey, pub) {
+		return c.k
+	}
+	k, err := newKey(Key{ID: kid, Algorithm: alg, Public: pub}, "remote")
+	if err != nil {
+		return nil
+	}
+	r.mu.Lock()
+	if r.cache == nil || len(r.cache) >= maxRemoteKeys {
+		r.cache = map[string]remoteKey{}
+	}
+	r.cache[kid] = remoteKey{k: k, alg: alg}
+	r.mu.Unlock()
+	return k
+}
+
+func samePublic(a, b crypto.PublicKey) bool {
+	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && e.Equal(b)
+}

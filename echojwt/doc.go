@@ -1,0 +1,37 @@
+// Package echojwt is the Echo (v4) adapter of jwtexp: JWT authentication with correct expiry as
+// an echo.MiddlewareFunc for e.Use, a group or a route.
+//
+//	go get github.com/jwtexp/jwtexp
+//
+//	m, err := core.New(
+//		core.WithHMAC(accessSecret, refreshSecret),
+//		core.WithIssuer("my-service"), core.WithAudience("my-api"),
+//	)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	e := echo.New()
+//	e.POST("/refresh", echojwt.RefreshHandler(m))
+//	e.POST("/logout", echojwt.LogoutHandler(m))
+//	api := e.Group("/api", echojwt.Middleware(m))
+//	api.GET("/me", func(c echo.Context) error {
+//		claims, _ := echojwt.Claims(c)
+//		return c.JSON(http.StatusOK, map[string]string{"sub": claims.Subject})
+//	})
+//
+// By default a refused request is answered by the middleware itself with the status,
+// WWW-Authenticate challenge and JSON body that core.Manager.Problem decides - the same answer in
+// every jwtexp adapter - and the middleware returns nil. With WithHTTPErrors it instead returns an
+// *echo.HTTPError (Code: the core status, Message: the short reason, Internal: the core error) for
+// the application's HTTPErrorHandler to render: the status and the WWW-Authenticate and
+// Cache-Control headers are still core's, but the body shape is then the application's (Echo's
+// default handler writes {"message": "token expired"}), not DESIGN §5's.
+//
+// Behind the middleware, Claims and Custom read the verified claims; they are stored both in the
+// echo.Context and in c.Request()'s context, so net/http-style code
+// (core.ClaimsFromContext(r.Context())) finds them too.
+//
+// Every decision - which token is accepted, which status and body a refusal gets - is made by
+// core.Manager (see package github.com/jwtexp/jwtexp/core); this package only translates it to
+// Echo.
+package echojwt

@@ -1,0 +1,165 @@
+package echojwt
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// claimsKey is the echo.Context key of the verified claims. Echo's keys are strings; this one is
+// not exported and is namespaced by the import path, so only Claims reads it.
+const claimsKey = "github.com/jwtexp/jwtexp/echojwt.claims"
+
+// Option configures Middleware.
+type Option func(*options)
+
+type options struct {
+	optional   bool
+	httpErrors bool
+	skipper    func(echo.Context) bool
+	onError    func(echo.Context, error) error
+}
+
+// WithOptional lets requests without any credential through anonymously (Claims then reports
+// false); a request with a bad credential is still refused.
+func WithOptional() Option { return func(o *options) { o.optional = true } }
+
+// WithSkipper passes requests for which skipper returns true straight to the next handler,
+// without looking for a token; Claims reports false for them. A middleware.Skipper of Echo's
+// middleware package can be passed as it is (same underlying type); the parameter is spelled out
+// so that this package does not pull in echo/v4/middleware and its dependencies.
+func WithSkipper(skipper func(c echo.Context) bool) Option {
+	return func(o *options) { o.skipper = skipper }
+}
+
+// WithErrorHandler replaces the answer to a refused request: h is called with the error (which
+// matches a core sentinel, errors.Is) and what it returns is what the middleware returns - nil
+// when h answered the request itself, an error for Echo's HTTPErrorHandler otherwise. It takes
+// precedence over WithHTTPErrors.
+func WithErrorHandler(h func(c echo.Context, err error) error) Option {
+	return func(o *options) { o.onError = h }
+}
+
+// WithHTTPErrors makes the middleware return an *echo.HTTPError for a refused request instead of
+// answering it: Code is the status core decided (401, 400, 403, 503, ...), Message the short
+// client-safe reason ("token expired") and Internal the core error, so errors.Is(err,
+// core.ErrTokenExpired) holds in the application's HTTPErrorHandler. The WWW-Authenticate and
+// Cache-Control headers core decided are set on the response before returning; the body is
+// whatever the HTTPErrorHandler writes, so it no longer follows the DESIGN §5 shape.
+func WithHTTPErrors() Option { return func(o *options) { o.httpErrors = true } }
+
+// Middleware authenticates every request with m. An accepted request goes on with its claims
+// stored in c (see Claims) and in c.Request()'s context; a refused one is answered with m's error
+// response and the middleware returns nil (see WithHTTPErrors and WithErrorHandler for the
+// alternatives).
+func Middleware(m *core.Manager, opts ...Option) echo.MiddlewareFunc {
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.onError == nil {
+		o.onError = func(c echo.Context, err error) error { return WriteError(c, m, err) }
+		if o.httpErrors {
+			o.onError = func(c echo.Context, err error) error { return httpError(c, m, err) }
+		}
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if o.skipper != nil && o.skipper(c) {
+				return next(c)
+			}
+			r := c.Request()
+			var claims *core.Claims
+			var err error
+			if o.optional {
+				claims, err = m.AuthenticateOptional(r.Context(), core.HTTPRequest(r))
+			} else {
+				claims, err = m.Authenticate(r.Context(), core.HTTPRequest(r))
+			}
+			if err != nil {
+				return o.onError(c, err)
+			}
+			if claims != nil {
+				c.Set(claimsKey, claims)
+				c.SetRequest(r.WithContext(core.ContextWithClaims(r.Context(), claims)))
+			}
+			return next(c)
+		}
+	}
+}
+
+// httpError sets core's challenge and cache headers and returns core's status as an
+// *echo.HTTPError for the application's HTTPErrorHandler.
+func httpError(c echo.Context, m *core.Manager, err error) error {
+	p := m.Problem(err)
+	h := c.Response().Header()
+	if p.WWWAuthenticate != "" {
+		h.Set("WWW-Authenticate", p.WWWAuthenticate)
+	}
+	if p.CacheControl != "" {
+		h.Set("Cache-Control", p.CacheControl)
+	}
+	return &echo.HTTPError{Code: p.Status, Message: core.Reason(err), Internal: err}
+}
+
+// Claims returns the claims Middleware verified for c's request; false for anonymous requests
+// (WithOptional, WithSkipper) and routes without the middleware.
+func Claims(c echo.Context) (*core.Claims, bool) {
+	if claims, ok := c.Get(claimsKey).(*core.Claims); ok && claims != nil {
+		return claims, true
+	}
+	return core.ClaimsFromContext(c.Request().Context())
+}
+
+// Custom decodes the application's own claims of c's token into T (see core.CustomClaims);
+// false for anonymous requests or claims that do not decode into T.
+func Custom[T any](c echo.Context) (T, bool) {
+	var zero T
+	claims, ok := Claims(c)
+	if !ok {
+		return zero, false
+	}
+	v, err := core.CustomClaims[T](claims)
+	if err != nil {
+		return zero, false
+	}
+	return v, true
+}
+
+// RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
+// in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
+// on any refusal. It always returns nil: the answer is written.
+func RefreshHandler(m *core.Manager) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		m.ServeRefresh(r.Context(), core.HTTPRequest(r)).Write(c.Response())
+		return nil
+	}
+}
+
+// LogoutHandler answers POST logout requests (see core.Manager.ServeLogout): it revokes the
+// session of the Bearer access token (which may have just expired) and/or of the refresh token,
+// clears the refresh cookie and answers 204. It always returns nil: the answer is written.
+func LogoutHandler(m *core.Manager) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		m.ServeLogout(r.Context(), core.HTTPRequest(r)).Write(c.Response())
+		return nil
+	}
+}
+
+// WriteTokens answers a login request the application has authenticated with the pair from
+// m.Issue (RFC 6749 §5.1 JSON, Cache-Control: no-store); the refresh token goes into the HttpOnly
+// cookie when the request carries "X-Refresh-Transport: cookie". It returns nil, so a handler can
+// end with return echojwt.WriteTokens(c, m, p).
+func WriteTokens(c echo.Context, m *core.Manager, p *core.TokenPair) error {
+	m.LoginResponse(core.HTTPRequest(c.Request()), p).Write(c.Response())
+	return nil
+}
+
+// WriteError answers c with m's response for err (DESIGN §5), for handlers that call the Manager
+// themselves. It returns nil: the answer is written.
+func WriteError(c echo.Context, m *core.Manager, err error) error {
+	m.Problem(err).Write(c.Response())
+	return nil
+}

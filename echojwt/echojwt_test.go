@@ -1,0 +1,333 @@
+package echojwt_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/echojwt"
+	"github.com/jwtexp/jwtexp/internal/testutil"
+)
+
+// me answers {"sub": <subject or "">}.
+func me(c echo.Context) error {
+	sub := ""
+	if claims, ok := echojwt.Claims(c); ok {
+		sub = claims.Subject
+	}
+	return c.JSON(http.StatusOK, map[string]string{"sub": sub})
+}
+
+// router mounts the routes of the conformance suite (see internal/testutil/httpsuite.go).
+func router(m *core.Manager) *echo.Echo {
+	e := echo.New()
+	e.POST("/login", func(c echo.Context) error {
+		p, err := m.Issue(c.Request().Context(), "alice", nil)
+		if err != nil {
+			return echojwt.WriteError(c, m, err)
+		}
+		return echojwt.WriteTokens(c, m, p)
+	})
+	api := e.Group("/api", echojwt.Middleware(m))
+	api.GET("/me", me)
+	e.GET("/optional", me, echojwt.Middleware(m, echojwt.WithOptional()))
+	e.POST("/refresh", echojwt.RefreshHandler(m))
+	e.POST("/logout", echojwt.LogoutHandler(m))
+	return e
+}
+
+func TestConformance(t *testing.T) {
+	testutil.RunHTTPSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.HandlerDoer(router(m))
+	})
+}
+
+// TestParallelRequests sends 400 concurrent requests, half with a valid token of its own subject
+// and half with a tampered one, and checks every answer: a mix-up of claims between concurrent
+// requests (a pooled echo.Context reused too early) shows up as a wrong subject or status.
+func TestParallelRequests(t *testing.T) {
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	h := router(m)
+	const n = 400
+	tokens := make([]string, n)
+	for i := range tokens {
+		p, err := m.Issue(context.Background(), fmt.Sprintf("user-%d", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[i] = p.AccessToken
+		if i%2 == 1 {
+			tokens[i] = testutil.Tamper(p.AccessToken)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+			r.Header.Set("Authorization", "Bearer "+tokens[i])
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			var body map[string]string
+			_ = json.Unmarshal(w.Body.Bytes(), &body)
+			if i%2 == 0 {
+				if want := fmt.Sprintf("user-%d", i); w.Code != http.StatusOK || body["sub"] != want {
+					errs <- fmt.Sprintf("request %d: got %d %s, want 200 sub %s", i, w.Code, w.Body, want)
+				}
+			} else if w.Code != http.StatusUnauthorized || body["error_description"] != "invalid signature" {
+				errs <- fmt.Sprintf("request %d: got %d %s, want 401 invalid signature", i, w.Code, w.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+func TestSkipperAndErrorHandler(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	reached := false
+	var handled error
+	e := echo.New()
+	e.HTTPErrorHandler = func(err error, c echo.Context) { handled = err }
+	sentinel := errors.New("refused")
+	e.Use(echojwt.Middleware(m,
+		echojwt.WithSkipper(func(c echo.Context) bool { return c.Path() == "/health" }),
+		echojwt.WithHTTPErrors(), // WithErrorHandler takes precedence
+		echojwt.WithErrorHandler(func(c echo.Context, err error) error {
+			if c.Request().URL.Query().Has("return") {
+				return fmt.Errorf("%w: %w", sentinel, err)
+			}
+			return c.String(http.StatusForbidden, core.Reason(err))
+		}),
+	))
+	e.GET("/health", func(c echo.Context) error {
+		_, ok := echojwt.Claims(c)
+		return c.String(http.StatusTeapot, fmt.Sprintf("claims=%v", ok))
+	})
+	e.GET("/api", func(c echo.Context) error { reached = true; return nil })
+
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/health", nil))
+	if w.Code != http.StatusTeapot || w.Body.String() != "claims=false" {
+		t.Errorf("/health: got %d %q, want 418 claims=false", w.Code, w.Body)
+	}
+
+	w = httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api", nil))
+	if w.Code != http.StatusForbidden || w.Body.String() != "missing bearer token" {
+		t.Errorf("/api: got %d %q, want 403 missing bearer token", w.Code, w.Body)
+	}
+	if handled != nil {
+		t.Errorf("/api: HTTPErrorHandler got %v, want no error when the error handler answered", handled)
+	}
+
+	w = httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api?return=1", nil))
+	if !errors.Is(handled, sentinel) || !errors.Is(handled, core.ErrTokenMissing) {
+		t.Errorf("/api?return: HTTPErrorHandler got %v, want the error handler's error", handled)
+	}
+	if reached {
+		t.Error("the protected handler ran for a refused request")
+	}
+}
+
+// TestHTTPErrors checks WithHTTPErrors: the app's HTTPErrorHandler gets an *echo.HTTPError with
+// core's status and the core error inside, the challenge header is core's, and Echo's default
+// handler renders its own body.
+func TestHTTPErrors(t *testing.T) {
+	t.Parallel()
+	clock := testutil.NewClockNow()
+	m := testutil.SuiteManager(t, clock)
+	p, err := m.Issue(context.Background(), "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(testutil.SuiteAccessTTL + testutil.SuiteLeeway)
+	reached := false
+	build := func(custom bool) (*echo.Echo, *error) {
+		e := echo.New()
+		var handled error
+		if custom {
+			e.HTTPErrorHandler = func(err error, c echo.Context) {
+				handled = err
+				e.DefaultHTTPErrorHandler(err, c)
+			}
+		}
+		e.GET("/api", func(c echo.Context) error { reached = true; return nil }, echojwt.Middleware(m, echojwt.WithHTTPErrors()))
+		return e, &handled
+	}
+	for _, tc := range []struct {
+		name, auth string
+		status     int
+		challenge  string
+		message    string
+		sentinel   error
+	}{
+		{"expired", "Bearer " + p.AccessToken, http.StatusUnauthorized,
+			`Bearer realm="jwtexp", error="invalid_token", error_description="token expired"`, "token expired", core.ErrTokenExpired},
+		{"missing", "", http.StatusUnauthorized, `Bearer realm="jwtexp"`, "missing bearer token", core.ErrTokenMissing},
+		{"malformed header", "Bearer ", http.StatusBadRequest,
+			`Bearer realm="jwtexp", error="invalid_request", error_description="malformed authorization header"`,
+			"malformed authorization header", core.ErrInvalidRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, handled := build(true)
+			req := httptest.NewRequest(http.MethodGet, "/api", nil)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			w := httptest.NewRecorder()
+			e.ServeHTTP(w, req)
+			var he *echo.HTTPError
+			if !errors.As(*handled, &he) || he.Code != tc.status || he.Message != tc.message || !errors.Is(*handled, tc.sentinel) {
+				t.Errorf("HTTPErrorHandler got %#v, want *echo.HTTPError %d %q wrapping %v", *handled, tc.status, tc.message, tc.sentinel)
+			}
+			if w.Code != tc.status {
+				t.Errorf("status: got %d, want %d", w.Code, tc.status)
+			}
+			if got := w.Header().Get("WWW-Authenticate"); got != tc.challenge {
+				t.Errorf("WWW-Authenticate: got %q, want %q", got, tc.challenge)
+			}
+			if got := w.Header().Get("Cache-Control"); got != "no-store" {
+				t.Errorf("Cache-Control: got %q, want no-store", got)
+			}
+			if got, want := strings.TrimSpace(w.Body.String()), `{"message":"`+tc.message+`"}`; got != want {
+				t.Errorf("body: got %s, want Echo's %s", got, want)
+			}
+		})
+	}
+	if reached {
+		t.Error("the protected handler ran for a refused request")
+	}
+}
+
+// TestClaimsEverywhere checks that echo-style (Claims, Custom) and net/http-style
+// (core.ClaimsFromContext on c.Request(), also through echo.WrapHandler) code find the same
+// claims.
+func TestClaimsEverywhere(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	type role struct {
+		Role string `json:"role"`
+	}
+	p, err := m.Issue(context.Background(), "alice", map[string]string{"role": "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.GET("/echo", func(c echo.Context) error {
+		claims, ok := echojwt.Claims(c)
+		custom, cok := echojwt.Custom[role](c)
+		ctxClaims, ctxOK := core.ClaimsFromContext(c.Request().Context())
+		if !ok || !cok || !ctxOK || ctxClaims != claims {
+			return c.String(http.StatusInternalServerError, fmt.Sprintf("claims %v custom %v context %v", ok, cok, ctxOK))
+		}
+		return c.String(http.StatusOK, claims.Subject+" "+custom.Role)
+	}, echojwt.Middleware(m))
+	e.GET("/std", echo.WrapHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, ok := core.ClaimsFromContext(r.Context())
+		if !ok {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, claims.Subject)
+	})), echojwt.Middleware(m))
+	e.GET("/anon", func(c echo.Context) error {
+		_, ok := echojwt.Claims(c)
+		_, cok := echojwt.Custom[role](c)
+		return c.String(http.StatusOK, fmt.Sprintf("%v %v", ok, cok))
+	}, echojwt.Middleware(m, echojwt.WithOptional()))
+	for _, tc := range []struct{ path, auth, want string }{
+		{"/echo", "Bearer " + p.AccessToken, "alice admin"},
+		{"/std", "Bearer " + p.AccessToken, "alice"},
+		{"/anon", "", "false false"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		if w.Code != http.StatusOK || w.Body.String() != tc.want {
+			t.Errorf("%s: got %d %q, want 200 %q", tc.path, w.Code, w.Body, tc.want)
+		}
+	}
+}
+
+// discardWriter is an http.ResponseWriter that keeps only the status, so the benchmark measures
+// the router and the middleware rather than a recorder.
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+
+// benchManager returns a Manager signing access tokens with HS256 or EdDSA (refresh tokens always
+// HS256) and the real clock.
+func benchManager(b *testing.B, alg string) *core.Manager {
+	b.Helper()
+	access := core.Key{Secret: testutil.AccessSecret}
+	if alg == "EdDSA" {
+		access = core.Key{Private: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))}
+	}
+	m, err := core.New(core.WithAccessKeys(access), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
+		core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithLogger(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	return m
+}
+
+// BenchmarkMiddleware measures an authenticated GET through an echo.Echo, with the middleware
+// (jwtexp) and without it (bare): the difference is the cost of authentication.
+func BenchmarkMiddleware(b *testing.B) {
+	for _, mode := range []string{"bare", "jwtexp"} {
+		for _, alg := range []string{"HS256", "EdDSA"} {
+			b.Run(mode+"/"+alg, func(b *testing.B) {
+				m := benchManager(b, alg)
+				p, err := m.Issue(context.Background(), "alice", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				e := echo.New()
+				if mode == "jwtexp" {
+					e.Use(echojwt.Middleware(m))
+				}
+				e.GET("/api/me", me)
+				req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+				req.Header.Set("Authorization", "Bearer "+p.AccessToken)
+				w := &discardWriter{h: http.Header{}}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					clear(w.h)
+					w.code = 0
+					e.ServeHTTP(w, req)
+					if w.code != http.StatusOK {
+						b.Fatalf("got %d, want 200", w.code)
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,14 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/jwtexp/jwtexp/examples/internal/exampletest"
+)
+
+// TestSigningKeys: JWT_SIGNING_KEY_FILE (RSA, P-256, Ed25519), /.well-known/jwks.json, and
+// JWT_JWKS_URL (a verification-only instance trusting the first one's JWKS).
+func TestSigningKeys(t *testing.T) { exampletest.SigningKeys(t, start) }
+
+// TestJoseInterop: Node's jose verifies the example's tokens with its remote JWKS.
+func TestJoseInterop(t *testing.T) { exampletest.JoseInterop(t, start) }

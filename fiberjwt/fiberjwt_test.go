@@ -1,0 +1,405 @@
+package fiberjwt_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/fiberjwt"
+	"github.com/jwtexp/jwtexp/internal/testutil"
+)
+
+// me answers {"sub": <subject or "">}.
+func me(c *fiber.Ctx) error {
+	sub := ""
+	if claims, ok := fiberjwt.Claims(c); ok {
+		sub = claims.Subject
+	}
+	return c.JSON(fiber.Map{"sub": sub})
+}
+
+// newApp returns a quiet fiber.App whose header buffer holds the suite's 9 KiB token: with
+// Fiber's default ReadBufferSize (4096) fasthttp refuses such a request before any handler runs
+// (see the package doc), and the suite wants core's "token too large" answer.
+func newApp(cfg ...fiber.Config) *fiber.App {
+	var c fiber.Config
+	if len(cfg) > 0 {
+		c = cfg[0]
+	}
+	c.DisableStartupMessage = true
+	c.ReadBufferSize = 16 << 10
+	return fiber.New(c)
+}
+
+// router mounts the routes of the conformance suite (see internal/testutil/httpsuite.go).
+func router(m *core.Manager) *fiber.App {
+	app := newApp()
+	app.Post("/login", func(c *fiber.Ctx) error {
+		p, err := m.Issue(c.UserContext(), "alice", nil)
+		if err != nil {
+			return fiberjwt.WriteError(c, m, err)
+		}
+		return fiberjwt.WriteTokens(c, m, p)
+	})
+	api := app.Group("/api", fiberjwt.Middleware(m))
+	api.Get("/me", me)
+	app.Get("/optional", fiberjwt.Middleware(m, fiberjwt.WithOptional()), me)
+	app.Post("/refresh", fiberjwt.RefreshHandler(m))
+	app.Post("/logout", fiberjwt.LogoutHandler(m))
+	return app
+}
+
+// doer sends requests through app.Test, which serializes the *http.Request onto a connection
+// that the app's fasthttp server reads, as a real client's request would be.
+func doer(t *testing.T, app *fiber.App) testutil.Doer {
+	return func(r *http.Request) *http.Response {
+		t.Helper()
+		resp, err := app.Test(r, -1)
+		if err != nil {
+			t.Fatalf("app.Test: %v", err)
+		}
+		return resp
+	}
+}
+
+func TestConformance(t *testing.T) {
+	testutil.RunHTTPSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return doer(t, router(m))
+	})
+}
+
+// TestParallelRequests sends 400 concurrent requests over real connections to a listening app,
+// half with a valid token of its own subject and half with a tampered one, and checks every
+// answer: fasthttp reuses request contexts and buffers between requests, so a value that was not
+// copied, or claims that leak between requests, show up as a wrong subject or status.
+func TestParallelRequests(t *testing.T) {
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	app := router(m)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	t.Cleanup(func() {
+		if err := app.Shutdown(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	const n = 400
+	tokens := make([]string, n)
+	for i := range tokens {
+		p, err := m.Issue(context.Background(), fmt.Sprintf("user-%d", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[i] = p.AccessToken
+		if i%2 == 1 {
+			tokens[i] = testutil.Tamper(p.AccessToken)
+		}
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+	url := "http://" + ln.Addr().String() + "/api/me"
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, _ := http.NewRequest(http.MethodGet, url, nil)
+			r.Header.Set("Authorization", "Bearer "+tokens[i])
+			resp, err := client.Do(r)
+			if err != nil {
+				errs <- fmt.Sprintf("request %d: %v", i, err)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var body map[string]string
+			_ = json.Unmarshal(b, &body)
+			if i%2 == 0 {
+				if want := fmt.Sprintf("user-%d", i); resp.StatusCode != http.StatusOK || body["sub"] != want {
+					errs <- fmt.Sprintf("request %d: got %d %s, want 200 sub %s", i, resp.StatusCode, b, want)
+				}
+			} else if resp.StatusCode != http.StatusUnauthorized || body["error_description"] != "invalid signature" {
+				errs <- fmt.Sprintf("request %d: got %d %s, want 401 invalid signature", i, resp.StatusCode, b)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// TestValuesOutliveRequest serves two requests with one fasthttp.RequestCtx, as fasthttp does
+// with its pooled contexts, and checks that what fiberjwt handed out during the first one - the
+// Request values and the claims - still reads the same after the second one refilled the buffers.
+func TestValuesOutliveRequest(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	type kept struct {
+		header, cookie, query, sub string
+		body                       []byte
+		unsafeHeader               string
+	}
+	var got []kept
+	app := newApp()
+	app.Post("/keep", fiberjwt.Middleware(m), func(c *fiber.Ctx) error {
+		r := fiberjwt.Request(c)
+		var k kept
+		k.header, _ = r.Header("X-Keep")
+		k.cookie, _ = r.Cookie("keep")
+		k.query, _ = r.Query("keep")
+		k.body, _ = r.Body(core.MaxBodySize)
+		claims, _ := fiberjwt.Claims(c)
+		k.sub = claims.Subject
+		k.unsafeHeader = c.Get("X-Keep") // fiber's own zero-copy view, for comparison
+		got = append(got, k)
+		return c.SendStatus(http.StatusNoContent)
+	})
+	h := app.Handler()
+	var ctx fasthttp.RequestCtx
+	for _, v := range []string{"aaaaaaaa", "bbbbbbbb"} {
+		p, err := m.Issue(context.Background(), "user-"+v, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.ResetUserValues()
+		ctx.Request.Header.SetMethod(http.MethodPost)
+		ctx.Request.SetRequestURI("/keep?keep=" + v)
+		ctx.Request.Header.Set("Authorization", "Bearer "+p.AccessToken)
+		ctx.Request.Header.Set("X-Keep", v)
+		ctx.Request.Header.SetCookie("keep", v)
+		ctx.Request.SetBodyString(v)
+		h(&ctx)
+		if ctx.Response.StatusCode() != http.StatusNoContent {
+			t.Fatalf("got %d %s, want 204", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+	first := got[0]
+	want := "aaaaaaaa"
+	if first.header != want || first.cookie != want || first.query != want || string(first.body) != want || first.sub != "user-"+want {
+		t.Errorf("values of the first request changed after the second: got %+v, want all %q", first, want)
+	}
+	if first.unsafeHeader != want {
+		t.Logf("as expected, fiber's zero-copy c.Get value was overwritten: %q", first.unsafeHeader)
+	}
+}
+
+// TestRequestCounts checks that duplicates are counted as net/http's view counts them.
+func TestRequestCounts(t *testing.T) {
+	t.Parallel()
+	app := newApp()
+	app.Get("/", func(c *fiber.Ctx) error {
+		r := fiberjwt.Request(c)
+		h, hn := r.Header("X-Dup")
+		ck, cn := r.Cookie("dup")
+		q, qn := r.Query("dup")
+		_, missing := r.Header("X-None")
+		body, err := r.Body(core.MaxBodySize)
+		return c.SendString(fmt.Sprintf("%s/%d %s/%d %s/%d %d %q %v", h, hn, ck, cn, q, qn, missing, body, err))
+	})
+	req := httptest.NewRequest(http.MethodGet, "/?dup=1&dup=2&other=3", nil)
+	req.Header.Add("X-Dup", "a")
+	req.Header.Add("X-Dup", "b")
+	req.Header.Add("Cookie", "dup=x; other=y")
+	req.Header.Add("Cookie", "dup=z")
+	resp, err := app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if got, want := string(b), `a/2 x/2 1/2 0 "" <nil>`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	t.Parallel()
+	app := newApp()
+	app.Post("/", func(c *fiber.Ctx) error {
+		_, errOver := fiberjwt.Request(c).Body(3)
+		b, errAt := fiberjwt.Request(c).Body(4)
+		return c.SendString(fmt.Sprintf("%v|%s|%v", errOver != nil, b, errAt))
+	})
+	resp, err := app.Test(httptest.NewRequest(http.MethodPost, "/", strings.NewReader("abcd")), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if got, want := string(b), "true|abcd|<nil>"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestNextAndErrorHandler(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	var handled error
+	reached := false
+	sentinel := errors.New("refused")
+	app := newApp(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
+		handled = err
+		return c.Status(http.StatusTeapot).SendString("app error handler")
+	}})
+	app.Use(fiberjwt.Middleware(m,
+		fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == "/health" }),
+		fiberjwt.WithErrorHandler(func(c *fiber.Ctx, err error) error {
+			if c.Query("return") != "" {
+				return fmt.Errorf("%w: %w", sentinel, err)
+			}
+			return c.Status(http.StatusForbidden).SendString(core.Reason(err))
+		}),
+	))
+	app.Get("/health", func(c *fiber.Ctx) error {
+		_, ok := fiberjwt.Claims(c)
+		return c.Status(http.StatusOK).SendString(fmt.Sprintf("claims=%v", ok))
+	})
+	app.Get("/api", func(c *fiber.Ctx) error { reached = true; return nil })
+
+	for _, tc := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/health", http.StatusOK, "claims=false"},
+		{"/api", http.StatusForbidden, "missing bearer token"},
+		{"/api?return=1", http.StatusTeapot, "app error handler"},
+	} {
+		resp, err := app.Test(httptest.NewRequest(http.MethodGet, tc.path, nil), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != tc.status || string(b) != tc.body {
+			t.Errorf("%s: got %d %q, want %d %q", tc.path, resp.StatusCode, b, tc.status, tc.body)
+		}
+	}
+	if !errors.Is(handled, sentinel) || !errors.Is(handled, core.ErrTokenMissing) {
+		t.Errorf("app ErrorHandler got %v, want the error handler's error wrapping ErrTokenMissing", handled)
+	}
+	if reached {
+		t.Error("the protected handler ran for a refused request")
+	}
+}
+
+// TestClaimsEverywhere checks Claims, Custom and core.ClaimsFromContext(c.UserContext()).
+func TestClaimsEverywhere(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	type role struct {
+		Role string `json:"role"`
+	}
+	p, err := m.Issue(context.Background(), "alice", map[string]string{"role": "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := newApp()
+	app.Get("/fiber", fiberjwt.Middleware(m), func(c *fiber.Ctx) error {
+		claims, ok := fiberjwt.Claims(c)
+		custom, cok := fiberjwt.Custom[role](c)
+		ctxClaims, ctxOK := core.ClaimsFromContext(c.UserContext())
+		if !ok || !cok || !ctxOK || ctxClaims != claims {
+			return c.Status(http.StatusInternalServerError).SendString(fmt.Sprintf("claims %v custom %v context %v", ok, cok, ctxOK))
+		}
+		return c.SendString(claims.Subject + " " + custom.Role)
+	})
+	app.Get("/anon", fiberjwt.Middleware(m, fiberjwt.WithOptional()), func(c *fiber.Ctx) error {
+		_, ok := fiberjwt.Claims(c)
+		_, cok := fiberjwt.Custom[role](c)
+		_, ctxOK := core.ClaimsFromContext(c.UserContext())
+		return c.SendString(fmt.Sprintf("%v %v %v", ok, cok, ctxOK))
+	})
+	for _, tc := range []struct{ path, auth, want string }{
+		{"/fiber", "Bearer " + p.AccessToken, "alice admin"},
+		{"/anon", "", "false false false"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || string(b) != tc.want {
+			t.Errorf("%s: got %d %q, want 200 %q", tc.path, resp.StatusCode, b, tc.want)
+		}
+	}
+}
+
+// benchManager returns a Manager signing access tokens with HS256 or EdDSA (refresh tokens always
+// HS256) and the real clock.
+func benchManager(b *testing.B, alg string) *core.Manager {
+	b.Helper()
+	access := core.Key{Secret: testutil.AccessSecret}
+	if alg == "EdDSA" {
+		access = core.Key{Private: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))}
+	}
+	m, err := core.New(core.WithAccessKeys(access), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
+		core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithLogger(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	return m
+}
+
+// BenchmarkMiddleware measures an authenticated GET through a fiber.App's fasthttp handler, with
+// the middleware (jwtexp) and without it (bare): the difference is the cost of authentication.
+func BenchmarkMiddleware(b *testing.B) {
+	for _, mode := range []string{"bare", "jwtexp"} {
+		for _, alg := range []string{"HS256", "EdDSA"} {
+			b.Run(mode+"/"+alg, func(b *testing.B) {
+				m := benchManager(b, alg)
+				p, err := m.Issue(context.Background(), "alice", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				app := newApp()
+				if mode == "jwtexp" {
+					app.Use(fiberjwt.Middleware(m))
+				}
+				app.Get("/api/me", me)
+				h := app.Handler()
+				var ctx fasthttp.RequestCtx
+				ctx.Request.Header.SetMethod(http.MethodGet)
+				ctx.Request.SetRequestURI("/api/me")
+				ctx.Request.Header.Set("Authorization", "Bearer "+p.AccessToken)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					// What fasthttp's server does between two requests of a connection.
+					ctx.Response.Reset()
+					ctx.ResetUserValues()
+					h(&ctx)
+					if ctx.Response.StatusCode() != http.StatusOK {
+						b.Fatalf("got %d, want 200", ctx.Response.StatusCode())
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package ginjwt
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// claimsKey is the gin.Context key of the verified claims; being an unexported type, no other
+// package can read or overwrite it except through Claims.
+type claimsKey struct{}
+
+// Option configures Middleware.
+type Option func(*options)
+
+type options struct {
+	optional bool
+	skip     func(*gin.Context) bool
+	onError  func(*gin.Context, error)
+}
+
+// WithOptional lets requests without any credential through anonymously (Claims then reports
+// false); a request with a bad credential is still refused.
+func WithOptional() Option { return func(o *options) { o.optional = true } }
+
+// WithSkip passes requests for which skip returns true straight to the next handler, without
+// looking for a token; Claims reports false for them.
+func WithSkip(skip func(*gin.Context) bool) Option { return func(o *options) { o.skip = skip } }
+
+// WithErrorHandler replaces the default answer to a refused request (the DESIGN §5 status,
+// WWW-Authenticate and JSON body, see core.Manager.Problem). err matches a core sentinel
+// (errors.Is). Whatever h does, the middleware has already recorded err with c.Error and aborts
+// the chain after h returns, so a refused request never reaches the protected handler.
+func WithErrorHandler(h func(c *gin.Context, err error)) Option {
+	return func(o *options) { o.onError = h }
+}
+
+// Middleware authenticates every request with m. An accepted request goes on with its claims
+// stored in c (see Claims) and in c.Request's context; a refused one is answered with m's error
+// response (or the WithErrorHandler one), recorded with c.Error and aborted.
+func Middleware(m *core.Manager, opts ...Option) gin.HandlerFunc {
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.onError == nil {
+		o.onError = func(c *gin.Context, err error) { m.Problem(err).Write(c.Writer) }
+	}
+	return func(c *gin.Context) {
+		if o.skip != nil && o.skip(c) {
+			c.Next()
+			return
+		}
+		var claims *core.Claims
+		var err error
+		if o.optional {
+			claims, err = m.AuthenticateOptional(c.Request.Context(), core.HTTPRequest(c.Request))
+		} else {
+			claims, err = m.Authenticate(c.Request.Context(), core.HTTPRequest(c.Request))
+		}
+		if err != nil {
+			_ = c.Error(err)
+			o.onError(c, err)
+			c.Abort()
+			return
+		}
+		if claims != nil {
+			c.Set(claimsKey{}, claims)
+			c.Request = c.Request.WithContext(core.ContextWithClaims(c.Request.Context(), claims))
+		}
+		c.Next()
+	}
+}
+
+// Claims returns the claims Middleware verified for c's request; false for anonymous requests
+// (WithOptional, WithSkip) and routes without the middleware.
+func Claims(c *gin.Context) (*core.Claims, bool) {
+	if v, ok := c.Get(claimsKey{}); ok {
+		claims, ok := v.(*core.Claims)
+		return claims, ok && claims != nil
+	}
+	return core.ClaimsFromContext(c.Request.Context())
+}
+
+// Custom decodes the application's own claims of c's token into T (see core.CustomClaims);
+// false for anonymous requests or claims that do not decode into T.
+func Custom[T any](c *gin.Context) (T, bool) {
+	var zero T
+	claims, ok := Claims(c)
+	if !ok {
+		return zero, false
+	}
+	v, err := core.CustomClaims[T](claims)
+	if err != nil {
+		return zero, false
+	}
+	return v, true
+}
+
+// RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
+// in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
+// on any refusal.
+func RefreshHandler(m *core.Manager) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		m.ServeRefresh(c.Request.Context(), core.HTTPRequest(c.Request)).Write(c.Writer)
+	}
+}
+
+// LogoutHandler answers POST logout requests (see core.Manager.ServeLogout): it revokes the
+// session of the Bearer access token (which may have just expired) and/or of the refresh token,
+// clears the refresh cookie and answers 204.
+func LogoutHandler(m *core.Manager) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		m.ServeLogout(c.Request.Context(), core.HTTPRequest(c.Request)).Write(c.Writer)
+	}
+}
+
+// WriteTokens answers a login request the application has authenticated with the pair from
+// m.Issue (RFC 6749 §5.1 JSON, Cache-Control: no-store); the refresh token goes into the HttpOnly
+// cookie when the request carries "X-Refresh-Transport: cookie".
+func WriteTokens(c *gin.Context, m *core.Manager, p *core.TokenPair) {
+	m.LoginResponse(core.HTTPRequest(c.Request), p).Write(c.Writer)
+}
+
+// WriteError answers c with m's response for err (DESIGN §5), records err with c.Error and
+// aborts the chain, for handlers that call the Manager themselves.
+func WriteError(c *gin.Context, m *core.Manager, err error) {
+	_ = c.Error(err)
+	m.Problem(err).Write(c.Writer)
+	c.Abort()
+}

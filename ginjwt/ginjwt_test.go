@@ -1,0 +1,305 @@
+package ginjwt_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/ginjwt"
+	"github.com/jwtexp/jwtexp/internal/testutil"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode)
+	os.Exit(m.Run())
+}
+
+// me answers {"sub": <subject or "">}.
+func me(c *gin.Context) {
+	sub := ""
+	if claims, ok := ginjwt.Claims(c); ok {
+		sub = claims.Subject
+	}
+	c.JSON(http.StatusOK, gin.H{"sub": sub})
+}
+
+// router mounts the routes of the conformance suite (see internal/testutil/httpsuite.go).
+func router(m *core.Manager) *gin.Engine {
+	r := gin.New()
+	r.POST("/login", func(c *gin.Context) {
+		p, err := m.Issue(c.Request.Context(), "alice", nil)
+		if err != nil {
+			ginjwt.WriteError(c, m, err)
+			return
+		}
+		ginjwt.WriteTokens(c, m, p)
+	})
+	api := r.Group("/api", ginjwt.Middleware(m))
+	api.GET("/me", me)
+	r.GET("/optional", ginjwt.Middleware(m, ginjwt.WithOptional()), me)
+	r.POST("/refresh", ginjwt.RefreshHandler(m))
+	r.POST("/logout", ginjwt.LogoutHandler(m))
+	return r
+}
+
+func TestConformance(t *testing.T) {
+	testutil.RunHTTPSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.HandlerDoer(router(m))
+	})
+}
+
+// TestParallelRequests sends 400 concurrent requests, half with a valid token of its own subject
+// and half with a tampered one, and checks every answer: a mix-up of claims between concurrent
+// requests (a shared gin.Context, a reused buffer) shows up as a wrong subject or status.
+func TestParallelRequests(t *testing.T) {
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	h := router(m)
+	const n = 400
+	tokens := make([]string, n)
+	for i := range tokens {
+		p, err := m.Issue(context.Background(), fmt.Sprintf("user-%d", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[i] = p.AccessToken
+		if i%2 == 1 {
+			tokens[i] = testutil.Tamper(p.AccessToken)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+			r.Header.Set("Authorization", "Bearer "+tokens[i])
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			var body map[string]string
+			_ = json.Unmarshal(w.Body.Bytes(), &body)
+			if i%2 == 0 {
+				if want := fmt.Sprintf("user-%d", i); w.Code != http.StatusOK || body["sub"] != want {
+					errs <- fmt.Sprintf("request %d: got %d %s, want 200 sub %s", i, w.Code, w.Body, want)
+				}
+			} else if w.Code != http.StatusUnauthorized || body["error_description"] != "invalid signature" {
+				errs <- fmt.Sprintf("request %d: got %d %s, want 401 invalid signature", i, w.Code, w.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+func TestSkipAndErrorHandler(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	var logged []error
+	reached := false
+	r := gin.New()
+	r.Use(func(c *gin.Context) { // a logging middleware
+		c.Next()
+		for _, e := range c.Errors {
+			logged = append(logged, e.Err)
+		}
+	})
+	r.Use(ginjwt.Middleware(m,
+		ginjwt.WithSkip(func(c *gin.Context) bool { return c.Request.URL.Path == "/health" }),
+		ginjwt.WithErrorHandler(func(c *gin.Context, err error) {
+			// Deliberately no c.Abort: the middleware must abort anyway.
+			c.String(http.StatusForbidden, core.Reason(err))
+		}),
+	))
+	r.GET("/health", func(c *gin.Context) {
+		_, ok := ginjwt.Claims(c)
+		c.String(http.StatusTeapot, "claims=%v", ok)
+	})
+	r.GET("/api", func(c *gin.Context) { reached = true })
+
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/health", nil))
+	if w.Code != http.StatusTeapot || w.Body.String() != "claims=false" {
+		t.Errorf("/health: got %d %q, want 418 claims=false", w.Code, w.Body)
+	}
+	if len(logged) != 0 {
+		t.Errorf("/health: got logged errors %v, want none", logged)
+	}
+
+	w = httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api", nil))
+	if w.Code != http.StatusForbidden || w.Body.String() != "missing bearer token" {
+		t.Errorf("/api: got %d %q, want 403 missing bearer token", w.Code, w.Body)
+	}
+	if reached {
+		t.Error("/api: the protected handler ran for a refused request")
+	}
+	if len(logged) != 1 || !errors.Is(logged[0], core.ErrTokenMissing) {
+		t.Errorf("c.Errors: got %v, want one ErrTokenMissing", logged)
+	}
+}
+
+// TestDefaultRefusalIsRecorded checks the default answer is the core one, that the refusal is in
+// c.Errors with its sentinel, and that the chain is aborted.
+func TestDefaultRefusalIsRecorded(t *testing.T) {
+	t.Parallel()
+	clock := testutil.NewClockNow()
+	m := testutil.SuiteManager(t, clock)
+	p, err := m.Issue(context.Background(), "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(testutil.SuiteAccessTTL + testutil.SuiteLeeway)
+	var logged []error
+	reached := false
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		c.Next()
+		for _, e := range c.Errors {
+			logged = append(logged, e.Err)
+		}
+	})
+	r.GET("/api", ginjwt.Middleware(m), func(c *gin.Context) { reached = true })
+	req := httptest.NewRequest(http.MethodGet, "/api", nil)
+	req.Header.Set("Authorization", "Bearer "+p.AccessToken)
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	testutil.CheckAnswer(t, w.Result(), testutil.Answer{
+		Status:    http.StatusUnauthorized,
+		Challenge: `Bearer realm="jwtexp", error="invalid_token", error_description="token expired"`,
+		Body:      map[string]string{"error": "invalid_token", "error_description": "token expired"},
+	})
+	if reached {
+		t.Error("the protected handler ran for an expired token")
+	}
+	if len(logged) != 1 || !errors.Is(logged[0], core.ErrTokenExpired) {
+		t.Errorf("c.Errors: got %v, want one ErrTokenExpired", logged)
+	}
+}
+
+// TestClaimsEverywhere checks that gin-style (Claims, Custom) and net/http-style
+// (core.ClaimsFromContext on c.Request, also through gin.WrapH) code find the same claims.
+func TestClaimsEverywhere(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	type role struct {
+		Role string `json:"role"`
+	}
+	p, err := m.Issue(context.Background(), "alice", map[string]string{"role": "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	r.GET("/gin", ginjwt.Middleware(m), func(c *gin.Context) {
+		claims, ok := ginjwt.Claims(c)
+		custom, cok := ginjwt.Custom[role](c)
+		ctxClaims, ctxOK := core.ClaimsFromContext(c.Request.Context())
+		if !ok || !cok || !ctxOK || ctxClaims != claims {
+			c.String(http.StatusInternalServerError, "claims %v custom %v context %v", ok, cok, ctxOK)
+			return
+		}
+		c.String(http.StatusOK, "%s %s", claims.Subject, custom.Role)
+	})
+	r.GET("/std", ginjwt.Middleware(m), gin.WrapH(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, ok := core.ClaimsFromContext(r.Context())
+		if !ok {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, claims.Subject)
+	})))
+	r.GET("/anon", ginjwt.Middleware(m, ginjwt.WithOptional()), func(c *gin.Context) {
+		_, ok := ginjwt.Claims(c)
+		_, cok := ginjwt.Custom[role](c)
+		c.String(http.StatusOK, "%v %v", ok, cok)
+	})
+	for _, tc := range []struct{ path, auth, want string }{
+		{"/gin", "Bearer " + p.AccessToken, "alice admin"},
+		{"/std", "Bearer " + p.AccessToken, "alice"},
+		{"/anon", "", "false false"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != http.StatusOK || w.Body.String() != tc.want {
+			t.Errorf("%s: got %d %q, want 200 %q", tc.path, w.Code, w.Body, tc.want)
+		}
+	}
+}
+
+// discardWriter is an http.ResponseWriter that keeps only the status, so the benchmark measures
+// the router and the middleware rather than a recorder.
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+
+// benchManager returns a Manager signing access tokens with HS256 or EdDSA (refresh tokens always
+// HS256) and the real clock.
+func benchManager(b *testing.B, alg string) *core.Manager {
+	b.Helper()
+	access := core.Key{Secret: testutil.AccessSecret}
+	if alg == "EdDSA" {
+		access = core.Key{Private: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))}
+	}
+	m, err := core.New(core.WithAccessKeys(access), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
+		core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithLogger(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	return m
+}
+
+// BenchmarkMiddleware measures an authenticated GET through a gin.Engine, with the middleware
+// (jwtexp) and without it (bare): the difference is the cost of authentication.
+func BenchmarkMiddleware(b *testing.B) {
+	for _, mode := range []string{"bare", "jwtexp"} {
+		for _, alg := range []string{"HS256", "EdDSA"} {
+			b.Run(mode+"/"+alg, func(b *testing.B) {
+				m := benchManager(b, alg)
+				p, err := m.Issue(context.Background(), "alice", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r := gin.New()
+				if mode == "jwtexp" {
+					r.Use(ginjwt.Middleware(m))
+				}
+				r.GET("/api/me", me)
+				req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+				req.Header.Set("Authorization", "Bearer "+p.AccessToken)
+				w := &discardWriter{h: http.Header{}}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					clear(w.h)
+					w.code = 0
+					r.ServeHTTP(w, req)
+					if w.code != http.StatusOK {
+						b.Fatalf("got %d, want 200", w.code)
+					}
+				}
+			})
+		}
+	}
+}

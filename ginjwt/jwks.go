@@ -1,0 +1,14 @@
+package ginjwt
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// JWKSHandler serves m's JSON Web Key Set (RFC 7517 §5): the public keys that verify its access
+// tokens, never an HMAC secret or a private member, with Cache-Control: public, max-age=300 (see
+// core.Manager.ServeJWKS). Mount it at GET /.well-known/jwks.json.
+func JWKSHandler(m *core.Manager) gin.HandlerFunc {
+	return func(c *gin.Context) { m.ServeJWKS().Write(c.Writer) }
+}

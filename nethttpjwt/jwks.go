@@ -1,0 +1,14 @@
+package nethttpjwt
+
+import (
+	"net/http"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// JWKSHandler serves m's JSON Web Key Set (RFC 7517 §5): the public keys that verify its access
+// tokens, never an HMAC secret or a private member, with Cache-Control: public, max-age=300 (see
+// core.Manager.ServeJWKS). Mount it at GET /.well-known/jwks.json.
+func JWKSHandler(m *core.Manager) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { m.ServeJWKS().Write(w) })
+}

@@ -16,8 +16,9 @@ const DefaultVerifiedCacheSize = 4096
 // the rest). 0 turns the cache off. Default: 4096 entries.
 //
 // Why it is safe to have on: a token is immutable, so the same bytes verify the same way against
-// the same key set, and the key set of a Manager never changes (rotation builds a new Manager; a
-// remote key set purges the cache when it changes). Only tokens that passed every check are
+// the same key set, and the configured key set of a Manager never changes (rotation builds a new
+// Manager). A Manager verifying with a remote key set (WithKeySource) keeps no cache, since the
+// issuer may withdraw a key at any time. Only tokens that passed every check are
 // cached - garbage and forged tokens never enter it, so it cannot be flooded by an attacker
 // without valid tokens. Expiry (exp plus leeway) is checked on every hit, and revocation is looked
 // up on every hit exactly as without the cache. Each hit returns a fresh copy of the claims. HMAC

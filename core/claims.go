@@ -118,7 +118,8 @@ func customMembers(obj []byte, refuse bool) ([]byte, error) {
 	var out []byte
 	var reserved string
 	s := scanner{b: obj}
-	ok := s.object(func(name string) bool {
+	ok := s.object(func(st, en int, esc bool) bool {
+		name := stringAt(s.b, st, en, esc)
 		start := s.i
 		if !s.value(1) {
 			return false
@@ -159,7 +160,8 @@ type header struct {
 // the configuration (RFC 8725 §3.10).
 func parseHeader(b []byte, h *header) error {
 	s := scanner{b: b}
-	ok := s.object(func(name string) bool {
+	ok := s.object(func(st, en int, esc bool) bool {
+		name := stringAt(s.b, st, en, esc)
 		switch name {
 		case "alg", "typ", "kid":
 			st, en, esc, ok := s.str()
@@ -238,7 +240,8 @@ type claimSet struct {
 func parseClaims(b []byte, audience string, c *Claims, cs *claimSet) error {
 	s := scanner{b: b}
 	var claimErr error
-	ok := s.object(func(name string) bool {
+	ok := s.object(func(st, en int, esc bool) bool {
+		name := stringAt(s.b, st, en, esc)
 		switch name {
 		case "iss", "sub", "jti", "sid":
 			st, en, esc, ok := s.str()

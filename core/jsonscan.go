@@ -2,6 +2,7 @@ package core
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -210,10 +211,10 @@ func (s *scanner) value(depth int) bool {
 	return false
 }
 
-// object walks the members of the top-level object in s.b: it calls member for each name (decoded,
-// see stringAt) with s.i at the start of the value; member must consume the value. It rejects
+// object walks the members of the top-level object in s.b: it calls member with the bounds of each
+// name (decode with stringAt) and s.i at the start of the value; member must consume the value. It rejects
 // duplicate names and anything after the closing brace.
-func (s *scanner) object(member func(name string) bool) bool {
+func (s *scanner) object(member func(st, en int, esc bool) bool) bool {
 	var seen nameSet
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
@@ -243,7 +244,7 @@ func (s *scanner) object(member func(name string) bool) bool {
 		}
 		s.i++
 		s.ws()
-		if !member(name) {
+		if !member(st, en, esc) { // bounds, not the string: keeps b off the heap
 			return false
 		}
 		s.ws()
@@ -274,7 +275,7 @@ func (ns *nameSet) add(name string) bool {
 		if _, dup := ns.big[name]; dup {
 			return false
 		}
-		ns.big[name] = struct{}{}
+		ns.big[strings.Clone(name)] = struct{}{} // names may point into a caller's stack buffer
 		return true
 	}
 	for _, seen := range ns.small[:ns.n] {
@@ -289,9 +290,9 @@ func (ns *nameSet) add(name string) bool {
 	}
 	ns.big = make(map[string]struct{}, 2*len(ns.small))
 	for _, seen := range ns.small {
-		ns.big[seen] = struct{}{}
+		ns.big[strings.Clone(seen)] = struct{}{}
 	}
-	ns.big[name] = struct{}{}
+	ns.big[strings.Clone(name)] = struct{}{}
 	return true
 }
 

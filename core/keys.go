@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash"
+	"strings"
 	"sync"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -237,7 +238,8 @@ func newKeySet(role string, active Key, older []Key) (*keySet, error) {
 // only ever selects among configured keys (RFC 8725 §3.10: it is never a path, URL or query).
 func (ks *keySet) lookup(kid string, hasKID bool) *key {
 	if ks.remote != nil {
-		return ks.remote.lookup(kid, hasKID)
+		// The kid may point into a stack buffer of the caller; the remote key source may keep it.
+		return ks.remote.lookup(strings.Clone(kid), hasKID)
 	}
 	if !hasKID {
 		return ks.active

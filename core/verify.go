@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -23,7 +24,12 @@ var b64url = func() (t [256]bool) {
 	return t
 }()
 
-const maxHeaderSize = 4 << 10
+const (
+	maxHeaderSize = 4 << 10
+	headerBufSize = 512
+)
+
+var headerBufs = sync.Pool{New: func() any { return new([headerBufSize]byte) }}
 
 // parse checks a compact JWS (RFC 7515 §7.1) of the given kind against the configuration and the
 // time now, in this order: size and format, header (alg none, crit, type, kid, alg of the key),
@@ -59,14 +65,17 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 		return nil, nil, errFormat
 	}
 
-	// Header: decoded into a stack buffer.
-	var hbuf [512]byte
-	hb := hbuf[:]
-	if n := b64.DecodedLen(d1); n > len(hbuf) {
+	// Header: decoded into a pooled buffer; nothing read from it outlives this call.
+	var hb []byte
+	if n := b64.DecodedLen(d1); n > headerBufSize {
 		if n > maxHeaderSize {
 			return nil, nil, errHeader
 		}
 		hb = make([]byte, n)
+	} else {
+		bp := headerBufs.Get().(*[headerBufSize]byte)
+		defer headerBufs.Put(bp)
+		hb = bp[:]
 	}
 	n, err := b64.Decode(hb, unsafeBytes(token[:d1]))
 	if err != nil || !utf8.Valid(hb[:n]) {

@@ -100,6 +100,7 @@ type tokenError struct {
 	reason string // fixed text, safe for error_description
 	jwtErr error  // golang-jwt's sentinel for the same failure, or nil
 	cause  error  // underlying error (store, base64, ...), or nil
+	chain  []error
 }
 
 func (e *tokenError) Error() string {
@@ -113,20 +114,24 @@ func (e *tokenError) Error() string {
 	return msg
 }
 
-func (e *tokenError) Unwrap() []error {
-	errs := make([]error, 0, 3)
-	errs = append(errs, e.kind)
+// Unwrap returns the chain built once at construction: errors.Is calls it for every sentinel it
+// tries, and a rejected request asks several times.
+func (e *tokenError) Unwrap() []error { return e.chain }
+
+// withChain fills e.chain from its parts and returns e.
+func (e *tokenError) withChain() *tokenError {
+	e.chain = append(make([]error, 0, 3), e.kind)
 	if e.jwtErr != nil {
-		errs = append(errs, e.jwtErr)
+		e.chain = append(e.chain, e.jwtErr)
 	}
 	if e.cause != nil {
-		errs = append(errs, e.cause)
+		e.chain = append(e.chain, e.cause)
 	}
-	return errs
+	return e
 }
 
 func newTokenError(kind error, reason string, jwtErr error) *tokenError {
-	return &tokenError{kind: kind, reason: reason, jwtErr: jwtErr}
+	return (&tokenError{kind: kind, reason: reason, jwtErr: jwtErr}).withChain()
 }
 
 // Pre-built errors for the hot rejection paths, so a flood of bad tokens costs no allocation.
@@ -168,8 +173,8 @@ func claimTypeError(reason string) *tokenError {
 
 // storeError wraps a store failure: fail closed.
 func storeError(op string, err error) error {
-	return &tokenError{kind: ErrStoreUnavailable, reason: "service temporarily unavailable",
-		cause: &opError{op: op, err: err}}
+	return (&tokenError{kind: ErrStoreUnavailable, reason: "service temporarily unavailable",
+		cause: &opError{op: op, err: err}}).withChain()
 }
 
 type opError struct {

@@ -147,8 +147,13 @@ func bearer(v string) (token string, ok bool, err error) {
 		return "", false, nil
 	}
 	token = strings.TrimLeft(v[i:], " \t")
-	if token == "" || strings.ContainsAny(token, " \t,") {
+	if token == "" {
 		return "", false, errBadAuthHeader
+	}
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; c == ' ' || c == '\t' || c == ',' {
+			return "", false, errBadAuthHeader
+		}
 	}
 	return token, true, nil
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -17,6 +18,8 @@ type Manager struct {
 	logger      *slog.Logger
 	jwks        []byte         // JWK Set of the public access keys, built once (see JWKS)
 	cache       *verifiedCache // verified asymmetric access tokens; nil: off
+	problemsMu  sync.RWMutex
+	problems    map[problemKey]Response // error answers, built once each (see Problem)
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names

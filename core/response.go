@@ -21,7 +21,7 @@ type Response struct {
 func (r Response) Write(w http.ResponseWriter) {
 	h := w.Header()
 	if r.WWWAuthenticate != "" {
-		h.Set("WWW-Authenticate", r.WWWAuthenticate)
+		h["Www-Authenticate"] = []string{r.WWWAuthenticate} // canonical key: Set would rebuild it
 	}
 	if r.CacheControl != "" {
 		h.Set("Cache-Control", r.CacheControl)
@@ -73,7 +73,14 @@ func (m *Manager) Problem(err error) Response {
 		code, status, challenge = "server_error", http.StatusInternalServerError, false
 	}
 	desc := Reason(err)
-	r := Response{Status: status, CacheControl: "no-store", Body: errorBody(code, desc)}
+	key := problemKey{code, desc}
+	m.problemsMu.RLock()
+	r, ok := m.problems[key]
+	m.problemsMu.RUnlock()
+	if ok {
+		return r
+	}
+	r = Response{Status: status, CacheControl: "no-store", Body: errorBody(code, desc)}
 	if challenge {
 		r.WWWAuthenticate = `Bearer realm="` + m.cfg.realm + `"`
 		// RFC 6750 §3.1: no error code when the request had no credential; a refused refresh
@@ -82,8 +89,18 @@ func (m *Manager) Problem(err error) Response {
 			r.WWWAuthenticate += `, error="` + code + `", error_description="` + desc + `"`
 		}
 	}
+	// Answers are built once per (code, reason) - a small fixed set, since reasons are fixed
+	// texts - and shared: a flood of bad tokens costs no allocation here. Write only reads them.
+	m.problemsMu.Lock()
+	if m.problems == nil {
+		m.problems = map[problemKey]Response{}
+	}
+	m.problems[key] = r
+	m.problemsMu.Unlock()
 	return r
 }
+
+type problemKey struct{ code, desc string }
 
 func errorBody(code, desc string) []byte {
 	b := make([]byte, 0, 48+len(code)+len(desc))
@@ -95,6 +112,9 @@ func errorBody(code, desc string) []byte {
 }
 
 func isTokenError(err error) bool {
+	if _, ok := err.(*tokenError); ok {
+		return true
+	}
 	var te *tokenError
 	return errors.As(err, &te)
 }
@@ -102,6 +122,9 @@ func isTokenError(err error) bool {
 // Reason returns the short, client-safe reason for an error of the Manager, as used in
 // error_description ("token expired", "invalid signature", ...).
 func Reason(err error) string {
+	if te, ok := err.(*tokenError); ok {
+		return te.reason
+	}
 	var te *tokenError
 	if errors.As(err, &te) {
 		return te.reason

@@ -6,10 +6,6 @@ import (
 	"github.com/jwtexp/jwtexp/core"
 )
 
-// claimsKey is the echo.Context key of the verified claims. Echo's keys are strings; this one is
-// not exported and is namespaced by the import path, so only Claims reads it.
-const claimsKey = "github.com/jwtexp/jwtexp/echojwt.claims"
-
 // Option configures Middleware.
 type Option func(*options)
 
@@ -80,7 +76,8 @@ func Middleware(m *core.Manager, opts ...Option) echo.MiddlewareFunc {
 				return o.onError(c, err)
 			}
 			if claims != nil {
-				c.Set(claimsKey, claims)
+				// Only in the request context (not also c.Set, whose map costs allocations per
+				// request): Claims reads it from there, and so does net/http-style code.
 				c.SetRequest(r.WithContext(core.ContextWithClaims(r.Context(), claims)))
 			}
 			return next(c)
@@ -105,9 +102,6 @@ func httpError(c echo.Context, m *core.Manager, err error) error {
 // Claims returns the claims Middleware verified for c's request; false for anonymous requests
 // (WithOptional, WithSkipper) and routes without the middleware.
 func Claims(c echo.Context) (*core.Claims, bool) {
-	if claims, ok := c.Get(claimsKey).(*core.Claims); ok && claims != nil {
-		return claims, true
-	}
 	return core.ClaimsFromContext(c.Request().Context())
 }
 

@@ -9,6 +9,11 @@
 //	if err != nil { ... }
 //	defer store.Close() // does not close client: the caller owns it
 //
+// To check revocations without a network round trip per request, add WithLocalReplica (see
+// "Local replica" below):
+//
+//	store, err := redisstore.New(client, redisstore.WithLocalReplica())
+//
 // New takes a client the application built (any redis.UniversalClient: single node, Sentinel or
 // Cluster) and never dials anything itself.
 //
@@ -42,7 +47,70 @@
 // Rotate is one Lua script (EVALSHA, falling back to EVAL once after a server restart) that reads
 // the family and the cut-off, decides and writes in a single atomic step, so exactly one of many
 // concurrent rotations of the same token succeeds. Revoked, on the path of every authenticated
-// request, is one MGET. Each other write is one script.
+// request, is one MGET, or no network call at all with the local replica. Each other write is
+// one script.
+//
+// # Local replica
+//
+// WithLocalReplica makes Revoked, the check on every authenticated request, answer from memory:
+// the store keeps a local copy of the revocation records (denied jtis, revoked sids, cut-offs;
+// never families, so Rotate stays one atomic script on Redis) and verification makes no network
+// call while that copy is in sync. It is opt-in; without it, Revoked is one MGET.
+//
+// Announcements. Every script that writes a revocation record (DenyToken, RevokeFamily's sid
+// mark, CutOff, and Rotate's reuse path) also PUBLISHes, inside the same script and so in the
+// same atomic step, one message on the channel "<prefix>revocations" describing the record as
+// stored after the write:
+//
+//	<kind>:<until>:<subject>:<id>
+//
+// kind is d (denied jti), s (revoked sid) or c (cut-off); until is the record's absolute expiry
+// in Unix milliseconds; subject is encoded as in the keys; id is the jti, the sid, or the
+// cut-off time in Unix milliseconds. Every store announces, with or without the replica, so
+// instances with and without it can share a prefix; but a version of this package older than
+// the replica does not: upgrade every instance before enabling the replica on any.
+//
+// Applying. Each store with the replica subscribes to the channel and merges every message: a
+// record is never shortened, and of two states of one cut-off the one with the later expiry (or,
+// with the same expiry, the later cut-off time) wins, which is the order Redis wrote them in.
+// Merging is idempotent and order-independent, so the writing store also applies the message
+// its script returned before the call returns (a Revoked right after a revocation on the same
+// instance sees it), and the copy arriving on the subscription changes nothing. On one Redis, a
+// revocation reaches the other instances' replicas typically within a fraction of a millisecond,
+// a few milliseconds at the 99th percentile (BenchmarkRevocationPropagation).
+//
+// Resync. A message published while a store is not subscribed is lost to it, so on every
+// subscription and resubscription (go-redis reports each one with a *redis.Subscription) the
+// store rebuilds its replica: it SCANs the prefix for revocation keys (on a *redis.ClusterClient
+// on every master, with ForEachMaster) and reads each record's value, which holds its absolute
+// expiry. Messages published during the scan are queued on the subscription and applied after
+// it. Only when the resync is complete does the replica answer.
+//
+// Staleness. The replica answers only while it is in sync and has heard from Redis (a message,
+// or the reply to a ping it sends after WithReplicaPingInterval of silence, 1 s by default)
+// within the last two ping intervals. Otherwise - before the first resync, while the
+// subscription is down or being rebuilt, after a silence such as a network partition or a
+// stalled server, after Close - Revoked asks Redis with its one-round-trip MGET, which fails
+// when Redis is unreachable, so the Manager fails closed: beyond the propagation delay, the
+// replica never answers from a copy that may have missed a revocation, except for the at most
+// two ping intervals a dead connection takes to be noticed when it is not closed. A broken connection is noticed at once,
+// a malformed message on the channel takes the replica out of sync too, and every failure is
+// followed by a new subscription and resync (retried with a backoff of up to 1 s).
+//
+// Expiry and bound. Records expire from the replica by the application host's clock at the
+// expiry Redis holds them until: an expired record is never reported, is dropped when a read
+// finds it, and a sweep drops the others about every 30 s. The replica holds at most
+// WithReplicaMaxEntries records (DefaultReplicaMaxEntries, one million). A record that does not
+// fit drops the whole replica: Revoked uses MGET, and a resync is retried every minute until the
+// live records fit again. The size is the number of revocations made within the lifetimes they
+// guard (the access-token lifetime for logouts and denied tokens, the refresh lifetime for
+// cut-offs), so size the bound from the revocation rate.
+//
+// Costs and requirements. The store runs one goroutine and holds one subscribed connection
+// (outside the client's pool) until Close, which stops both and never closes the client. Redis
+// Cluster delivers PUBLISH to subscribers on every node. A *redis.Ring is refused with the
+// replica: its shards share no Pub/Sub. ReplicaStats reports whether the replica is in sync,
+// for health checks and metrics.
 //
 // # Failures
 //

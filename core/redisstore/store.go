@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -19,8 +18,10 @@ const DefaultPrefix = "jwtexp:"
 
 // Store is a core.Store on Redis. Create it with New; it is safe for concurrent use.
 type Store struct {
-	client redis.UniversalClient
-	prefix string
+	client  redis.UniversalClient
+	prefix  string
+	channel string   // where revocation writes are announced
+	replica *replica // nil without WithLocalReplica
 }
 
 var _ core.Store = (*Store)(nil)
@@ -29,7 +30,13 @@ var _ core.Store = (*Store)(nil)
 type Option func(*config)
 
 type config struct {
-	prefix string
+	prefix       string
+	replica      bool
+	pingInterval time.Duration
+	maxEntries   int
+
+	// Set by tests only; zero means the default.
+	sweepInterval, fullRetry time.Duration
 }
 
 // WithPrefix sets the prefix of every key (default DefaultPrefix, "jwtexp:"), to share one Redis
@@ -41,14 +48,22 @@ func WithPrefix(prefix string) Option {
 
 // New returns a Store that keeps its records through client. The client stays the caller's:
 // Store.Close does not close it. New returns an error wrapping core.ErrInvalidConfig when client
-// is nil or an option is invalid; it does not contact Redis.
+// is nil or an option is invalid; it does not contact Redis. With WithLocalReplica it starts the
+// goroutine that subscribes and fills the replica in the background: until that is done, Revoked
+// asks Redis.
 func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if isNil(client) {
 		return nil, fmt.Errorf("%w: redisstore: nil redis client", core.ErrInvalidConfig)
 	}
-	c := config{prefix: DefaultPrefix}
+	c := config{prefix: DefaultPrefix, pingInterval: DefaultReplicaPingInterval, maxEntries: DefaultReplicaMaxEntries}
 	for _, opt := range opts {
 		opt(&c)
+	}
+	if c.pingInterval <= 0 {
+		return nil, fmt.Errorf("%w: redisstore: replica ping interval %v is not positive", core.ErrInvalidConfig, c.pingInterval)
+	}
+	if c.maxEntries <= 0 {
+		return nil, fmt.Errorf("%w: redisstore: replica bound %d is not positive", core.ErrInvalidConfig, c.maxEntries)
 	}
 	if c.prefix == "" {
 		return nil, fmt.Errorf("%w: redisstore: empty key prefix", core.ErrInvalidConfig)
@@ -56,7 +71,15 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if strings.ContainsAny(c.prefix, "{}") {
 		return nil, fmt.Errorf("%w: redisstore: key prefix %q contains '{' or '}'", core.ErrInvalidConfig, c.prefix)
 	}
-	return &Store{client: client, prefix: c.prefix}, nil
+	s := &Store{client: client, prefix: c.prefix, channel: c.prefix + channelSuffix}
+	if c.replica {
+		if _, ok := client.(*redis.Ring); ok {
+			return nil, fmt.Errorf("%w: redisstore: WithLocalReplica needs one Redis deployment; a Ring's shards do not share Pub/Sub", core.ErrInvalidConfig)
+		}
+		s.replica = newReplica(client, c.prefix, c)
+		s.replica.start()
+	}
+	return s, nil
 }
 
 // isNil reports whether client is nil, including a typed nil pointer in the interface.
@@ -74,19 +97,21 @@ func isNil(client redis.UniversalClient) bool {
 	return false
 }
 
-// Close implements core.Store. The store owns no resources: the client is the caller's and stays
-// open. It always returns nil and is safe to call more than once.
-func (s *Store) Close() error { return nil }
+// Close implements core.Store. With WithLocalReplica it stops the replica's goroutine and closes
+// its subscription, and waits for both; Revoked then asks Redis again. The client is the
+// caller's and stays open. It always returns nil and is safe to call more than once.
+func (s *Store) Close() error {
+	if s.replica != nil {
+		s.replica.close()
+	}
+	return nil
+}
 
 // Key layout: see the package documentation.
 
 // tag returns "<prefix>{<encoded subject>}", the part every key of subject starts with.
 func (s *Store) tag(subject string) string {
-	enc := "=" // not in the base64url alphabet, and never the whole of an encoding
-	if subject != "" {
-		enc = base64.RawURLEncoding.EncodeToString([]byte(subject))
-	}
-	return s.prefix + "{" + enc + "}"
+	return s.prefix + "{" + encodeSubject(subject) + "}"
 }
 
 func (s *Store) familyKey(subject, sid string) string  { return s.tag(subject) + ":fam:" + sid }
@@ -124,6 +149,12 @@ func parseMS(v string) (time.Time, error) {
 // mark makes key a revocation mark expiring at u (Unix ms, a string; the value is u too), unless u
 // is not after now or the key already lives at least that long: a mark is never shortened, and a
 // write whose expiry is in the past writes nothing.
+//
+// notify announces a record just written on the store's channel, in the format described in
+// replica.go ("<kind>:<until>:<tail>", tail being "<encoded subject>:<id>"), and returns the
+// message so the writing store applies it to its own replica at once. It runs inside the script
+// that writes, so a record is never written without being announced. u must be the string the
+// caller passed (never a Lua number, which could print as a float).
 const luaHelpers = `
 local function servernow()
   local t = redis.call('TIME')
@@ -136,6 +167,11 @@ local function mark(key, u, now)
   if old and old >= un then return 0 end
   redis.call('SET', key, u, 'PXAT', u)
   return 1
+end
+local function notify(channel, kind, u, tail)
+  local m = kind .. ':' .. u .. ':' .. tail
+  redis.call('PUBLISH', channel, m)
+  return m
 end
 `
 
@@ -154,9 +190,10 @@ return 1
 // ARGV[7] (the Manager's now), never the server clock.
 // KEYS: family, revoked-sid mark, cut-off.
 // ARGV: sub, presented, presented iat (Unix seconds), next, next iat, next exp, now, grace until,
-// revoke until.
-// Returns {result} for "unknown", else {result, sub, cur, cur_iat, cur_exp, prev, prev_until, exp}
-// describing the family as stored after the call (for "reused": as it was before deletion).
+// revoke until, channel, message tail of the sid mark.
+// Returns {result} for "unknown", else {result, sub, cur, cur_iat, cur_exp, prev, prev_until, exp,
+// message} describing the family as stored after the call (for "reused": as it was before
+// deletion); message announces the sid mark written on reuse, and is "" otherwise.
 var rotateScript = redis.NewScript(luaHelpers + `
 local now = tonumber(ARGV[7])
 local f = redis.call('HMGET', KEYS[1], 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev', 'prev_until', 'exp')
@@ -167,8 +204,8 @@ end
 for i = 1, 7 do
   if not f[i] then f[i] = '' end
 end
-local function family(result, cur, iat, cexp, prev, puntil)
-  return {result, f[1], cur, iat, cexp, prev, puntil, f[7]}
+local function family(result, cur, iat, cexp, prev, puntil, msg)
+  return {result, f[1], cur, iat, cexp, prev, puntil, f[7], msg or ''}
 end
 
 local c = redis.call('GET', KEYS[3])
@@ -193,38 +230,44 @@ if f[5] == ARGV[2] and pu and now < pu then
 end
 
 redis.call('DEL', KEYS[1])
-mark(KEYS[2], ARGV[9], now)
-return family('reused', f[2], f[3], f[4], f[5], f[6])
+local msg = ''
+if mark(KEYS[2], ARGV[9], now) == 1 then msg = notify(ARGV[10], 's', ARGV[9], ARGV[11]) end
+return family('reused', f[2], f[3], f[4], f[5], f[6], msg)
 `)
 
 // revokeScript deletes a family and marks its sid revoked.
-// KEYS: family, revoked-sid mark. ARGV: until.
+// KEYS: family, revoked-sid mark. ARGV: until, channel, message tail.
+// Returns the message announcing the mark, or "" when no mark was written.
 var revokeScript = redis.NewScript(luaHelpers + `
 redis.call('DEL', KEYS[1])
-return mark(KEYS[2], ARGV[1], servernow())
+if mark(KEYS[2], ARGV[1], servernow()) == 1 then return notify(ARGV[2], 's', ARGV[1], ARGV[3]) end
+return ''
 `)
 
-// denyScript puts a jti on the denylist. KEYS: deny mark. ARGV: until.
+// denyScript puts a jti on the denylist. KEYS: deny mark. ARGV: until, channel, message tail.
+// Returns the message announcing the mark, or "" when nothing was written.
 var denyScript = redis.NewScript(luaHelpers + `
-return mark(KEYS[1], ARGV[1], servernow())
+if mark(KEYS[1], ARGV[1], servernow()) == 1 then return notify(ARGV[2], 'd', ARGV[1], ARGV[3]) end
+return ''
 `)
 
 // cutScript records a cut-off as "<at>:<until>" (Unix ms). A later cut-off replaces an earlier one
 // and keeps the later of the two expiries; an earlier one changes nothing.
-// KEYS: cut-off. ARGV: at, until.
+// KEYS: cut-off. ARGV: at, until, channel, encoded subject.
+// Returns the message announcing the record as stored, or "" when nothing was written.
 var cutScript = redis.NewScript(luaHelpers + `
 local u = ARGV[2]
-if tonumber(u) <= servernow() then return 0 end
+if tonumber(u) <= servernow() then return '' end
 local c = redis.call('GET', KEYS[1])
 if c then
   local oa, ou = string.match(c, '^(%-?%d+):(%-?%d+)$')
   if oa then
-    if tonumber(oa) > tonumber(ARGV[1]) then return 0 end
+    if tonumber(oa) > tonumber(ARGV[1]) then return '' end
     if tonumber(ou) > tonumber(u) then u = ou end
   end
 end
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. u, 'PXAT', u)
-return 1
+return notify(ARGV[3], 'c', u, ARGV[4] .. ':' .. ARGV[1])
 `)
 
 // errNoSessionID is returned by CreateFamily for a family without a sid.
@@ -263,7 +306,8 @@ func (s *Store) Rotate(ctx context.Context, req core.RotateRequest) (core.Family
 	reply, err := rotateScript.Run(ctx, s.client, keys,
 		req.Subject, req.Presented, strconv.FormatInt(req.PresentedIssuedAt.Unix(), 10),
 		req.Next, optionalMS(req.NextIssuedAt), ms(req.NextExpires),
-		ms(req.Now), optionalMS(req.GraceUntil), ms(req.RevokeUntil)).StringSlice()
+		ms(req.Now), optionalMS(req.GraceUntil), ms(req.RevokeUntil),
+		s.channel, messageTail(req.Subject, req.SessionID)).StringSlice()
 	if err != nil {
 		return core.Family{}, 0, opError("rotate", err)
 	}
@@ -271,7 +315,18 @@ func (s *Store) Rotate(ctx context.Context, req core.RotateRequest) (core.Family
 	if err != nil {
 		return core.Family{}, 0, opError("rotate", err)
 	}
+	if res == core.RotateReused {
+		s.applyLocally(reply[8])
+	}
 	return f, res, nil
+}
+
+// applyLocally puts a record this store has just written into its own replica, so a Revoked
+// right after the write sees it without waiting for the subscription.
+func (s *Store) applyLocally(message string) {
+	if s.replica != nil {
+		s.replica.applyMessage(message)
+	}
 }
 
 func parseRotateReply(sid string, reply []string) (core.Family, core.RotateResult, error) {
@@ -293,8 +348,8 @@ func parseRotateReply(sid string, reply []string) (core.Family, core.RotateResul
 	default:
 		return core.Family{}, 0, fmt.Errorf("unexpected script result %q", reply[0])
 	}
-	if len(reply) != 8 {
-		return core.Family{}, 0, fmt.Errorf("script reply has %d elements, want 8", len(reply))
+	if len(reply) != 9 {
+		return core.Family{}, 0, fmt.Errorf("script reply has %d elements, want 9", len(reply))
 	}
 	f := core.Family{SessionID: sid, Subject: reply[1], Current: reply[2], Previous: reply[5]}
 	var err error
@@ -322,9 +377,11 @@ func (s *Store) RevokeFamily(ctx context.Context, subject, sid string, until tim
 		return nil
 	}
 	keys := []string{s.familyKey(subject, sid), s.revokedKey(subject, sid)}
-	if err := revokeScript.Run(ctx, s.client, keys, ms(until)).Err(); err != nil {
+	msg, err := revokeScript.Run(ctx, s.client, keys, ms(until), s.channel, messageTail(subject, sid)).Text()
+	if err != nil {
 		return opError("revoke family", err)
 	}
+	s.applyLocally(msg)
 	return nil
 }
 
@@ -334,9 +391,12 @@ func (s *Store) DenyToken(ctx context.Context, subject, jti string, until time.T
 	if jti == "" {
 		return nil
 	}
-	if err := denyScript.Run(ctx, s.client, []string{s.denyKey(subject, jti)}, ms(until)).Err(); err != nil {
+	msg, err := denyScript.Run(ctx, s.client, []string{s.denyKey(subject, jti)}, ms(until),
+		s.channel, messageTail(subject, jti)).Text()
+	if err != nil {
 		return opError("deny token", err)
 	}
+	s.applyLocally(msg)
 	return nil
 }
 
@@ -344,14 +404,33 @@ func (s *Store) DenyToken(ctx context.Context, subject, jti string, until time.T
 // lives until the later of the two expiries, so no token the earlier one revoked becomes valid
 // again.
 func (s *Store) CutOff(ctx context.Context, subject string, at, until time.Time) error {
-	if err := cutScript.Run(ctx, s.client, []string{s.cutKey(subject)}, ms(at), ms(until)).Err(); err != nil {
+	msg, err := cutScript.Run(ctx, s.client, []string{s.cutKey(subject)}, ms(at), ms(until),
+		s.channel, encodeSubject(subject)).Text()
+	if err != nil {
 		return opError("cut off", err)
 	}
+	s.applyLocally(msg)
 	return nil
 }
 
-// Revoked implements core.Store in one round trip (one MGET: the keys share a hash slot).
+// Revoked implements core.Store. With WithLocalReplica and the replica in sync it answers from
+// memory, without a network call; otherwise in one round trip (one MGET: the keys share a hash
+// slot).
 func (s *Store) Revoked(ctx context.Context, subject, jti, sid string) (core.Revocation, error) {
+	if s.replica != nil {
+		r, ok, err := s.replica.lookup(subject, jti, sid)
+		if ok {
+			if err != nil {
+				return core.Revocation{}, opError("revoked", err)
+			}
+			return r, nil
+		}
+	}
+	return s.revokedRemote(ctx, subject, jti, sid)
+}
+
+// revokedRemote is Revoked in one round trip to Redis.
+func (s *Store) revokedRemote(ctx context.Context, subject, jti, sid string) (core.Revocation, error) {
 	tag := s.tag(subject)
 	keys := make([]string, 1, 3)
 	keys[0] = tag + ":cut"

@@ -21,6 +21,15 @@ type scanner struct {
 	i int
 }
 
+// plainStringByte marks bytes that stand for themselves inside a JSON string: not '"', not '\\'
+// and not a control character (RFC 8259 §7).
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
@@ -44,6 +53,12 @@ func (s *scanner) str() (start, end int, esc, ok bool) {
 	s.i++
 	start = s.i
 	for s.i < len(s.b) {
+		for s.i < len(s.b) && plainStringByte[s.b[s.i]] { // the common case, one table lookup per byte
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':

@@ -46,23 +46,26 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 	if len(token) > m.cfg.maxTokenSize {
 		return nil, nil, errTooLarge
 	}
-	d1, d2 := -1, -1
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if b64url[c] {
-			continue
-		}
-		if c != '.' || d2 >= 0 {
+	// Find the two dots with vectorised searches instead of a loop over every byte. The header
+	// and claims segments are then checked by the strict decoder, which refuses every byte
+	// outside the base64url alphabet except '\r' and '\n' (it skips those, so they are refused
+	// here); the short signature segment is checked byte by byte.
+	d1 := strings.IndexByte(token, '.')
+	if d1 <= 0 {
+		return nil, nil, errFormat
+	}
+	d2 := strings.IndexByte(token[d1+1:], '.')
+	if d2 <= 0 {
+		return nil, nil, errFormat
+	}
+	d2 += d1 + 1
+	if d2 == len(token)-1 || strings.IndexByte(token[:d2], '\n') >= 0 || strings.IndexByte(token[:d2], '\r') >= 0 {
+		return nil, nil, errFormat
+	}
+	for i := d2 + 1; i < len(token); i++ {
+		if !b64url[token[i]] { // also refuses a third dot
 			return nil, nil, errFormat
 		}
-		if d1 < 0 {
-			d1 = i
-		} else {
-			d2 = i
-		}
-	}
-	if d2 < 0 || d1 == 0 || d2 == d1+1 || d2 == len(token)-1 {
-		return nil, nil, errFormat
 	}
 
 	// Header: decoded into a pooled buffer; nothing read from it outlives this call.

@@ -1,0 +1,16 @@
+// Package benchmarks measures jwtexp against the JWT middleware of every framework it supports,
+// in one `go test -bench` run, through each framework's real request path:
+//
+//	cd benchmarks
+//	go test -run '^$' -bench . -benchmem -count 10 -benchtime 0.35s | tee bench.txt
+//	benchstat -table /fw -row /alg,/case -col /impl bench.txt
+//	go run ./cmd/chart -o chart.svg bench.txt
+//
+// Benchmarks are named BenchmarkMiddleware/fw=F/alg=A/case=C/impl=I so that benchstat can
+// tabulate them: fw is gin, echo, fiber or nethttp; alg HS256, RS256, ES256 or EdDSA; case valid,
+// expired or garbage; impl bare (the route without any middleware), jwtexp, jwtexp-nocache
+// (without the verified-token cache; asymmetric valid tokens only), or a peer of that framework.
+// See BENCHMARKS.md at the repository root for the results and what each implementation checks.
+//
+// This is a separate module so that the peers never enter the library's go.mod.
+package benchmarks

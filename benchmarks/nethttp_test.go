@@ -1,0 +1,72 @@
+package benchmarks_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
+	"github.com/auth0/go-jwt-middleware/v2/validator"
+	"github.com/go-chi/jwtauth/v5"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/jwtexp/jwtexp/nethttpjwt"
+)
+
+// nethttpImpls: bare, jwtexp (nethttpjwt.Middleware, with and without the verified-token cache),
+// auth0/go-jwt-middleware and go-chi/jwtauth, each wrapping the same http.HandlerFunc directly (no
+// router, as the middlewares are written for any http.Handler).
+func nethttpImpls(b *testing.B, fx *fixture) []impl {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	route := func(h http.Handler) func(string) runner {
+		return func(auth string) runner { return httpRunner(h, auth) }
+	}
+	ja := jwtauthPeer(fx)
+	return []impl{
+		{"bare", route(ok)},
+		{"jwtexp", route(nethttpjwt.Middleware(fx.m)(ok))},
+		{"jwtexp-nocache", route(nethttpjwt.Middleware(noCache(fx))(ok))},
+		{"auth0", route(auth0Peer(b, fx).CheckJWT(ok))},
+		{"jwtauth", route(jwtauth.Verifier(ja)(jwtauth.Authenticator(ja)(ok)))},
+	}
+}
+
+// expRequired makes auth0's validator require exp: its own claim checks verify exp only when
+// present. It is the validator's documented custom-claims hook, so the payload is decoded twice.
+type expRequired struct {
+	Exp *float64 `json:"exp"`
+}
+
+// Validate implements validator.CustomClaims.
+func (c *expRequired) Validate(context.Context) error {
+	if c.Exp == nil {
+		return errors.New("exp is required")
+	}
+	return nil
+}
+
+// auth0Peer configures auth0/go-jwt-middleware v2 (go-jose v2): the algorithm pinned, issuer and
+// audience required (the validator insists on both), exp required through expRequired.
+func auth0Peer(b *testing.B, fx *fixture) *jwtmiddleware.JWTMiddleware {
+	v, err := validator.New(
+		func(context.Context) (any, error) { return fx.verifyKey, nil },
+		validator.SignatureAlgorithm(fx.alg), issuer, []string{audience},
+		validator.WithCustomClaims(func() validator.CustomClaims { return new(expRequired) }),
+	)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return jwtmiddleware.New(v.ValidateToken)
+}
+
+// jwtauthPeer configures go-chi/jwtauth v5 (lestrrat-go/jwx v2): the algorithm pinned by
+// jwtauth.New (jwx verifies with that algorithm only), and jwx validation told to require exp and
+// to check iss and aud. Used as documented: Verifier then Authenticator.
+func jwtauthPeer(fx *fixture) *jwtauth.JWTAuth {
+	opts := []jwt.ValidateOption{jwt.WithIssuer(issuer), jwt.WithAudience(audience), jwt.WithRequiredClaim("exp")}
+	if fx.alg == "HS256" {
+		return jwtauth.New(fx.alg, fx.verifyKey, nil, opts...)
+	}
+	return jwtauth.New(fx.alg, nil, fx.verifyKey, opts...)
+}

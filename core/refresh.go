@@ -121,8 +121,8 @@ func (m *Manager) ServeRefresh(ctx context.Context, r Request) Response {
 	return m.TokenResponse(p, cookie)
 }
 
-// refreshCredential reads the refresh token of a refresh or logout request: from the body when
-// there is one, else from the refresh cookie. cookie reports which.
+// refreshCredential reads the refresh token of a refresh or logout request: from the body when it
+// carries one, else from the refresh cookie. cookie reports which.
 func (m *Manager) refreshCredential(r Request) (token string, cookie bool, err error) {
 	body, err := r.Body(MaxBodySize)
 	if err != nil {
@@ -145,10 +145,10 @@ func (m *Manager) refreshCredential(r Request) (token string, cookie bool, err e
 			}
 			token = req.RefreshToken
 		}
-		if token == "" {
-			return "", false, errNoRefresh
+		if token != "" {
+			return token, false, nil
 		}
-		return token, false, nil
+		// A body without a refresh token ("{}" from a generic client): use the cookie if any.
 	}
 	v, n := r.Cookie(m.cfg.cookie.name)
 	switch {

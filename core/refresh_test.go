@@ -3,6 +3,8 @@ package core_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -339,5 +341,24 @@ func TestStoreFailureFailsClosed(t *testing.T) {
 		if r := m.Problem(err); r.Status != 503 || !strings.Contains(string(r.Body), "temporarily_unavailable") {
 			t.Errorf("%s: got %d %s, want 503", name, r.Status, r.Body)
 		}
+	}
+}
+
+// A cookie-mode client that still sends an empty JSON object gets its cookie read.
+func TestServeRefreshEmptyBodyUsesCookie(t *testing.T) {
+	t.Parallel()
+	clock := testutil.NewClock(t0)
+	m := newManager(t, clock)
+	p, _ := m.Issue(context.Background(), "alice", nil)
+	r := httptest.NewRequest(http.MethodPost, "/refresh", strings.NewReader(`{}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.AddCookie(&http.Cookie{Name: core.DefaultRefreshCookie, Value: p.RefreshToken})
+	resp := m.ServeRefresh(context.Background(), core.HTTPRequest(r))
+	if resp.Status != http.StatusOK || len(resp.SetCookie) != 1 || strings.Contains(string(resp.Body), "refresh_token") {
+		t.Fatalf("got %d %s %v, want 200 in cookie mode", resp.Status, resp.Body, resp.SetCookie)
+	}
+	r = httptest.NewRequest(http.MethodPost, "/refresh", strings.NewReader(`{}`))
+	if resp := m.ServeRefresh(context.Background(), core.HTTPRequest(r)); resp.Status != http.StatusUnauthorized {
+		t.Fatalf("empty body without cookie: got %d, want 401", resp.Status)
 	}
 }

@@ -58,7 +58,8 @@ func (c *Claims) JSON() []byte { return []byte(c.payload) }
 
 // CustomClaims decodes the token's claims into the application's type T, matching member names
 // exactly as written in T's json tags (case-sensitive) and ignoring members T does not name.
-// The token was verified before, so this only decodes.
+// The token was verified before, so this only decodes. A nil c (an anonymous request) or claims
+// that do not fit T give the zero T and an error.
 //
 //	type User struct {
 //		Role string `json:"role"`
@@ -67,13 +68,16 @@ func (c *Claims) JSON() []byte { return []byte(c.payload) }
 func CustomClaims[T any](c *Claims) (T, error) {
 	var v T
 	if c == nil {
-		return v, errors.New("jwtexp: no claims")
+		return v, errNoClaims
 	}
-	if err := json.Unmarshal([]byte(c.payload), &v); err != nil {
-		return v, fmt.Errorf("jwtexp: decode custom claims: %w", err)
+	if err := json.Unmarshal(unsafeBytes(c.payload), &v); err != nil {
+		var zero T // never a half-decoded value
+		return zero, fmt.Errorf("jwtexp: decode custom claims: %w", err)
 	}
 	return v, nil
 }
+
+var errNoClaims = errors.New("jwtexp: no claims (anonymous request)")
 
 // reservedClaims are the names the Manager writes itself; custom claims may not use them.
 var reservedClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid"}

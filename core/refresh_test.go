@@ -362,3 +362,24 @@ func TestServeRefreshEmptyBodyUsesCookie(t *testing.T) {
 		t.Fatalf("empty body without cookie: got %d, want 401", resp.Status)
 	}
 }
+
+func TestCustomClaimsErrors(t *testing.T) {
+	t.Parallel()
+	type wrong struct {
+		Sub int `json:"sub"`
+	}
+	if v, err := core.CustomClaims[wrong](nil); err == nil || v.Sub != 0 {
+		t.Fatalf("nil claims: got %+v, %v", v, err)
+	}
+	clock := testutil.NewClock(t0)
+	m := newManager(t, clock)
+	p, _ := m.Issue(context.Background(), "alice", map[string]int{"n": 1})
+	c, _ := m.Verify(context.Background(), p.AccessToken)
+	type half struct {
+		N   int `json:"n"`
+		Sub int `json:"sub"` // "alice" does not fit
+	}
+	if v, err := core.CustomClaims[half](c); err == nil || v != (half{}) {
+		t.Fatalf("claims not fitting T: got %+v, %v; want the zero value and an error", v, err)
+	}
+}

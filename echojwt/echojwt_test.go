@@ -2,14 +2,11 @@ package echojwt_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -57,45 +54,7 @@ func TestConformance(t *testing.T) {
 // requests (a pooled echo.Context reused too early) shows up as a wrong subject or status.
 func TestParallelRequests(t *testing.T) {
 	m := testutil.SuiteManager(t, testutil.NewClockNow())
-	h := router(m)
-	const n = 400
-	tokens := make([]string, n)
-	for i := range tokens {
-		p, err := m.Issue(context.Background(), fmt.Sprintf("user-%d", i), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[i] = p.AccessToken
-		if i%2 == 1 {
-			tokens[i] = testutil.Tamper(p.AccessToken)
-		}
-	}
-	var wg sync.WaitGroup
-	errs := make(chan string, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
-			r.Header.Set("Authorization", "Bearer "+tokens[i])
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
-			var body map[string]string
-			_ = json.Unmarshal(w.Body.Bytes(), &body)
-			if i%2 == 0 {
-				if want := fmt.Sprintf("user-%d", i); w.Code != http.StatusOK || body["sub"] != want {
-					errs <- fmt.Sprintf("request %d: got %d %s, want 200 sub %s", i, w.Code, w.Body, want)
-				}
-			} else if w.Code != http.StatusUnauthorized || body["error_description"] != "invalid signature" {
-				errs <- fmt.Sprintf("request %d: got %d %s, want 401 invalid signature", i, w.Code, w.Body)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
+	testutil.RunParallelRequests(t, m, testutil.HandlerDoer(router(m)))
 }
 
 func TestSkipperAndErrorHandler(t *testing.T) {
@@ -270,41 +229,13 @@ func TestClaimsEverywhere(t *testing.T) {
 	}
 }
 
-// discardWriter is an http.ResponseWriter that keeps only the status, so the benchmark measures
-// the router and the middleware rather than a recorder.
-type discardWriter struct {
-	h    http.Header
-	code int
-}
-
-func (w *discardWriter) Header() http.Header         { return w.h }
-func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (w *discardWriter) WriteHeader(code int)        { w.code = code }
-
-// benchManager returns a Manager signing access tokens with HS256 or EdDSA (refresh tokens always
-// HS256) and the real clock.
-func benchManager(b *testing.B, alg string) *core.Manager {
-	b.Helper()
-	access := core.Key{Secret: testutil.AccessSecret}
-	if alg == "EdDSA" {
-		access = core.Key{Private: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))}
-	}
-	m, err := core.New(core.WithAccessKeys(access), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
-		core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithLogger(nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Close() })
-	return m
-}
-
 // BenchmarkMiddleware measures an authenticated GET through an echo.Echo, with the middleware
 // (jwtexp) and without it (bare): the difference is the cost of authentication.
 func BenchmarkMiddleware(b *testing.B) {
 	for _, mode := range []string{"bare", "jwtexp"} {
 		for _, alg := range []string{"HS256", "EdDSA"} {
 			b.Run(mode+"/"+alg, func(b *testing.B) {
-				m := benchManager(b, alg)
+				m := testutil.BenchManager(b, alg)
 				p, err := m.Issue(context.Background(), "alice", nil)
 				if err != nil {
 					b.Fatal(err)
@@ -316,15 +247,14 @@ func BenchmarkMiddleware(b *testing.B) {
 				e.GET("/api/me", me)
 				req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
 				req.Header.Set("Authorization", "Bearer "+p.AccessToken)
-				w := &discardWriter{h: http.Header{}}
+				w := testutil.NewDiscardWriter()
 				b.ReportAllocs()
 				b.ResetTimer()
 				for b.Loop() {
-					clear(w.h)
-					w.code = 0
+					w.Reset()
 					e.ServeHTTP(w, req)
-					if w.code != http.StatusOK {
-						b.Fatalf("got %d, want 200", w.code)
+					if w.Code != http.StatusOK {
+						b.Fatalf("got %d, want 200", w.Code)
 					}
 				}
 			})

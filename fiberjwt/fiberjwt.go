@@ -81,16 +81,9 @@ func Claims(c *fiber.Ctx) (*core.Claims, bool) {
 // Custom decodes the application's own claims of c's token into T (see core.CustomClaims);
 // false for anonymous requests or claims that do not decode into T.
 func Custom[T any](c *fiber.Ctx) (T, bool) {
-	var zero T
-	claims, ok := Claims(c)
-	if !ok {
-		return zero, false
-	}
+	claims, _ := Claims(c)
 	v, err := core.CustomClaims[T](claims)
-	if err != nil {
-		return zero, false
-	}
-	return v, true
+	return v, err == nil
 }
 
 // RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token

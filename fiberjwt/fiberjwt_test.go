@@ -2,8 +2,6 @@ package fiberjwt_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
@@ -102,52 +99,7 @@ func TestParallelRequests(t *testing.T) {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	const n = 400
-	tokens := make([]string, n)
-	for i := range tokens {
-		p, err := m.Issue(context.Background(), fmt.Sprintf("user-%d", i), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[i] = p.AccessToken
-		if i%2 == 1 {
-			tokens[i] = testutil.Tamper(p.AccessToken)
-		}
-	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	defer client.CloseIdleConnections()
-	url := "http://" + ln.Addr().String() + "/api/me"
-	var wg sync.WaitGroup
-	errs := make(chan string, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, _ := http.NewRequest(http.MethodGet, url, nil)
-			r.Header.Set("Authorization", "Bearer "+tokens[i])
-			resp, err := client.Do(r)
-			if err != nil {
-				errs <- fmt.Sprintf("request %d: %v", i, err)
-				return
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			var body map[string]string
-			_ = json.Unmarshal(b, &body)
-			if i%2 == 0 {
-				if want := fmt.Sprintf("user-%d", i); resp.StatusCode != http.StatusOK || body["sub"] != want {
-					errs <- fmt.Sprintf("request %d: got %d %s, want 200 sub %s", i, resp.StatusCode, b, want)
-				}
-			} else if resp.StatusCode != http.StatusUnauthorized || body["error_description"] != "invalid signature" {
-				errs <- fmt.Sprintf("request %d: got %d %s, want 401 invalid signature", i, resp.StatusCode, b)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
+	testutil.RunParallelRequests(t, m, testutil.ServerDoer(t, "http://"+ln.Addr().String()))
 }
 
 // TestValuesOutliveRequest serves two requests with one fasthttp.RequestCtx, as fasthttp does
@@ -350,30 +302,13 @@ func TestClaimsEverywhere(t *testing.T) {
 	}
 }
 
-// benchManager returns a Manager signing access tokens with HS256 or EdDSA (refresh tokens always
-// HS256) and the real clock.
-func benchManager(b *testing.B, alg string) *core.Manager {
-	b.Helper()
-	access := core.Key{Secret: testutil.AccessSecret}
-	if alg == "EdDSA" {
-		access = core.Key{Private: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))}
-	}
-	m, err := core.New(core.WithAccessKeys(access), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
-		core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithLogger(nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Close() })
-	return m
-}
-
 // BenchmarkMiddleware measures an authenticated GET through a fiber.App's fasthttp handler, with
 // the middleware (jwtexp) and without it (bare): the difference is the cost of authentication.
 func BenchmarkMiddleware(b *testing.B) {
 	for _, mode := range []string{"bare", "jwtexp"} {
 		for _, alg := range []string{"HS256", "EdDSA"} {
 			b.Run(mode+"/"+alg, func(b *testing.B) {
-				m := benchManager(b, alg)
+				m := testutil.BenchManager(b, alg)
 				p, err := m.Issue(context.Background(), "alice", nil)
 				if err != nil {
 					b.Fatal(err)

@@ -32,7 +32,7 @@ func WithErrorHandler(h func(c *gin.Context, err error)) Option {
 }
 
 // Middleware authenticates every request with m. An accepted request goes on with its claims
-// stored in c (see Claims) and in c.Request's context; a refused one is answered with m's error
+// in c.Request's context (read them with Claims); a refused one is answered with m's error
 // response (or the WithErrorHandler one), recorded with c.Error and aborted.
 func Middleware(m *core.Manager, opts ...Option) gin.HandlerFunc {
 	o := options{}
@@ -78,16 +78,9 @@ func Claims(c *gin.Context) (*core.Claims, bool) {
 // Custom decodes the application's own claims of c's token into T (see core.CustomClaims);
 // false for anonymous requests or claims that do not decode into T.
 func Custom[T any](c *gin.Context) (T, bool) {
-	var zero T
-	claims, ok := Claims(c)
-	if !ok {
-		return zero, false
-	}
+	claims, _ := Claims(c)
 	v, err := core.CustomClaims[T](claims)
-	if err != nil {
-		return zero, false
-	}
-	return v, true
+	return v, err == nil
 }
 
 // RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token

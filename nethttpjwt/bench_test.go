@@ -16,14 +16,6 @@ import (
 	"github.com/jwtexp/jwtexp/nethttpjwt"
 )
 
-// discard is a ResponseWriter that keeps nothing, so the benchmark measures the middleware and
-// not httptest.ResponseRecorder.
-type discard struct{ h http.Header }
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discard) WriteHeader(int)             {}
-
 // BenchmarkAuthenticate: an authenticated request through the middleware, against the same
 // handler without it ("bare"), per algorithm, with the memory store's revocation lookup.
 func BenchmarkAuthenticate(b *testing.B) {
@@ -49,7 +41,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		p, _ := m.Issue(context.Background(), "alice", nil)
 		req := httptest.NewRequest("GET", "/api/me", nil)
 		req.Header.Set("Authorization", "Bearer "+p.AccessToken)
-		w := &discard{h: http.Header{}}
+		w := testutil.NewDiscardWriter()
 		for name, h := range map[string]http.Handler{"bare": ok, "jwtexp": nethttpjwt.Middleware(m)(ok)} {
 			b.Run(k.name+"/"+name, func(b *testing.B) {
 				b.ReportAllocs()

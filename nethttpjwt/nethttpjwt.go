@@ -70,16 +70,9 @@ func Claims(r *http.Request) (*core.Claims, bool) { return core.ClaimsFromContex
 // Custom decodes the application's own claims of r's token into T (see core.CustomClaims);
 // false for anonymous requests or claims that do not decode into T.
 func Custom[T any](r *http.Request) (T, bool) {
-	var zero T
-	c, ok := Claims(r)
-	if !ok {
-		return zero, false
-	}
-	v, err := core.CustomClaims[T](c)
-	if err != nil {
-		return zero, false
-	}
-	return v, true
+	claims, _ := Claims(r)
+	v, err := core.CustomClaims[T](claims)
+	return v, err == nil
 }
 
 // RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token

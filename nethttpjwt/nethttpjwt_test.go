@@ -1,11 +1,9 @@
 package nethttpjwt_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -45,40 +43,10 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestParallelRequests: see testutil.RunParallelRequests.
 func TestParallelRequests(t *testing.T) {
-	clock := testutil.NewClockNow()
-	m := testutil.SuiteManager(t, clock)
-	h := router(m)
-	p, err := m.Issue(context.Background(), "alice", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	errs := make(chan string, 400)
-	for i := 0; i < 400; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
-			want := http.StatusOK
-			if i%2 == 0 {
-				r.Header.Set("Authorization", "Bearer "+p.AccessToken)
-			} else {
-				r.Header.Set("Authorization", "Bearer "+testutil.Tamper(p.AccessToken))
-				want = http.StatusUnauthorized
-			}
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
-			if w.Code != want {
-				errs <- w.Body.String()
-			}
-		}(i)
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Errorf("unexpected answer: %s", e)
-	}
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	testutil.RunParallelRequests(t, m, testutil.HandlerDoer(router(m)))
 }
 
 func TestSkipAndErrorHandler(t *testing.T) {

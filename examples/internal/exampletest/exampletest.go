@@ -205,11 +205,22 @@ func Redis(t *testing.T, start Starter) {
 	if code != 200 {
 		t.Fatalf("refresh on the other instance: got %d %v", code, body)
 	}
-	if code, _, body = a.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": refresh}, nil); code != 401 || body["error_description"] != "refresh token reused" {
+	if code, _, body := a.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": refresh}, nil); code != 401 || body["error_description"] != "refresh token reused" {
 		t.Fatalf("replay on the first instance: got %d %v, want 401 refresh token reused", code, body)
 	}
+
+	// A logout on one instance is honoured by the other.
+	_, _, body = b.Do(t, "POST", "/login", "", demo, nil)
 	access, _ := body["access_token"].(string)
-	_ = access
+	if code, _, body := a.Do(t, "GET", "/api/me", access, nil, nil); code != 200 {
+		t.Fatalf("token from the other instance: got %d %v, want 200", code, body)
+	}
+	if code, _, _ := b.Do(t, "POST", "/logout", access, nil, nil); code != 204 {
+		t.Fatalf("logout: got %d, want 204", code)
+	}
+	if code, _, body := a.Do(t, "GET", "/api/me", access, nil, nil); code != 401 || body["error_description"] != "session revoked" {
+		t.Fatalf("after logout on the other instance: got %d %v, want 401 session revoked", code, body)
+	}
 }
 
 // Browser runs the headless-Chromium test of the browser client against the example with a 2 s

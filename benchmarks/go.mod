@@ -1,8 +1,13 @@
 module github.com/jwtexp/jwtexp/benchmarks
 
-go 1.26.8
+go 1.26.0
 
-replace github.com/jwtexp/jwtexp => ../
+replace (
+	github.com/jwtexp/jwtexp => ..
+	github.com/jwtexp/jwtexp/echojwt => ../echojwt
+	github.com/jwtexp/jwtexp/fiberjwt => ../fiberjwt
+	github.com/jwtexp/jwtexp/ginjwt => ../ginjwt
+)
 
 require (
 	github.com/appleboy/gin-jwt/v2 v2.10.3
@@ -14,6 +19,9 @@ require (
 	github.com/golang-jwt/jwt/v4 v4.5.2
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/jwtexp/jwtexp v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/echojwt v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/fiberjwt v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/ginjwt v0.0.0-00010101000000-000000000000
 	github.com/labstack/echo-jwt/v4 v4.4.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/lestrrat-go/jwx/v2 v2.1.3
@@ -57,6 +65,7 @@ require (
 	github.com/quic-go/quic-go v0.59.0 // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
 	github.com/segmentio/asm v1.2.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect

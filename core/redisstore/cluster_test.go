@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -22,10 +21,7 @@ func startCluster(t *testing.T) []string {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv(testutil.RequireRedisEnv) == "1" {
-			t.Fatalf("redis-server not found on PATH and %s=1", testutil.RequireRedisEnv)
-		}
-		t.Skip("redis-server not installed")
+		testutil.Missing(t, testutil.RequireRedisEnv, "redis-server not found on PATH (apt-get install redis-server)")
 	}
 	dir := t.TempDir()
 	var addrs []string

@@ -18,7 +18,7 @@ func managers(t *testing.T, rs *testutil.RedisServer, n int, opts ...core.Option
 	t.Helper()
 	var out []*core.Manager
 	for i := 0; i < n; i++ {
-		st, err := redisstore.New(rs.Client())
+		st, err := redisstore.New(redisstore.ServerClient(t, rs))
 		if err != nil {
 			t.Fatal(err)
 		}

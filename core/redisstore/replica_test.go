@@ -107,7 +107,7 @@ func (c checkedStore) Revoked(ctx context.Context, subject, jti, sid string) (co
 // checked against Redis's answer.
 func TestStoreSuiteReplica(t *testing.T) {
 	srv := testutil.StartRedis(t)
-	client := srv.Client()
+	client := serverClient(t, srv)
 	testutil.StoreSuite(t, func(t *testing.T, _ *testutil.Clock) core.Store {
 		return checkedStore{newReplicaStore(t, client), t}
 	}, testutil.StoreSuiteOptions{
@@ -217,7 +217,7 @@ func TestReplicaPropagation(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
 	prefix := WithPrefix(fmt.Sprintf("jwtexp-test-%d:", prefixes.Add(1)))
-	clientA, clientB := srv.Client(), redis.NewClient(&redis.Options{Addr: srv.Addr})
+	clientA, clientB := serverClient(t, srv), redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { _ = clientB.Close() })
 	a := newReplicaStore(t, clientA, prefix)
 	b := newReplicaStore(t, clientB, prefix)
@@ -353,7 +353,7 @@ func TestReplicaResyncAfterRestart(t *testing.T) {
 	srv.Start()
 
 	// Another instance writes while b cannot connect.
-	a, err := New(srv.Client(), prefix)
+	a, err := New(serverClient(t, srv), prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +480,7 @@ func TestReplicaOverflow(t *testing.T) {
 func TestReplicaExpiry(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	s := newReplicaStore(t, srv.Client(), withReplicaTimings(20*time.Millisecond, 0))
+	s := newReplicaStore(t, serverClient(t, srv), withReplicaTimings(20*time.Millisecond, 0))
 	ctx := context.Background()
 	soon := time.Now().Add(200 * time.Millisecond)
 	if err := s.DenyToken(ctx, "alice", "jti-1", soon); err != nil {
@@ -505,7 +505,7 @@ func TestReplicaExpiry(t *testing.T) {
 func TestReplicaCorruptRecord(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	client := srv.Client()
+	client := serverClient(t, srv)
 	prefix := fmt.Sprintf("jwtexp-test-%d:", prefixes.Add(1))
 	ctx := context.Background()
 	probe, err := New(client, WithPrefix(prefix))
@@ -545,7 +545,7 @@ func TestReplicaCorruptRecord(t *testing.T) {
 func TestReplicaForeignMessage(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	client := srv.Client()
+	client := serverClient(t, srv)
 	s := newReplicaStore(t, client)
 	ctx := context.Background()
 	resyncs := s.ReplicaStats().Resyncs
@@ -764,7 +764,7 @@ func BenchmarkRevokedReplica(b *testing.B) {
 		}
 	}
 	b.Run("mget", func(b *testing.B) {
-		s := newStore(b, srv.Client())
+		s := newStore(b, serverClient(b, srv))
 		setup(b, s)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -773,7 +773,7 @@ func BenchmarkRevokedReplica(b *testing.B) {
 			}
 		}
 	})
-	replicaStore := newReplicaStore(b, srv.Client())
+	replicaStore := newReplicaStore(b, serverClient(b, srv))
 	setup(b, replicaStore)
 	// The usual request: a subject with no records; a subject with records, none of them for
 	// this token; a revoked token (the clock is read to check the record's expiry).

@@ -44,7 +44,7 @@ func (s *Store) key(kind testutil.RecordKind, subject, id string) string {
 
 func TestStoreSuite(t *testing.T) {
 	srv := testutil.StartRedis(t)
-	client := srv.Client()
+	client := serverClient(t, srv)
 	testutil.StoreSuite(t, func(t *testing.T, _ *testutil.Clock) core.Store {
 		return newStore(t, client)
 	}, testutil.StoreSuiteOptions{
@@ -152,7 +152,7 @@ func TestKeysShareHashTag(t *testing.T) {
 func TestKeysOnServer(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	client := srv.Client()
+	client := serverClient(t, srv)
 	s, err := New(client)
 	if err != nil {
 		t.Fatal(err)
@@ -318,7 +318,7 @@ func TestFailsClosedWhenRedisIsDown(t *testing.T) {
 func TestCorruptRecordFailsClosed(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	client := srv.Client()
+	client := serverClient(t, srv)
 	s := newStore(t, client)
 	ctx := context.Background()
 	if err := client.Set(ctx, s.cutKey("alice"), "garbage", time.Hour).Err(); err != nil {
@@ -332,7 +332,7 @@ func TestCorruptRecordFailsClosed(t *testing.T) {
 func TestCloseKeepsClientOpen(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	client := srv.Client()
+	client := serverClient(t, srv)
 	s := newStore(t, client)
 	for i := 1; i <= 2; i++ {
 		if err := s.Close(); err != nil {
@@ -346,7 +346,7 @@ func TestCloseKeepsClientOpen(t *testing.T) {
 
 func BenchmarkStoreRevoked(b *testing.B) {
 	srv := testutil.StartRedis(b)
-	s := newStore(b, srv.Client())
+	s := newStore(b, serverClient(b, srv))
 	ctx := context.Background()
 	until := time.Now().Add(time.Hour)
 	if err := s.DenyToken(ctx, "alice", "jti-1", until); err != nil {

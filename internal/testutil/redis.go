@@ -1,19 +1,17 @@
 package testutil
 
 import (
+	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // RequireRedisEnv names the environment variable that turns a missing redis-server into a test
@@ -38,11 +36,11 @@ type RedisServer struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has exited
 	output *lockedBuffer // the server's log, for failure messages
-	client *redis.Client
 }
 
 // StartRedis launches redis-server on a free loopback port, waits until it answers PING and
-// registers a cleanup that stops it (and closes the client returned by Client).
+// registers a cleanup that stops it. Tests build their own clients on Addr: this package speaks
+// just enough RESP to manage the server, so the root module needs no Redis client.
 //
 // Without a redis-server binary on PATH the test is skipped, unless the environment variable
 // JWTEXP_REQUIRE_REDIS is 1, in which case it fails: CI must never silently skip the Redis tests.
@@ -50,10 +48,7 @@ func StartRedis(tb testing.TB) *RedisServer {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv(RequireRedisEnv) == "1" {
-			tb.Fatalf("redis-server not found on PATH and %s=1: install redis-server (e.g. apt-get install redis-server)", RequireRedisEnv)
-		}
-		tb.Skipf("redis-server not installed; set %s=1 to make this a failure", RequireRedisEnv)
+		Missing(tb, RequireRedisEnv, "redis-server not found on PATH (apt-get install redis-server)")
 	}
 	s := &RedisServer{tb: tb, bin: bin, dir: tb.TempDir()}
 	tb.Cleanup(s.Stop)
@@ -111,13 +106,9 @@ func (s *RedisServer) start() error {
 	}()
 	s.cmd, s.exited, s.output = cmd, exited, out
 
-	probe := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second})
-	defer probe.Close()
 	deadline := time.Now().Add(redisStartTimeout)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := probe.Ping(ctx).Err()
-		cancel()
+		_, err := s.do(time.Second, "PING")
 		if err == nil {
 			return nil
 		}
@@ -135,6 +126,59 @@ func (s *RedisServer) start() error {
 		// Readiness polling of an external process, not test synchronisation.
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// do sends one command in RESP and returns the first line of the reply (without its type
+// byte); an error reply becomes an error.
+func (s *RedisServer) do(timeout time.Duration, args ...string) (string, error) {
+	conn, err := net.DialTimeout("tcp", s.Addr, timeout)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := conn.Write(b.Bytes()); err != nil {
+		return "", err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("empty reply")
+	}
+	if line[0] == '-' {
+		return "", errors.New(line[1:])
+	}
+	return line[1:], nil
+}
+
+// Do runs one command on the server (for example "CONFIG", "SET", "maxmemory", "1mb") and
+// returns the first line of its reply. It fails the test on an error reply.
+func (s *RedisServer) Do(args ...string) string {
+	s.tb.Helper()
+	reply, err := s.do(5*time.Second, args...)
+	if err != nil {
+		s.tb.Fatalf("redis %v: %v", args, err)
+	}
+	return reply
+}
+
+// PID returns the process id of the running server (0 when stopped), for tests that SIGSTOP or
+// kill it themselves.
+func (s *RedisServer) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // Start restarts a stopped server on the same port (so clients reconnect to it by themselves),
@@ -163,27 +207,13 @@ func (s *RedisServer) stopLocked() {
 	s.cmd = nil
 }
 
-// Client returns a client for the server, created on first use and closed when the test ends.
-func (s *RedisServer) Client() *redis.Client {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.client == nil {
-		c := redis.NewClient(&redis.Options{Addr: s.Addr})
-		s.client = c
-		s.tb.Cleanup(func() { _ = c.Close() })
-	}
-	return s.client
-}
-
 // URL returns the server's address as a redis:// URL for database 0, as REDIS_URL takes it.
 func (s *RedisServer) URL() string { return "redis://" + s.Addr + "/0" }
 
 // FlushAll deletes every key on the server. It fails the test on error.
 func (s *RedisServer) FlushAll() {
 	s.tb.Helper()
-	if err := s.Client().FlushAll(context.Background()).Err(); err != nil {
-		s.tb.Fatalf("RedisServer.FlushAll: %v", err)
-	}
+	s.Do("FLUSHALL")
 }
 
 // lockedBuffer collects the server's output; the process writes it while tests may read it.

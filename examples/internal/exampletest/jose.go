@@ -21,10 +21,7 @@ const RequireNodeEnv = "JWTEXP_REQUIRE_NODE"
 // nodeUnavailable skips the test, or fails it when RequireNodeEnv is 1.
 func nodeUnavailable(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv(RequireNodeEnv) == "1" {
-		t.Fatalf(format+" ("+RequireNodeEnv+"=1)", args...)
-	}
-	t.Skipf(format+" (set "+RequireNodeEnv+"=1 to make this a failure)", args...)
+	testutil.Missing(t, RequireNodeEnv, format, args...)
 }
 
 // installJose installs the pinned jose of testdata/jose (package.json + package-lock.json, npm ci)

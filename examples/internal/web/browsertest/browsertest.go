@@ -38,6 +38,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/jwtexp/jwtexp/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,12 +176,8 @@ func findChromium(t *testing.T) string {
 			return p
 		}
 	}
-	msg := fmt.Sprintf("browsertest: no Chromium on PATH (looked for %s); install it with `apt-get install chromium`",
+	testutil.Missing(t, RequireBrowserEnv, "no Chromium on PATH (looked for %s); install it with `apt-get install chromium`",
 		strings.Join(names, ", "))
-	if os.Getenv(RequireBrowserEnv) == "1" {
-		t.Fatal(msg + "; " + RequireBrowserEnv + "=1 makes this a failure")
-	}
-	t.Skip(msg + "; set " + RequireBrowserEnv + "=1 to make this a failure instead of a skip")
 	return ""
 }
 

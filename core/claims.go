@@ -68,7 +68,7 @@ func (c *Claims) JSON() []byte { return []byte(c.payload) }
 func CustomClaims[T any](c *Claims) (T, error) {
 	var v T
 	if c == nil {
-		return v, errNoClaims
+		return v, ErrNoClaims
 	}
 	if err := json.Unmarshal(unsafeBytes(c.payload), &v); err != nil {
 		var zero T // never a half-decoded value
@@ -77,7 +77,10 @@ func CustomClaims[T any](c *Claims) (T, error) {
 	return v, nil
 }
 
-var errNoClaims = errors.New("jwtexp: no claims (anonymous request)")
+// ErrNoClaims is what CustomClaims (and each adapter's Custom) returns for a request without
+// verified claims: an anonymous request of the optional mode, a skipped route, or a route
+// without the middleware.
+var ErrNoClaims = errors.New("jwtexp: no claims (anonymous request)")
 
 // reservedClaims are the names the Manager writes itself; custom claims may not use them.
 var reservedClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid"}

@@ -68,8 +68,9 @@ var (
 	ErrRefreshReused = errors.New("jwtexp: refresh token reused")
 
 	// ErrInvalidGrant wraps every refusal of a refresh request (bad, expired, revoked, reused or
-	// missing refresh token), so the refresh endpoint answers 401 invalid_grant (RFC 6749 §5.2)
-	// whatever the cause; the cause stays in the chain.
+	// missing refresh token), so the refresh endpoint answers 401 with RFC 6749 §5.2's code
+	// invalid_grant whatever the cause (401 rather than §5.2's 400: see Manager.Problem); the
+	// cause stays in the chain.
 	ErrInvalidGrant = errors.New("jwtexp: invalid grant")
 
 	// ErrInsufficientScope: the token is valid but lacks a required scope or role. HTTP 403.

@@ -81,7 +81,7 @@ type source struct {
 	name string
 }
 
-// extract finds the one access token of a request (DESIGN §3.1). The Authorization header is
+// extract finds the one access token of a request . The Authorization header is
 // always read; Bearer is matched case-insensitively (RFC 6750 §2.1, RFC 9110 §11.1) and another
 // scheme (Basic, ...) is not a credential for us. Two Authorization headers, or a token in more
 // than one place, is ErrInvalidRequest. An empty cookie, header or query value counts as absent.

@@ -38,13 +38,18 @@ func (r Response) Write(w http.ResponseWriter) {
 	}
 }
 
-// Problem is the answer for an error from the Manager (DESIGN §5):
+// Problem is the answer for an error from the Manager:
 //
 //   - ErrTokenMissing: 401, WWW-Authenticate: Bearer realm="..." with no error code (RFC 6750
 //     §3.1), body {"error":"unauthorized",...};
 //   - ErrInvalidRequest: 400 invalid_request;
 //   - ErrInsufficientScope: 403 insufficient_scope;
-//   - ErrInvalidGrant (any refused refresh): 401 invalid_grant (RFC 6749 §5.2);
+//   - ErrInvalidGrant (any refused refresh): 401 with the error code invalid_grant of RFC 6749
+//     §5.2. That section answers invalid_grant with 400, but it describes a token endpoint
+//     whose clients authenticate themselves; here the refresh token is the browser's only
+//     credential, and a client (like the example's) must read any refusal as "log in again",
+//     exactly as it reads a 401 from a protected route. So the status is 401 and the code
+//     keeps its OAuth meaning;
 //   - ErrStoreUnavailable: 503 temporarily_unavailable with Retry-After, never an accept;
 //   - ErrVerificationOnly (Issue or Refresh of a verification-only Manager): 501 not_implemented;
 //   - every other token error: 401 invalid_token with the short reason as error_description;

@@ -8,7 +8,7 @@ import (
 )
 
 // Every revocation record lives exactly as long as the tokens it guards could still be accepted,
-// so stores never grow without bound (DESIGN §3).
+// so stores never grow without bound.
 
 // RevokeToken puts one access token on the denylist until its exp plus the leeway, after which
 // it would be refused anyway.
@@ -99,7 +99,7 @@ func (m *Manager) Logout(ctx context.Context, accessToken, refreshToken string) 
 	return nil
 }
 
-// ServeLogout answers a logout request (DESIGN §5): it revokes the session named by the Bearer
+// ServeLogout answers a logout request : it revokes the session named by the Bearer
 // access token and/or by a refresh token in the JSON body or refresh cookie, clears the refresh
 // cookie and answers 204 No Content - also when the request carries no credential at all.
 func (m *Manager) ServeLogout(ctx context.Context, r Request) Response {

@@ -202,7 +202,7 @@ func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
 	return c, nil
 }
 
-// Authenticate extracts the access token from r (DESIGN §3.1: Authorization Bearer header, plus
+// Authenticate extracts the access token from r (Authorization Bearer header, plus
 // the cookie, header or query sources configured) and verifies it. A request without a credential
 // fails with ErrTokenMissing.
 func (m *Manager) Authenticate(ctx context.Context, r Request) (*Claims, error) {

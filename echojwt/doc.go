@@ -25,7 +25,7 @@
 // *echo.HTTPError (Code: the core status, Message: the short reason, Internal: the core error) for
 // the application's HTTPErrorHandler to render: the status and the WWW-Authenticate and
 // Cache-Control headers are still core's, but the body shape is then the application's (Echo's
-// default handler writes {"message": "token expired"}), not DESIGN §5's.
+// default handler writes {"message": "token expired"}), not the {"error", "error_description"} shape.
 //
 // Behind the middleware, Claims and Custom read the verified claims; they are stored both in the
 // echo.Context and in c.Request()'s context, so net/http-style code

@@ -41,7 +41,8 @@ func WithErrorHandler(h func(c echo.Context, err error) error) Option {
 // client-safe reason ("token expired") and Internal the core error, so errors.Is(err,
 // core.ErrTokenExpired) holds in the application's HTTPErrorHandler. The WWW-Authenticate and
 // Cache-Control headers core decided are set on the response before returning; the body is
-// whatever the HTTPErrorHandler writes, so it no longer follows the DESIGN §5 shape.
+// whatever the HTTPErrorHandler writes, so it no longer has the contract shape (RFC 6750 §3 challenge and a JSON
+// {"error", "error_description"} body).
 func WithHTTPErrors() Option { return func(o *options) { o.httpErrors = true } }
 
 // Middleware authenticates every request with m. An accepted request goes on with its claims
@@ -105,12 +106,12 @@ func Claims(c echo.Context) (*core.Claims, bool) {
 	return core.ClaimsFromContext(c.Request().Context())
 }
 
-// Custom decodes the application's own claims of c's token into T (see core.CustomClaims);
-// false for anonymous requests or claims that do not decode into T.
-func Custom[T any](c echo.Context) (T, bool) {
+// Custom decodes the application's own claims of c's token into T (see core.CustomClaims). The
+// error is core.ErrNoClaims for anonymous requests, or the decode error when the claims do not
+// fit T; T is then its zero value, never half-decoded.
+func Custom[T any](c echo.Context) (T, error) {
 	claims, _ := Claims(c)
-	v, err := core.CustomClaims[T](claims)
-	return v, err == nil
+	return core.CustomClaims[T](claims)
 }
 
 // RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
@@ -144,7 +145,7 @@ func WriteTokens(c echo.Context, m *core.Manager, p *core.TokenPair) error {
 	return nil
 }
 
-// WriteError answers c with m's response for err (DESIGN §5), for handlers that call the Manager
+// WriteError answers c with m's response for err (status, WWW-Authenticate, JSON body), for handlers that call the Manager
 // themselves. It returns nil: the answer is written.
 func WriteError(c echo.Context, m *core.Manager, err error) error {
 	m.Problem(err).Write(c.Response())

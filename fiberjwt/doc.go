@@ -34,7 +34,7 @@
 //
 // Fiber's default ReadBufferSize (4096 bytes) bounds the whole request header block, so fasthttp
 // refuses a request carrying a token of more than about 4 KB before any handler runs (431, or a
-// closed connection) - never an accept, but not the DESIGN §5 answer either. To let core's limit
+// closed connection) - never an accept, but not the RFC 6750 401 either. To let core's limit
 // (core.DefaultMaxTokenSize, 8 KiB) decide, as in the other adapters, raise it:
 //
 //	app := fiber.New(fiber.Config{ReadBufferSize: 16 << 10})

@@ -78,12 +78,12 @@ func Claims(c *fiber.Ctx) (*core.Claims, bool) {
 	return claims, ok && claims != nil
 }
 
-// Custom decodes the application's own claims of c's token into T (see core.CustomClaims);
-// false for anonymous requests or claims that do not decode into T.
-func Custom[T any](c *fiber.Ctx) (T, bool) {
+// Custom decodes the application's own claims of c's token into T (see core.CustomClaims). The
+// error is core.ErrNoClaims for anonymous requests, or the decode error when the claims do not
+// fit T; T is then its zero value, never half-decoded.
+func Custom[T any](c *fiber.Ctx) (T, error) {
 	claims, _ := Claims(c)
-	v, err := core.CustomClaims[T](claims)
-	return v, err == nil
+	return core.CustomClaims[T](claims)
 }
 
 // RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
@@ -112,7 +112,7 @@ func WriteTokens(c *fiber.Ctx, m *core.Manager, p *core.TokenPair) error {
 	return WriteResponse(c, m.LoginResponse(Request(c), p))
 }
 
-// WriteError answers c with m's response for err (DESIGN §5), for handlers that call the Manager
+// WriteError answers c with m's response for err (status, WWW-Authenticate, JSON body), for handlers that call the Manager
 // themselves. It returns nil: the answer is written.
 func WriteError(c *fiber.Ctx, m *core.Manager, err error) error {
 	return WriteResponse(c, m.Problem(err))

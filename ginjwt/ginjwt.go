@@ -23,7 +23,7 @@ func WithOptional() Option { return func(o *options) { o.optional = true } }
 // looking for a token; Claims reports false for them.
 func WithSkip(skip func(*gin.Context) bool) Option { return func(o *options) { o.skip = skip } }
 
-// WithErrorHandler replaces the default answer to a refused request (the DESIGN §5 status,
+// WithErrorHandler replaces the default answer to a refused request (the status,
 // WWW-Authenticate and JSON body, see core.Manager.Problem). err matches a core sentinel
 // (errors.Is). Whatever h does, the middleware has already recorded err with c.Error and aborts
 // the chain after h returns, so a refused request never reaches the protected handler.
@@ -75,12 +75,12 @@ func Claims(c *gin.Context) (*core.Claims, bool) {
 	return core.ClaimsFromContext(c.Request.Context())
 }
 
-// Custom decodes the application's own claims of c's token into T (see core.CustomClaims);
-// false for anonymous requests or claims that do not decode into T.
-func Custom[T any](c *gin.Context) (T, bool) {
+// Custom decodes the application's own claims of c's token into T (see core.CustomClaims). The
+// error is core.ErrNoClaims for anonymous requests, or the decode error when the claims do not
+// fit T; T is then its zero value, never half-decoded.
+func Custom[T any](c *gin.Context) (T, error) {
 	claims, _ := Claims(c)
-	v, err := core.CustomClaims[T](claims)
-	return v, err == nil
+	return core.CustomClaims[T](claims)
 }
 
 // RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
@@ -108,7 +108,7 @@ func WriteTokens(c *gin.Context, m *core.Manager, p *core.TokenPair) {
 	m.LoginResponse(core.HTTPRequest(c.Request), p).Write(c.Writer)
 }
 
-// WriteError answers c with m's response for err (DESIGN §5), records err with c.Error and
+// WriteError answers c with m's response for err (status, WWW-Authenticate, JSON body), records err with c.Error and
 // aborts the chain, for handlers that call the Manager themselves.
 func WriteError(c *gin.Context, m *core.Manager, err error) {
 	_ = c.Error(err)

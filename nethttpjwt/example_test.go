@@ -30,7 +30,11 @@ func ExampleMiddleware() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/me", nethttpjwt.Middleware(m)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := nethttpjwt.Claims(r)
-		p, _ := nethttpjwt.Custom[profile](r)
+		p, err := nethttpjwt.Custom[profile](r)
+		if err != nil {
+			http.Error(w, "no profile", http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprintf(w, "hello %s (%s)", claims.Subject, p.Role)
 	})))
 

@@ -23,7 +23,7 @@ func WithOptional() Option { return func(o *options) { o.optional = true } }
 // looking for a token.
 func WithSkip(skip func(*http.Request) bool) Option { return func(o *options) { o.skip = skip } }
 
-// WithErrorHandler replaces the default answer to a refused request (the DESIGN §5 status,
+// WithErrorHandler replaces the default answer to a refused request (the status,
 // WWW-Authenticate and JSON body, see core.Manager.Problem). err matches a core sentinel.
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return func(o *options) { o.onError = h }
@@ -67,12 +67,12 @@ func Middleware(m *core.Manager, opts ...Option) func(http.Handler) http.Handler
 // Claims returns the claims Middleware verified for r; false for anonymous requests.
 func Claims(r *http.Request) (*core.Claims, bool) { return core.ClaimsFromContext(r.Context()) }
 
-// Custom decodes the application's own claims of r's token into T (see core.CustomClaims);
-// false for anonymous requests or claims that do not decode into T.
-func Custom[T any](r *http.Request) (T, bool) {
+// Custom decodes the application's own claims of r's token into T (see core.CustomClaims). The
+// error is core.ErrNoClaims for anonymous requests, or the decode error when the claims do not
+// fit T; T is then its zero value, never half-decoded.
+func Custom[T any](r *http.Request) (T, error) {
 	claims, _ := Claims(r)
-	v, err := core.CustomClaims[T](claims)
-	return v, err == nil
+	return core.CustomClaims[T](claims)
 }
 
 // RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
@@ -100,6 +100,6 @@ func WriteTokens(w http.ResponseWriter, r *http.Request, m *core.Manager, p *cor
 	m.LoginResponse(core.HTTPRequest(r), p).Write(w)
 }
 
-// WriteError answers a request with m's response for err (DESIGN §5), for handlers that call the
+// WriteError answers a request with m's response for err (status, WWW-Authenticate, JSON body), for handlers that call the
 // Manager themselves.
 func WriteError(w http.ResponseWriter, m *core.Manager, err error) { m.Problem(err).Write(w) }

@@ -1,4 +1,4 @@
-// Command gin is the Gin example of jwtexp (DESIGN §6): POST /login (demo user
+// Command gin is the Gin example of jwtexp: POST /login (demo user
 // alice/wonderland), POST /refresh, POST /logout, GET /api/me behind the middleware, and the
 // browser client at /. Configure it with the environment variables of the README.
 //

@@ -124,7 +124,7 @@ func RunAdversarialSuite(t *testing.T, build func(t *testing.T, m *core.Manager)
 		{"crit header", false, func(e env) (*http.Response, Answer) {
 			return call(e, "Bearer "+hs(`{"alg":"HS256","crit":["b64"],"b64":false}`, claims(e, ""))), invalidToken("unsupported critical header")
 		}},
-		// Claims (RFC 7519 §4.1, DESIGN §3).
+		// Claims (RFC 7519 §4.1).
 		{"exp missing", false, func(e env) (*http.Response, Answer) {
 			return call(e, "Bearer "+hs(h, raw(e, `{"iss":"jwtexp-test","sub":"bob","aud":"jwtexp-api","iat":NOW}`))), invalidToken("missing exp claim")
 		}},

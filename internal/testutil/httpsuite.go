@@ -15,7 +15,7 @@ import (
 )
 
 // The HTTP conformance suite: ONE table of requests and exact answers (status, WWW-Authenticate,
-// JSON body) that every adapter must give identically (DESIGN §5). An adapter's test builds its
+// JSON body) that every adapter must give identically. An adapter's test builds its
 // framework's router with these routes and hands the suite a way to send requests through it:
 //
 //	POST /login     -> WriteTokens(m.Issue(ctx, "alice", nil))   (no password check: test only)

@@ -1,5 +1,5 @@
-// Package exampleapp is what the example apps share: configuration from the environment (DESIGN
-// §6), the Manager built from it, the demo user and the answers of /login and /api/me. Each
+// Package exampleapp is what the example apps share: configuration from the environment (the
+// variables the README lists), the Manager built from it, the demo user and the answers of /login and /api/me. Each
 // example only wires these into its framework's router.
 package exampleapp
 

@@ -7,7 +7,7 @@ import (
 )
 
 // BadConfigExits builds the example in the current directory and runs it with bad variables: it
-// must exit with status 2 and a last line naming what to fix (DESIGN §6).
+// must exit with status 2 and a last line naming what to fix.
 func BadConfigExits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the example")

@@ -1,5 +1,5 @@
 // Package exampletest checks the example apps from the outside: each example's test starts its
-// router on a loopback port and runs the DESIGN §5/§6 contract, the Redis variant and the browser
+// router on a loopback port and runs the HTTP and example contract, the Redis variant and the browser
 // test against it, through a counting reverse proxy, exactly as a client would see them.
 package exampletest
 
@@ -55,7 +55,7 @@ type Server struct {
 // RefreshCalls is the number of POST /refresh requests the example received.
 func (s *Server) RefreshCalls() int64 { return s.refreshN.Load() }
 
-// Start builds the example with the environment env (DESIGN §6 variables) and a fake clock,
+// Start builds the example with the environment env (the variables the README lists) and a fake clock,
 // serves it with start and puts the counting proxy in front.
 func Start(t *testing.T, start Starter, env map[string]string) *Server {
 	t.Helper()
@@ -120,7 +120,7 @@ func (s *Server) Do(t *testing.T, method, path, auth string, body any, header ma
 
 var demo = map[string]string{"username": exampleapp.DemoUser, "password": exampleapp.DemoPassword}
 
-// Contract checks DESIGN §6 against an example: login, /api/me, expiry with leeway, refresh,
+// Contract checks the example contract against an example: login, /api/me, expiry with leeway, refresh,
 // logout, the refusals, and the browser client at /.
 func Contract(t *testing.T, start Starter) {
 	s := Start(t, start, map[string]string{"JWT_ACCESS_TTL": "1m", "JWT_LEEWAY": "10s", "JWT_REFRESH_GRACE": "0s"})

@@ -1,5 +1,5 @@
-// Package web holds the browser client that every jwtexp example serves at "/"
-// (DESIGN §7): a page with a login form, a button that calls GET /api/me five
+// Package web holds the browser client that every jwtexp example serves at "/":
+// a page with a login form, a button that calls GET /api/me five
 // times in parallel, the access token's countdown, the session state and a log
 // out button, driven by client.js, a small dependency-free ES module.
 //

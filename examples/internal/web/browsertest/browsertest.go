@@ -1,6 +1,6 @@
 // Package browsertest drives a real headless Chromium, through chromedp, against
 // a running jwtexp example that serves the browser client of package web at
-// "/" (DESIGN §7, issue 5).
+// "/".
 //
 // An example's test starts its app on a loopback httptest.Server with a fake
 // clock, an access TTL of 2 s, leeway 0 and refresh grace 0, counts the POST
@@ -18,7 +18,7 @@
 // fails, a PNG screenshot of the page is written and its path logged, together
 // with the page's state, its console and its recent network requests.
 //
-// What Run expects of the server (DESIGN §5, §6):
+// What Run expects of the server :
 //   - POST /login with JSON {"username","password"} answers an RFC 6749 §5.1
 //     token response. With the request header "X-Refresh-Transport: cookie" the
 //     refresh token goes only into the cookie "jwtexp_refresh" (HttpOnly,

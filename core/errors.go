@@ -204,6 +204,8 @@ func (e *grantErr) Unwrap() []error { return []error{ErrInvalidGrant, e.err} }
 // tokenError (for example an error a custom hook returned).
 func sentinelReason(kind error) string {
 	switch kind {
+	case ErrRequestCanceled:
+		return "request canceled"
 	case ErrTokenMissing:
 		return "missing bearer token"
 	case ErrInvalidRequest:

@@ -11,13 +11,14 @@ type EventKind uint8
 
 // Event kinds.
 const (
-	EventRejected      EventKind = iota + 1 // a credential was refused; Err and Reason say why
-	EventIssued                             // a login issued a new session (token pair)
-	EventRefreshed                          // a refresh token was rotated (or, without rotation, used)
-	EventRefreshGrace                       // the previous refresh token was replayed inside the grace window
-	EventReuseDetected                      // a retired refresh token was presented; its session was revoked
-	EventRevoked                            // a token, session or subject was revoked (logout)
-	EventStoreFailure                       // the store failed; the request was refused (fail closed)
+	EventRejected          EventKind = iota + 1 // a credential was refused; Err and Reason say why
+	EventIssued                                 // a login issued a new session (token pair)
+	EventRefreshed                              // a refresh token was rotated (or, without rotation, used)
+	EventRefreshGrace                           // the previous refresh token was replayed inside the grace window
+	EventReuseDetected                          // a retired refresh token was presented; its session was revoked
+	EventRevoked                                // a token, session or subject was revoked (logout)
+	EventStoreFailure                           // the store failed; the request was refused (fail closed)
+	EventRevocationSkipped                      // the store failed and WithFailOpenRevocation accepted a token unchecked
 )
 
 // String returns the kind's name as used in logs: "rejected", "issued", ...
@@ -37,6 +38,8 @@ func (k EventKind) String() string {
 		return "revoked"
 	case EventStoreFailure:
 		return "store_failure"
+	case EventRevocationSkipped:
+		return "revocation_skipped"
 	}
 	return "unknown"
 }
@@ -60,6 +63,8 @@ func (k EventKind) level() slog.Level {
 		return slog.LevelWarn
 	case EventStoreFailure:
 		return slog.LevelError
+	case EventRevocationSkipped:
+		return slog.LevelWarn
 	}
 	return slog.LevelInfo
 }

@@ -12,7 +12,8 @@ import (
 // first value and how many values were present, so that duplicates can be refused.
 type Request interface {
 	// Header returns the first value of the named header (canonical form) and the number of
-	// header lines with that name.
+	// header lines with that name. Header("Host") returns the request's host (net/http keeps it
+	// apart from the other headers).
 	Header(name string) (value string, n int)
 	// Cookie returns the value of the named cookie and the number of cookies with that name.
 	Cookie(name string) (value string, n int)
@@ -29,6 +30,9 @@ func HTTPRequest(r *http.Request) Request { return httpRequest{r} }
 type httpRequest struct{ r *http.Request }
 
 func (h httpRequest) Header(name string) (string, int) {
+	if name == "Host" {
+		return h.r.Host, 1
+	}
 	v := h.r.Header[name]
 	if len(v) == 0 {
 		return "", 0

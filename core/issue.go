@@ -50,14 +50,13 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any) (*Token
 		return nil, err
 	}
 	if m.cfg.rotation {
-		err := m.store.CreateFamily(ctx, Family{
+		fam := Family{
 			SessionID: sid, Subject: subject,
 			Current: refreshID, CurrentIssuedAt: iat, CurrentExpires: refreshExp,
 			Expires: sessionEnd,
-		})
+		}
+		err := m.call(ctx, "create session", func(ctx context.Context) error { return m.store.CreateFamily(ctx, fam) })
 		if err != nil {
-			err = storeError("create session", err)
-			m.storeFailed(ctx, err)
 			return nil, err
 		}
 	}

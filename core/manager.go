@@ -20,6 +20,7 @@ type Manager struct {
 	cache       *verifiedCache // verified asymmetric access tokens; nil: off
 	problemsMu  sync.RWMutex
 	problems    map[problemKey]Response // error answers, built once each (see Problem)
+	breaker     breaker                 // in front of the store (storeguard.go)
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names

@@ -22,7 +22,9 @@ var errNoSessionID = errors.New("jwtexp: family has no session id")
 // Records expire by the store's clock (WithMemoryClock; time.Now by default): a record whose expiry
 // is at or before now is treated as gone at once (lazy expiry on read) and removed by a background
 // sweeper every DefaultSweepInterval, or by Sweep. Close stops the sweeper; the store itself keeps
-// answering after Close. All methods are safe for concurrent use.
+// answering after Close. All methods are safe for concurrent use. They ignore their context: an
+// in-memory operation cannot stall, and a request whose client went away must not turn into a
+// store failure.
 type MemoryStore struct {
 	now      func() time.Time
 	interval time.Duration
@@ -184,10 +186,7 @@ func (s *MemoryStore) dropIfEmpty(subject string, r *memSubject) {
 // CreateFamily implements Store. The record expires at f.CurrentExpires, capped at f.Expires; a
 // family that would already be expired is not written. A family without a SessionID is refused
 // with an error.
-func (s *MemoryStore) CreateFamily(ctx context.Context, f Family) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+func (s *MemoryStore) CreateFamily(_ context.Context, f Family) error {
 	if f.SessionID == "" {
 		return errNoSessionID
 	}
@@ -208,13 +207,10 @@ func (s *MemoryStore) CreateFamily(ctx context.Context, f Family) error {
 	return nil
 }
 
-// Rotate implements Store. Every decision uses req.Now, so the outcome depends only on the request
-// and the stored records, exactly as in every other Store.
-func (s *MemoryStore) Rotate(ctx context.Context, req RotateRequest) (Family, RotateResult, error) {
-	if err := ctx.Err(); err != nil {
-		return Family{}, 0, err
-	}
-	now := req.Now
+// Rotate implements Store. Every decision uses the store's clock (WithMemoryClock; the Manager
+// that creates its own MemoryStore gives it its clock).
+func (s *MemoryStore) Rotate(_ context.Context, req RotateRequest) (Family, RotateResult, error) {
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
@@ -229,9 +225,13 @@ func (s *MemoryStore) Rotate(ctx context.Context, req RotateRequest) (Family, Ro
 	if now.Before(r.cutUntil) && r.cutOff.Unix() >= req.PresentedIssuedAt.Unix() {
 		return f, RotateCutOff, nil
 	}
+	replayed := f.Previous != "" && req.Presented == f.Previous
 	switch {
 	case req.Presented == f.Current:
-		f.Previous, f.PreviousUntil = f.Current, req.GraceUntil
+		f.Previous, f.PreviousUntil, f.RetryKey = f.Current, time.Time{}, req.RetryKey
+		if req.Grace > 0 {
+			f.PreviousUntil = now.Add(req.Grace)
+		}
 		f.Current, f.CurrentIssuedAt = req.Next, req.NextIssuedAt
 		f.CurrentExpires = req.NextExpires
 		if f.CurrentExpires.After(f.Expires) {
@@ -239,7 +239,11 @@ func (s *MemoryStore) Rotate(ctx context.Context, req RotateRequest) (Family, Ro
 		}
 		r.families[req.SessionID] = f
 		return f, RotateOK, nil
-	case req.Presented == f.Previous && now.Before(f.PreviousUntil):
+	case replayed && req.Next == f.Current:
+		return f, RotateOK, nil // the same request again
+	case replayed && req.RetryKey != "" && req.RetryKey == f.RetryKey:
+		return f, RotateRetry, nil
+	case replayed && now.Before(f.PreviousUntil):
 		return f, RotateGrace, nil
 	}
 	delete(r.families, req.SessionID)
@@ -265,10 +269,7 @@ func extend(m map[string]time.Time, key string, until time.Time) map[string]time
 // RevokeFamily implements Store. The family is deleted whatever `until` is (a logout must end the
 // session); the revocation mark is written only when `until` lies after now, and never shortens an
 // existing mark. An empty sid does nothing.
-func (s *MemoryStore) RevokeFamily(ctx context.Context, subject, sid string, until time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+func (s *MemoryStore) RevokeFamily(_ context.Context, subject, sid string, until time.Time) error {
 	if sid == "" {
 		return nil
 	}
@@ -291,10 +292,7 @@ func (s *MemoryStore) RevokeFamily(ctx context.Context, subject, sid string, unt
 }
 
 // DenyToken implements Store. An existing entry is never shortened; an empty jti does nothing.
-func (s *MemoryStore) DenyToken(ctx context.Context, subject, jti string, until time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+func (s *MemoryStore) DenyToken(_ context.Context, subject, jti string, until time.Time) error {
 	if jti == "" || !until.After(s.now()) {
 		return nil
 	}
@@ -307,10 +305,7 @@ func (s *MemoryStore) DenyToken(ctx context.Context, subject, jti string, until 
 
 // CutOff implements Store. When a cut-off replaces another, the record lives until the later of
 // the two expiries, so no token the earlier one revoked becomes valid again.
-func (s *MemoryStore) CutOff(ctx context.Context, subject string, at, until time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+func (s *MemoryStore) CutOff(_ context.Context, subject string, at, until time.Time) error {
 	now := s.now()
 	if !until.After(now) {
 		return nil
@@ -331,10 +326,7 @@ func (s *MemoryStore) CutOff(ctx context.Context, subject string, at, until time
 }
 
 // Revoked implements Store. It allocates nothing: it runs on every authenticated request.
-func (s *MemoryStore) Revoked(ctx context.Context, subject, jti, sid string) (Revocation, error) {
-	if err := ctx.Err(); err != nil {
-		return Revocation{}, err
-	}
+func (s *MemoryStore) Revoked(_ context.Context, subject, jti, sid string) (Revocation, error) {
 	now := s.now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -57,6 +57,8 @@ type config struct {
 	hook                      func(context.Context, Event)
 	logger                    *slog.Logger
 	loggerSet                 bool
+	guard                     storeGuardConfig // store deadline, breaker, fail-open (storeguard.go)
+	trustedOrigins            []string         // WithTrustedOrigins (crosssite.go)
 }
 
 type cookieConfig struct {
@@ -78,6 +80,7 @@ func defaultConfig() config {
 		now:             time.Now,
 		realm:           DefaultRealm,
 		maxTokenSize:    DefaultMaxTokenSize,
+		guard:           defaultStoreGuard(),
 		cookie: cookieConfig{
 			name: DefaultRefreshCookie, path: DefaultRefreshPath,
 			secure: true, sameSite: http.SameSiteStrictMode,

@@ -29,11 +29,21 @@ var (
 // again (never a second branch of the session). Rotation never extends a session past its
 // maximum age.
 //
+// Retries are safe: a client library re-sending the same rotation after a lost reply gets the
+// same answer, and a client that retries its request with the same WithRetryKey (the
+// Idempotency-Key header, in ServeRefresh) gets the session's current refresh token again
+// instead of a reuse verdict. Without a retry key, a client that lost the answer to a refresh
+// and sends the old token again is indistinguishable from a thief and ends its session.
+//
 // Without rotation the refresh token is checked against the revocation records and only a new
 // access token is returned (TokenPair.RefreshToken is empty).
-func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
+func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...RefreshOption) (*TokenPair, error) {
 	if m.cfg.verificationOnly() {
 		return nil, ErrVerificationOnly
+	}
+	var ro refreshOptions
+	for _, o := range opts {
+		o(&ro)
 	}
 	now := m.cfg.now()
 	c, err := m.parse(refreshToken, kindRefresh, now, 0)
@@ -60,17 +70,23 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*TokenPair,
 	}
 
 	next := newID()
-	fam, res, err := m.store.Rotate(ctx, RotateRequest{
+	req := RotateRequest{
 		Subject: c.Subject, SessionID: c.SessionID,
 		Presented: c.TokenID, PresentedIssuedAt: c.IssuedAt,
 		Next: next, NextIssuedAt: iat, NextExpires: iat.Add(m.cfg.refreshTTL),
 		Now:         now,
-		GraceUntil:  now.Add(m.cfg.grace),
+		Grace:       m.cfg.grace,
 		RevokeUntil: now.Add(m.maxLifetime + m.cfg.leeway),
+		RetryKey:    ro.retryKey,
+	}
+	var fam Family
+	var res RotateResult
+	err = m.call(ctx, "rotate refresh token", func(ctx context.Context) error {
+		var err error
+		fam, res, err = m.store.Rotate(ctx, req)
+		return err
 	})
 	if err != nil {
-		err = storeError("rotate refresh token", err)
-		m.storeFailed(ctx, err)
 		return nil, err
 	}
 	var p *TokenPair
@@ -78,10 +94,13 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*TokenPair,
 	case RotateOK:
 		p, err = m.pair(c.Subject, c.SessionID, next, iat, iat, fam.CurrentExpires, fam.Expires, custom)
 		m.emit(ctx, Event{Kind: EventRefreshed, Subject: c.Subject, SessionID: c.SessionID})
-	case RotateGrace:
+	case RotateGrace, RotateRetry:
 		// Re-issue the family's current refresh token (same jti, iat and exp), not a new branch.
+		// A retry is the same client asking again: no event, it changed nothing.
 		p, err = m.pair(c.Subject, c.SessionID, fam.Current, iat, fam.CurrentIssuedAt, fam.CurrentExpires, fam.Expires, custom)
-		m.emit(ctx, Event{Kind: EventRefreshGrace, Subject: c.Subject, SessionID: c.SessionID})
+		if res == RotateGrace {
+			m.emit(ctx, Event{Kind: EventRefreshGrace, Subject: c.Subject, SessionID: c.SessionID})
+		}
 	case RotateReused:
 		m.emit(ctx, Event{Kind: EventReuseDetected, Subject: c.Subject, SessionID: c.SessionID, Reason: errReused.reason, Err: errReused})
 		return nil, grantError(errReused)
@@ -110,7 +129,11 @@ func (m *Manager) ServeRefresh(ctx context.Context, r Request) Response {
 	if err != nil {
 		return m.Problem(grantError(err))
 	}
-	p, err := m.Refresh(ctx, token)
+	var opts []RefreshOption
+	if key := retryKey(r); key != "" {
+		opts = append(opts, WithRetryKey(key))
+	}
+	p, err := m.Refresh(ctx, token, opts...)
 	if err != nil {
 		resp := m.Problem(err)
 		if cookie && !errors.Is(err, ErrStoreUnavailable) {
@@ -119,6 +142,50 @@ func (m *Manager) ServeRefresh(ctx context.Context, r Request) Response {
 		return resp
 	}
 	return m.TokenResponse(p, cookie)
+}
+
+// RefreshOption adds to one Refresh call.
+type RefreshOption func(*refreshOptions)
+
+type refreshOptions struct{ retryKey string }
+
+// WithRetryKey names the client's refresh request, so that a retry of it (the same token with
+// the same key, after the client lost the answer) gets the session's current refresh token
+// again instead of ending the session as reuse. The key must be unique per refresh attempt (a
+// random UUID) and is kept with the session until its next rotation; keys over 128 bytes, or
+// with characters outside printable ASCII, are ignored. ServeRefresh takes it from the
+// Idempotency-Key request header.
+func WithRetryKey(key string) RefreshOption {
+	return func(o *refreshOptions) {
+		if validRetryKey(key) {
+			o.retryKey = key
+		}
+	}
+}
+
+func validRetryKey(key string) bool {
+	if key == "" || len(key) > 128 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// retryKey reads the Idempotency-Key header of a refresh request: a Structured Field string
+// ("...") as the IETF httpapi draft defines it, or the bare token some clients send.
+func retryKey(r Request) string {
+	v, n := r.Header("Idempotency-Key")
+	if n != 1 {
+		return ""
+	}
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	return strings.Clone(v)
 }
 
 // refreshCredential reads the refresh token of a refresh or logout request: from the body when it
@@ -130,13 +197,16 @@ func (m *Manager) refreshCredential(r Request) (token string, cookie bool, err e
 	}
 	if body = bytes.TrimSpace(body); len(body) > 0 {
 		ct, _ := r.Header("Content-Type")
-		if strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
+		switch mediaType(ct) {
+		case "application/x-www-form-urlencoded":
 			q, err := url.ParseQuery(string(body))
 			if err != nil || (q.Has("grant_type") && q.Get("grant_type") != "refresh_token") || len(q["refresh_token"]) != 1 {
 				return "", false, errRefreshBody
 			}
 			token = q.Get("refresh_token")
-		} else {
+		case "application/json", "":
+			// JSON only when the request says so (or says nothing, as non-browser clients may):
+			// a text/plain body is what a cross-site form can send without a preflight.
 			var req struct {
 				RefreshToken string `json:"refresh_token"`
 			}
@@ -144,6 +214,8 @@ func (m *Manager) refreshCredential(r Request) (token string, cookie bool, err e
 				return "", false, errRefreshBody
 			}
 			token = req.RefreshToken
+		default:
+			return "", false, errRefreshBody
 		}
 		if token != "" {
 			return token, false, nil
@@ -156,6 +228,21 @@ func (m *Manager) refreshCredential(r Request) (token string, cookie bool, err e
 		return "", true, errTwoCredentials
 	case v == "":
 		return "", false, errNoRefresh
+	case m.crossSite(r):
+		return "", true, errCrossSite
 	}
 	return strings.Clone(v), true, nil
+}
+
+// mediaType is the media type of a Content-Type value, lower-case, without parameters; a
+// structured-syntax suffix "+json" (RFC 6839 §3.1) counts as application/json.
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	if strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json") {
+		return "application/json"
+	}
+	return ct
 }

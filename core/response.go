@@ -14,6 +14,7 @@ type Response struct {
 	WWWAuthenticate string   // empty: no challenge
 	CacheControl    string   // "no-store" on token responses and errors
 	SetCookie       []string // complete Set-Cookie header values
+	RetryAfter      string   // Retry-After in seconds (RFC 9110 §10.2.3) on 503; empty: none
 	Body            []byte   // JSON, or nil for 204
 }
 
@@ -28,6 +29,9 @@ func (r Response) Write(w http.ResponseWriter) {
 	}
 	for _, c := range r.SetCookie {
 		h.Add("Set-Cookie", c)
+	}
+	if r.RetryAfter != "" {
+		h.Set("Retry-After", r.RetryAfter)
 	}
 	if r.Body != nil {
 		h.Set("Content-Type", "application/json")
@@ -50,7 +54,9 @@ func (r Response) Write(w http.ResponseWriter) {
 //     credential, and a client (like the example's) must read any refusal as "log in again",
 //     exactly as it reads a 401 from a protected route. So the status is 401 and the code
 //     keeps its OAuth meaning;
-//   - ErrStoreUnavailable: 503 temporarily_unavailable with Retry-After, never an accept;
+//   - ErrStoreUnavailable, and ErrRequestCanceled (the client went away while the store was
+//     asked): 503 temporarily_unavailable with Retry-After (the breaker's cooldown, at least 1 s),
+//     never an accept;
 //   - ErrVerificationOnly (Issue or Refresh of a verification-only Manager): 501 not_implemented;
 //   - every other token error: 401 invalid_token with the short reason as error_description;
 //   - anything else: 500 server_error.
@@ -63,7 +69,7 @@ func (m *Manager) Problem(err error) Response {
 	}
 	code, status, challenge := "invalid_token", http.StatusUnauthorized, true
 	switch {
-	case errors.Is(err, ErrStoreUnavailable):
+	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrRequestCanceled):
 		code, status, challenge = "temporarily_unavailable", http.StatusServiceUnavailable, false
 	case errors.Is(err, ErrInvalidGrant):
 		code = "invalid_grant"
@@ -86,6 +92,9 @@ func (m *Manager) Problem(err error) Response {
 		return r
 	}
 	r = Response{Status: status, CacheControl: "no-store", Body: errorBody(code, desc)}
+	if status == http.StatusServiceUnavailable {
+		r.RetryAfter = m.cfg.guard.retryAfter()
+	}
 	if challenge {
 		r.WWWAuthenticate = `Bearer realm="` + m.cfg.realm + `"`
 		// RFC 6750 §3.1: no error code when the request had no credential; a refused refresh
@@ -137,7 +146,7 @@ func Reason(err error) string {
 	for _, s := range []error{ErrTokenMissing, ErrInvalidRequest, ErrTokenMalformed, ErrSignature,
 		ErrTokenExpired, ErrTokenNotYetValid, ErrExpMissing, ErrIssuer, ErrAudience, ErrLifetime,
 		ErrClaims, ErrTokenType, ErrTokenRevoked, ErrRefreshReused, ErrInvalidGrant,
-		ErrInsufficientScope, ErrStoreUnavailable} {
+		ErrInsufficientScope, ErrStoreUnavailable, ErrRequestCanceled} {
 		if errors.Is(err, s) {
 			return sentinelReason(s)
 		}

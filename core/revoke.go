@@ -16,8 +16,11 @@ func (m *Manager) RevokeToken(ctx context.Context, c *Claims) error {
 	if c == nil || c.TokenID == "" {
 		return errors.New("jwtexp: revoke token: token has no jti")
 	}
-	if err := m.store.DenyToken(ctx, c.Subject, c.TokenID, c.ExpiresAt.Add(m.cfg.leeway)); err != nil {
-		return m.storeErr(ctx, "revoke token", err)
+	until := c.ExpiresAt.Add(m.cfg.leeway)
+	if err := m.call(ctx, "revoke token", func(ctx context.Context) error {
+		return m.store.DenyToken(ctx, c.Subject, c.TokenID, until)
+	}); err != nil {
+		return err
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, Subject: c.Subject, TokenID: c.TokenID})
 	return nil
@@ -29,6 +32,13 @@ func (m *Manager) RevokeSession(ctx context.Context, subject, sid string) error 
 	if subject == "" || sid == "" {
 		return errors.New("jwtexp: revoke session: subject and session ID are required")
 	}
+	return m.revokeSession(ctx, subject, sid)
+}
+
+// revokeSession is RevokeSession without the argument check: logout also ends the session of a
+// verified token that carries a sid but no sub (other issuers' tokens may lack sub; the store
+// keys that case under the empty subject, which Revoked reads the same way).
+func (m *Manager) revokeSession(ctx context.Context, subject, sid string) error {
 	// With rotation the deleted family already stops refresh tokens; the sid mark only has to
 	// outlive access tokens. Without rotation refresh tokens are checked against the mark too.
 	lifetime := m.maxLifetime
@@ -36,8 +46,10 @@ func (m *Manager) RevokeSession(ctx context.Context, subject, sid string) error 
 		lifetime = max(lifetime, m.cfg.refreshTTL)
 	}
 	until := m.cfg.now().Add(lifetime + m.cfg.leeway)
-	if err := m.store.RevokeFamily(ctx, subject, sid, until); err != nil {
-		return m.storeErr(ctx, "revoke session", err)
+	if err := m.call(ctx, "revoke session", func(ctx context.Context) error {
+		return m.store.RevokeFamily(ctx, subject, sid, until)
+	}); err != nil {
+		return err
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, Subject: subject, SessionID: sid})
 	return nil
@@ -52,17 +64,13 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	}
 	now := m.cfg.now()
 	until := now.Add(max(m.maxLifetime, m.cfg.refreshTTL) + m.cfg.leeway)
-	if err := m.store.CutOff(ctx, subject, now, until); err != nil {
-		return m.storeErr(ctx, "revoke subject", err)
+	if err := m.call(ctx, "revoke subject", func(ctx context.Context) error {
+		return m.store.CutOff(ctx, subject, now, until)
+	}); err != nil {
+		return err
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, Subject: subject})
 	return nil
-}
-
-func (m *Manager) storeErr(ctx context.Context, op string, err error) error {
-	err = storeError(op, err)
-	m.storeFailed(ctx, err)
-	return err
 }
 
 // Logout ends the session named by an access token and/or a refresh token; either may be empty.
@@ -80,7 +88,7 @@ func (m *Manager) Logout(ctx context.Context, accessToken, refreshToken string) 
 			return err
 		}
 		if c.SessionID != "" {
-			err = m.RevokeSession(ctx, c.Subject, c.SessionID)
+			err = m.revokeSession(ctx, c.Subject, c.SessionID)
 		} else if c.TokenID != "" {
 			err = m.RevokeToken(ctx, c)
 		}
@@ -91,7 +99,7 @@ func (m *Manager) Logout(ctx context.Context, accessToken, refreshToken string) 
 	if refreshToken != "" {
 		c, err := m.parse(refreshToken, kindRefresh, now, m.cfg.refreshTTL)
 		if err == nil {
-			if err := m.RevokeSession(ctx, c.Subject, c.SessionID); err != nil {
+			if err := m.revokeSession(ctx, c.Subject, c.SessionID); err != nil {
 				return err
 			}
 		}

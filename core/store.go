@@ -26,8 +26,13 @@ type Store interface {
 
 	// Rotate atomically moves the family req.SessionID forward, as described on RotateRequest and
 	// RotateResult. Exactly one of many concurrent callers presenting the current jti gets RotateOK.
-	// Every decision uses req.Now. The Family returned is the zero value for RotateUnknown, the
-	// family as deleted for RotateReused, and the family as stored after the call otherwise.
+	// Rotate is idempotent: the same request arriving twice (a client library re-sending it after
+	// a lost reply: same Presented and Next) gets RotateOK and the unchanged family again, never a
+	// reuse verdict. Every decision (expiry, cut-off, grace) uses one clock for all instances
+	// sharing the store: the store's own (the Redis store reads the server's TIME; the memory
+	// store, which serves one instance, its clock), so instances whose clocks drift apart still
+	// decide alike. The Family returned is the zero value for RotateUnknown, the family as deleted
+	// for RotateReused, and the family as stored after the call otherwise.
 	Rotate(ctx context.Context, req RotateRequest) (Family, RotateResult, error)
 
 	// RevokeFamily deletes the family sid of subject and marks sid revoked until `until` (the
@@ -67,7 +72,8 @@ type Family struct {
 	CurrentIssuedAt time.Time // iat of the current refresh token (whole seconds)
 	CurrentExpires  time.Time // exp of the current refresh token (whole seconds); the record's expiry
 	Previous        string    // jti of the refresh token Current replaced; empty after login
-	PreviousUntil   time.Time // Previous may be replayed (grace) while now is before this
+	PreviousUntil   time.Time // Previous may be replayed (grace) while now is before this; zero: never
+	RetryKey        string    // RotateRequest.RetryKey of the rotation that retired Previous; "" if none
 	Expires         time.Time // absolute end of the session (MaxSessionAge after login)
 }
 
@@ -85,11 +91,17 @@ type RotateRequest struct {
 	Next         string
 	NextIssuedAt time.Time
 	NextExpires  time.Time
-	// Now is the current time.
+	// Now is the Manager's current time. A store shared by several instances decides by its own
+	// clock instead (see Store.Rotate); Now is what a store without a clock of its own uses.
 	Now time.Time
-	// GraceUntil is when the token being replaced stops being replayable; GraceUntil <= Now
-	// means no grace window.
-	GraceUntil time.Time
+	// Grace is how long the token being replaced stays replayable, from the store's now. Zero
+	// means no grace window at all: any later presentation of the replaced token is reuse.
+	Grace time.Duration
+	// RetryKey identifies the client's request (the Idempotency-Key header of a refresh; empty
+	// when the client sent none). A later request presenting the token this rotation retires,
+	// with the same non-empty RetryKey, is the same client retrying after it lost the answer:
+	// RotateRetry, not reuse.
+	RetryKey string
 	// RevokeUntil is how long the sid stays revoked when reuse is detected (the latest access
 	// token expiry of the family, plus leeway).
 	RevokeUntil time.Time
@@ -113,6 +125,10 @@ const (
 	// RotateCutOff: the subject was cut off ("log out everywhere") at or after PresentedIssuedAt.
 	// Nothing changed.
 	RotateCutOff
+	// RotateRetry: Presented was the previous jti and RetryKey matched the Family's: the client
+	// that rotated it retries a request whose answer it never got. Nothing changed; the returned
+	// Family names the current token so the caller can hand it out again.
+	RotateRetry
 )
 
 // String returns the result's name, for logs and test messages.
@@ -128,6 +144,8 @@ func (r RotateResult) String() string {
 		return "unknown"
 	case RotateCutOff:
 		return "cut-off"
+	case RotateRetry:
+		return "retry"
 	}
 	return "invalid"
 }

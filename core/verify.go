@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -231,10 +232,17 @@ func (m *Manager) AuthenticateOptional(ctx context.Context, r Request) (*Claims,
 // checkRevoked asks the store, in one round trip, whether the token's jti, its session or its
 // subject was revoked. A store failure refuses the token (fail closed).
 func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
-	r, err := m.store.Revoked(ctx, c.Subject, c.TokenID, c.SessionID)
+	var r Revocation
+	err := m.call(ctx, "check revocation", func(ctx context.Context) error {
+		var err error
+		r, err = m.store.Revoked(ctx, c.Subject, c.TokenID, c.SessionID)
+		return err
+	})
 	if err != nil {
-		err = storeError("check revocation", err)
-		m.storeFailed(ctx, err)
+		if m.cfg.guard.failOpen && errors.Is(err, ErrStoreUnavailable) {
+			m.emit(ctx, Event{Kind: EventRevocationSkipped, Subject: c.Subject, TokenID: c.TokenID, SessionID: c.SessionID, Reason: Reason(err), Err: err})
+			return nil
+		}
 		return err
 	}
 	switch {

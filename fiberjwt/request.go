@@ -82,6 +82,9 @@ func WriteResponse(c *fiber.Ctx, r core.Response) error {
 	for _, v := range r.SetCookie {
 		h.Add(fiber.HeaderSetCookie, v) // fasthttp keeps each line as written
 	}
+	if r.RetryAfter != "" {
+		h.Set(fiber.HeaderRetryAfter, r.RetryAfter)
+	}
 	c.Status(r.Status)
 	if r.Body == nil {
 		c.Response().ResetBody()

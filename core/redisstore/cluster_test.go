@@ -36,7 +36,7 @@ func startCluster(t *testing.T) []string {
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		c := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: addr, MaxRetries: -1})
 		t.Cleanup(func() { _ = c.Close() })
 		waitFor(t, "cluster node "+addr+" to answer", func() bool { return c.Ping(context.Background()).Err() == nil })
 		first := i * 16384 / 3
@@ -93,7 +93,7 @@ func TestReplicaCluster(t *testing.T) {
 	t.Parallel()
 	addrs := startCluster(t)
 	newClient := func() *redis.ClusterClient {
-		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+		c := redis.NewClusterClient(&redis.ClusterOptions{ContextTimeoutEnabled: true, Addrs: addrs})
 		t.Cleanup(func() { _ = c.Close() })
 		return c
 	}

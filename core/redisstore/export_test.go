@@ -17,7 +17,7 @@ func serverClient(tb testing.TB, srv *testutil.RedisServer) *redis.Client {
 	if c, ok := serverClients.Load(srv); ok {
 		return c.(*redis.Client)
 	}
-	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	c := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: srv.Addr})
 	if prev, loaded := serverClients.LoadOrStore(srv, c); loaded {
 		_ = c.Close()
 		return prev.(*redis.Client)

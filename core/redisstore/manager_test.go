@@ -22,7 +22,9 @@ func managers(t *testing.T, rs *testutil.RedisServer, n int, opts ...core.Option
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := testutil.SuiteManager(t, testutil.NewClockNow(), append([]core.Option{core.WithStore(st)}, opts...)...)
+		// A generous store deadline: these tests are about who wins, under a load (100
+		// goroutines, the race detector, two shared cores) that a 300 ms deadline does not fit.
+		m := testutil.SuiteManager(t, testutil.NewClockNow(), append([]core.Option{core.WithStore(st), core.WithStoreTimeout(5 * time.Second)}, opts...)...)
 		out = append(out, m)
 	}
 	return out

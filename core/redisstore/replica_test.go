@@ -76,7 +76,7 @@ func local(t testing.TB, s *Store, subject, jti, sid string) core.Revocation {
 // clientWithHook returns a new client for srv that counts the commands it sends.
 func clientWithHook(t testing.TB, addr string) (*redis.Client, *countingHook) {
 	t.Helper()
-	client := redis.NewClient(&redis.Options{Addr: addr})
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: addr})
 	t.Cleanup(func() { _ = client.Close() })
 	hook := &countingHook{}
 	client.AddHook(hook)
@@ -109,7 +109,9 @@ func TestStoreSuiteReplica(t *testing.T) {
 	srv := testutil.StartRedis(t)
 	client := serverClient(t, srv)
 	testutil.StoreSuite(t, func(t *testing.T, _ *testutil.Clock) core.Store {
-		return checkedStore{newReplicaStore(t, client), t}
+		s := newReplicaStore(t, client)
+		s.requestClock = true // the suite drives rotation decisions with its fake clock
+		return checkedStore{s, t}
 	}, testutil.StoreSuiteOptions{
 		RealTime: true,
 		TTL: func(t *testing.T, s core.Store, kind testutil.RecordKind, subject, id string) (time.Duration, bool) {
@@ -132,9 +134,9 @@ func TestStoreSuiteReplica(t *testing.T) {
 
 func TestNewReplicaOptions(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: "127.0.0.1:1"}) // never dialled
 	t.Cleanup(func() { _ = client.Close() })
-	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	ring := redis.NewRing(&redis.RingOptions{ContextTimeoutEnabled: true, Addrs: map[string]string{"a": "127.0.0.1:1"}})
 	t.Cleanup(func() { _ = ring.Close() })
 	cases := []struct {
 		name   string
@@ -217,7 +219,7 @@ func TestReplicaPropagation(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
 	prefix := WithPrefix(fmt.Sprintf("jwtexp-test-%d:", prefixes.Add(1)))
-	clientA, clientB := serverClient(t, srv), redis.NewClient(&redis.Options{Addr: srv.Addr})
+	clientA, clientB := serverClient(t, srv), redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: srv.Addr})
 	t.Cleanup(func() { _ = clientB.Close() })
 	a := newReplicaStore(t, clientA, prefix)
 	b := newReplicaStore(t, clientB, prefix)
@@ -259,7 +261,7 @@ func TestReplicaPropagation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, res, err := a.Rotate(ctx, core.RotateRequest{Subject: f.Subject, SessionID: "sid-2", Presented: "jti-old",
-		PresentedIssuedAt: now, Next: "jti-b", NextIssuedAt: now, NextExpires: until, Now: now, GraceUntil: now,
+		PresentedIssuedAt: now, Next: "jti-b", NextIssuedAt: now, NextExpires: until, Now: now, Grace: 0,
 		RevokeUntil: now.Add(15 * time.Minute)})
 	if err != nil || res != core.RotateReused {
 		t.Fatalf("Rotate: got (%v, %v), want (reused, nil)", res, err)
@@ -284,7 +286,7 @@ func TestReplicaPropagation(t *testing.T) {
 func TestReplicaFailsClosedWhenRedisIsDown(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1, PoolSize: 64})
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1, PoolSize: 64})
 	t.Cleanup(func() { _ = client.Close() })
 	s := newReplicaStore(t, client)
 	ctx := context.Background()
@@ -331,7 +333,7 @@ func TestReplicaResyncAfterRestart(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
 	g := &gate{}
-	clientB := redis.NewClient(&redis.Options{Addr: srv.Addr, Dialer: g.dial, MaxRetries: -1, DialerRetries: 1, PoolSize: 64})
+	clientB := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: srv.Addr, Dialer: g.dial, MaxRetries: -1, DialerRetries: 1, PoolSize: 64})
 	t.Cleanup(func() { _ = clientB.Close() })
 	hook := &countingHook{}
 	clientB.AddHook(hook)
@@ -409,11 +411,11 @@ func TestReplicaResyncAfterRestart(t *testing.T) {
 func TestReplicaStalledServer(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: srv.Addr})
 	t.Cleanup(func() { _ = client.Close() })
 	s := newReplicaStore(t, client, WithReplicaPingInterval(50*time.Millisecond))
 	ctx := context.Background()
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	admin := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: srv.Addr})
 	t.Cleanup(func() { _ = admin.Close() })
 
 	pause := 3 * time.Second
@@ -563,7 +565,7 @@ func TestReplicaForeignMessage(t *testing.T) {
 func TestReplicaCloseLeavesNoGoroutines(t *testing.T) {
 	// Not parallel: it counts the process's goroutines.
 	srv := testutil.StartRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: srv.Addr})
 	t.Cleanup(func() { _ = client.Close() })
 	ctx := context.Background()
 	if err := client.Ping(ctx).Err(); err != nil {
@@ -818,7 +820,7 @@ func BenchmarkRevocationPropagation(b *testing.B) {
 	prefix := WithPrefix(fmt.Sprintf("jwtexp-test-%d:", prefixes.Add(1)))
 	var stores []*Store
 	for range 3 {
-		client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+		client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: srv.Addr})
 		b.Cleanup(func() { _ = client.Close() })
 		stores = append(stores, newReplicaStore(b, client, prefix))
 	}

@@ -22,6 +22,18 @@ type Store struct {
 	prefix  string
 	channel string   // where revocation writes are announced
 	replica *replica // nil without WithLocalReplica
+
+	// requestClock makes Rotate decide by RotateRequest.Now instead of the server's clock. Only
+	// this package's tests set it, to drive the store with a fake clock.
+	requestClock bool
+}
+
+// now is the "now" argument of rotateScript: empty (the server's TIME) unless requestClock.
+func (s *Store) now(t time.Time) string {
+	if s.requestClock {
+		return ms(t)
+	}
+	return ""
 }
 
 var _ core.Store = (*Store)(nil)
@@ -71,6 +83,9 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if strings.ContainsAny(c.prefix, "{}") {
 		return nil, fmt.Errorf("%w: redisstore: key prefix %q contains '{' or '}'", core.ErrInvalidConfig, c.prefix)
 	}
+	if err := checkContextTimeout(client); err != nil {
+		return nil, err
+	}
 	s := &Store{client: client, prefix: c.prefix, channel: c.prefix + channelSuffix}
 	if c.replica {
 		if _, ok := client.(*redis.Ring); ok {
@@ -80,6 +95,29 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 		s.replica.start()
 	}
 	return s, nil
+}
+
+// checkContextTimeout refuses a client that ignores context deadlines. go-redis only bounds a
+// command by its context when the client was built with ContextTimeoutEnabled; without it a
+// frozen Redis holds every request (and its goroutine and connection) for the client's own read
+// timeout and retries - seconds - whatever deadline the Manager gives each store call.
+func checkContextTimeout(client redis.UniversalClient) error {
+	var on bool
+	var opts string
+	switch c := client.(type) {
+	case *redis.Client: // NewClient, NewFailoverClient
+		on, opts = c.Options().ContextTimeoutEnabled, "redis.Options (or redis.FailoverOptions)"
+	case *redis.ClusterClient:
+		on, opts = c.Options().ContextTimeoutEnabled, "redis.ClusterOptions"
+	case *redis.Ring:
+		on, opts = c.Options().ContextTimeoutEnabled, "redis.RingOptions"
+	default:
+		return nil // a wrapper of the application's: it owns the deadline behaviour
+	}
+	if !on {
+		return fmt.Errorf("%w: redisstore: the go-redis client ignores context deadlines, so a frozen Redis would hold every request: set ContextTimeoutEnabled: true in its %s", core.ErrInvalidConfig, opts)
+	}
+	return nil
 }
 
 // isNil reports whether client is nil, including a typed nil pointer in the interface.
@@ -187,52 +225,65 @@ return 1
 `)
 
 // rotateScript implements the rules of core.RotateRequest in one atomic step. Every decision uses
-// ARGV[7] (the Manager's now), never the server clock.
+// the server's clock (TIME), so instances whose clocks differ still decide alike; ARGV[7] overrides
+// it only in this package's own tests, which drive the store with a fake clock.
 // KEYS: family, revoked-sid mark, cut-off.
-// ARGV: sub, presented, presented iat (Unix seconds), next, next iat, next exp, now, grace until,
-// revoke until, channel, message tail of the sid mark.
+// ARGV: sub, presented, presented iat (Unix seconds), next, next iat, next exp, now ("" = server
+// time), grace (ms; 0 = none), revoke until, channel, message tail of the sid mark, retry key.
 // Returns {result} for "unknown", else {result, sub, cur, cur_iat, cur_exp, prev, prev_until, exp,
-// message} describing the family as stored after the call (for "reused": as it was before
-// deletion); message announces the sid mark written on reuse, and is "" otherwise.
+// message, retry key} describing the family as stored after the call (for "reused": as it was
+// before deletion); message announces the sid mark written on reuse, and is "" otherwise.
 var rotateScript = redis.NewScript(luaHelpers + `
 local now = tonumber(ARGV[7])
-local f = redis.call('HMGET', KEYS[1], 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev', 'prev_until', 'exp')
+if not now then now = servernow() end
+local f = redis.call('HMGET', KEYS[1], 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev', 'prev_until', 'exp', 'rk')
 local ce, ex = tonumber(f[4]), tonumber(f[7])
 if f[1] ~= ARGV[1] or not ce or not ex or now >= ce or now >= ex then
   return {'unknown'}
 end
-for i = 1, 7 do
+for i = 1, 8 do
   if not f[i] then f[i] = '' end
 end
-local function family(result, cur, iat, cexp, prev, puntil, msg)
-  return {result, f[1], cur, iat, cexp, prev, puntil, f[7], msg or ''}
+local function family(result, cur, iat, cexp, prev, puntil, rk, msg)
+  return {result, f[1], cur, iat, cexp, prev, puntil, f[7], msg or '', rk}
 end
 
 local c = redis.call('GET', KEYS[3])
 if c then
   local at, u = string.match(c, '^(%-?%d+):(%-?%d+)$')
   if at and now < tonumber(u) and math.floor(tonumber(at) / 1000) >= tonumber(ARGV[3]) then
-    return family('cutoff', f[2], f[3], f[4], f[5], f[6])
+    return family('cutoff', f[2], f[3], f[4], f[5], f[6], f[8])
   end
 end
 
 if f[2] == ARGV[2] then
   local ne = ARGV[6]
   if tonumber(ne) > ex then ne = f[7] end
-  redis.call('HSET', KEYS[1], 'cur', ARGV[4], 'cur_iat', ARGV[5], 'cur_exp', ne, 'prev', f[2], 'prev_until', ARGV[8])
+  local pu = ''
+  if tonumber(ARGV[8]) > 0 then pu = tostring(now + tonumber(ARGV[8])) end
+  redis.call('HSET', KEYS[1], 'cur', ARGV[4], 'cur_iat', ARGV[5], 'cur_exp', ne, 'prev', f[2],
+    'prev_until', pu, 'rk', ARGV[12])
   redis.call('PEXPIREAT', KEYS[1], ne)
-  return family('ok', ARGV[4], ARGV[5], ne, f[2], ARGV[8])
+  return family('ok', ARGV[4], ARGV[5], ne, f[2], pu, ARGV[12])
 end
 
-local pu = tonumber(f[6])
-if f[5] == ARGV[2] and pu and now < pu then
-  return family('grace', f[2], f[3], f[4], f[5], f[6])
+if f[5] ~= '' and f[5] == ARGV[2] then
+  if f[2] == ARGV[4] then
+    return family('ok', f[2], f[3], f[4], f[5], f[6], f[8]) -- the same request again
+  end
+  if ARGV[12] ~= '' and ARGV[12] == f[8] then
+    return family('retry', f[2], f[3], f[4], f[5], f[6], f[8])
+  end
+  local pu = tonumber(f[6])
+  if pu and now < pu then
+    return family('grace', f[2], f[3], f[4], f[5], f[6], f[8])
+  end
 end
 
 redis.call('DEL', KEYS[1])
 local msg = ''
 if mark(KEYS[2], ARGV[9], now) == 1 then msg = notify(ARGV[10], 's', ARGV[9], ARGV[11]) end
-return family('reused', f[2], f[3], f[4], f[5], f[6], msg)
+return family('reused', f[2], f[3], f[4], f[5], f[6], f[8], msg)
 `)
 
 // revokeScript deletes a family and marks its sid revoked.
@@ -306,8 +357,8 @@ func (s *Store) Rotate(ctx context.Context, req core.RotateRequest) (core.Family
 	reply, err := rotateScript.Run(ctx, s.client, keys,
 		req.Subject, req.Presented, strconv.FormatInt(req.PresentedIssuedAt.Unix(), 10),
 		req.Next, optionalMS(req.NextIssuedAt), ms(req.NextExpires),
-		ms(req.Now), optionalMS(req.GraceUntil), ms(req.RevokeUntil),
-		s.channel, messageTail(req.Subject, req.SessionID)).StringSlice()
+		s.now(req.Now), strconv.FormatInt(req.Grace.Milliseconds(), 10), ms(req.RevokeUntil),
+		s.channel, messageTail(req.Subject, req.SessionID), req.RetryKey).StringSlice()
 	if err != nil {
 		return core.Family{}, 0, opError("rotate", err)
 	}
@@ -345,13 +396,15 @@ func parseRotateReply(sid string, reply []string) (core.Family, core.RotateResul
 		res = core.RotateReused
 	case "cutoff":
 		res = core.RotateCutOff
+	case "retry":
+		res = core.RotateRetry
 	default:
 		return core.Family{}, 0, fmt.Errorf("unexpected script result %q", reply[0])
 	}
-	if len(reply) != 9 {
-		return core.Family{}, 0, fmt.Errorf("script reply has %d elements, want 9", len(reply))
+	if len(reply) != 10 {
+		return core.Family{}, 0, fmt.Errorf("script reply has %d elements, want 10", len(reply))
 	}
-	f := core.Family{SessionID: sid, Subject: reply[1], Current: reply[2], Previous: reply[5]}
+	f := core.Family{SessionID: sid, Subject: reply[1], Current: reply[2], Previous: reply[5], RetryKey: reply[9]}
 	var err error
 	for _, field := range []struct {
 		dst *time.Time

@@ -46,7 +46,9 @@ func TestStoreSuite(t *testing.T) {
 	srv := testutil.StartRedis(t)
 	client := serverClient(t, srv)
 	testutil.StoreSuite(t, func(t *testing.T, _ *testutil.Clock) core.Store {
-		return newStore(t, client)
+		s := newStore(t, client)
+		s.requestClock = true // the suite drives rotation decisions with its fake clock
+		return s
 	}, testutil.StoreSuiteOptions{
 		RealTime: true,
 		TTL: func(t *testing.T, s core.Store, kind testutil.RecordKind, subject, id string) (time.Duration, bool) {
@@ -69,7 +71,7 @@ func TestStoreSuite(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: "127.0.0.1:1"}) // never dialled
 	t.Cleanup(func() { _ = client.Close() })
 	cases := []struct {
 		name    string
@@ -118,7 +120,7 @@ func hashTag(key string) string {
 
 func TestKeysShareHashTag(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: "127.0.0.1:1"}) // never dialled
 	t.Cleanup(func() { _ = client.Close() })
 	s, err := New(client)
 	if err != nil {
@@ -220,7 +222,7 @@ func (h *countingHook) take() []string {
 func TestOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: srv.Addr, PoolSize: 1})
 	t.Cleanup(func() { _ = client.Close() })
 	s := newStore(t, client)
 	ctx := context.Background()
@@ -238,7 +240,7 @@ func TestOneRoundTrip(t *testing.T) {
 	client.AddHook(hook)
 
 	req := core.RotateRequest{Subject: "alice", SessionID: "sid-1", Presented: "jti-1", PresentedIssuedAt: now,
-		Next: "jti-2", NextIssuedAt: now, NextExpires: now.Add(time.Hour), Now: now, GraceUntil: now,
+		Next: "jti-2", NextIssuedAt: now, NextExpires: now.Add(time.Hour), Now: now, Grace: 0,
 		RevokeUntil: now.Add(time.Minute)}
 	if _, res, err := s.Rotate(ctx, req); err != nil || res != core.RotateOK {
 		t.Fatalf("Rotate: got (%v, %v), want (ok, nil)", res, err)
@@ -260,7 +262,7 @@ func TestFailsClosedWhenRedisIsDown(t *testing.T) {
 	// No command retries and one dial attempt per command keep the failures fast, and a pool
 	// larger than the number of failures keeps go-redis's dial circuit breaker closed, so the
 	// client reconnects as soon as the server is back.
-	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1, PoolSize: 64})
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1, PoolSize: 64})
 	t.Cleanup(func() { _ = client.Close() })
 	s := newStore(t, client)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -273,7 +275,7 @@ func TestFailsClosedWhenRedisIsDown(t *testing.T) {
 	rotate := func(sid string) (core.RotateResult, error) {
 		_, res, err := s.Rotate(ctx, core.RotateRequest{Subject: "alice", SessionID: sid, Presented: "jti-1",
 			PresentedIssuedAt: now, Next: "jti-2", NextIssuedAt: now, NextExpires: now.Add(time.Hour), Now: now,
-			GraceUntil: now, RevokeUntil: now.Add(time.Minute)})
+			Grace: 0, RevokeUntil: now.Add(time.Minute)})
 		return res, err
 	}
 	if err := s.CreateFamily(ctx, family("sid-1")); err != nil {

@@ -6,9 +6,6 @@
 package main
 
 import (
-	"net/http"
-	"time"
-
 	"github.com/labstack/echo/v4"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -19,7 +16,7 @@ import (
 
 func main() {
 	exampleapp.Main("echo", func(app *exampleapp.App) error {
-		srv := &http.Server{Addr: app.Config.Addr, Handler: newApp(app), ReadHeaderTimeout: 10 * time.Second}
+		srv := exampleapp.Server(app.Config.Addr, newApp(app))
 		return srv.ListenAndServe()
 	})
 }

@@ -6,8 +6,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -31,7 +29,9 @@ func newApp(app *exampleapp.App) *fiber.App {
 		// fasthttp's default 4 KiB header buffer would refuse large tokens before the middleware
 		// could answer them (see package fiberjwt).
 		ReadBufferSize: 16 << 10,
-		ReadTimeout:    10 * time.Second,
+		ReadTimeout:    exampleapp.ReadTimeout,
+		WriteTimeout:   exampleapp.WriteTimeout,
+		IdleTimeout:    exampleapp.IdleTimeout,
 	})
 	f.Use(recover.New())
 	f.Post("/login", func(c *fiber.Ctx) error {

@@ -7,7 +7,6 @@ package main
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -19,7 +18,7 @@ import (
 
 func main() {
 	exampleapp.Main("gin", func(app *exampleapp.App) error {
-		srv := &http.Server{Addr: app.Config.Addr, Handler: newApp(app), ReadHeaderTimeout: 10 * time.Second}
+		srv := exampleapp.Server(app.Config.Addr, newApp(app))
 		return srv.ListenAndServe()
 	})
 }

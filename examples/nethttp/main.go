@@ -7,7 +7,6 @@ package main
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
@@ -17,7 +16,7 @@ import (
 
 func main() {
 	exampleapp.Main("nethttp", func(app *exampleapp.App) error {
-		srv := &http.Server{Addr: app.Config.Addr, Handler: newApp(app), ReadHeaderTimeout: 10 * time.Second}
+		srv := exampleapp.Server(app.Config.Addr, newApp(app))
 		return srv.ListenAndServe()
 	})
 }

@@ -115,6 +115,9 @@ var storeCases = []struct {
 	{"Rotate/grace at window end is reuse", testGraceAtEnd},
 	{"Rotate/grace after window is reuse", testGraceAfter},
 	{"Rotate/reuse without grace deletes family and revokes sid", testReuse},
+	{"Rotate/the same request twice gets the same answer", testSameRequestTwice},
+	{"Rotate/a retry with the rotation's key is not reuse", testRetryKey},
+	{"Rotate/without grace no replay window at all", testNoGraceNoWindow},
 	{"Rotate/unrelated jti of live family is reuse", testReuseUnrelated},
 	{"Rotate/unknown sid", testUnknownSID},
 	{"Rotate/subject mismatch", testUnknownSubject},
@@ -185,9 +188,17 @@ func (e *storeEnv) request(subject, sid, presented string, iat time.Time, next s
 		NextIssuedAt:      now,
 		NextExpires:       now.Add(suiteRefreshTTL),
 		Now:               now,
-		GraceUntil:        now.Add(grace),
+		Grace:             grace,
 		RevokeUntil:       now.Add(suiteAccessTTL),
 	}
+}
+
+// graceUntil is when the token req retires stops being replayable; zero without grace.
+func graceUntil(req core.RotateRequest) time.Time {
+	if req.Grace <= 0 {
+		return time.Time{}
+	}
+	return req.Now.Add(req.Grace)
 }
 
 // rotate runs req and checks its result.
@@ -324,7 +335,7 @@ func expectFamily(t *testing.T, what string, got, want core.Family) {
 
 // rotated is the family f after a successful rotation by req.
 func rotated(f core.Family, req core.RotateRequest) core.Family {
-	f.Previous, f.PreviousUntil = f.Current, req.GraceUntil
+	f.Previous, f.PreviousUntil, f.RetryKey = f.Current, graceUntil(req), req.RetryKey
 	f.Current, f.CurrentIssuedAt, f.CurrentExpires = req.Next, req.NextIssuedAt, req.NextExpires
 	if f.CurrentExpires.After(f.Expires) {
 		f.CurrentExpires = f.Expires
@@ -345,7 +356,7 @@ func testRotateOK(e *storeEnv) {
 		CurrentIssuedAt: req.NextIssuedAt,
 		CurrentExpires:  req.NextExpires,
 		Previous:        "jti-1",
-		PreviousUntil:   req.GraceUntil,
+		PreviousUntil:   graceUntil(req),
 		Expires:         f.Expires,
 	}
 	expectFamily(e.t, "rotated family", got, want)
@@ -438,7 +449,7 @@ func testGraceAtEnd(e *storeEnv) {
 	f := e.create("alice", "sid-1", "jti-1")
 	req := e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-2", suiteGrace)
 	e.rotate(req, core.RotateOK)
-	e.clock.Set(req.GraceUntil)
+	e.clock.Set(graceUntil(req))
 	e.rotate(e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-3", suiteGrace), core.RotateReused)
 }
 
@@ -446,7 +457,7 @@ func testGraceAfter(e *storeEnv) {
 	f := e.create("alice", "sid-1", "jti-1")
 	req := e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-2", suiteGrace)
 	e.rotate(req, core.RotateOK)
-	e.clock.Set(req.GraceUntil.Add(time.Second))
+	e.clock.Set(graceUntil(req).Add(time.Second))
 	reuse := e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-3", suiteGrace)
 	got := e.rotate(reuse, core.RotateReused)
 	expectFamily(e.t, "family deleted on reuse", got, rotated(f, req))
@@ -455,6 +466,51 @@ func testGraceAfter(e *storeEnv) {
 	}
 	// The thief's token is dead, and so is the legitimate user's.
 	e.rotate(e.request("alice", "sid-1", "jti-2", req.NextIssuedAt, "jti-4", suiteGrace), core.RotateUnknown)
+}
+
+// testSameRequestTwice: a rotation whose reply was lost and that a client library sends again
+// (same presented and next jti) gets the same answer, not a reuse verdict.
+func testSameRequestTwice(e *storeEnv) {
+	f := e.create("alice", "sid-1", "jti-1")
+	e.clock.Advance(time.Minute)
+	req := e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-2", 0)
+	first := e.rotate(req, core.RotateOK)
+	e.clock.Advance(2 * time.Second)
+	again := e.rotate(req, core.RotateOK)
+	expectFamily(e.t, "the same rotation again", again, first)
+	if r := e.revoked("alice", "", "sid-1"); r.SessionRevoked {
+		e.t.Errorf("Revoked after a repeated rotation: got SessionRevoked true, want false")
+	}
+	e.rotate(e.request("alice", "sid-1", "jti-2", req.NextIssuedAt, "jti-3", 0), core.RotateOK)
+}
+
+// testRetryKey: the client that rotated jti-1 retries with the same key after losing the answer
+// (a new next, since it is a new request): RotateRetry and the current token; another key, or
+// none, is reuse.
+func testRetryKey(e *storeEnv) {
+	f := e.create("alice", "sid-1", "jti-1")
+	req := e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-2", 0)
+	req.RetryKey = "key-1"
+	want := e.rotate(req, core.RotateOK)
+	if want.RetryKey != "key-1" {
+		e.t.Errorf("RetryKey after rotation: got %q, want %q", want.RetryKey, "key-1")
+	}
+	e.clock.Advance(5 * time.Second)
+	retry := e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-other", 0)
+	retry.RetryKey = "key-1"
+	expectFamily(e.t, "retried rotation", e.rotate(retry, core.RotateRetry), want)
+	thief := e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-thief", 0)
+	thief.RetryKey = "key-2"
+	e.rotate(thief, core.RotateReused)
+}
+
+// testNoGraceNoWindow: with grace 0 even a replay at the very instant of the rotation is reuse:
+// there is no window, whatever the clocks.
+func testNoGraceNoWindow(e *storeEnv) {
+	f := e.create("alice", "sid-1", "jti-1")
+	req := e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-2", 0)
+	e.rotate(req, core.RotateOK)
+	e.rotate(e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-3", 0), core.RotateReused)
 }
 
 func testReuse(e *storeEnv) {

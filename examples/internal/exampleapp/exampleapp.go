@@ -143,8 +143,10 @@ func New(c Config) (*App, error) {
 	if c.RedisURL != "" {
 		ro, err := redis.ParseURL(c.RedisURL)
 		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL: %v", err)
+			// Not err itself: url.Parse errors quote the whole URL, password included.
+			return nil, errors.New("REDIS_URL: not a valid redis:// or rediss:// URL (check the scheme, host, port and database)")
 		}
+		ro.ContextTimeoutEnabled = true // the store deadline must reach the socket
 		a.redis = redis.NewClient(ro)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
@@ -250,4 +252,19 @@ func Main(name string, serve func(app *App) error) {
 	}
 	fmt.Fprintf(os.Stderr, "%s example: invalid configuration: %v\n", name, err)
 	os.Exit(2)
+}
+
+// Server timeouts of every example: a slow or silent client is dropped instead of holding a
+// connection (and its goroutine) for ever.
+const (
+	ReadHeaderTimeout = 5 * time.Second  // request line and headers
+	ReadTimeout       = 10 * time.Second // the whole request, body included
+	WriteTimeout      = 10 * time.Second // from the end of the headers to the end of the answer
+	IdleTimeout       = 20 * time.Second // a keep-alive connection between requests
+)
+
+// Server is the http.Server of the net/http-based examples, with the timeouts above.
+func Server(addr string, h http.Handler) *http.Server {
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout: ReadTimeout, WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout}
 }

@@ -29,7 +29,9 @@ func manager(t *testing.T, client redis.UniversalClient) *core.Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return testutil.SuiteManager(t, testutil.NewClockNow(), core.WithStore(st))
+	// The real clock: the store breaker's cooldown must pass while the test waits for a real
+	// redis-server to come back.
+	return testutil.SuiteManager(t, testutil.NewClockNow(), core.WithStore(st), core.WithClock(time.Now))
 }
 
 // settle waits (bounded) for the goroutine count to come back to at most base+slack.
@@ -48,7 +50,7 @@ func settle(t *testing.T, base int) {
 
 func TestRedisKilledDuringLoad(t *testing.T) {
 	rs := testutil.StartRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: rs.Addr, DialTimeout: 200 * time.Millisecond,
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: rs.Addr, DialTimeout: 200 * time.Millisecond,
 		ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond, MaxRetries: 0})
 	defer client.Close()
 	base := runtime.NumGoroutine()
@@ -110,14 +112,14 @@ func TestRedisKilledDuringLoad(t *testing.T) {
 
 func TestRedisSlow(t *testing.T) {
 	rs := testutil.StartRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: rs.Addr, ReadTimeout: 100 * time.Millisecond, MaxRetries: 0})
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: rs.Addr, ReadTimeout: 100 * time.Millisecond, MaxRetries: 0})
 	defer client.Close()
 	m := manager(t, client)
 	ctx := context.Background()
 	p, _ := m.Issue(ctx, "alice", nil)
 	// Another connection stalls every client for 1 s (CLIENT PAUSE: the server answers nothing
 	// until the pause ends, as a slow or overloaded server would).
-	blocker := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	blocker := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: rs.Addr})
 	defer blocker.Close()
 	if err := blocker.Do(ctx, "CLIENT", "PAUSE", "1000", "ALL").Err(); err != nil {
 		t.Fatalf("CLIENT PAUSE: %v", err)

@@ -1,0 +1,71 @@
+package core
+
+import (
+	"net/url"
+	"strings"
+)
+
+// errCrossSite refuses a cookie-authenticated refresh or logout that a browser sent on behalf of
+// another site: the refresh cookie would otherwise be attached to a forged request (CSRF).
+var errCrossSite = newTokenError(ErrInvalidRequest, "cross-site request refused", nil)
+
+// WithTrustedOrigins names the browser origins, besides the server's own, that may refresh and
+// log out with the refresh cookie: for a front end served from another origin of the same
+// application ("https://app.example.com" calling "https://api.example.com"). Each origin is
+// scheme://host[:port] as browsers send it in the Origin header (RFC 6454 §6.1), without a path.
+// Default: none, only the server's own origin.
+func WithTrustedOrigins(origins ...string) Option {
+	return func(c *config) error {
+		for _, o := range origins {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+				(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+				return configError("WithTrustedOrigins: %q is not an origin: want scheme://host[:port], e.g. https://app.example.com", o)
+			}
+			c.trustedOrigins = append(c.trustedOrigins, strings.ToLower(u.Scheme+"://"+u.Host))
+		}
+		return nil
+	}
+}
+
+// crossSite reports whether a browser sent r for another site, so that the refresh cookie it
+// carries must not be honoured. SameSite=Strict already keeps the cookie off most cross-site
+// requests; this is the second line, for browsers or settings that send it anyway and for
+// same-site but cross-origin pages (another subdomain).
+//
+// A browser says where a request comes from in Sec-Fetch-Site (Fetch Metadata) and, for every
+// POST, in Origin (RFC 6454 §7). "same-origin" and "none" (typed into the address bar) pass;
+// otherwise the request passes only when its Origin is the server's own (its host equals the
+// Host header: the scheme is not compared, since behind a TLS-terminating proxy the server sees
+// http) or a trusted origin. A request with neither header is not from a browser that could be
+// tricked into sending it, and passes.
+func (m *Manager) crossSite(r Request) bool {
+	origin, n := r.Header("Origin")
+	if site, _ := r.Header("Sec-Fetch-Site"); site != "" {
+		if site == "same-origin" || site == "none" {
+			return false
+		}
+		return !m.trustedOrigin(origin)
+	}
+	if n == 0 {
+		return false
+	}
+	if m.trustedOrigin(origin) {
+		return false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" { // "null" (sandboxed frames, some redirects) or garbage
+		return true
+	}
+	host, _ := r.Header("Host")
+	return !strings.EqualFold(u.Host, host)
+}
+
+func (m *Manager) trustedOrigin(origin string) bool {
+	for _, o := range m.cfg.trustedOrigins {
+		if strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}

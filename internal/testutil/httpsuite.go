@@ -293,6 +293,75 @@ func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 			}
 			return resp, Answer{200, "", map[string]string{"token_type": "Bearer"}}
 		}},
+		{"cookie refresh sent from another origin", func(e env) (*http.Response, Answer) {
+			s := login(e, true)
+			r := httptest.NewRequest(http.MethodPost, "/refresh", nil)
+			r.AddCookie(&http.Cookie{Name: s.cookie.Name, Value: s.cookie.Value})
+			r.Header.Set("Origin", "https://evil.example")
+			resp := e.do(r)
+			// Refused without touching the session: the cookie still refreshes from its own page.
+			own := httptest.NewRequest(http.MethodPost, "/refresh", nil)
+			own.AddCookie(&http.Cookie{Name: s.cookie.Name, Value: s.cookie.Value})
+			own.Header.Set("Origin", "http://"+own.Host)
+			if ok := e.do(own); ok.StatusCode != http.StatusOK {
+				e.t.Errorf("cookie refresh from the server's own origin after a cross-site attempt: got %d, want 200", ok.StatusCode)
+			}
+			return resp, invalidGrant("cross-site request refused")
+		}},
+		{"cookie refresh marked cross-site by the browser", func(e env) (*http.Response, Answer) {
+			s := login(e, true)
+			r := httptest.NewRequest(http.MethodPost, "/refresh", nil)
+			r.AddCookie(&http.Cookie{Name: s.cookie.Name, Value: s.cookie.Value})
+			r.Header.Set("Sec-Fetch-Site", "cross-site")
+			return e.do(r), invalidGrant("cross-site request refused")
+		}},
+		{"cookie logout sent from another origin", func(e env) (*http.Response, Answer) {
+			s := login(e, true)
+			r := httptest.NewRequest(http.MethodPost, "/logout", nil)
+			r.AddCookie(&http.Cookie{Name: s.cookie.Name, Value: s.cookie.Value})
+			r.Header.Set("Origin", "null")
+			resp := e.do(r)
+			if me := e.do(get("/api/me", "Bearer "+s.access)); me.StatusCode != http.StatusOK {
+				e.t.Errorf("session after a refused cross-site logout: got %d, want 200", me.StatusCode)
+			}
+			return resp, Answer{http.StatusBadRequest, challenge("invalid_request", "cross-site request refused"),
+				map[string]string{"error": "invalid_request", "error_description": "cross-site request refused"}}
+		}},
+		{"refresh body as text/plain is not read as JSON", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			r := httptest.NewRequest(http.MethodPost, "/refresh", strings.NewReader(`{"refresh_token":"`+s.refresh+`"}`))
+			r.Header.Set("Content-Type", "text/plain")
+			return e.do(r), invalidGrant("malformed refresh request")
+		}},
+		{"refresh retried with its Idempotency-Key", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			withKey := func(key string) *http.Request {
+				r := refreshReq(s.refresh)
+				r.Header.Set("Idempotency-Key", key)
+				return r
+			}
+			first := readJSON(e.t, e.do(withKey(`"k-1"`)))
+			e.clock.Advance(2 * time.Second)
+			retry := e.do(withKey(`"k-1"`)) // the client lost the first answer and asks again
+			body := readJSON(e.t, retry)
+			if retry.StatusCode != http.StatusOK || body["refresh_token"] != first["refresh_token"] {
+				e.t.Fatalf("retry with the same key: got %d, refresh token equal to the first answer's: %v; want 200 and the same token",
+					retry.StatusCode, body["refresh_token"] == first["refresh_token"])
+			}
+			// Another key is another request: the old token presented again is reuse.
+			return e.do(withKey(`"k-2"`)), invalidGrant("refresh token reused")
+		}},
+		{"logout of a token with sid and no sub", func(e env) (*http.Response, Answer) {
+			now := e.clock.Now()
+			tok := HS256(AccessSecret, `{"alg":"HS256","typ":"JWT"}`, fmt.Sprintf(`{"iss":%q,"aud":%q,"sid":"s-1","iat":%d,"exp":%d}`,
+				Issuer, Audience, now.Unix(), now.Add(time.Minute).Unix()))
+			lo := httptest.NewRequest(http.MethodPost, "/logout", nil)
+			lo.Header.Set("Authorization", "Bearer "+tok)
+			if resp := e.do(lo); resp.StatusCode != http.StatusNoContent {
+				e.t.Fatalf("logout of a token without sub: got %d, want 204", resp.StatusCode)
+			}
+			return e.do(get("/api/me", "Bearer "+tok)), invalidToken("session revoked")
+		}},
 		{"optional without token", func(e env) (*http.Response, Answer) {
 			return e.do(get("/optional", "")), Answer{200, "", map[string]string{"sub": ""}}
 		}},

@@ -61,7 +61,9 @@ func measured(impl, alg, cas string) bool {
 var frameworks = []framework{
 	{"gin", ginImpls},
 	{"echo", echoImpls},
+	{"echo5", echo5Impls},
 	{"fiber", fiberImpls},
+	{"fiber3", fiber3Impls},
 	{"nethttp", nethttpImpls},
 }
 

@@ -11,17 +11,17 @@ import (
 
 // echo5Peers builds the Echo v5 peer implementations; peers_echo5_test.go (build tag ignore,
 // see BENCHMARKS.md) sets it when labstack/echo-jwt/v5 can be fetched.
-var echo5Peers func(b *testing.B, fx *fixture, route func(...echo.MiddlewareFunc) func(string) runner) []impl
+var echo5Peers func(b *testing.B, fx *fixture, route func(...echo.MiddlewareFunc) target) []impl
 
 // echo5Impls: bare, jwtexp (echo5jwt.Middleware, with and without the verified-token cache) and
 // the peers of echo5Peers, each on its own echo.New() with the one route GET /api/me and Echo's
 // default HTTPErrorHandler (which renders echo5jwt's refusals).
 func echo5Impls(b *testing.B, fx *fixture) []impl {
 	ok := func(c *echo.Context) error { return c.NoContent(http.StatusNoContent) }
-	route := func(mw ...echo.MiddlewareFunc) func(string) runner {
+	route := func(mw ...echo.MiddlewareFunc) target {
 		e := echo.New()
 		e.GET("/api/me", ok, mw...)
-		return func(auth string) runner { return httpRunner(e, auth) }
+		return httpTarget(e)
 	}
 	impls := []impl{
 		{"bare", route()},

@@ -18,7 +18,7 @@ import (
 // labstack/echo-jwt v5 (golang-jwt v5), as strictly as it allows: SigningMethod pins the
 // algorithm and NewClaimsFunc decodes into strictClaims (exp, iss and aud required), as for v4.
 func init() {
-	echo5Peers = func(b *testing.B, fx *fixture, route func(...echo.MiddlewareFunc) func(string) runner) []impl {
+	echo5Peers = func(b *testing.B, fx *fixture, route func(...echo.MiddlewareFunc) target) []impl {
 		mw, err := echojwtpeer.Config{
 			SigningKey:    fx.verifyKey,
 			SigningMethod: fx.alg,

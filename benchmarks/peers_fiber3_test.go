@@ -16,7 +16,7 @@ import (
 // gofiber/contrib/v3/jwt (golang-jwt v5), as strictly as it allows: SigningKey.JWTAlg pins the
 // algorithm and Claims decodes into strictClaims (exp, iss and aud required), as for v2.
 func init() {
-	fiber3Peers = func(_ *testing.B, fx *fixture, route func(...any) func(string) runner) []impl {
+	fiber3Peers = func(_ *testing.B, fx *fixture, route func(...any) target) []impl {
 		return []impl{{"gofiber-jwt", route(jwtware.New(jwtware.Config{
 			SigningKey: jwtware.SigningKey{JWTAlg: fx.alg, Key: fx.verifyKey},
 			Claims:     new(strictClaims),

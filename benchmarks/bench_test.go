@@ -1,6 +1,7 @@
 package benchmarks_test
 
 import (
+	"net"
 	"net/http"
 	"testing"
 )
@@ -29,8 +30,16 @@ type framework struct {
 // impl is one way to serve GET /api/me on a framework: bare, jwtexp or a peer. newRunner prepares
 // a request carrying the given Authorization header value.
 type impl struct {
-	name      string
+	name string
+	target
+}
+
+// target is one app serving GET /api/me: newRunner prepares a request carrying the given
+// Authorization header value for the in-process benchmark; listen serves the same app on ln for
+// the end-to-end benchmark (e2e_test.go) until the returned stop is called.
+type target struct {
 	newRunner func(authorization string) runner
+	listen    func(ln net.Listener) (stop func())
 }
 
 // runner sends one prepared request through the framework's request path (reusing the request,
@@ -61,7 +70,9 @@ func measured(impl, alg, cas string) bool {
 var frameworks = []framework{
 	{"gin", ginImpls},
 	{"echo", echoImpls},
+	{"echo5", echo5Impls},
 	{"fiber", fiberImpls},
+	{"fiber3", fiber3Impls},
 	{"nethttp", nethttpImpls},
 }
 

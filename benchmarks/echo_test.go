@@ -16,11 +16,11 @@ import (
 // error handler.
 func echoImpls(b *testing.B, fx *fixture) []impl {
 	ok := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
-	route := func(mw ...echo.MiddlewareFunc) func(string) runner {
+	route := func(mw ...echo.MiddlewareFunc) target {
 		e := echo.New()
 		e.HideBanner, e.HidePort = true, true
 		e.GET("/api/me", ok, mw...)
-		return func(auth string) runner { return httpRunner(e, auth) }
+		return httpTarget(e)
 	}
 	return []impl{
 		{"bare", route()},

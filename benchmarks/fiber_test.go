@@ -1,6 +1,7 @@
 package benchmarks_test
 
 import (
+	"net"
 	"net/http"
 	"testing"
 
@@ -17,10 +18,17 @@ import (
 // connection).
 func fiberImpls(_ *testing.B, fx *fixture) []impl {
 	ok := func(c *fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) }
-	route := func(mw ...fiber.Handler) func(string) runner {
+	route := func(mw ...fiber.Handler) target {
 		app := fiber.New(fiber.Config{DisableStartupMessage: true})
 		app.Get("/api/me", append(mw, ok)...)
-		return func(auth string) runner { return fiberRunner(app.Handler(), auth) }
+		return target{
+			newRunner: func(auth string) runner { return fiberRunner(app.Handler(), auth) },
+			listen: func(ln net.Listener) func() {
+				done := make(chan error, 1)
+				go func() { done <- app.Listener(ln) }()
+				return func() { _ = app.Shutdown(); <-done }
+			},
+		}
 	}
 	return []impl{
 		{"bare", route()},

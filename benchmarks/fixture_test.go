@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -193,6 +194,20 @@ func (d *discard) Write(p []byte) (int, error) {
 func (d *discard) WriteHeader(code int) {
 	if d.status == 0 {
 		d.status = code
+	}
+}
+
+// httpTarget is the target of an http.Handler (net/http, Gin, Echo): httpRunner in process, an
+// http.Server on the listener end to end.
+func httpTarget(h http.Handler) target {
+	return target{
+		newRunner: func(auth string) runner { return httpRunner(h, auth) },
+		listen: func(ln net.Listener) func() {
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			done := make(chan error, 1)
+			go func() { done <- srv.Serve(ln) }()
+			return func() { _ = srv.Close(); <-done }
+		},
 	}
 }
 

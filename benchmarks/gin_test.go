@@ -19,10 +19,10 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // one route GET /api/me.
 func ginImpls(b *testing.B, fx *fixture) []impl {
 	ok := func(c *gin.Context) { c.Status(http.StatusNoContent) }
-	route := func(mw ...gin.HandlerFunc) func(string) runner {
+	route := func(mw ...gin.HandlerFunc) target {
 		r := gin.New()
 		r.GET("/api/me", append(mw, ok)...)
-		return func(auth string) runner { return httpRunner(r, auth) }
+		return httpTarget(r)
 	}
 	return []impl{
 		{"bare", route()},

@@ -19,9 +19,7 @@ import (
 // router, as the middlewares are written for any http.Handler).
 func nethttpImpls(b *testing.B, fx *fixture) []impl {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	route := func(h http.Handler) func(string) runner {
-		return func(auth string) runner { return httpRunner(h, auth) }
-	}
+	route := httpTarget
 	ja := jwtauthPeer(fx)
 	return []impl{
 		{"bare", route(ok)},

@@ -20,7 +20,17 @@ type Response struct {
 
 // Write copies the response to w.
 func (r Response) Write(w http.ResponseWriter) {
-	h := w.Header()
+	r.SetHeaders(w.Header())
+	w.WriteHeader(r.Status)
+	if r.Body != nil {
+		w.Write(r.Body)
+	}
+}
+
+// SetHeaders sets the response's headers in h (WWW-Authenticate, Cache-Control, each
+// Set-Cookie, Retry-After, and Content-Type for a JSON body), for adapters whose framework
+// writes status and body itself.
+func (r Response) SetHeaders(h http.Header) {
 	if r.WWWAuthenticate != "" {
 		h["Www-Authenticate"] = []string{r.WWWAuthenticate} // canonical key: Set would rebuild it
 	}
@@ -35,10 +45,6 @@ func (r Response) Write(w http.ResponseWriter) {
 	}
 	if r.Body != nil {
 		h.Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(r.Status)
-	if r.Body != nil {
-		w.Write(r.Body)
 	}
 }
 

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
+	"github.com/jwtexp/jwtexp/examples/internal/exampletest"
+)
+
+func start(t *testing.T, app *exampleapp.App) string {
+	return exampletest.ServeHandler(t, newApp(app))
+}
+
+func TestContract(t *testing.T) { exampletest.Contract(t, start) }
+func TestRedis(t *testing.T)    { exampletest.Redis(t, start) }
+func TestBrowser(t *testing.T)  { exampletest.Browser(t, start) }
+
+// TestBadConfigExits runs the real binary with bad variables: exit 2 and a one-line reason.
+func TestBadConfigExits(t *testing.T) { exampletest.BadConfigExits(t) }
+
+func TestLoad(t *testing.T) { exampletest.Load(t, start) }

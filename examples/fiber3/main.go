@@ -1,0 +1,49 @@
+// Command fiber3 is the Fiber v3 example of jwtexp: POST /login (demo user alice/wonderland),
+// POST /refresh, POST /logout, GET /api/me behind the middleware, GET /.well-known/jwks.json and
+// the browser client at /. Configure it with the environment variables of the README.
+//
+//	go run ./examples/fiber3
+package main
+
+import (
+	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/middleware/adaptor"
+	"github.com/gofiber/fiber/v3/middleware/recover"
+
+	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
+	"github.com/jwtexp/jwtexp/examples/internal/web"
+	"github.com/jwtexp/jwtexp/fiber3jwt"
+)
+
+func main() {
+	exampleapp.Main("fiber3", func(app *exampleapp.App) error {
+		return newApp(app).Listen(app.Config.Addr, fiber.ListenConfig{DisableStartupMessage: true})
+	})
+}
+
+// newApp returns the example's routes.
+func newApp(app *exampleapp.App) *fiber.App {
+	m := app.Manager
+	f := fiber.New(fiber.Config{
+		// fasthttp's default 4 KiB header buffer would refuse large tokens with 431 before the
+		// middleware could answer them (see package fiber3jwt).
+		ReadBufferSize: 16 << 10,
+		ReadTimeout:    exampleapp.ReadTimeout,
+		WriteTimeout:   exampleapp.WriteTimeout,
+		IdleTimeout:    exampleapp.IdleTimeout,
+	})
+	f.Use(recover.New())
+	f.Post("/login", func(c fiber.Ctx) error {
+		return fiber3jwt.WriteResponse(c, app.Login(c.Context(), fiber3jwt.Request(c)))
+	})
+	f.Post("/refresh", fiber3jwt.RefreshHandler(m))
+	f.Post("/logout", fiber3jwt.LogoutHandler(m))
+	f.Get("/.well-known/jwks.json", fiber3jwt.JWKSHandler(m))
+	f.Get("/api/me", fiber3jwt.Middleware(m), func(c fiber.Ctx) error {
+		claims, _ := fiber3jwt.Claims(c)
+		return fiber3jwt.WriteResponse(c, exampleapp.Me(claims))
+	})
+	// Everything else is the browser client's (it answers 404 and 405 itself).
+	f.Use(adaptor.HTTPHandler(web.Handler()))
+	return f
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
+	"github.com/jwtexp/jwtexp/examples/internal/exampletest"
+)
+
+// start serves the Fiber app on a loopback listener until the test ends.
+func start(t *testing.T, app *exampleapp.App) string {
+	ln := exampletest.Listen(t)
+	f := newApp(app)
+	served := make(chan error, 1)
+	go func() { served <- f.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	t.Cleanup(func() {
+		if err := f.Shutdown(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func TestContract(t *testing.T) { exampletest.Contract(t, start) }
+func TestRedis(t *testing.T)    { exampletest.Redis(t, start) }
+func TestBrowser(t *testing.T)  { exampletest.Browser(t, start) }
+
+// TestBadConfigExits runs the real binary with bad variables: exit 2 and a one-line reason.
+func TestBadConfigExits(t *testing.T) { exampletest.BadConfigExits(t) }
+
+func TestLoad(t *testing.T) { exampletest.Load(t, start) }

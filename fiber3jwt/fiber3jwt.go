@@ -1,0 +1,121 @@
+package fiber3jwt
+
+import (
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// claimsKey is the c.Locals key of the verified claims; being an unexported type, no other
+// package can read or overwrite it except through Claims.
+type claimsKey struct{}
+
+// Option configures Middleware.
+type Option func(*options)
+
+type options struct {
+	optional bool
+	next     func(fiber.Ctx) bool
+	onError  func(fiber.Ctx, error) error
+}
+
+// WithOptional lets requests without any credential through anonymously (Claims then reports
+// false); a request with a bad credential is still refused.
+func WithOptional() Option { return func(o *options) { o.optional = true } }
+
+// WithNext passes requests for which next returns true straight to the next handler, without
+// looking for a token (Fiber's Next convention); Claims reports false for them.
+func WithNext(next func(c fiber.Ctx) bool) Option { return func(o *options) { o.next = next } }
+
+// WithErrorHandler replaces the answer to a refused request: h is called with the error (which
+// matches a core sentinel, errors.Is) and what it returns is what the middleware returns - nil
+// when h answered the request itself, an error for the app's fiber.Config.ErrorHandler otherwise.
+func WithErrorHandler(h func(c fiber.Ctx, err error) error) Option {
+	return func(o *options) { o.onError = h }
+}
+
+// Middleware authenticates every request with m, passing c.Context() to the Manager (and so to
+// the store). An accepted request goes on with its claims in c.Locals (see Claims) and in
+// c.Context(); a refused one is answered with m's error response and the middleware returns nil
+// (see WithErrorHandler for the alternative).
+func Middleware(m *core.Manager, opts ...Option) fiber.Handler {
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.onError == nil {
+		o.onError = func(c fiber.Ctx, err error) error { return WriteError(c, m, err) }
+	}
+	return func(c fiber.Ctx) error {
+		if o.next != nil && o.next(c) {
+			return c.Next()
+		}
+		ctx := c.Context()
+		var claims *core.Claims
+		var err error
+		if o.optional {
+			claims, err = m.AuthenticateOptional(ctx, Request(c))
+		} else {
+			claims, err = m.Authenticate(ctx, Request(c))
+		}
+		if err != nil {
+			return o.onError(c, err)
+		}
+		if claims != nil {
+			// The claims' strings were decoded from the token into memory of their own, not
+			// fasthttp's buffers: they stay valid after the handler returns.
+			c.Locals(claimsKey{}, claims)
+			c.SetContext(core.ContextWithClaims(ctx, claims))
+		}
+		return c.Next()
+	}
+}
+
+// Claims returns the claims Middleware verified for c's request; false for anonymous requests
+// (WithOptional, WithNext) and routes without the middleware. core.ClaimsFromContext(c.Context())
+// returns the same claims.
+func Claims(c fiber.Ctx) (*core.Claims, bool) {
+	claims := fiber.Locals[*core.Claims](c, claimsKey{})
+	return claims, claims != nil
+}
+
+// Custom decodes the application's own claims of c's token into T (see core.CustomClaims). The
+// error is core.ErrNoClaims for anonymous requests (WithOptional, WithSkipper or WithNext, a route
+// without the middleware), or the decode error when the claims do not fit T; T is then its zero
+// value, never half-decoded.
+func Custom[T any](c fiber.Ctx) (T, error) {
+	claims, _ := Claims(c)
+	return core.CustomClaims[T](claims)
+}
+
+// RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
+// in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
+// on any refusal. It returns nil: the answer is written.
+func RefreshHandler(m *core.Manager) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		return WriteResponse(c, m.ServeRefresh(c.Context(), Request(c)))
+	}
+}
+
+// LogoutHandler answers POST logout requests (see core.Manager.ServeLogout): it revokes the
+// session of the Bearer access token (which may have just expired) and/or of the refresh token,
+// clears the refresh cookie and answers 204. It returns nil: the answer is written.
+func LogoutHandler(m *core.Manager) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		return WriteResponse(c, m.ServeLogout(c.Context(), Request(c)))
+	}
+}
+
+// WriteTokens answers a login request the application has authenticated with the pair from
+// m.Issue (RFC 6749 §5.1 JSON, Cache-Control: no-store); the refresh token goes into the HttpOnly
+// cookie when the request carries "X-Refresh-Transport: cookie". It returns nil, so a handler can
+// end with return fiber3jwt.WriteTokens(c, m, p).
+func WriteTokens(c fiber.Ctx, m *core.Manager, p *core.TokenPair) error {
+	return WriteResponse(c, m.LoginResponse(Request(c), p))
+}
+
+// WriteError answers c with m's response for err (status, WWW-Authenticate challenge, JSON
+// body), for handlers that call the Manager themselves. It returns nil: the answer is written.
+func WriteError(c fiber.Ctx, m *core.Manager, err error) error {
+	return WriteResponse(c, m.Problem(err))
+}

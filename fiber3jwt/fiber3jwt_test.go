@@ -1,0 +1,369 @@
+package fiber3jwt_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/valyala/fasthttp"
+
+	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/fiber3jwt"
+	"github.com/jwtexp/jwtexp/internal/testutil"
+)
+
+// me answers {"sub": <subject or "">}.
+func me(c fiber.Ctx) error {
+	sub := ""
+	if claims, ok := fiber3jwt.Claims(c); ok {
+		sub = claims.Subject
+	}
+	return c.JSON(fiber.Map{"sub": sub})
+}
+
+// newApp returns a fiber.App whose header buffer holds the suite's 9 KiB token: with Fiber's
+// default ReadBufferSize (4096) fasthttp refuses such a request before any handler runs (see the
+// package doc and TestDefaultReadBufferSize), and the suite wants core's "token too large" answer.
+func newApp(cfg ...fiber.Config) *fiber.App {
+	var c fiber.Config
+	if len(cfg) > 0 {
+		c = cfg[0]
+	}
+	c.ReadBufferSize = 16 << 10
+	return fiber.New(c)
+}
+
+// router mounts the routes of the conformance suite (see internal/testutil/httpsuite.go).
+func router(m *core.Manager) *fiber.App {
+	app := newApp()
+	app.Post("/login", func(c fiber.Ctx) error {
+		p, err := m.Issue(c.Context(), "alice", nil)
+		if err != nil {
+			return fiber3jwt.WriteError(c, m, err)
+		}
+		return fiber3jwt.WriteTokens(c, m, p)
+	})
+	api := app.Group("/api", fiber3jwt.Middleware(m))
+	api.Get("/me", me)
+	app.Get("/optional", fiber3jwt.Middleware(m, fiber3jwt.WithOptional()), me)
+	app.Post("/refresh", fiber3jwt.RefreshHandler(m))
+	app.Post("/logout", fiber3jwt.LogoutHandler(m))
+	return app
+}
+
+// doer sends requests through app.Test, which serializes the *http.Request onto a connection
+// that the app's fasthttp server reads, as a real client's request would be.
+func doer(t *testing.T, app *fiber.App) testutil.Doer {
+	return func(r *http.Request) *http.Response {
+		t.Helper()
+		resp, err := app.Test(r, fiber.TestConfig{}) // no timeout
+		if err != nil {
+			t.Fatalf("app.Test: %v", err)
+		}
+		return resp
+	}
+}
+
+func TestConformance(t *testing.T) {
+	testutil.RunHTTPSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return doer(t, router(m))
+	})
+}
+
+// listen serves app on a loopback port until the test ends and returns its base URL.
+func listen(t *testing.T, app *fiber.App) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	t.Cleanup(func() {
+		if err := app.Shutdown(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// TestParallelRequests sends 400 concurrent requests over real connections to a listening app,
+// half with a valid token of its own subject and half with a tampered one, and checks every
+// answer: fasthttp reuses request contexts and buffers between requests, so a value that was not
+// copied, or claims that leak between requests, show up as a wrong subject or status.
+func TestParallelRequests(t *testing.T) {
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	testutil.RunParallelRequests(t, m, testutil.ServerDoer(t, listen(t, router(m))))
+}
+
+// TestDefaultReadBufferSize checks what the package doc says about Fiber's default header
+// buffer: a token that does not fit in it is refused by Fiber (431) before the route runs, and
+// with ReadBufferSize raised the same request gets core's 401 "token too large".
+func TestDefaultReadBufferSize(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	token := "eyJhbGciOiJIUzI1NiJ9." + strings.Repeat("A", 9<<10) + ".c2ln"
+	for _, tc := range []struct {
+		name string
+		cfg  fiber.Config
+		want int
+	}{
+		{"default", fiber.Config{}, http.StatusRequestHeaderFieldsTooLarge},
+		{"raised", fiber.Config{ReadBufferSize: 16 << 10}, http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reached := false
+			app := fiber.New(tc.cfg)
+			app.Use(fiber3jwt.Middleware(m))
+			app.Get("/api/me", func(c fiber.Ctx) error { reached = true; return c.SendStatus(http.StatusOK) })
+			req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp := testutil.ServerDoer(t, listen(t, app))(req)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want || reached {
+				t.Errorf("got %d %s (handler ran: %v), want %d", resp.StatusCode, body, reached, tc.want)
+			}
+			if tc.want == http.StatusUnauthorized {
+				if got, want := string(body), `{"error":"invalid_token","error_description":"token too large"}`; got != want {
+					t.Errorf("body: got %s, want %s", got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestValuesOutliveRequest serves two requests with one fasthttp.RequestCtx, as fasthttp does
+// with its pooled contexts, and checks that what fiber3jwt handed out during the first one - the
+// Request values and the claims - still reads the same after the second one refilled the buffers.
+func TestValuesOutliveRequest(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	type kept struct {
+		header, cookie, query, sub string
+		body                       []byte
+	}
+	var got []kept
+	app := newApp()
+	app.Post("/keep", fiber3jwt.Middleware(m), func(c fiber.Ctx) error {
+		r := fiber3jwt.Request(c)
+		var k kept
+		k.header, _ = r.Header("X-Keep")
+		k.cookie, _ = r.Cookie("keep")
+		k.query, _ = r.Query("keep")
+		k.body, _ = r.Body(core.MaxBodySize)
+		claims, _ := fiber3jwt.Claims(c)
+		k.sub = claims.Subject
+		got = append(got, k)
+		return c.SendStatus(http.StatusNoContent)
+	})
+	h := app.Handler()
+	var ctx fasthttp.RequestCtx
+	for _, v := range []string{"aaaaaaaa", "bbbbbbbb"} {
+		p, err := m.Issue(context.Background(), "user-"+v, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.ResetUserValues()
+		ctx.Request.Header.SetMethod(http.MethodPost)
+		ctx.Request.SetRequestURI("/keep?keep=" + v)
+		ctx.Request.Header.Set("Authorization", "Bearer "+p.AccessToken)
+		ctx.Request.Header.Set("X-Keep", v)
+		ctx.Request.Header.SetCookie("keep", v)
+		ctx.Request.SetBodyString(v)
+		h(&ctx)
+		if ctx.Response.StatusCode() != http.StatusNoContent {
+			t.Fatalf("got %d %s, want 204", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+	first := got[0]
+	want := "aaaaaaaa"
+	if first.header != want || first.cookie != want || first.query != want || string(first.body) != want || first.sub != "user-"+want {
+		t.Errorf("values of the first request changed after the second: got %+v, want all %q", first, want)
+	}
+}
+
+// TestRequestCounts checks that duplicates are counted as net/http's view counts them.
+func TestRequestCounts(t *testing.T) {
+	t.Parallel()
+	app := newApp()
+	app.Get("/", func(c fiber.Ctx) error {
+		r := fiber3jwt.Request(c)
+		h, hn := r.Header("X-Dup")
+		ck, cn := r.Cookie("dup")
+		q, qn := r.Query("dup")
+		_, missing := r.Header("X-None")
+		body, err := r.Body(core.MaxBodySize)
+		return c.SendString(fmt.Sprintf("%s/%d %s/%d %s/%d %d %q %v", h, hn, ck, cn, q, qn, missing, body, err))
+	})
+	req := httptest.NewRequest(http.MethodGet, "/?dup=1&dup=2&other=3", nil)
+	req.Header.Add("X-Dup", "a")
+	req.Header.Add("X-Dup", "b")
+	req.Header.Add("Cookie", "dup=x; other=y")
+	req.Header.Add("Cookie", "dup=z")
+	resp := doer(t, app)(req)
+	b, _ := io.ReadAll(resp.Body)
+	if got, want := string(b), `a/2 x/2 1/2 0 "" <nil>`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	t.Parallel()
+	app := newApp()
+	app.Post("/", func(c fiber.Ctx) error {
+		_, errOver := fiber3jwt.Request(c).Body(3)
+		b, errAt := fiber3jwt.Request(c).Body(4)
+		return c.SendString(fmt.Sprintf("%v|%s|%v", errOver != nil, b, errAt))
+	})
+	resp := doer(t, app)(httptest.NewRequest(http.MethodPost, "/", strings.NewReader("abcd")))
+	b, _ := io.ReadAll(resp.Body)
+	if got, want := string(b), "true|abcd|<nil>"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestNextAndErrorHandler(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	var handled error
+	reached := false
+	sentinel := errors.New("refused")
+	app := newApp(fiber.Config{ErrorHandler: func(c fiber.Ctx, err error) error {
+		handled = err
+		return c.Status(http.StatusTeapot).SendString("app error handler")
+	}})
+	app.Use(fiber3jwt.Middleware(m,
+		fiber3jwt.WithNext(func(c fiber.Ctx) bool { return c.Path() == "/health" }),
+		fiber3jwt.WithErrorHandler(func(c fiber.Ctx, err error) error {
+			if c.Query("return") != "" {
+				return fmt.Errorf("%w: %w", sentinel, err)
+			}
+			return c.Status(http.StatusForbidden).SendString(core.Reason(err))
+		}),
+	))
+	app.Get("/health", func(c fiber.Ctx) error {
+		_, ok := fiber3jwt.Claims(c)
+		return c.Status(http.StatusOK).SendString(fmt.Sprintf("claims=%v", ok))
+	})
+	app.Get("/api", func(c fiber.Ctx) error { reached = true; return nil })
+
+	for _, tc := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/health", http.StatusOK, "claims=false"},
+		{"/api", http.StatusForbidden, "missing bearer token"},
+		{"/api?return=1", http.StatusTeapot, "app error handler"},
+	} {
+		resp := doer(t, app)(httptest.NewRequest(http.MethodGet, tc.path, nil))
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != tc.status || string(b) != tc.body {
+			t.Errorf("%s: got %d %q, want %d %q", tc.path, resp.StatusCode, b, tc.status, tc.body)
+		}
+	}
+	if !errors.Is(handled, sentinel) || !errors.Is(handled, core.ErrTokenMissing) {
+		t.Errorf("app ErrorHandler got %v, want the error handler's error wrapping ErrTokenMissing", handled)
+	}
+	if reached {
+		t.Error("the protected handler ran for a refused request")
+	}
+}
+
+// TestClaimsEverywhere checks Claims, Custom, fiber.Locals and core.ClaimsFromContext(c.Context()),
+// and that Custom reports why it has no value.
+func TestClaimsEverywhere(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	type role struct {
+		Role string `json:"role"`
+	}
+	type badRole struct {
+		Role int `json:"role"` // the token carries a string
+	}
+	p, err := m.Issue(context.Background(), "alice", map[string]string{"role": "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := newApp()
+	app.Get("/fiber", fiber3jwt.Middleware(m), func(c fiber.Ctx) error {
+		claims, ok := fiber3jwt.Claims(c)
+		custom, cerr := fiber3jwt.Custom[role](c)
+		bad, berr := fiber3jwt.Custom[badRole](c)
+		ctxClaims, ctxOK := core.ClaimsFromContext(c.Context())
+		if !ok || cerr != nil || !ctxOK || ctxClaims != claims || berr == nil || errors.Is(berr, core.ErrNoClaims) || bad.Role != 0 {
+			return c.Status(http.StatusInternalServerError).SendString(fmt.Sprintf("claims %v custom %v context %v bad %v %v", ok, cerr, ctxOK, bad, berr))
+		}
+		return c.SendString(claims.Subject + " " + custom.Role)
+	})
+	app.Get("/anon", fiber3jwt.Middleware(m, fiber3jwt.WithOptional()), func(c fiber.Ctx) error {
+		_, ok := fiber3jwt.Claims(c)
+		_, cerr := fiber3jwt.Custom[role](c)
+		_, ctxOK := core.ClaimsFromContext(c.Context())
+		return c.SendString(fmt.Sprintf("%v %v %v", ok, errors.Is(cerr, core.ErrNoClaims), ctxOK))
+	})
+	for _, tc := range []struct{ path, auth, want string }{
+		{"/fiber", "Bearer " + p.AccessToken, "alice admin"},
+		{"/anon", "", "false true false"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp := doer(t, app)(req)
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || string(b) != tc.want {
+			t.Errorf("%s: got %d %q, want 200 %q", tc.path, resp.StatusCode, b, tc.want)
+		}
+	}
+}
+
+// BenchmarkMiddleware measures an authenticated GET through a fiber.App's fasthttp handler, with
+// the middleware (jwtexp) and without it (bare): the difference is the cost of authentication.
+func BenchmarkMiddleware(b *testing.B) {
+	for _, mode := range []string{"bare", "jwtexp"} {
+		for _, alg := range []string{"HS256", "EdDSA"} {
+			b.Run(mode+"/"+alg, func(b *testing.B) {
+				m := testutil.BenchManager(b, alg)
+				p, err := m.Issue(context.Background(), "alice", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				app := newApp()
+				if mode == "jwtexp" {
+					app.Use(fiber3jwt.Middleware(m))
+				}
+				app.Get("/api/me", me)
+				h := app.Handler()
+				var ctx fasthttp.RequestCtx
+				ctx.Request.Header.SetMethod(http.MethodGet)
+				ctx.Request.SetRequestURI("/api/me")
+				ctx.Request.Header.Set("Authorization", "Bearer "+p.AccessToken)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					// What fasthttp's server does between two requests of a connection.
+					ctx.Response.Reset()
+					ctx.ResetUserValues()
+					h(&ctx)
+					if ctx.Response.StatusCode() != http.StatusOK {
+						b.Fatalf("got %d, want 200", ctx.Response.StatusCode())
+					}
+				}
+			})
+		}
+	}
+}

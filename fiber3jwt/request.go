@@ -1,0 +1,98 @@
+package fiber3jwt
+
+import (
+	"bytes"
+	"errors"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/valyala/fasthttp"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// Request returns the core.Request view of c's request, for calling the Manager from a Fiber
+// handler (a login handler's m.LoginResponse, an application's own m.Authenticate). Every value
+// it returns is a copy: fasthttp reuses the request's buffers after the handler returns, and a
+// string still pointing into them would silently change under whoever kept it.
+func Request(c fiber.Ctx) core.Request { return fiberRequest{c.Request()} }
+
+// fiberRequest holds one pointer, so it fits in an interface value without allocating.
+type fiberRequest struct{ r *fasthttp.Request }
+
+// Header counts every header line named name (fasthttp keeps duplicates apart), so that two
+// Authorization headers are refused as in net/http.
+func (r fiberRequest) Header(name string) (string, int) {
+	vs := r.r.Header.PeekAll(name)
+	if len(vs) == 0 {
+		return "", 0
+	}
+	return string(vs[0]), len(vs)
+}
+
+// Cookie counts the cookies named name across all Cookie headers.
+func (r fiberRequest) Cookie(name string) (string, int) {
+	var first []byte
+	n := 0
+	for key, value := range r.r.Header.Cookies() {
+		if string(key) != name {
+			continue
+		}
+		if n == 0 {
+			first = value
+		}
+		n++
+	}
+	return string(first), n
+}
+
+// Query counts the URL query parameters named name.
+func (r fiberRequest) Query(name string) (string, int) {
+	vs := r.r.URI().QueryArgs().PeekMulti(name)
+	if len(vs) == 0 {
+		return "", 0
+	}
+	return string(vs[0]), len(vs)
+}
+
+var errBodyTooLarge = errors.New("fiber3jwt: request body too large")
+
+// Body returns a copy of the raw request body (not decompressed, as in net/http); a body over
+// limit bytes is an error.
+func (r fiberRequest) Body(limit int64) ([]byte, error) {
+	b := r.r.Body()
+	if int64(len(b)) > limit {
+		return nil, errBodyTooLarge
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	return bytes.Clone(b), nil
+}
+
+// WriteResponse copies a Response decided by the Manager to c: status, WWW-Authenticate,
+// Cache-Control, every Set-Cookie line as core wrote it, and the JSON body with Content-Type
+// application/json (no body and no Content-Type for a 204). It returns nil.
+func WriteResponse(c fiber.Ctx, r core.Response) error {
+	resp := c.Response()
+	h := &resp.Header
+	if r.WWWAuthenticate != "" {
+		h.Set(fiber.HeaderWWWAuthenticate, r.WWWAuthenticate)
+	}
+	if r.CacheControl != "" {
+		h.Set(fiber.HeaderCacheControl, r.CacheControl)
+	}
+	for _, v := range r.SetCookie {
+		h.Add(fiber.HeaderSetCookie, v) // fasthttp keeps each line as written
+	}
+	if r.RetryAfter != "" {
+		h.Set(fiber.HeaderRetryAfter, r.RetryAfter)
+	}
+	c.Status(r.Status)
+	if r.Body == nil {
+		resp.ResetBody()
+		return nil
+	}
+	h.SetContentType(fiber.MIMEApplicationJSON)
+	resp.SetBody(r.Body)
+	return nil
+}

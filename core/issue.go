@@ -50,14 +50,16 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any) (*Token
 		return nil, err
 	}
 	if m.cfg.rotation {
+		start := m.storeStart()
 		err := m.store.CreateFamily(ctx, Family{
 			SessionID: sid, Subject: subject,
 			Current: refreshID, CurrentIssuedAt: iat, CurrentExpires: refreshExp,
 			Expires: sessionEnd,
 		})
+		m.storeDone(ctx, StoreOpCreateFamily, start, err)
 		if err != nil {
 			err = storeError("create session", err)
-			m.storeFailed(ctx, err)
+			m.storeFailed(ctx, StoreOpCreateFamily, err)
 			return nil, err
 		}
 	}

@@ -60,6 +60,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*TokenPair,
 	}
 
 	next := newID()
+	start := m.storeStart()
 	fam, res, err := m.store.Rotate(ctx, RotateRequest{
 		Subject: c.Subject, SessionID: c.SessionID,
 		Presented: c.TokenID, PresentedIssuedAt: c.IssuedAt,
@@ -68,9 +69,10 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*TokenPair,
 		GraceUntil:  now.Add(m.cfg.grace),
 		RevokeUntil: now.Add(m.maxLifetime + m.cfg.leeway),
 	})
+	m.storeDone(ctx, StoreOpRotate, start, err)
 	if err != nil {
 		err = storeError("rotate refresh token", err)
-		m.storeFailed(ctx, err)
+		m.storeFailed(ctx, StoreOpRotate, err)
 		return nil, err
 	}
 	var p *TokenPair

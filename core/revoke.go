@@ -16,8 +16,11 @@ func (m *Manager) RevokeToken(ctx context.Context, c *Claims) error {
 	if c == nil || c.TokenID == "" {
 		return errors.New("jwtexp: revoke token: token has no jti")
 	}
-	if err := m.store.DenyToken(ctx, c.Subject, c.TokenID, c.ExpiresAt.Add(m.cfg.leeway)); err != nil {
-		return m.storeErr(ctx, "revoke token", err)
+	start := m.storeStart()
+	err := m.store.DenyToken(ctx, c.Subject, c.TokenID, c.ExpiresAt.Add(m.cfg.leeway))
+	m.storeDone(ctx, StoreOpDenyToken, start, err)
+	if err != nil {
+		return m.storeErr(ctx, StoreOpDenyToken, "revoke token", err)
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, Subject: c.Subject, TokenID: c.TokenID})
 	return nil
@@ -36,8 +39,11 @@ func (m *Manager) RevokeSession(ctx context.Context, subject, sid string) error 
 		lifetime = max(lifetime, m.cfg.refreshTTL)
 	}
 	until := m.cfg.now().Add(lifetime + m.cfg.leeway)
-	if err := m.store.RevokeFamily(ctx, subject, sid, until); err != nil {
-		return m.storeErr(ctx, "revoke session", err)
+	start := m.storeStart()
+	err := m.store.RevokeFamily(ctx, subject, sid, until)
+	m.storeDone(ctx, StoreOpRevokeFamily, start, err)
+	if err != nil {
+		return m.storeErr(ctx, StoreOpRevokeFamily, "revoke session", err)
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, Subject: subject, SessionID: sid})
 	return nil
@@ -52,16 +58,19 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	}
 	now := m.cfg.now()
 	until := now.Add(max(m.maxLifetime, m.cfg.refreshTTL) + m.cfg.leeway)
-	if err := m.store.CutOff(ctx, subject, now, until); err != nil {
-		return m.storeErr(ctx, "revoke subject", err)
+	start := m.storeStart()
+	err := m.store.CutOff(ctx, subject, now, until)
+	m.storeDone(ctx, StoreOpCutOff, start, err)
+	if err != nil {
+		return m.storeErr(ctx, StoreOpCutOff, "revoke subject", err)
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, Subject: subject})
 	return nil
 }
 
-func (m *Manager) storeErr(ctx context.Context, op string, err error) error {
+func (m *Manager) storeErr(ctx context.Context, storeOp, op string, err error) error {
 	err = storeError(op, err)
-	m.storeFailed(ctx, err)
+	m.storeFailed(ctx, storeOp, err)
 	return err
 }
 

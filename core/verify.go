@@ -199,6 +199,7 @@ func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
 		m.rejected(ctx, err)
 		return nil, err
 	}
+	m.accepted(ctx, c)
 	return c, nil
 }
 
@@ -231,10 +232,12 @@ func (m *Manager) AuthenticateOptional(ctx context.Context, r Request) (*Claims,
 // checkRevoked asks the store, in one round trip, whether the token's jti, its session or its
 // subject was revoked. A store failure refuses the token (fail closed).
 func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
+	start := m.storeStart()
 	r, err := m.store.Revoked(ctx, c.Subject, c.TokenID, c.SessionID)
+	m.storeDone(ctx, StoreOpRevoked, start, err)
 	if err != nil {
 		err = storeError("check revocation", err)
-		m.storeFailed(ctx, err)
+		m.storeFailed(ctx, StoreOpRevoked, err)
 		return err
 	}
 	switch {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -200,3 +201,71 @@ func (m *Manager) configWarnings() {
 		m.emit(ctx, Event{Kind: EventConfigWarning, Reason: "refresh cookie without Secure (WithInsecureCookie)"})
 	}
 }
+
+// ReasonCode returns a short, stable, low-cardinality code for why err refused a request, for
+// metric labels and dashboards: "missing", "invalid_request", "malformed", "bad_signature",
+// "expired", "not_yet_valid", "exp_missing", "bad_issuer", "bad_audience", "lifetime_too_long",
+// "bad_claims", "wrong_type", "revoked", "reused", "insufficient_scope", "store_unavailable", or
+// "other" for an error of none of these kinds (nil included). Unlike Reason it never varies with
+// details of the token.
+func ReasonCode(err error) string {
+	var kind error
+	if te, ok := err.(*tokenError); ok { // the common case: no walk of the chain
+		kind = te.kind
+	} else {
+		for _, s := range reasonKinds {
+			if errors.Is(err, s) {
+				kind = s
+				break
+			}
+		}
+	}
+	switch kind {
+	case ErrTokenMissing:
+		return "missing"
+	case ErrInvalidRequest:
+		return "invalid_request"
+	case ErrTokenMalformed:
+		return "malformed"
+	case ErrSignature:
+		return "bad_signature"
+	case ErrTokenExpired:
+		return "expired"
+	case ErrTokenNotYetValid:
+		return "not_yet_valid"
+	case ErrExpMissing:
+		return "exp_missing"
+	case ErrIssuer:
+		return "bad_issuer"
+	case ErrAudience:
+		return "bad_audience"
+	case ErrLifetime:
+		return "lifetime_too_long"
+	case ErrClaims:
+		return "bad_claims"
+	case ErrTokenType:
+		return "wrong_type"
+	case ErrTokenRevoked:
+		return "revoked"
+	case ErrRefreshReused:
+		return "reused"
+	case ErrInsufficientScope:
+		return "insufficient_scope"
+	case ErrStoreUnavailable:
+		return "store_unavailable"
+	}
+	return "other"
+}
+
+// ReasonCodes lists every value ReasonCode returns, so that metrics can be created up front.
+func ReasonCodes() []string {
+	return []string{"missing", "invalid_request", "malformed", "bad_signature", "expired", "not_yet_valid",
+		"exp_missing", "bad_issuer", "bad_audience", "lifetime_too_long", "bad_claims", "wrong_type",
+		"revoked", "reused", "insufficient_scope", "store_unavailable", "other"}
+}
+
+// reasonKinds are the sentinels ReasonCode looks for in a wrapped error, the narrower before the
+// broader (ErrExpMissing, ErrIssuer, ErrAudience and ErrLifetime also match ErrClaims).
+var reasonKinds = []error{ErrStoreUnavailable, ErrRefreshReused, ErrTokenRevoked, ErrTokenMissing,
+	ErrInvalidRequest, ErrTokenMalformed, ErrSignature, ErrTokenExpired, ErrTokenNotYetValid,
+	ErrExpMissing, ErrIssuer, ErrAudience, ErrLifetime, ErrTokenType, ErrClaims, ErrInsufficientScope}

@@ -208,3 +208,34 @@ func TestCombineHooks(t *testing.T) {
 	}
 	core.CombineHooks()(context.Background(), core.Event{}) // no hooks: no panic
 }
+
+func TestReasonCode(t *testing.T) {
+	t.Parallel()
+	clock := testutil.NewClock(t0)
+	m := newManager(t, clock)
+	ctx := context.Background()
+	p, _ := m.Issue(ctx, "u-1", nil)
+	_, expired := func() (*core.Claims, error) {
+		c := testutil.NewClock(t0.Add(time.Hour))
+		return newManager(t, c).Verify(ctx, p.AccessToken)
+	}()
+	_, bad := m.Verify(ctx, testutil.Tamper(p.AccessToken))
+	_, wrongType := m.Verify(ctx, p.RefreshToken)
+	p2, _ := m.Refresh(ctx, p.RefreshToken)
+	_, reused := m.Refresh(ctx, p.RefreshToken)
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{expired, "expired"}, {bad, "bad_signature"}, {wrongType, "wrong_type"}, {reused, "reused"},
+		{core.ErrExpMissing, "exp_missing"}, {errors.New("x"), "other"}, {nil, "other"},
+	} {
+		if got := core.ReasonCode(tc.err); got != tc.want {
+			t.Errorf("ReasonCode(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+	_ = p2
+	if n := len(core.ReasonCodes()); n != 17 {
+		t.Errorf("ReasonCodes: %d codes", n)
+	}
+}

@@ -67,3 +67,15 @@ func BenchmarkHook(b *testing.B) {
 		metrics.Hook(ctx, ok)
 	}
 }
+
+// BenchmarkHookNoStoreCall is the hook fed an acceptance only: the part of the cost that is not
+// the SDK's synchronous histogram.
+func BenchmarkHookNoStoreCall(b *testing.B) {
+	metrics := benchMetrics(b)
+	ctx := context.Background()
+	ok := core.Event{Kind: core.EventAuthenticated, Subject: "u", SessionID: "s", TokenID: "t"}
+	b.ReportAllocs()
+	for b.Loop() {
+		metrics.Hook(ctx, ok)
+	}
+}

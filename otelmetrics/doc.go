@@ -17,7 +17,7 @@
 // core.ReasonCode values, never a token, a subject or an error text.
 //
 //	instrument                        kind             unit         attributes               what
-//	jwtexp.auth.decisions             counter          {decision}   jwtexp.auth.outcome,     accepted, or rejected with the reason
+//	jwtexp.auth.decisions             counter (async)  {decision}   jwtexp.auth.outcome,     accepted, or rejected with the reason
 //	                                                                jwtexp.auth.reason       (expired, bad_signature, revoked, reused, ...);
 //	                                                                                         refused refresh and logout tokens count too
 //	jwtexp.sessions.issued            counter          {session}    -                        logins that issued a token pair

@@ -34,8 +34,10 @@ func Example() {
 		for _, mt := range sm.Metrics {
 			if mt.Name == "jwtexp.auth.decisions" {
 				for _, dp := range mt.Data.(metricdata.Sum[int64]).DataPoints {
-					reason, _ := dp.Attributes.Value("jwtexp.auth.reason")
-					fmt.Println(mt.Name, reason.AsString(), dp.Value)
+					if dp.Value != 0 { // every reason reports, most at zero
+						reason, _ := dp.Attributes.Value("jwtexp.auth.reason")
+						fmt.Println(mt.Name, reason.AsString(), dp.Value)
+					}
 				}
 			}
 		}

@@ -82,6 +82,15 @@
 // contract (status, WWW-Authenticate per RFC 6750 §3, JSON body); Reason gives the short
 // client-safe text. No message contains a token or a secret.
 //
+// # Events, metrics and logs
+//
+// WithEventHook receives an Event for every accepted and refused token, login, refresh, reuse
+// detection, revocation, store call (with its duration) and store failure; ReasonCode gives a
+// refusal's label for metrics. The modules otelmetrics and prommetrics are ready-made hooks. The
+// logger (slog.Default() unless WithLogger) writes reuse detection, store failures and
+// configuration warnings at Warn and everything else at Debug, without the subject unless
+// WithSubjectInLogs.
+//
 // # Security notes
 //
 // Keep access tokens short. Prefer the HttpOnly refresh cookie (LoginResponse with the header

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -9,7 +10,7 @@ import (
 // EventKind names what happened.
 type EventKind uint8
 
-// Event kinds.
+// Event kinds. New kinds are added at the end; a hook should ignore kinds it does not know.
 const (
 	EventRejected          EventKind = iota + 1 // a credential was refused; Err and Reason say why
 	EventIssued                                 // a login issued a new session (token pair)
@@ -17,11 +18,16 @@ const (
 	EventRefreshGrace                           // the previous refresh token was replayed inside the grace window
 	EventReuseDetected                          // a retired refresh token was presented; its session was revoked
 	EventRevoked                                // a token, session or subject was revoked (logout)
-	EventStoreFailure                           // the store failed; the request was refused (fail closed)
+	EventStoreFailure                           // the store failed; the request was refused (fail closed). Op names the call
+	EventAuthenticated                          // an access token was accepted (Verify, Authenticate)
+	EventStoreCall                              // the Manager called its store; Op, Duration, and Err when it failed
+	EventReplicaSync                            // a local revocation replica reports its state (InSync); see core/redisstore
+	EventKeysFetched                            // a remote key set was fetched; Err is nil on success; see core/jwks
+	EventConfigWarning                          // New accepted a configuration that weakens a safeguard; Reason says which
 	EventRevocationSkipped                      // the store failed and WithFailOpenRevocation accepted a token unchecked
 )
 
-// String returns the kind's name as used in logs: "rejected", "issued", ...
+// String returns the kind's name as used in logs and metric labels: "rejected", "issued", ...
 func (k EventKind) String() string {
 	switch k {
 	case EventRejected:
@@ -38,35 +44,83 @@ func (k EventKind) String() string {
 		return "revoked"
 	case EventStoreFailure:
 		return "store_failure"
+	case EventAuthenticated:
+		return "authenticated"
+	case EventStoreCall:
+		return "store_call"
+	case EventReplicaSync:
+		return "replica_sync"
+	case EventKeysFetched:
+		return "keys_fetched"
+	case EventConfigWarning:
+		return "config_warning"
 	case EventRevocationSkipped:
 		return "revocation_skipped"
 	}
 	return "unknown"
 }
 
-// Event is what the hook of WithEventHook receives. It never contains a token or a secret.
+// Store operations, the values of Event.Op for EventStoreCall and EventStoreFailure: the name of
+// the Store method called.
+const (
+	StoreOpCreateFamily = "create_family"
+	StoreOpRotate       = "rotate"
+	StoreOpRevokeFamily = "revoke_family"
+	StoreOpDenyToken    = "deny_token"
+	StoreOpCutOff       = "cut_off"
+	StoreOpRevoked      = "revoked"
+)
+
+// Event is what the hook of WithEventHook receives. It never contains a token or a secret. The
+// Subject is the user id: a hook that exports events should drop it unless the application asked
+// for it.
 type Event struct {
 	Kind      EventKind
-	Time      time.Time // from the Manager's clock
-	Subject   string    // when known
-	SessionID string    // when known
-	TokenID   string    // when known
-	Reason    string    // short reason, as in error_description (rejections, failures)
-	Err       error     // the error, for rejections and failures
+	Time      time.Time     // from the Manager's clock (from the wall clock for events of a store or key source)
+	Subject   string        // when known
+	SessionID string        // when known
+	TokenID   string        // when known
+	Reason    string        // short reason, as in error_description (rejections, failures, warnings)
+	Err       error         // the error, for rejections and failures
+	Op        string        // EventStoreCall, EventStoreFailure: the store call, one of the StoreOp constants
+	Duration  time.Duration // EventStoreCall: how long the call took, measured on the monotonic clock
+	InSync    bool          // EventReplicaSync: the replica answers without a network call
 }
 
+// Hook is the type of an event hook (WithEventHook).
+type Hook = func(context.Context, Event)
+
+// CombineHooks returns one hook that calls each of hooks in order; nil hooks are skipped. Use it
+// where a single hook is accepted (a store's or a key source's option) to feed several consumers,
+// for example a metrics module and an audit log.
+func CombineHooks(hooks ...Hook) Hook {
+	hs := make([]Hook, 0, len(hooks))
+	for _, h := range hooks {
+		if h != nil {
+			hs = append(hs, h)
+		}
+	}
+	switch len(hs) {
+	case 0:
+		return func(context.Context, Event) {}
+	case 1:
+		return hs[0]
+	}
+	return func(ctx context.Context, e Event) {
+		for _, h := range hs {
+			h(ctx, e)
+		}
+	}
+}
+
+// level is the log level of an event kind. Security-relevant events are Warn; routine ones Debug,
+// so that a default logger (Info) writes nothing for a login, a refresh or an expired token.
 func (k EventKind) level() slog.Level {
 	switch k {
-	case EventRejected:
-		return slog.LevelDebug
-	case EventReuseDetected:
-		return slog.LevelWarn
-	case EventStoreFailure:
-		return slog.LevelError
-	case EventRevocationSkipped:
+	case EventReuseDetected, EventStoreFailure, EventConfigWarning, EventRevocationSkipped:
 		return slog.LevelWarn
 	}
-	return slog.LevelInfo
+	return slog.LevelDebug
 }
 
 // emit hands e to the hook and the logger. The logger is asked first whether the level is on, so
@@ -79,13 +133,20 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 	if m.cfg.hook != nil {
 		m.cfg.hook(ctx, e)
 	}
+	if e.Kind == EventStoreCall {
+		return // one per store call: metrics material, not a log line
+	}
 	if m.logger != nil && m.logger.Enabled(ctx, e.Kind.level()) {
-		attrs := []slog.Attr{slog.String("event", e.Kind.String())}
-		if e.Subject != "" {
+		attrs := make([]slog.Attr, 0, 5)
+		attrs = append(attrs, slog.String("event", e.Kind.String()))
+		if e.Subject != "" && m.cfg.logSubject {
 			attrs = append(attrs, slog.String("sub", e.Subject))
 		}
 		if e.SessionID != "" {
 			attrs = append(attrs, slog.String("sid", e.SessionID))
+		}
+		if e.Op != "" {
+			attrs = append(attrs, slog.String("op", e.Op))
 		}
 		if e.Reason != "" {
 			attrs = append(attrs, slog.String("reason", e.Reason))
@@ -104,6 +165,110 @@ func (m *Manager) rejected(ctx context.Context, err error) {
 	m.emit(ctx, Event{Kind: EventRejected, Reason: Reason(err), Err: err})
 }
 
-func (m *Manager) storeFailed(ctx context.Context, err error) {
-	m.emit(ctx, Event{Kind: EventStoreFailure, Reason: Reason(err), Err: err})
+// accepted reports an accepted access token. Only the hook and a Debug logger see it.
+func (m *Manager) accepted(ctx context.Context, c *Claims) {
+	if m.cfg.hook == nil && (m.logger == nil || !m.logger.Enabled(ctx, slog.LevelDebug)) {
+		return
+	}
+	m.emit(ctx, Event{Kind: EventAuthenticated, Subject: c.Subject, SessionID: c.SessionID, TokenID: c.TokenID})
 }
+
+func (m *Manager) storeFailed(ctx context.Context, op string, err error) {
+	m.emit(ctx, Event{Kind: EventStoreFailure, Op: op, Reason: Reason(err), Err: err})
+}
+
+// storeStart returns the start of a store call to time, or the zero time when no hook listens:
+// reading the clock is then not worth it.
+func (m *Manager) storeStart() time.Time {
+	if m.cfg.hook == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// storeDone reports a store call that started at start (storeStart) to the hook.
+func (m *Manager) storeDone(ctx context.Context, op string, start time.Time, err error) {
+	if m.cfg.hook == nil || start.IsZero() {
+		return
+	}
+	m.emit(ctx, Event{Kind: EventStoreCall, Op: op, Duration: time.Since(start), Err: err})
+}
+
+// configWarnings reports, once from New, settings that weaken a safeguard on purpose.
+func (m *Manager) configWarnings() {
+	ctx := context.Background()
+	if m.cfg.leeway > MaxLeeway {
+		m.emit(ctx, Event{Kind: EventConfigWarning, Reason: "leeway over " + MaxLeeway.String() + " (WithUnsafeLeeway)"})
+	}
+	if !m.cfg.cookie.secure {
+		m.emit(ctx, Event{Kind: EventConfigWarning, Reason: "refresh cookie without Secure (WithInsecureCookie)"})
+	}
+}
+
+// ReasonCode returns a short, stable, low-cardinality code for why err refused a request, for
+// metric labels and dashboards: "missing", "invalid_request", "malformed", "bad_signature",
+// "expired", "not_yet_valid", "exp_missing", "bad_issuer", "bad_audience", "lifetime_too_long",
+// "bad_claims", "wrong_type", "revoked", "reused", "insufficient_scope", "store_unavailable", or
+// "other" for an error of none of these kinds (nil included). Unlike Reason it never varies with
+// details of the token.
+func ReasonCode(err error) string {
+	var kind error
+	if te, ok := err.(*tokenError); ok { // the common case: no walk of the chain
+		kind = te.kind
+	} else {
+		for _, s := range reasonKinds {
+			if errors.Is(err, s) {
+				kind = s
+				break
+			}
+		}
+	}
+	switch kind {
+	case ErrTokenMissing:
+		return "missing"
+	case ErrInvalidRequest:
+		return "invalid_request"
+	case ErrTokenMalformed:
+		return "malformed"
+	case ErrSignature:
+		return "bad_signature"
+	case ErrTokenExpired:
+		return "expired"
+	case ErrTokenNotYetValid:
+		return "not_yet_valid"
+	case ErrExpMissing:
+		return "exp_missing"
+	case ErrIssuer:
+		return "bad_issuer"
+	case ErrAudience:
+		return "bad_audience"
+	case ErrLifetime:
+		return "lifetime_too_long"
+	case ErrClaims:
+		return "bad_claims"
+	case ErrTokenType:
+		return "wrong_type"
+	case ErrTokenRevoked:
+		return "revoked"
+	case ErrRefreshReused:
+		return "reused"
+	case ErrInsufficientScope:
+		return "insufficient_scope"
+	case ErrStoreUnavailable:
+		return "store_unavailable"
+	}
+	return "other"
+}
+
+// ReasonCodes lists every value ReasonCode returns, so that metrics can be created up front.
+func ReasonCodes() []string {
+	return []string{"missing", "invalid_request", "malformed", "bad_signature", "expired", "not_yet_valid",
+		"exp_missing", "bad_issuer", "bad_audience", "lifetime_too_long", "bad_claims", "wrong_type",
+		"revoked", "reused", "insufficient_scope", "store_unavailable", "other"}
+}
+
+// reasonKinds are the sentinels ReasonCode looks for in a wrapped error, the narrower before the
+// broader (ErrExpMissing, ErrIssuer, ErrAudience and ErrLifetime also match ErrClaims).
+var reasonKinds = []error{ErrStoreUnavailable, ErrRefreshReused, ErrTokenRevoked, ErrTokenMissing,
+	ErrInvalidRequest, ErrTokenMalformed, ErrSignature, ErrTokenExpired, ErrTokenNotYetValid,
+	ErrExpMissing, ErrIssuer, ErrAudience, ErrLifetime, ErrTokenType, ErrClaims, ErrInsufficientScope}

@@ -55,7 +55,7 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any) (*Token
 			Current: refreshID, CurrentIssuedAt: iat, CurrentExpires: refreshExp,
 			Expires: sessionEnd,
 		}
-		err := m.call(ctx, "create session", func(ctx context.Context) error { return m.store.CreateFamily(ctx, fam) })
+		err := m.call(ctx, StoreOpCreateFamily, "create session", func(ctx context.Context) error { return m.store.CreateFamily(ctx, fam) })
 		if err != nil {
 			return nil, err
 		}

@@ -95,6 +95,7 @@ func newManager(c config, access, refresh *keySet) *Manager {
 		m.logger = c.logger
 	}
 	m.jwks = buildJWKS(access)
+	m.configWarnings()
 	return m
 }
 

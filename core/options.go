@@ -59,6 +59,7 @@ type config struct {
 	loggerSet                 bool
 	guard                     storeGuardConfig // store deadline, breaker, fail-open (storeguard.go)
 	trustedOrigins            []string         // WithTrustedOrigins (crosssite.go)
+	logSubject                bool
 }
 
 type cookieConfig struct {
@@ -388,24 +389,38 @@ func WithSameSite(s http.SameSite) Option {
 	}
 }
 
-// WithEventHook calls hook for every rejection, issue, refresh, reuse detection, revocation and
-// store failure. The hook runs on the request path: keep it fast and never block.
+// WithEventHook calls hook for every rejection and acceptance of a token, issue, refresh, reuse
+// detection, revocation, store call and store failure (see EventKind). The hook runs on the request
+// path: keep it fast and never block. Given more than once, every hook is called, in the order
+// given (see also CombineHooks). The metrics modules otelmetrics and prommetrics provide hooks.
 func WithEventHook(hook func(context.Context, Event)) Option {
 	return func(c *config) error {
 		if hook == nil {
 			return configError("WithEventHook: hook is nil")
 		}
-		c.hook = hook
+		c.hook = CombineHooks(c.hook, hook)
 		return nil
 	}
 }
 
-// WithLogger sets the logger events are written to: rejections at Debug, issues and refreshes at
-// Info, reuse detection and store failures at Warn/Error. nil turns logging off. Default:
-// slog.Default().
+// WithLogger sets the logger events are written to: reuse detection, store failures and
+// configuration warnings at Warn; everything else (rejections, acceptances, issues, refreshes,
+// revocations) at Debug, so that a logger at the usual Info level writes a line only when
+// something needs attention. The subject (user id) is left out unless WithSubjectInLogs is given.
+// nil turns logging off. Default: slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		c.logger, c.loggerSet = l, true
+		return nil
+	}
+}
+
+// WithSubjectInLogs adds the subject (the user id, "sub") to the log lines of events. Without it
+// logs carry the session id at most, so user ids do not end up in logs by default. The event hook
+// always receives the subject.
+func WithSubjectInLogs() Option {
+	return func(c *config) error {
+		c.logSubject = true
 		return nil
 	}
 }

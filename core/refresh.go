@@ -81,7 +81,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 	}
 	var fam Family
 	var res RotateResult
-	err = m.call(ctx, "rotate refresh token", func(ctx context.Context) error {
+	err = m.call(ctx, StoreOpRotate, "rotate refresh token", func(ctx context.Context) error {
 		var err error
 		fam, res, err = m.store.Rotate(ctx, req)
 		return err

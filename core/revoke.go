@@ -17,7 +17,7 @@ func (m *Manager) RevokeToken(ctx context.Context, c *Claims) error {
 		return errors.New("jwtexp: revoke token: token has no jti")
 	}
 	until := c.ExpiresAt.Add(m.cfg.leeway)
-	if err := m.call(ctx, "revoke token", func(ctx context.Context) error {
+	if err := m.call(ctx, StoreOpDenyToken, "revoke token", func(ctx context.Context) error {
 		return m.store.DenyToken(ctx, c.Subject, c.TokenID, until)
 	}); err != nil {
 		return err
@@ -46,7 +46,7 @@ func (m *Manager) revokeSession(ctx context.Context, subject, sid string) error 
 		lifetime = max(lifetime, m.cfg.refreshTTL)
 	}
 	until := m.cfg.now().Add(lifetime + m.cfg.leeway)
-	if err := m.call(ctx, "revoke session", func(ctx context.Context) error {
+	if err := m.call(ctx, StoreOpRevokeFamily, "revoke session", func(ctx context.Context) error {
 		return m.store.RevokeFamily(ctx, subject, sid, until)
 	}); err != nil {
 		return err
@@ -64,7 +64,7 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	}
 	now := m.cfg.now()
 	until := now.Add(max(m.maxLifetime, m.cfg.refreshTTL) + m.cfg.leeway)
-	if err := m.call(ctx, "revoke subject", func(ctx context.Context) error {
+	if err := m.call(ctx, StoreOpCutOff, "revoke subject", func(ctx context.Context) error {
 		return m.store.CutOff(ctx, subject, now, until)
 	}); err != nil {
 		return err

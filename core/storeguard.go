@@ -162,31 +162,37 @@ func (g storeGuardConfig) retryAfter() string {
 }
 
 // call runs one store operation under the guard: the breaker decides whether it goes out at
-// all, and it gets the Manager's deadline on top of ctx. A failure is returned as
-// ErrStoreUnavailable (and reported once as EventStoreFailure); a caller that went away gets
-// ErrRequestCanceled and is not counted against the store.
-func (m *Manager) call(ctx context.Context, op string, f func(ctx context.Context) error) error {
+// all, and it gets the Manager's deadline on top of ctx. op is the StoreOp* name (for events),
+// what the operation in words (for the error). A failure is returned as ErrStoreUnavailable
+// (and reported as EventStoreFailure); a caller that went away gets ErrRequestCanceled and is
+// not counted against the store. A call the breaker refuses is reported as a failure too, but
+// not timed: it never reached the store.
+func (m *Manager) call(ctx context.Context, op, what string, f func(ctx context.Context) error) error {
 	now := m.cfg.now()
 	ok, probe := m.breaker.allow(now)
 	if !ok {
-		return storeError(op, errBreakerOpen)
+		err := storeError(what, errBreakerOpen)
+		m.storeFailed(ctx, op, err)
+		return err
 	}
 	sctx, cancel := context.WithTimeoutCause(ctx, m.cfg.guard.timeout, errStoreDeadline)
+	start := m.storeStart()
 	err := f(sctx)
 	cancel()
+	m.storeDone(ctx, op, start, err)
 	if err == nil {
 		m.breaker.done(true, probe, now, &m.cfg.guard)
 		return nil
 	}
 	if errors.Is(ctx.Err(), context.Canceled) { // the client went away: not the store's fault
 		m.breaker.release(probe)
-		return fmt.Errorf("%w: %s: %w", ErrRequestCanceled, op, context.Cause(ctx))
+		return fmt.Errorf("%w: %s: %w", ErrRequestCanceled, what, context.Cause(ctx))
 	}
 	if errors.Is(context.Cause(sctx), errStoreDeadline) {
 		err = fmt.Errorf("%w after %v: %w", errStoreDeadline, m.cfg.guard.timeout, err)
 	}
 	m.breaker.done(false, probe, m.cfg.now(), &m.cfg.guard)
-	err = storeError(op, err)
-	m.storeFailed(ctx, err)
+	err = storeError(what, err)
+	m.storeFailed(ctx, op, err)
 	return err
 }

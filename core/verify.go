@@ -200,6 +200,7 @@ func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
 		m.rejected(ctx, err)
 		return nil, err
 	}
+	m.accepted(ctx, c)
 	return c, nil
 }
 
@@ -233,7 +234,7 @@ func (m *Manager) AuthenticateOptional(ctx context.Context, r Request) (*Claims,
 // subject was revoked. A store failure refuses the token (fail closed).
 func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
 	var r Revocation
-	err := m.call(ctx, "check revocation", func(ctx context.Context) error {
+	err := m.call(ctx, StoreOpRevoked, "check revocation", func(ctx context.Context) error {
 		var err error
 		r, err = m.store.Revoked(ctx, c.Subject, c.TokenID, c.SessionID)
 		return err

@@ -1,8 +1,9 @@
 // Package jwks makes a core.Manager a resource server for tokens of another issuer: it fetches
 // the issuer's JSON Web Key Set (RFC 7517 §5) from a URL and hands its public keys to the Manager
-// through core.KeySource. Fetching, caching and refreshing are github.com/MicahParks/keyfunc/v3
-// (with github.com/MicahParks/jwkset); this package only chooses safe defaults and checks each
-// key before the Manager uses it. It lives apart from core so that core keeps depending on the
+// through core.KeySource. Fetching, caching and refreshing are github.com/MicahParks/jwkset, the
+// storage of github.com/MicahParks/keyfunc/v3 (FromKeyfunc takes a keyfunc.Keyfunc); this package
+// only chooses safe defaults, checks each key before the Manager uses it and reports fetches
+// (WithEventHook). It lives apart from core so that core keeps depending on the
 // standard library and golang-jwt only.
 //
 //	src, err := jwks.New(ctx, "https://issuer.example/.well-known/jwks.json")
@@ -68,6 +69,7 @@ type options struct {
 	unknownKID      time.Duration
 	onError         func(ctx context.Context, err error)
 	insecureHTTP    bool
+	hook            core.Hook
 }
 
 // WithHTTPClient sets the HTTP client that fetches the key set. Default: http.DefaultClient.
@@ -101,6 +103,14 @@ func WithRefreshErrorHandler(h func(ctx context.Context, err error)) Option {
 // trust to be private. Without it, New accepts https:// URLs and http:// on loopback only.
 func WithInsecureHTTP() Option { return func(o *options) { o.insecureHTTP = true } }
 
+// WithEventHook passes the result of every fetch of the key set to hook as a core.EventKeysFetched
+// event: Err nil when the set was fetched and replaced the cached keys, the error otherwise (the
+// cached keys then stay in use). The time of the last successful fetch tells the age of the cached
+// keys; the metrics modules (otelmetrics, prommetrics) count results and export that age. The hook
+// runs on the refreshing goroutine (the background refresh, or the request whose unknown kid
+// triggered it): keep it fast. nil is ignored.
+func WithEventHook(hook core.Hook) Option { return func(o *options) { o.hook = hook } }
+
 // Source is a core.KeySource backed by a remote JWK Set. It is safe for concurrent use.
 type Source struct {
 	storage jwkset.Storage
@@ -130,23 +140,59 @@ func New(ctx context.Context, jwksURL string, opts ...Option) (*Source, error) {
 			slog.Default().ErrorContext(ctx, "jwks: refresh failed, keeping the cached keys", "url", jwksURL, "error", err)
 		}
 	}
+	var cache jwkset.Storage = jwkset.NewMemoryStorage()
+	if hook := o.hook; hook != nil {
+		cache = observedStorage{Storage: cache, hook: hook}
+		logErr := onError
+		onError = func(ctx context.Context, err error) {
+			hook(ctx, core.Event{Kind: core.EventKeysFetched, Time: time.Now(), Reason: "key set fetch failed", Err: err})
+			logErr(ctx, err)
+		}
+	}
+	// What keyfunc.NewDefaultOverrideCtx builds, with a cache of our own so a successful fetch can
+	// be reported (WithEventHook).
 	ctx, cancel := context.WithCancel(ctx)
-	fail := false
-	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{jwksURL}, keyfunc.Override{
-		Client:                    o.client,
-		HTTPTimeout:               o.timeout,
-		NoErrorReturnFirstHTTPReq: &fail,
-		PrioritizeHTTP:            true, // no "given" keys: look in the fetched set first
-		RateLimitWaitMax:          o.timeout,
-		RefreshErrorHandlerFunc:   func(string) func(context.Context, error) { return onError },
-		RefreshInterval:           o.refreshInterval,
-		RefreshUnknownKID:         rate.NewLimiter(rate.Every(o.unknownKID), 1),
+	remote, err := jwkset.NewStorageFromHTTP(jwksURL, jwkset.HTTPClientStorageOptions{
+		Client:              o.client,
+		Ctx:                 ctx,
+		HTTPTimeout:         o.timeout,
+		RefreshErrorHandler: onError,
+		RefreshInterval:     o.refreshInterval,
+		Storage:             cache,
+	})
+	if err != nil {
+		cancel()
+		if o.hook != nil {
+			o.hook(ctx, core.Event{Kind: core.EventKeysFetched, Time: time.Now(), Reason: "key set fetch failed", Err: err})
+		}
+		return nil, fmt.Errorf("jwtexp/jwks: %s: %w", jwksURL, err)
+	}
+	storage, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
+		HTTPURLs:          map[string]jwkset.Storage{jwksURL: remote},
+		PrioritizeHTTP:    true, // no "given" keys: look in the fetched set first
+		RateLimitWaitMax:  o.timeout,
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(o.unknownKID), 1),
 	})
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("jwtexp/jwks: %s: %w", jwksURL, err)
 	}
-	return &Source{storage: kf.Storage(), cancel: cancel}, nil
+	return &Source{storage: storage, cancel: cancel}, nil
+}
+
+// observedStorage reports every successful fetch: jwkset replaces the whole cached set after a
+// fetch that parsed, and only then.
+type observedStorage struct {
+	jwkset.Storage
+	hook core.Hook
+}
+
+func (s observedStorage) KeyReplaceAll(ctx context.Context, given []jwkset.JWK) error {
+	err := s.Storage.KeyReplaceAll(ctx, given)
+	if err == nil {
+		s.hook(ctx, core.Event{Kind: core.EventKeysFetched, Time: time.Now()})
+	}
+	return err
 }
 
 // FromKeyfunc uses a keyfunc.Keyfunc the application configured itself (its storage, refresh

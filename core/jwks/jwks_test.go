@@ -363,3 +363,40 @@ func TestNewErrors(t *testing.T) {
 	src.Close()
 	srv.wantHits(t, 2, "localhost and WithInsecureHTTP")
 }
+
+// TestEventHook: the first fetch reports success, a fetch while the issuer is down a failure (and
+// the error handler still runs).
+func TestEventHook(t *testing.T) {
+	k := keys()
+	clock := testutil.NewClockNow()
+	iss := newIDP(t, clock, core.Key{ID: "k1", Private: k.k1})
+	next := newIDP(t, clock, core.Key{ID: "k2", Private: k.k2})
+	srv := newJWKSServer(t, iss.m.JWKS())
+	var mu sync.Mutex
+	var got []string
+	hook := func(_ context.Context, e core.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Kind != core.EventKeysFetched || e.Time.IsZero() {
+			got = append(got, "unexpected "+e.Kind.String())
+			return
+		}
+		if e.Err != nil {
+			got = append(got, "error")
+		} else {
+			got = append(got, "ok")
+		}
+	}
+	var failures atomic.Int64
+	rs := resourceServer(t, clock, newSource(t, srv.URL, jwks.WithEventHook(hook),
+		jwks.WithRefreshErrorHandler(func(context.Context, error) { failures.Add(1) })))
+	srv.Close()
+	if err := verify(t, rs, next.token(t)); !errors.Is(err, core.ErrSignature) {
+		t.Fatalf("unknown kid, issuer down: got %v, want ErrSignature", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(got, " ") != "ok error" || failures.Load() != 1 {
+		t.Errorf("got events %v and %d handler calls, want [ok error] and 1", got, failures.Load())
+	}
+}

@@ -85,6 +85,17 @@ func WithReplicaMaxEntries(n int) Option {
 	return func(c *config) { c.maxEntries = n }
 }
 
+// WithEventHook passes the local replica's state to hook as core.EventReplicaSync events: InSync
+// true each time the replica (re)gains sync or hears from Redis (a revocation message or a pong,
+// so at least once per ping interval while in sync), InSync false once when it stops answering
+// (subscription lost, lease run out, bound exceeded, Close). The time of the last InSync event
+// tells how stale the replica may be; the metrics modules (otelmetrics, prommetrics) turn it into
+// an in-sync gauge and a lag. The hook runs on the replica's goroutine, or on the one whose write
+// overflowed it: keep it fast. It has no effect without WithLocalReplica; nil is ignored.
+func WithEventHook(hook core.Hook) Option {
+	return func(c *config) { c.hook = hook }
+}
+
 // ReplicaStats describes the local replica, for health checks and metrics.
 type ReplicaStats struct {
 	Enabled   bool   // the store was created WithLocalReplica
@@ -145,6 +156,9 @@ type replica struct {
 
 	resyncs, messages, overflows atomic.Uint64
 
+	hook     core.Hook   // nil: no events (WithEventHook)
+	reported atomic.Bool // the last InSync reported to hook
+
 	cancel    context.CancelFunc
 	done      chan struct{} // closed when the loop has returned
 	closeOnce sync.Once
@@ -196,6 +210,7 @@ func newReplica(client redis.UniversalClient, prefix string, c config) *replica 
 		maxEntries:    int64(c.maxEntries),
 		sweepInterval: replicaSweepInterval,
 		fullRetry:     replicaFullRetry,
+		hook:          c.hook,
 		seed:          maphash.MakeSeed(),
 		done:          make(chan struct{}),
 	}
@@ -452,6 +467,7 @@ func (r *replica) overflow() {
 	}
 	r.answering.Store(false)
 	r.synced.Store(false)
+	defer r.report(false) // after the unlock
 }
 
 func (r *replica) markOutOfSync() {
@@ -459,17 +475,20 @@ func (r *replica) markOutOfSync() {
 	r.answering.Store(false)
 	r.synced.Store(false)
 	r.stateMu.Unlock()
+	r.report(false)
 }
 
 // markInSync lets the replica answer, unless it overflowed meanwhile.
 func (r *replica) markInSync() bool {
 	r.stateMu.Lock()
-	defer r.stateMu.Unlock()
 	if r.full.Load() {
+		r.stateMu.Unlock()
 		return false
 	}
 	r.synced.Store(true)
 	r.extendLocked()
+	r.stateMu.Unlock()
+	r.report(true)
 	return true
 }
 
@@ -477,10 +496,26 @@ func (r *replica) markInSync() bool {
 // every revocation published before that has been applied.
 func (r *replica) heard() {
 	r.stateMu.Lock()
-	if r.synced.Load() {
+	synced := r.synced.Load()
+	if synced {
 		r.extendLocked()
 	}
 	r.stateMu.Unlock()
+	if synced {
+		r.report(true)
+	}
+}
+
+// report passes the replica's state to the hook: every InSync true (a heartbeat), and an InSync
+// false only when it follows a true.
+func (r *replica) report(inSync bool) {
+	if r.hook == nil {
+		return
+	}
+	if was := r.reported.Swap(inSync); !inSync && !was {
+		return
+	}
+	r.hook(context.Background(), core.Event{Kind: core.EventReplicaSync, Time: time.Now(), InSync: inSync})
 }
 
 func (r *replica) extendLocked() {
@@ -497,10 +532,14 @@ func (r *replica) extendLocked() {
 // run of the timer that raced with a renewal finds the lease extended and does nothing.
 func (r *replica) leaseExpired() {
 	r.stateMu.Lock()
-	if !time.Now().Before(r.leaseEnd) {
+	lapsed := !time.Now().Before(r.leaseEnd)
+	if lapsed {
 		r.answering.Store(false)
 	}
 	r.stateMu.Unlock()
+	if lapsed {
+		r.report(false)
+	}
 }
 
 // errReplicaFull ends a session whose replica exceeded its bound.

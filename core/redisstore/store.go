@@ -46,6 +46,7 @@ type config struct {
 	replica      bool
 	pingInterval time.Duration
 	maxEntries   int
+	hook         core.Hook
 
 	// Set by tests only; zero means the default.
 	sweepInterval, fullRetry time.Duration

@@ -35,6 +35,7 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e.POST("/refresh", echojwt.RefreshHandler(m))
 	e.POST("/logout", echojwt.LogoutHandler(m))
 	e.GET("/.well-known/jwks.json", echojwt.JWKSHandler(m))
+	e.GET("/metrics", echo.WrapHandler(app.MetricsHandler()))
 	e.GET("/api/me", func(c echo.Context) error {
 		claims, _ := echojwt.Claims(c)
 		exampleapp.Me(claims).Write(c.Response())

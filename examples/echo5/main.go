@@ -39,6 +39,7 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e.POST("/refresh", echo5jwt.RefreshHandler(m))
 	e.POST("/logout", echo5jwt.LogoutHandler(m))
 	e.GET("/.well-known/jwks.json", echo5jwt.JWKSHandler(m))
+	e.GET("/metrics", echo.WrapHandler(app.MetricsHandler()))
 	e.GET("/api/me", func(c *echo.Context) error {
 		claims, _ := echo5jwt.Claims(c)
 		exampleapp.Me(claims).Write(c.Response())

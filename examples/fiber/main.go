@@ -40,6 +40,7 @@ func newApp(app *exampleapp.App) *fiber.App {
 	f.Post("/refresh", fiberjwt.RefreshHandler(m))
 	f.Post("/logout", fiberjwt.LogoutHandler(m))
 	f.Get("/.well-known/jwks.json", fiberjwt.JWKSHandler(m))
+	f.Get("/metrics", adaptor.HTTPHandler(app.MetricsHandler()))
 	f.Get("/api/me", fiberjwt.Middleware(m), func(c *fiber.Ctx) error {
 		claims, _ := fiberjwt.Claims(c)
 		return fiberjwt.WriteResponse(c, exampleapp.Me(claims))

@@ -39,6 +39,7 @@ func newApp(app *exampleapp.App) *fiber.App {
 	f.Post("/refresh", fiber3jwt.RefreshHandler(m))
 	f.Post("/logout", fiber3jwt.LogoutHandler(m))
 	f.Get("/.well-known/jwks.json", fiber3jwt.JWKSHandler(m))
+	f.Get("/metrics", adaptor.HTTPHandler(app.MetricsHandler()))
 	f.Get("/api/me", fiber3jwt.Middleware(m), func(c fiber.Ctx) error {
 		claims, _ := fiber3jwt.Claims(c)
 		return fiber3jwt.WriteResponse(c, exampleapp.Me(claims))

@@ -35,6 +35,7 @@ func newApp(app *exampleapp.App) *gin.Engine {
 	r.POST("/refresh", ginjwt.RefreshHandler(m))
 	r.POST("/logout", ginjwt.LogoutHandler(m))
 	r.GET("/.well-known/jwks.json", ginjwt.JWKSHandler(m))
+	r.GET("/metrics", gin.WrapH(app.MetricsHandler()))
 	r.GET("/api/me", ginjwt.Middleware(m), func(c *gin.Context) {
 		claims, _ := ginjwt.Claims(c)
 		exampleapp.Me(claims).Write(c.Writer)

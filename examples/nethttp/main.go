@@ -31,6 +31,7 @@ func newApp(app *exampleapp.App) http.Handler {
 	mux.Handle("POST /refresh", nethttpjwt.RefreshHandler(m))
 	mux.Handle("POST /logout", nethttpjwt.LogoutHandler(m))
 	mux.Handle("GET /.well-known/jwks.json", nethttpjwt.JWKSHandler(m))
+	mux.Handle("GET /metrics", app.MetricsHandler())
 	mux.Handle("GET /api/me", nethttpjwt.Middleware(m)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := nethttpjwt.Claims(r)
 		exampleapp.Me(c).Write(w)

@@ -108,15 +108,15 @@ func (w *DiscardWriter) Reset() {
 }
 
 // BenchManager returns a Manager for the adapters' benchmarks: access tokens signed with HS256
-// or, for alg "EdDSA", an Ed25519 key (refresh tokens HS256), the real clock, logging off.
-func BenchManager(b testing.TB, alg string) *core.Manager {
+// or, for alg "EdDSA", an Ed25519 key (refresh tokens HS256), the real clock, logging off, and opts.
+func BenchManager(b testing.TB, alg string, opts ...core.Option) *core.Manager {
 	b.Helper()
 	access := core.Key{Secret: AccessSecret}
 	if alg == "EdDSA" {
 		access = core.Key{Private: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))}
 	}
-	m, err := core.New(core.WithAccessKeys(access), core.WithRefreshKeys(core.Key{Secret: RefreshSecret}),
-		core.WithIssuer(Issuer), core.WithAudience(Audience), core.WithLogger(nil))
+	m, err := core.New(append([]core.Option{core.WithAccessKeys(access), core.WithRefreshKeys(core.Key{Secret: RefreshSecret}),
+		core.WithIssuer(Issuer), core.WithAudience(Audience), core.WithLogger(nil)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,6 +20,9 @@ import (
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/core/jwks"
 	"github.com/jwtexp/jwtexp/core/redisstore"
+	"github.com/jwtexp/jwtexp/prommetrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -42,6 +45,7 @@ type Config struct {
 	RedisURL                    string        // REDIS_URL; empty: in-memory store
 	SigningKeyFile              string        // JWT_SIGNING_KEY_FILE: PEM private key signing access tokens (see keys.go)
 	JWKSURL                     string        // JWT_JWKS_URL: verify tokens of that JWK Set only (see keys.go)
+	Metrics                     bool          // METRICS=1: serve GET /metrics (Prometheus text format)
 	randomRefresh               bool          // JWT_SIGNING_KEY_FILE without JWT_REFRESH_SECRET
 
 	// For tests: the clock the Manager reads (nil: time.Now) and the logger (nil: slog.Default()).
@@ -66,6 +70,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("JWT_ISSUER", &c.Issuer)
 	str("JWT_AUDIENCE", &c.Audience)
 	str("REDIS_URL", &c.RedisURL)
+	switch v := getenv("METRICS"); v {
+	case "", "0":
+	case "1":
+		c.Metrics = true
+	default:
+		return c, fmt.Errorf("METRICS=%q: use 1 to serve GET /metrics, or leave it unset", v)
+	}
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
@@ -110,7 +121,13 @@ type App struct {
 	Manager *core.Manager
 	redis   *redis.Client
 	jwks    *jwks.Source // JWT_JWKS_URL
+	metrics http.Handler // GET /metrics; a 404 without METRICS=1
 }
+
+// MetricsHandler answers GET /metrics: the Prometheus text format of the Manager's figures (names
+// prefixed jwtexp_, see package prommetrics) when the app was started with METRICS=1, else 404.
+// Every example mounts it at /metrics.
+func (a *App) MetricsHandler() http.Handler { return a.metrics }
 
 // New builds the Manager from c: HS256 with the two secrets (or the keys of keys.go: a PEM signing
 // key, or a remote JWK Set to verify with), the TTLs, leeway and grace window,
@@ -129,8 +146,17 @@ func New(c Config) (*App, error) {
 	if c.Clock != nil {
 		opts = append(opts, core.WithClock(c.Clock))
 	}
-	a := &App{Config: c}
-	keyOpts, src, err := c.keyOptions(logger)
+	a := &App{Config: c, metrics: http.NotFoundHandler()}
+	var hook core.Hook
+	if c.Metrics {
+		// A registry of the app's own, not the global one: two apps in one test process must
+		// not collide.
+		metrics, reg := prommetrics.New(), prometheus.NewRegistry()
+		reg.MustRegister(metrics)
+		hook, a.metrics = metrics.Hook, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+		opts = append(opts, core.WithEventHook(hook))
+	}
+	keyOpts, src, err := c.keyOptions(logger, hook)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +180,7 @@ func New(c Config) (*App, error) {
 			a.redis.Close()
 			return nil, fmt.Errorf("REDIS_URL: cannot reach Redis: %v", err)
 		}
-		st, err := redisstore.New(a.redis)
+		st, err := redisstore.New(a.redis, redisstore.WithEventHook(hook))
 		if err != nil {
 			a.redis.Close()
 			return nil, err

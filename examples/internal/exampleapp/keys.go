@@ -62,10 +62,10 @@ func keysFromEnv(c *Config, getenv func(string) string) (bool, error) {
 
 // keyOptions returns the Manager's key options for c and, in JWT_JWKS_URL mode, the key source
 // to close with the App.
-func (c Config) keyOptions(logger *slog.Logger) ([]core.Option, *jwks.Source, error) {
+func (c Config) keyOptions(logger *slog.Logger, hook core.Hook) ([]core.Option, *jwks.Source, error) {
 	switch {
 	case c.JWKSURL != "":
-		src, err := jwks.New(context.Background(), c.JWKSURL)
+		src, err := jwks.New(context.Background(), c.JWKSURL, jwks.WithEventHook(hook))
 		if err != nil {
 			return nil, nil, fmt.Errorf("JWT_JWKS_URL: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 		}

@@ -1,0 +1,224 @@
+package prommetrics_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	ptu "github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/core/jwks"
+	"github.com/jwtexp/jwtexp/core/redisstore"
+	"github.com/jwtexp/jwtexp/internal/testutil"
+	"github.com/jwtexp/jwtexp/prommetrics"
+)
+
+func TestManagerEvents(t *testing.T) {
+	t.Parallel()
+	metrics := prommetrics.New()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics)
+	clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	m := testutil.SuiteManager(t, clock, append(testutil.EventScenarioOptions(), core.WithEventHook(metrics.Hook))...)
+	testutil.DriveEvents(t, m, clock)
+
+	want := `
+# HELP jwtexp_config_warnings_total Settings that weaken a safeguard, reported by core.New.
+# TYPE jwtexp_config_warnings_total counter
+jwtexp_config_warnings_total 1
+# HELP jwtexp_refreshes_total Refresh tokens exchanged, by result: ok, grace, reused (reuse detected, session revoked).
+# TYPE jwtexp_refreshes_total counter
+jwtexp_refreshes_total{result="grace"} 1
+jwtexp_refreshes_total{result="ok"} 1
+jwtexp_refreshes_total{result="reused"} 1
+# HELP jwtexp_revocations_total Revocations, by kind: token, session, subject.
+# TYPE jwtexp_revocations_total counter
+jwtexp_revocations_total{kind="session"} 1
+jwtexp_revocations_total{kind="subject"} 1
+jwtexp_revocations_total{kind="token"} 1
+# HELP jwtexp_sessions_issued_total Logins that issued a token pair.
+# TYPE jwtexp_sessions_issued_total counter
+jwtexp_sessions_issued_total 4
+`
+	got := strings.NewReader(want)
+	if err := ptu.GatherAndCompare(reg, got, "jwtexp_config_warnings_total",
+		"jwtexp_refreshes_total", "jwtexp_revocations_total", "jwtexp_sessions_issued_total"); err != nil {
+		t.Error(err)
+	}
+	// Every reason has a series from the start (at zero), so rate() sees the first refusal.
+	for reason, n := range map[string]float64{"": 2, "bad_signature": 1, "expired": 1, "missing": 1, "revoked": 1, "reused": 0, "malformed": 0} {
+		if v := counterValue(t, reg, "jwtexp_auth_decisions_total", "reason", reason); v != n {
+			t.Errorf("decisions with reason %q: got %v, want %v", reason, v, n)
+		}
+	}
+	for op, n := range map[string]uint64{core.StoreOpCreateFamily: 4, core.StoreOpRevoked: 3, core.StoreOpRotate: 3,
+		core.StoreOpDenyToken: 1, core.StoreOpCutOff: 1, core.StoreOpRevokeFamily: 1} {
+		if got := histogramCount(t, reg, "jwtexp_store_call_duration_seconds", op); got != n {
+			t.Errorf("store calls %s: got %d, want %d", op, got, n)
+		}
+	}
+	if n := ptu.CollectAndCount(metrics, "jwtexp_replica_in_sync", "jwtexp_jwks_age_seconds"); n != 0 {
+		t.Errorf("replica and key set gauges without their events: got %d series, want 0", n)
+	}
+}
+
+// The replica's state, store failures and store latency of a Redis store.
+func TestRedisStore(t *testing.T) {
+	t.Parallel()
+	srv := testutil.StartRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = client.Close() })
+	metrics := prommetrics.New()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics)
+	st, err := redisstore.New(client, redisstore.WithLocalReplica(), redisstore.WithEventHook(metrics.Hook),
+		redisstore.WithReplicaPingInterval(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	m := testutil.SuiteManager(t, testutil.NewClockNow(), core.WithStore(st), core.WithEventHook(metrics.Hook))
+	waitFor(t, "replica in sync", func() bool { return gaugeValue(t, reg, "jwtexp_replica_in_sync") == 1 })
+	if lag := gaugeValue(t, reg, "jwtexp_replica_lag_seconds"); lag < 0 || lag > 60 {
+		t.Errorf("replica lag %vs", lag)
+	}
+	p, err := m.Issue(context.Background(), "u-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if histogramCount(t, reg, "jwtexp_store_call_duration_seconds", core.StoreOpCreateFamily) != 1 {
+		t.Error("the Redis call was not timed")
+	}
+
+	srv.Stop()
+	waitFor(t, "replica out of sync", func() bool { return gaugeValue(t, reg, "jwtexp_replica_in_sync") == 0 })
+	if _, err := m.Verify(context.Background(), p.AccessToken); !errors.Is(err, core.ErrStoreUnavailable) {
+		t.Fatalf("got %v, want ErrStoreUnavailable", err)
+	}
+	if v := counterValue(t, reg, "jwtexp_store_failures_total", "op", core.StoreOpRevoked); v != 1 {
+		t.Errorf("store failures: got %v, want 1", v)
+	}
+	if v := counterValue(t, reg, "jwtexp_auth_decisions_total", "reason", "store_unavailable"); v != 1 {
+		t.Errorf("store_unavailable refusals: got %v, want 1", v)
+	}
+}
+
+// Fetches of a remote key set and the age of the cached keys.
+func TestKeySet(t *testing.T) {
+	t.Parallel()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	idp := testutil.SuiteManager(t, testutil.NewClockNow(), core.WithAccessKeys(core.Key{ID: "k1", Private: priv}))
+	var up atomic.Bool
+	up.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write(idp.JWKS())
+	}))
+	t.Cleanup(srv.Close)
+	metrics := prommetrics.New()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics)
+	src, err := jwks.New(context.Background(), srv.URL, jwks.WithEventHook(metrics.Hook),
+		jwks.WithRefreshErrorHandler(func(context.Context, error) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	if age := gaugeValue(t, reg, "jwtexp_jwks_age_seconds"); age < 0 || age > 60 {
+		t.Errorf("key set age %vs", age)
+	}
+	up.Store(false)
+	if _, _, err := src.VerificationKey(context.Background(), "unknown"); err == nil {
+		t.Fatal("unknown kid found")
+	}
+	if ok, bad := counterValue(t, reg, "jwtexp_jwks_fetches_total", "result", "ok"), counterValue(t, reg, "jwtexp_jwks_fetches_total", "result", "error"); ok != 1 || bad != 1 {
+		t.Errorf("fetches: got ok %v, error %v, want 1 and 1", ok, bad)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}
+
+func family(t *testing.T, reg prometheus.Gatherer, name string) *dto.MetricFamily {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf
+		}
+	}
+	return nil
+}
+
+func find(t *testing.T, reg prometheus.Gatherer, name, label, value string) *dto.Metric {
+	t.Helper()
+	mf := family(t, reg, name)
+	if mf == nil {
+		return nil
+	}
+	for _, m := range mf.GetMetric() {
+		if label == "" {
+			return m
+		}
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == label && lp.GetValue() == value {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+func counterValue(t *testing.T, reg prometheus.Gatherer, name, label, value string) float64 {
+	t.Helper()
+	m := find(t, reg, name, label, value)
+	if m == nil {
+		t.Fatalf("no %s{%s=%q}", name, label, value)
+	}
+	return m.GetCounter().GetValue()
+}
+
+func gaugeValue(t *testing.T, reg prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	m := find(t, reg, name, "", "")
+	if m == nil {
+		return -1
+	}
+	return m.GetGauge().GetValue()
+}
+
+func histogramCount(t *testing.T, reg prometheus.Gatherer, name, op string) uint64 {
+	t.Helper()
+	m := find(t, reg, name, "op", op)
+	if m == nil {
+		t.Fatalf("no %s{op=%q}", name, op)
+	}
+	return m.GetHistogram().GetSampleCount()
+}

@@ -29,14 +29,7 @@ func (m *Manager) RevokeSession(ctx context.Context, subject, sid string) error 
 	if subject == "" || sid == "" {
 		return errors.New("jwtexp: revoke session: subject and session ID are required")
 	}
-	// With rotation the deleted family already stops refresh tokens; the sid mark only has to
-	// outlive access tokens. Without rotation refresh tokens are checked against the mark too.
-	lifetime := m.maxLifetime
-	if !m.cfg.rotation {
-		lifetime = max(lifetime, m.cfg.refreshTTL)
-	}
-	until := m.cfg.now().Add(lifetime + m.cfg.leeway)
-	if err := m.store.RevokeFamily(ctx, subject, sid, until); err != nil {
+	if err := m.store.RevokeFamily(ctx, subject, sid, m.sessionMarkUntil(m.cfg.now())); err != nil {
 		return m.storeErr(ctx, "revoke session", err)
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, Subject: subject, SessionID: sid})
@@ -57,6 +50,17 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, Subject: subject})
 	return nil
+}
+
+// sessionMarkUntil is how long the mark of a session revoked at now must live. With rotation the
+// deleted family already stops refresh tokens; the sid mark only has to outlive access tokens.
+// Without rotation refresh tokens are checked against the mark too.
+func (m *Manager) sessionMarkUntil(now time.Time) time.Time {
+	lifetime := m.maxLifetime
+	if !m.cfg.rotation {
+		lifetime = max(lifetime, m.cfg.refreshTTL)
+	}
+	return now.Add(lifetime + m.cfg.leeway)
 }
 
 func (m *Manager) storeErr(ctx context.Context, op string, err error) error {

@@ -22,15 +22,16 @@ func router(m *core.Manager) http.Handler {
 		json.NewEncoder(w).Encode(map[string]string{"sub": sub})
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		p, err := m.Issue(r.Context(), "alice", nil)
-		if err != nil {
-			nethttpjwt.WriteError(w, m, err)
-			return
-		}
-		nethttpjwt.WriteTokens(w, r, m, p)
-	})
-	mux.Handle("GET /api/me", nethttpjwt.Middleware(m)(http.HandlerFunc(me)))
+	mux.Handle("POST /login", nethttpjwt.LoginHandler(m, func(r *http.Request) (string, testutil.SuiteClaims, error) {
+		return testutil.SuiteAuthenticate(core.HTTPRequest(r))
+	}))
+	auth := nethttpjwt.Middleware(m)
+	mux.Handle("GET /api/me", auth(http.HandlerFunc(me)))
+	mux.Handle("GET /api/admin", auth(nethttpjwt.RequireScope(m, "admin")(http.HandlerFunc(me))))
+	mux.Handle("GET /api/write", auth(nethttpjwt.RequireAnyScope(m, "write", "admin")(http.HandlerFunc(me))))
+	mux.Handle("GET /api/role", auth(nethttpjwt.Require(m, testutil.SuiteIsAdmin)(http.HandlerFunc(me))))
+	mux.Handle("GET /api/sensitive", auth(nethttpjwt.RequireStepUp(m, testutil.SuiteRecentLogin)(http.HandlerFunc(me))))
+	mux.Handle("GET /api/mfa", auth(nethttpjwt.RequireStepUp(m, testutil.SuiteMFA)(http.HandlerFunc(me))))
 	mux.Handle("GET /optional", nethttpjwt.Middleware(m, nethttpjwt.WithOptional())(http.HandlerFunc(me)))
 	mux.Handle("POST /refresh", nethttpjwt.RefreshHandler(m))
 	mux.Handle("POST /logout", nethttpjwt.LogoutHandler(m))

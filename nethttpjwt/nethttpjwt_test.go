@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -73,4 +74,30 @@ func TestAdversarial(t *testing.T) {
 	testutil.RunAdversarialSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
 		return testutil.HandlerDoer(router(m))
 	})
+}
+
+// TestSetupErrors: a requirement that cannot work stops the program at route setup with a
+// message saying what to change, instead of refusing or accepting requests later.
+func TestSetupErrors(t *testing.T) {
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	for name, tc := range map[string]struct {
+		setup func()
+		want  string
+	}{
+		"no scope":         {func() { nethttpjwt.RequireScope(m) }, "RequireScope: no scope given"},
+		"scope with space": {func() { nethttpjwt.RequireAnyScope(m, "read write") }, "pass each scope as its own argument"},
+		"nil predicate":    {func() { nethttpjwt.Require[testutil.SuiteClaims](m, nil) }, "RequireClaims: predicate is nil"},
+		"empty step-up":    {func() { nethttpjwt.RequireStepUp(m, core.StepUp{}) }, "set MaxAge, ACRValues or both"},
+		"nil authenticate": {func() { nethttpjwt.LoginHandler[any](m, nil) }, "LoginHandler: authenticate is nil"},
+	} {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, tc.want) {
+					t.Errorf("%s: got panic %q, want one containing %q", name, msg, tc.want)
+				}
+			}()
+			tc.setup()
+		}()
+	}
 }

@@ -225,7 +225,7 @@ func (a *App) Login(ctx context.Context, r core.Request) core.Response {
 	})
 }
 
-// Me answers GET /api/me for verified claims: {"sub": ..., "exp": ...}.
+// Me answers GET /api/me, /api/admin and /api/sensitive for verified claims: {"sub": ..., "exp": ...}.
 func Me(c *core.Claims) core.Response {
 	b, _ := json.Marshal(struct {
 		Sub string `json:"sub"`

@@ -21,8 +21,17 @@ type Claims struct {
 	IssuedAt  time.Time // iat; zero if absent
 	ExpiresAt time.Time // exp; always set
 	NotBefore time.Time // nbf; zero if absent
+	// AuthTime is auth_time: when the user last authenticated interactively (OpenID Connect Core
+	// 1.0 §2, RFC 9470 §4); zero if absent. Issue sets it to the login time and refresh keeps it,
+	// so a route can ask for a recent login (see RequireStepUp).
+	AuthTime time.Time
+	// ACR is acr, the authentication context class the login satisfied (OpenID Connect Core 1.0
+	// §2, RFC 9470 §4); empty if absent. The application writes it in its custom claims at login.
+	ACR string
 
 	audience string // raw JSON of aud: a string or an array of strings
+	scope    string // raw JSON of scope: a string; empty if absent (see scope.go)
+	scp      string // raw JSON of scp: a string or an array of strings; empty if absent
 	payload  string // the decoded claims object
 }
 
@@ -83,7 +92,7 @@ func CustomClaims[T any](c *Claims) (T, error) {
 var ErrNoClaims = errors.New("jwtexp: no claims (anonymous request)")
 
 // reservedClaims are the names the Manager writes itself; custom claims may not use them.
-var reservedClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid"}
+var reservedClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "auth_time"}
 
 func isReserved(name string) bool {
 	for _, r := range reservedClaims {
@@ -95,7 +104,7 @@ func isReserved(name string) bool {
 }
 
 // ErrReservedClaim is returned by Issue when the custom claims use a name the Manager writes
-// itself (iss, sub, aud, exp, nbf, iat, jti, sid). It matches ErrClaims.
+// itself (iss, sub, aud, exp, nbf, iat, jti, sid, auth_time). It matches ErrClaims.
 var ErrReservedClaim = &subError{msg: "jwtexp: custom claims use a reserved name", parent: ErrClaims}
 
 // encodeCustom marshals the application's claims and returns the members of the resulting object
@@ -123,7 +132,7 @@ func encodeCustom(custom any) ([]byte, error) {
 // token and leaves the reserved ones behind.
 func customMembers(obj []byte, refuse bool) ([]byte, error) {
 	var out []byte
-	var reserved string
+	var reserved, typed string
 	s := scanner{b: obj}
 	ok := s.object(func(st, en int, esc bool) bool {
 		name := stringAt(s.b, st, en, esc)
@@ -136,6 +145,9 @@ func customMembers(obj []byte, refuse bool) ([]byte, error) {
 				reserved = name
 			}
 			return true
+		}
+		if refuse && badCustomType(name, obj[start:s.i]) {
+			typed = name
 		}
 		if len(out) > 0 {
 			out = append(out, ',')
@@ -150,6 +162,9 @@ func customMembers(obj []byte, refuse bool) ([]byte, error) {
 	}
 	if reserved != "" {
 		return nil, fmt.Errorf("%w: %q", ErrReservedClaim, reserved)
+	}
+	if typed != "" {
+		return nil, fmt.Errorf("%w: custom claim %q has the wrong JSON type (scope and acr: a string; scp: a string or an array of strings)", ErrClaims, typed)
 	}
 	return out, nil
 }
@@ -285,6 +300,36 @@ func parseClaims(b []byte, audience string, c *Claims, cs *claimSet) error {
 				cs.nbf, cs.hasNbf = t, true
 			default:
 				cs.iat, cs.hasIat = t, true
+			}
+			return true
+		case "auth_time":
+			st, en, ok := s.number()
+			if ok {
+				c.AuthTime, ok = numericDate(s.b[st:en])
+			}
+			if !ok {
+				claimErr = errAuthTimeClaim
+				return false
+			}
+			return true
+		case "acr":
+			st, en, esc, ok := s.str()
+			if !ok {
+				claimErr = errACRClaim
+				return false
+			}
+			c.ACR = stringAt(s.b, st, en, esc)
+			return true
+		case "scope", "scp":
+			start := s.i
+			if !skipScopes(&s, name == "scp") {
+				claimErr = errScopeClaim
+				return false
+			}
+			if name == "scope" {
+				c.scope = unsafeString(s.b[start:s.i])
+			} else {
+				c.scp = unsafeString(s.b[start:s.i])
 			}
 			return true
 		case "aud":

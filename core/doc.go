@@ -48,6 +48,26 @@
 // session past WithMaxSessionAge. WithRotation(false) turns rotation off: refresh then returns only
 // a new access token.
 //
+// # Login, scopes, roles and step-up
+//
+// ServeLogin (each adapter's LoginHandler) calls the application's authenticate function, which
+// checks the credentials (ReadCredentials reads them) against the application's user store and
+// returns the subject and custom claims, or ErrInvalidCredentials (401 invalid_grant "invalid
+// username or password"). Issue refuses to mint a token over the maximum token size
+// (ErrTokenTooLarge), which every request would refuse.
+//
+// After authentication a route may require scopes (RequireScope, RequireAnyScope: read from
+// scope, RFC 8693 §4.2 and RFC 9068 §2.2.3, or scp), a predicate on the application's own claims
+// (RequireClaims, for roles), or a recent or stronger login (RequireStepUp: auth_time and acr,
+// RFC 9470). Manager.Authorize checks them; refusals are 403 insufficient_scope with the required
+// scopes in the challenge (RFC 6750 §3.1), or 401 insufficient_user_authentication with max_age
+// and acr_values (RFC 9470 §3). Every token carries auth_time, the time of the login; refresh
+// keeps it.
+//
+// Custom claims are copied from the refresh token on every refresh unless WithRefreshHook is set:
+// the hook reads the user's current claims from the application's store on each refresh (a
+// demoted admin is demoted in the next access token), and refusing ends the session.
+//
 // # Keys, rotation and JWKS
 //
 // Access tokens may be signed with RS256, PS256, ES256, ES384 or EdDSA keys (Key.Private; load a

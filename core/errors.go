@@ -73,8 +73,27 @@ var (
 	// cause stays in the chain.
 	ErrInvalidGrant = errors.New("jwtexp: invalid grant")
 
-	// ErrInsufficientScope: the token is valid but lacks a required scope or role. HTTP 403.
+	// ErrInsufficientScope: the token is valid but lacks a required scope, or its claims fail a
+	// route's check (a role). HTTP 403 insufficient_scope, with the required scopes in the
+	// challenge's scope parameter when scopes were required (RFC 6750 §3.1).
 	ErrInsufficientScope = errors.New("jwtexp: insufficient scope")
+
+	// ErrInsufficientUserAuthentication: the token is valid but the user's authentication is
+	// older than the route allows (auth_time) or of another class (acr). HTTP 401
+	// insufficient_user_authentication with max_age and/or acr_values in the challenge, so the
+	// client can send the user to log in again (RFC 9470 §3).
+	ErrInsufficientUserAuthentication = errors.New("jwtexp: insufficient user authentication")
+
+	// ErrInvalidCredentials is what an application's login function returns (or wraps) when the
+	// username or password is wrong. It matches ErrInvalidGrant: HTTP 401 invalid_grant "invalid
+	// username or password" (RFC 6749 §5.2). The description never says which of the two was
+	// wrong.
+	ErrInvalidCredentials = &subError{msg: "jwtexp: invalid username or password", parent: ErrInvalidGrant}
+
+	// ErrTokenTooLarge: Issue or Refresh would mint a token larger than the maximum token size
+	// (WithMaxTokenSize), which every request would then refuse. Nothing is issued; shrink the
+	// custom claims or raise the limit. HTTP 500: it is the server's fault, not the client's.
+	ErrTokenTooLarge = errors.New("jwtexp: token would exceed the maximum token size")
 
 	// ErrStoreUnavailable: the store failed while a decision depended on it. The Manager fails
 	// closed: the request is refused, never accepted. HTTP 503. The store's error is in the chain.
@@ -101,6 +120,7 @@ type tokenError struct {
 	reason string // fixed text, safe for error_description
 	jwtErr error  // golang-jwt's sentinel for the same failure, or nil
 	cause  error  // underlying error (store, base64, ...), or nil
+	params string // extra challenge parameters, `, scope="admin"` (authorization refusals), or ""
 	chain  []error
 }
 
@@ -234,8 +254,12 @@ func sentinelReason(kind error) string {
 		return "token revoked"
 	case ErrRefreshReused:
 		return "refresh token reused"
+	case ErrInvalidCredentials:
+		return "invalid username or password"
 	case ErrInvalidGrant:
 		return "invalid refresh token"
+	case ErrInsufficientUserAuthentication:
+		return "more recent authentication is required"
 	case ErrInsufficientScope:
 		return "insufficient scope"
 	case ErrStoreUnavailable:

@@ -23,9 +23,13 @@ var ErrSubjectEmpty = &subError{msg: "jwtexp: subject is empty", parent: ErrClai
 
 // Issue starts a session for subject after the application has authenticated the user: it
 // returns an access token and a refresh token. Every token carries iss, sub, aud, iat, exp, a
-// random 128-bit jti and the session's sid. custom, when not nil, must encode to a JSON object (a
-// struct or map); its members are added to both tokens and carried over on every refresh. Names
-// the Manager writes itself are refused with ErrReservedClaim.
+// random 128-bit jti and the session's sid, and auth_time, the time of this login, which every
+// refresh of the session keeps (see RequireStepUp). custom, when not nil, must encode to a JSON
+// object (a struct or map); its members are added to both tokens and carried over on every
+// refresh (or replaced by the refresh hook's, see WithRefreshHook). Names the Manager writes
+// itself are refused with ErrReservedClaim; scope, scp and acr of a type verification would refuse
+// (see Claims.Scopes) with ErrClaims. A token that would be larger than the maximum token size
+// is not issued: the error matches ErrTokenTooLarge.
 //
 // With rotation on, the session is recorded in the store; a store failure returns
 // ErrStoreUnavailable.
@@ -45,7 +49,7 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any) (*Token
 	sid, refreshID := newID(), newID()
 	sessionEnd := iat.Add(m.cfg.maxSessionAge)
 	refreshExp := minTime(iat.Add(m.cfg.refreshTTL), sessionEnd)
-	p, err := m.pair(subject, sid, refreshID, iat, iat, refreshExp, sessionEnd, members)
+	p, err := m.pair(subject, sid, refreshID, iat, iat, refreshExp, sessionEnd, iat, members)
 	if err != nil {
 		return nil, err
 	}
@@ -65,10 +69,11 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any) (*Token
 }
 
 // pair mints a new access token (issued at now) and the refresh token refreshID (issued at
-// refreshIAT, expiring at refreshExp) of session sid. The access token never outlives the session.
-func (m *Manager) pair(sub, sid, refreshID string, now, refreshIAT, refreshExp, sessionEnd time.Time, custom []byte) (*TokenPair, error) {
+// refreshIAT, expiring at refreshExp) of session sid, both carrying authTime (when not zero). The
+// access token never outlives the session.
+func (m *Manager) pair(sub, sid, refreshID string, now, refreshIAT, refreshExp, sessionEnd, authTime time.Time, custom []byte) (*TokenPair, error) {
 	accessExp := minTime(now.Add(m.cfg.accessTTL), sessionEnd)
-	access, err := m.mint(m.access.active, false, sub, sid, newID(), now, accessExp, custom)
+	access, err := m.mint(m.access.active, false, sub, sid, newID(), now, accessExp, authTime, custom)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +82,7 @@ func (m *Manager) pair(sub, sid, refreshID string, now, refreshIAT, refreshExp, 
 		Subject: sub, SessionID: sid,
 	}
 	if refreshID != "" {
-		p.RefreshToken, err = m.mint(m.refresh.active, true, sub, sid, refreshID, refreshIAT, refreshExp, custom)
+		p.RefreshToken, err = m.mint(m.refresh.active, true, sub, sid, refreshID, refreshIAT, refreshExp, authTime, custom)
 		if err != nil {
 			return nil, err
 		}
@@ -86,9 +91,32 @@ func (m *Manager) pair(sub, sid, refreshID string, now, refreshIAT, refreshExp, 
 	return p, nil
 }
 
-// mint builds and signs one token. Times are whole seconds (NumericDate, RFC 7519 §2).
-func (m *Manager) mint(k *key, refresh bool, sub, sid, jti string, iat, exp time.Time, custom []byte) (string, error) {
-	b := make([]byte, 0, 192+len(sub)+len(custom))
+// mint builds and signs one token. Times are whole seconds (NumericDate, RFC 7519 §2). A token
+// over the maximum token size is refused before signing.
+func (m *Manager) mint(k *key, refresh bool, sub, sid, jti string, iat, exp, authTime time.Time, custom []byte) (string, error) {
+	b := m.claimsJSON(sub, sid, jti, iat, exp, authTime, custom)
+	hdr := k.header
+	if refresh {
+		hdr = k.refresh
+	}
+	enc := base64.RawURLEncoding
+	if err := m.checkTokenSize(len(hdr) + 1 + enc.EncodedLen(len(b)) + 1 + k.signatureLen()); err != nil {
+		return "", err
+	}
+	in := make([]byte, 0, len(hdr)+1+enc.EncodedLen(len(b)))
+	in = append(in, hdr...)
+	in = append(in, '.')
+	in = enc.AppendEncode(in, b)
+	sig, err := k.sign(unsafeString(in))
+	if err != nil {
+		return "", err
+	}
+	return string(in) + "." + sig, nil
+}
+
+// claimsJSON is the claims object of a token the Manager mints.
+func (m *Manager) claimsJSON(sub, sid, jti string, iat, exp, authTime time.Time, custom []byte) []byte {
+	b := make([]byte, 0, 208+len(sub)+len(custom))
 	b = append(b, `{"iss":`...)
 	b = appendJSONString(b, m.cfg.issuer)
 	b = append(b, `,"sub":`...)
@@ -101,6 +129,10 @@ func (m *Manager) mint(k *key, refresh bool, sub, sid, jti string, iat, exp time
 	b = appendJSONInt(b, exp.Unix())
 	b = append(b, `,"iat":`...)
 	b = appendJSONInt(b, iat.Unix())
+	if !authTime.IsZero() {
+		b = append(b, `,"auth_time":`...)
+		b = appendJSONInt(b, authTime.Unix())
+	}
 	b = append(b, `,"jti":`...)
 	b = appendJSONString(b, jti)
 	b = append(b, `,"sid":`...)
@@ -109,21 +141,7 @@ func (m *Manager) mint(k *key, refresh bool, sub, sid, jti string, iat, exp time
 		b = append(b, ',')
 		b = append(b, custom...)
 	}
-	b = append(b, '}')
-	hdr := k.header
-	if refresh {
-		hdr = k.refresh
-	}
-	enc := base64.RawURLEncoding
-	in := make([]byte, 0, len(hdr)+1+enc.EncodedLen(len(b)))
-	in = append(in, hdr...)
-	in = append(in, '.')
-	in = enc.AppendEncode(in, b)
-	sig, err := k.sign(unsafeString(in))
-	if err != nil {
-		return "", err
-	}
-	return string(in) + "." + sig, nil
+	return append(b, '}')
 }
 
 // newID returns 128 random bits, base64url encoded (22 characters). crypto/rand never fails on

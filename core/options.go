@@ -55,6 +55,7 @@ type config struct {
 	cacheSize                 int
 	cacheSet                  bool
 	hook                      func(context.Context, Event)
+	refreshHook               refreshHook // WithRefreshHook; nil: custom claims are copied
 	logger                    *slog.Logger
 	loggerSet                 bool
 	guard                     storeGuardConfig // store deadline, breaker, fail-open (storeguard.go)

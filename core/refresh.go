@@ -37,6 +37,11 @@ var (
 //
 // Without rotation the refresh token is checked against the revocation records and only a new
 // access token is returned (TokenPair.RefreshToken is empty).
+//
+// The new tokens keep the session's auth_time (the login time, RFC 9470 §4) and carry the
+// custom claims of the presented token, or those the refresh hook returns (WithRefreshHook); a
+// hook refusal ends the session. A pair over the maximum token size is not minted
+// (ErrTokenTooLarge).
 func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...RefreshOption) (*TokenPair, error) {
 	if m.cfg.verificationOnly() {
 		return nil, ErrVerificationOnly
@@ -51,9 +56,13 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 		m.rejected(ctx, err)
 		return nil, grantError(err)
 	}
-	custom, err := customMembers(unsafeBytes(c.payload), false)
-	if err != nil { // cannot happen for a token that parsed
-		return nil, grantError(errPayload)
+	var custom []byte
+	if m.cfg.refreshHook != nil {
+		if custom, err = m.runRefreshHook(ctx, c, now); err != nil {
+			return nil, err
+		}
+	} else if custom, err = customMembers(unsafeBytes(c.payload), false); err != nil {
+		return nil, grantError(errPayload) // cannot happen for a token that parsed
 	}
 	iat := time.Unix(now.Unix(), 0)
 	if !m.cfg.rotation {
@@ -61,7 +70,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 			m.rejected(ctx, err)
 			return nil, grantError(err)
 		}
-		p, err := m.pair(c.Subject, c.SessionID, "", iat, time.Time{}, time.Time{}, iat.Add(m.cfg.accessTTL), custom)
+		p, err := m.pair(c.Subject, c.SessionID, "", iat, time.Time{}, time.Time{}, iat.Add(m.cfg.accessTTL), c.AuthTime, custom)
 		if err != nil {
 			return nil, err
 		}
@@ -92,12 +101,12 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 	var p *TokenPair
 	switch res {
 	case RotateOK:
-		p, err = m.pair(c.Subject, c.SessionID, next, iat, iat, fam.CurrentExpires, fam.Expires, custom)
+		p, err = m.pair(c.Subject, c.SessionID, next, iat, iat, fam.CurrentExpires, fam.Expires, c.AuthTime, custom)
 		m.emit(ctx, Event{Kind: EventRefreshed, Subject: c.Subject, SessionID: c.SessionID})
 	case RotateGrace, RotateRetry:
 		// Re-issue the family's current refresh token (same jti, iat and exp), not a new branch.
 		// A retry is the same client asking again: no event, it changed nothing.
-		p, err = m.pair(c.Subject, c.SessionID, fam.Current, iat, fam.CurrentIssuedAt, fam.CurrentExpires, fam.Expires, custom)
+		p, err = m.pair(c.Subject, c.SessionID, fam.Current, iat, fam.CurrentIssuedAt, fam.CurrentExpires, fam.Expires, c.AuthTime, custom)
 		if res == RotateGrace {
 			m.emit(ctx, Event{Kind: EventRefreshGrace, Subject: c.Subject, SessionID: c.SessionID})
 		}

@@ -53,13 +53,16 @@ func (r Response) SetHeaders(h http.Header) {
 //   - ErrTokenMissing: 401, WWW-Authenticate: Bearer realm="..." with no error code (RFC 6750
 //     §3.1), body {"error":"unauthorized",...};
 //   - ErrInvalidRequest: 400 invalid_request;
-//   - ErrInsufficientScope: 403 insufficient_scope;
-//   - ErrInvalidGrant (any refused refresh): 401 with the error code invalid_grant of RFC 6749
-//     §5.2. That section answers invalid_grant with 400, but it describes a token endpoint
-//     whose clients authenticate themselves; here the refresh token is the browser's only
-//     credential, and a client (like the example's) must read any refusal as "log in again",
-//     exactly as it reads a 401 from a protected route. So the status is 401 and the code
-//     keeps its OAuth meaning;
+//   - ErrInsufficientScope: 403 insufficient_scope, with scope="<required scopes>" in the
+//     challenge when scopes were required (RFC 6750 §3.1);
+//   - ErrInsufficientUserAuthentication: 401 insufficient_user_authentication with max_age
+//     and/or acr_values in the challenge (RFC 9470 §3);
+//   - ErrInvalidGrant (any refused refresh, and ErrInvalidCredentials at login): 401 with the
+//     error code invalid_grant of RFC 6749 §5.2. That section answers invalid_grant with 400,
+//     but it describes a token endpoint whose clients authenticate themselves; here the refresh
+//     token is the browser's only credential, and a client (like the example's) must read any
+//     refusal as "log in again", exactly as it reads a 401 from a protected route. So the
+//     status is 401 and the code keeps its OAuth meaning;
 //   - ErrStoreUnavailable, and ErrRequestCanceled (the client went away while the store was
 //     asked): 503 temporarily_unavailable with Retry-After (the breaker's cooldown, at least 1 s),
 //     never an accept;
@@ -85,12 +88,14 @@ func (m *Manager) Problem(err error) Response {
 		code, status = "invalid_request", http.StatusBadRequest
 	case errors.Is(err, ErrInsufficientScope):
 		code, status = "insufficient_scope", http.StatusForbidden
+	case errors.Is(err, ErrInsufficientUserAuthentication):
+		code = "insufficient_user_authentication"
 	case isTokenError(err):
 	default:
 		code, status, challenge = "server_error", http.StatusInternalServerError, false
 	}
-	desc := Reason(err)
-	key := problemKey{code, desc}
+	desc, params := Reason(err), challengeParams(err)
+	key := problemKey{code, desc, params}
 	m.problemsMu.RLock()
 	r, ok := m.problems[key]
 	m.problemsMu.RUnlock()
@@ -106,7 +111,7 @@ func (m *Manager) Problem(err error) Response {
 		// RFC 6750 §3.1: no error code when the request had no credential; a refused refresh
 		// grant is not a bearer-token error either.
 		if code != "unauthorized" && code != "invalid_grant" {
-			r.WWWAuthenticate += `, error="` + code + `", error_description="` + desc + `"`
+			r.WWWAuthenticate += `, error="` + code + `", error_description="` + desc + `"` + params
 		}
 	}
 	// Answers are built once per (code, reason) - a small fixed set, since reasons are fixed
@@ -120,7 +125,20 @@ func (m *Manager) Problem(err error) Response {
 	return r
 }
 
-type problemKey struct{ code, desc string }
+type problemKey struct{ code, desc, params string }
+
+// challengeParams returns the extra WWW-Authenticate parameters an authorization refusal carries
+// (scope, max_age, acr_values), already formatted; "" for every other error.
+func challengeParams(err error) string {
+	if te, ok := err.(*tokenError); ok {
+		return te.params
+	}
+	var te *tokenError
+	if errors.As(err, &te) {
+		return te.params
+	}
+	return ""
+}
 
 func errorBody(code, desc string) []byte {
 	b := make([]byte, 0, 48+len(code)+len(desc))
@@ -151,8 +169,8 @@ func Reason(err error) string {
 	}
 	for _, s := range []error{ErrTokenMissing, ErrInvalidRequest, ErrTokenMalformed, ErrSignature,
 		ErrTokenExpired, ErrTokenNotYetValid, ErrExpMissing, ErrIssuer, ErrAudience, ErrLifetime,
-		ErrClaims, ErrTokenType, ErrTokenRevoked, ErrRefreshReused, ErrInvalidGrant,
-		ErrInsufficientScope, ErrStoreUnavailable, ErrRequestCanceled} {
+		ErrClaims, ErrTokenType, ErrTokenRevoked, ErrRefreshReused, ErrInvalidCredentials, ErrInvalidGrant,
+		ErrInsufficientScope, ErrInsufficientUserAuthentication, ErrStoreUnavailable, ErrRequestCanceled} {
 		if errors.Is(err, s) {
 			return sentinelReason(s)
 		}

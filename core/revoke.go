@@ -39,13 +39,7 @@ func (m *Manager) RevokeSession(ctx context.Context, subject, sid string) error 
 // verified token that carries a sid but no sub (other issuers' tokens may lack sub; the store
 // keys that case under the empty subject, which Revoked reads the same way).
 func (m *Manager) revokeSession(ctx context.Context, subject, sid string) error {
-	// With rotation the deleted family already stops refresh tokens; the sid mark only has to
-	// outlive access tokens. Without rotation refresh tokens are checked against the mark too.
-	lifetime := m.maxLifetime
-	if !m.cfg.rotation {
-		lifetime = max(lifetime, m.cfg.refreshTTL)
-	}
-	until := m.cfg.now().Add(lifetime + m.cfg.leeway)
+	until := m.sessionMarkUntil(m.cfg.now())
 	if err := m.call(ctx, StoreOpRevokeFamily, "revoke session", func(ctx context.Context) error {
 		return m.store.RevokeFamily(ctx, subject, sid, until)
 	}); err != nil {
@@ -71,6 +65,17 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, Subject: subject})
 	return nil
+}
+
+// sessionMarkUntil is how long the mark of a session revoked at now must live. With rotation the
+// deleted family already stops refresh tokens; the sid mark only has to outlive access tokens.
+// Without rotation refresh tokens are checked against the mark too.
+func (m *Manager) sessionMarkUntil(now time.Time) time.Time {
+	lifetime := m.maxLifetime
+	if !m.cfg.rotation {
+		lifetime = max(lifetime, m.cfg.refreshTTL)
+	}
+	return now.Add(lifetime + m.cfg.leeway)
 }
 
 // Logout ends the session named by an access token and/or a refresh token; either may be empty.

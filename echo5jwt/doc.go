@@ -50,4 +50,12 @@
 // Every decision - which token is accepted, which status and body a refusal gets - is made by
 // core.Manager (see package github.com/jwtexp/jwtexp/core); this package only translates it to
 // Echo.
+//
+// LoginHandler answers logins with the application's own credential check. RequireScope,
+// RequireAnyScope, Require (a predicate on the custom claims: roles) and RequireStepUp (a recent
+// login, RFC 9470) go after Middleware, on a group or a route; like Middleware they return a
+// refusal as an *Error for the app's HTTPErrorHandler:
+//
+//	e.POST("/login", echo5jwt.LoginHandler(m, authenticate))
+//	api.GET("/admin", admin, echo5jwt.RequireScope(m, "admin"))
 package echo5jwt

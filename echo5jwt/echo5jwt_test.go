@@ -31,15 +31,16 @@ func me(c *echo.Context) error {
 // through it.
 func router(m *core.Manager) *echo.Echo {
 	e := echo.New()
-	e.POST("/login", func(c *echo.Context) error {
-		p, err := m.Issue(c.Request().Context(), "alice", nil)
-		if err != nil {
-			return echo5jwt.WriteError(c, m, err)
-		}
-		return echo5jwt.WriteTokens(c, m, p)
-	})
+	e.POST("/login", echo5jwt.LoginHandler(m, func(c *echo.Context) (string, testutil.SuiteClaims, error) {
+		return testutil.SuiteAuthenticate(core.HTTPRequest(c.Request()))
+	}))
 	api := e.Group("/api", echo5jwt.Middleware(m))
 	api.GET("/me", me)
+	api.GET("/admin", me, echo5jwt.RequireScope(m, "admin"))
+	api.GET("/write", me, echo5jwt.RequireAnyScope(m, "write", "admin"))
+	api.GET("/role", me, echo5jwt.Require(m, testutil.SuiteIsAdmin))
+	api.GET("/sensitive", me, echo5jwt.RequireStepUp(m, testutil.SuiteRecentLogin))
+	api.GET("/mfa", me, echo5jwt.RequireStepUp(m, testutil.SuiteMFA))
 	e.GET("/optional", me, echo5jwt.Middleware(m, echo5jwt.WithOptional()))
 	e.POST("/refresh", echo5jwt.RefreshHandler(m))
 	e.POST("/logout", echo5jwt.LogoutHandler(m))
@@ -289,7 +290,9 @@ func TestCookieIgnoresForwardedProto(t *testing.T) {
 		e := router(m)
 		for _, peer := range []string{"203.0.113.7:4000", "127.0.0.1:4000"} {
 			for _, proto := range []string{"", "http", "https"} {
-				req := httptest.NewRequest(http.MethodPost, "/login", nil)
+				req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(
+					fmt.Sprintf(`{"username":%q,"password":%q}`, testutil.SuiteUser, testutil.SuitePassword)))
+				req.Header.Set("Content-Type", "application/json")
 				req.RemoteAddr = peer
 				req.Header.Set(core.RefreshTransportHeader, "cookie")
 				if proto != "" {

@@ -34,4 +34,12 @@
 // Every decision - which token is accepted, which status and body a refusal gets - is made by
 // core.Manager (see package github.com/jwtexp/jwtexp/core); this package only translates it to
 // Echo.
+//
+// LoginHandler answers logins with the application's own credential check. RequireScope,
+// RequireAnyScope, Require (a predicate on the custom claims: roles) and RequireStepUp (a recent
+// login, RFC 9470) go after Middleware, on a group or a route; they answer refusals themselves
+// (WithHTTPErrors does not apply to them):
+//
+//	e.POST("/login", echojwt.LoginHandler(m, authenticate))
+//	api.GET("/admin", admin, echojwt.RequireScope(m, "admin"))
 package echojwt

@@ -28,15 +28,16 @@ func me(c echo.Context) error {
 // router mounts the routes of the conformance suite (see internal/testutil/httpsuite.go).
 func router(m *core.Manager) *echo.Echo {
 	e := echo.New()
-	e.POST("/login", func(c echo.Context) error {
-		p, err := m.Issue(c.Request().Context(), "alice", nil)
-		if err != nil {
-			return echojwt.WriteError(c, m, err)
-		}
-		return echojwt.WriteTokens(c, m, p)
-	})
+	e.POST("/login", echojwt.LoginHandler(m, func(c echo.Context) (string, testutil.SuiteClaims, error) {
+		return testutil.SuiteAuthenticate(core.HTTPRequest(c.Request()))
+	}))
 	api := e.Group("/api", echojwt.Middleware(m))
 	api.GET("/me", me)
+	api.GET("/admin", me, echojwt.RequireScope(m, "admin"))
+	api.GET("/write", me, echojwt.RequireAnyScope(m, "write", "admin"))
+	api.GET("/role", me, echojwt.Require(m, testutil.SuiteIsAdmin))
+	api.GET("/sensitive", me, echojwt.RequireStepUp(m, testutil.SuiteRecentLogin))
+	api.GET("/mfa", me, echojwt.RequireStepUp(m, testutil.SuiteMFA))
 	e.GET("/optional", me, echojwt.Middleware(m, echojwt.WithOptional()))
 	e.POST("/refresh", echojwt.RefreshHandler(m))
 	e.POST("/logout", echojwt.LogoutHandler(m))

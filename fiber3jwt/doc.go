@@ -54,4 +54,11 @@
 // Every decision - which token is accepted, which status and body a refusal gets - is made by
 // core.Manager (see package github.com/jwtexp/jwtexp/core); this package only translates it to
 // Fiber.
+//
+// LoginHandler answers logins with the application's own credential check. RequireScope,
+// RequireAnyScope, Require (a predicate on the custom claims: roles) and RequireStepUp (a recent
+// login, RFC 9470) go after Middleware, on a group or a route:
+//
+//	app.Post("/login", fiber3jwt.LoginHandler(m, authenticate))
+//	api.Get("/admin", fiber3jwt.RequireScope(m, "admin"), admin)
 package fiber3jwt

@@ -43,15 +43,16 @@ func newApp(cfg ...fiber.Config) *fiber.App {
 // router mounts the routes of the conformance suite (see internal/testutil/httpsuite.go).
 func router(m *core.Manager) *fiber.App {
 	app := newApp()
-	app.Post("/login", func(c fiber.Ctx) error {
-		p, err := m.Issue(c.Context(), "alice", nil)
-		if err != nil {
-			return fiber3jwt.WriteError(c, m, err)
-		}
-		return fiber3jwt.WriteTokens(c, m, p)
-	})
+	app.Post("/login", fiber3jwt.LoginHandler(m, func(c fiber.Ctx) (string, testutil.SuiteClaims, error) {
+		return testutil.SuiteAuthenticate(fiber3jwt.Request(c))
+	}))
 	api := app.Group("/api", fiber3jwt.Middleware(m))
 	api.Get("/me", me)
+	api.Get("/admin", fiber3jwt.RequireScope(m, "admin"), me)
+	api.Get("/write", fiber3jwt.RequireAnyScope(m, "write", "admin"), me)
+	api.Get("/role", fiber3jwt.Require(m, testutil.SuiteIsAdmin), me)
+	api.Get("/sensitive", fiber3jwt.RequireStepUp(m, testutil.SuiteRecentLogin), me)
+	api.Get("/mfa", fiber3jwt.RequireStepUp(m, testutil.SuiteMFA), me)
 	app.Get("/optional", fiber3jwt.Middleware(m, fiber3jwt.WithOptional()), me)
 	app.Post("/refresh", fiber3jwt.RefreshHandler(m))
 	app.Post("/logout", fiber3jwt.LogoutHandler(m))

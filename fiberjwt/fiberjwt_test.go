@@ -44,15 +44,16 @@ func newApp(cfg ...fiber.Config) *fiber.App {
 // router mounts the routes of the conformance suite (see internal/testutil/httpsuite.go).
 func router(m *core.Manager) *fiber.App {
 	app := newApp()
-	app.Post("/login", func(c *fiber.Ctx) error {
-		p, err := m.Issue(c.UserContext(), "alice", nil)
-		if err != nil {
-			return fiberjwt.WriteError(c, m, err)
-		}
-		return fiberjwt.WriteTokens(c, m, p)
-	})
+	app.Post("/login", fiberjwt.LoginHandler(m, func(c *fiber.Ctx) (string, testutil.SuiteClaims, error) {
+		return testutil.SuiteAuthenticate(fiberjwt.Request(c))
+	}))
 	api := app.Group("/api", fiberjwt.Middleware(m))
 	api.Get("/me", me)
+	api.Get("/admin", fiberjwt.RequireScope(m, "admin"), me)
+	api.Get("/write", fiberjwt.RequireAnyScope(m, "write", "admin"), me)
+	api.Get("/role", fiberjwt.Require(m, testutil.SuiteIsAdmin), me)
+	api.Get("/sensitive", fiberjwt.RequireStepUp(m, testutil.SuiteRecentLogin), me)
+	api.Get("/mfa", fiberjwt.RequireStepUp(m, testutil.SuiteMFA), me)
 	app.Get("/optional", fiberjwt.Middleware(m, fiberjwt.WithOptional()), me)
 	app.Post("/refresh", fiberjwt.RefreshHandler(m))
 	app.Post("/logout", fiberjwt.LogoutHandler(m))

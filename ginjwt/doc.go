@@ -28,4 +28,11 @@
 // Every decision - which token is accepted, which status and body a refusal gets - is made by
 // core.Manager (see package github.com/jwtexp/jwtexp/core); this package only translates it to
 // Gin.
+//
+// LoginHandler answers logins with the application's own credential check. RequireScope,
+// RequireAnyScope, Require (a predicate on the custom claims: roles) and RequireStepUp (a recent
+// login, RFC 9470) go after Middleware, on a group or a route:
+//
+//	r.POST("/login", ginjwt.LoginHandler(m, authenticate))
+//	api.GET("/admin", ginjwt.RequireScope(m, "admin"), admin)
 package ginjwt

@@ -33,16 +33,16 @@ func me(c *gin.Context) {
 // router mounts the routes of the conformance suite (see internal/testutil/httpsuite.go).
 func router(m *core.Manager) *gin.Engine {
 	r := gin.New()
-	r.POST("/login", func(c *gin.Context) {
-		p, err := m.Issue(c.Request.Context(), "alice", nil)
-		if err != nil {
-			ginjwt.WriteError(c, m, err)
-			return
-		}
-		ginjwt.WriteTokens(c, m, p)
-	})
+	r.POST("/login", ginjwt.LoginHandler(m, func(c *gin.Context) (string, testutil.SuiteClaims, error) {
+		return testutil.SuiteAuthenticate(core.HTTPRequest(c.Request))
+	}))
 	api := r.Group("/api", ginjwt.Middleware(m))
 	api.GET("/me", me)
+	api.GET("/admin", ginjwt.RequireScope(m, "admin"), me)
+	api.GET("/write", ginjwt.RequireAnyScope(m, "write", "admin"), me)
+	api.GET("/role", ginjwt.Require(m, testutil.SuiteIsAdmin), me)
+	api.GET("/sensitive", ginjwt.RequireStepUp(m, testutil.SuiteRecentLogin), me)
+	api.GET("/mfa", ginjwt.RequireStepUp(m, testutil.SuiteMFA), me)
 	r.GET("/optional", ginjwt.Middleware(m, ginjwt.WithOptional()), me)
 	r.POST("/refresh", ginjwt.RefreshHandler(m))
 	r.POST("/logout", ginjwt.LogoutHandler(m))

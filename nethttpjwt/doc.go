@@ -17,4 +17,11 @@
 // In a handler behind the middleware, Claims returns the verified claims and Custom the
 // application's own typed claims. Every decision - which token is accepted, which status and body
 // a refusal gets - is made by core.Manager; this package only translates it to net/http.
+//
+// LoginHandler answers logins with the application's own credential check. RequireScope,
+// RequireAnyScope, Require (a predicate on the custom claims: roles) and RequireStepUp (a recent
+// login, RFC 9470) go after Middleware on the routes that need them:
+//
+//	mux.Handle("POST /login", nethttpjwt.LoginHandler(m, authenticate))
+//	mux.Handle("GET /api/admin", nethttpjwt.Middleware(m)(nethttpjwt.RequireScope(m, "admin")(admin)))
 package nethttpjwt

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -22,15 +23,16 @@ func router(m *core.Manager) http.Handler {
 		json.NewEncoder(w).Encode(map[string]string{"sub": sub})
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		p, err := m.Issue(r.Context(), "alice", nil)
-		if err != nil {
-			nethttpjwt.WriteError(w, m, err)
-			return
-		}
-		nethttpjwt.WriteTokens(w, r, m, p)
-	})
-	mux.Handle("GET /api/me", nethttpjwt.Middleware(m)(http.HandlerFunc(me)))
+	mux.Handle("POST /login", nethttpjwt.LoginHandler(m, func(r *http.Request) (string, testutil.SuiteClaims, error) {
+		return testutil.SuiteAuthenticate(core.HTTPRequest(r))
+	}))
+	auth := nethttpjwt.Middleware(m)
+	mux.Handle("GET /api/me", auth(http.HandlerFunc(me)))
+	mux.Handle("GET /api/admin", auth(nethttpjwt.RequireScope(m, "admin")(http.HandlerFunc(me))))
+	mux.Handle("GET /api/write", auth(nethttpjwt.RequireAnyScope(m, "write", "admin")(http.HandlerFunc(me))))
+	mux.Handle("GET /api/role", auth(nethttpjwt.Require(m, testutil.SuiteIsAdmin)(http.HandlerFunc(me))))
+	mux.Handle("GET /api/sensitive", auth(nethttpjwt.RequireStepUp(m, testutil.SuiteRecentLogin)(http.HandlerFunc(me))))
+	mux.Handle("GET /api/mfa", auth(nethttpjwt.RequireStepUp(m, testutil.SuiteMFA)(http.HandlerFunc(me))))
 	mux.Handle("GET /optional", nethttpjwt.Middleware(m, nethttpjwt.WithOptional())(http.HandlerFunc(me)))
 	mux.Handle("POST /refresh", nethttpjwt.RefreshHandler(m))
 	mux.Handle("POST /logout", nethttpjwt.LogoutHandler(m))
@@ -72,4 +74,30 @@ func TestAdversarial(t *testing.T) {
 	testutil.RunAdversarialSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
 		return testutil.HandlerDoer(router(m))
 	})
+}
+
+// TestSetupErrors: a requirement that cannot work stops the program at route setup with a
+// message saying what to change, instead of refusing or accepting requests later.
+func TestSetupErrors(t *testing.T) {
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	for name, tc := range map[string]struct {
+		setup func()
+		want  string
+	}{
+		"no scope":         {func() { nethttpjwt.RequireScope(m) }, "RequireScope: no scope given"},
+		"scope with space": {func() { nethttpjwt.RequireAnyScope(m, "read write") }, "pass each scope as its own argument"},
+		"nil predicate":    {func() { nethttpjwt.Require[testutil.SuiteClaims](m, nil) }, "RequireClaims: predicate is nil"},
+		"empty step-up":    {func() { nethttpjwt.RequireStepUp(m, core.StepUp{}) }, "set MaxAge, ACRValues or both"},
+		"nil authenticate": {func() { nethttpjwt.LoginHandler[any](m, nil) }, "LoginHandler: authenticate is nil"},
+	} {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, tc.want) {
+					t.Errorf("%s: got panic %q, want one containing %q", name, msg, tc.want)
+				}
+			}()
+			tc.setup()
+		}()
+	}
 }

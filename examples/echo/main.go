@@ -1,6 +1,7 @@
 // Command echo is the Echo example of jwtexp: POST /login (demo user
-// alice/wonderland), POST /refresh, POST /logout, GET /api/me behind the middleware, and the
-// browser client at /. Configure it with the environment variables of the README.
+// alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
+// GET /api/admin (scope "admin") and GET /api/sensitive (a login at most 5 minutes old, RFC
+// 9470); and the browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/echo
 package main
@@ -27,20 +28,24 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.POST("/login", func(c echo.Context) error {
-		r := c.Request()
-		app.Login(r.Context(), core.HTTPRequest(r)).Write(c.Response())
-		return nil
-	})
+	e.POST("/login", echojwt.LoginHandler(m, func(c echo.Context) (string, exampleapp.UserClaims, error) {
+		return exampleapp.Authenticate(core.HTTPRequest(c.Request()))
+	}))
 	e.POST("/refresh", echojwt.RefreshHandler(m))
 	e.POST("/logout", echojwt.LogoutHandler(m))
 	e.GET("/.well-known/jwks.json", echojwt.JWKSHandler(m))
 	e.GET("/metrics", echo.WrapHandler(app.MetricsHandler()))
-	e.GET("/api/me", func(c echo.Context) error {
+	me := func(c echo.Context) error {
 		claims, _ := echojwt.Claims(c)
 		exampleapp.Me(claims).Write(c.Response())
 		return nil
-	}, echojwt.Middleware(m))
+	}
+	// Route by route, not e.Group("/api", auth): a group with middleware also claims every
+	// unknown /api path, which the browser client's handler answers with 404.
+	auth := echojwt.Middleware(m)
+	e.GET("/api/me", me, auth)
+	e.GET("/api/admin", me, auth, echojwt.RequireScope(m, exampleapp.AdminScope))
+	e.GET("/api/sensitive", me, auth, echojwt.RequireStepUp(m, exampleapp.RecentLogin))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	e.Any("/*", echo.WrapHandler(web.Handler()))
 	return e

@@ -1,6 +1,7 @@
 // Command echo5 is the Echo v5 example of jwtexp: POST /login (demo user alice/wonderland),
-// POST /refresh, POST /logout, GET /api/me behind the middleware, GET /.well-known/jwks.json and
-// the browser client at /. Configure it with the environment variables of the README.
+// POST /refresh, POST /logout; behind the middleware GET /api/me, GET /api/admin (scope "admin")
+// and GET /api/sensitive (a login at most 5 minutes old, RFC 9470); GET /.well-known/jwks.json
+// and the browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/echo5
 //
@@ -31,20 +32,24 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	m := app.Manager
 	e := echo.New()
 	e.Logger = slog.Default() // the logger the example's Manager reports to as well
-	e.POST("/login", func(c *echo.Context) error {
-		r := c.Request()
-		app.Login(r.Context(), core.HTTPRequest(r)).Write(c.Response())
-		return nil
-	})
+	e.POST("/login", echo5jwt.LoginHandler(m, func(c *echo.Context) (string, exampleapp.UserClaims, error) {
+		return exampleapp.Authenticate(core.HTTPRequest(c.Request()))
+	}))
 	e.POST("/refresh", echo5jwt.RefreshHandler(m))
 	e.POST("/logout", echo5jwt.LogoutHandler(m))
 	e.GET("/.well-known/jwks.json", echo5jwt.JWKSHandler(m))
 	e.GET("/metrics", echo.WrapHandler(app.MetricsHandler()))
-	e.GET("/api/me", func(c *echo.Context) error {
+	me := func(c *echo.Context) error {
 		claims, _ := echo5jwt.Claims(c)
 		exampleapp.Me(claims).Write(c.Response())
 		return nil
-	}, echo5jwt.Middleware(m))
+	}
+	// Route by route, not e.Group("/api", auth): a group with middleware also claims every
+	// unknown /api path, which the browser client's handler answers with 404.
+	auth := echo5jwt.Middleware(m)
+	e.GET("/api/me", me, auth)
+	e.GET("/api/admin", me, auth, echo5jwt.RequireScope(m, exampleapp.AdminScope))
+	e.GET("/api/sensitive", me, auth, echo5jwt.RequireStepUp(m, exampleapp.RecentLogin))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	e.Any("/*", echo.WrapHandler(web.Handler()))
 	return e

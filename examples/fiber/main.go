@@ -1,6 +1,7 @@
 // Command fiber is the Fiber (v2) example of jwtexp: POST /login (demo user
-// alice/wonderland), POST /refresh, POST /logout, GET /api/me behind the middleware, and the
-// browser client at /. Configure it with the environment variables of the README.
+// alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
+// GET /api/admin (scope "admin") and GET /api/sensitive (a login at most 5 minutes old, RFC
+// 9470); and the browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/fiber
 package main
@@ -34,17 +35,23 @@ func newApp(app *exampleapp.App) *fiber.App {
 		IdleTimeout:    exampleapp.IdleTimeout,
 	})
 	f.Use(recover.New())
-	f.Post("/login", func(c *fiber.Ctx) error {
-		return fiberjwt.WriteResponse(c, app.Login(c.UserContext(), fiberjwt.Request(c)))
-	})
+	f.Post("/login", fiberjwt.LoginHandler(m, func(c *fiber.Ctx) (string, exampleapp.UserClaims, error) {
+		return exampleapp.Authenticate(fiberjwt.Request(c))
+	}))
 	f.Post("/refresh", fiberjwt.RefreshHandler(m))
 	f.Post("/logout", fiberjwt.LogoutHandler(m))
 	f.Get("/.well-known/jwks.json", fiberjwt.JWKSHandler(m))
 	f.Get("/metrics", adaptor.HTTPHandler(app.MetricsHandler()))
-	f.Get("/api/me", fiberjwt.Middleware(m), func(c *fiber.Ctx) error {
+	me := func(c *fiber.Ctx) error {
 		claims, _ := fiberjwt.Claims(c)
 		return fiberjwt.WriteResponse(c, exampleapp.Me(claims))
-	})
+	}
+	// Route by route, not f.Group("/api", auth): a group's handlers run for every /api path,
+	// also the unknown ones the browser client's handler answers with 404.
+	auth := fiberjwt.Middleware(m)
+	f.Get("/api/me", auth, me)
+	f.Get("/api/admin", auth, fiberjwt.RequireScope(m, exampleapp.AdminScope), me)
+	f.Get("/api/sensitive", auth, fiberjwt.RequireStepUp(m, exampleapp.RecentLogin), me)
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	f.Use(adaptor.HTTPHandler(web.Handler()))
 	return f

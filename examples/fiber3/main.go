@@ -1,6 +1,7 @@
 // Command fiber3 is the Fiber v3 example of jwtexp: POST /login (demo user alice/wonderland),
-// POST /refresh, POST /logout, GET /api/me behind the middleware, GET /.well-known/jwks.json and
-// the browser client at /. Configure it with the environment variables of the README.
+// POST /refresh, POST /logout; behind the middleware GET /api/me, GET /api/admin (scope "admin")
+// and GET /api/sensitive (a login at most 5 minutes old, RFC 9470); GET /.well-known/jwks.json
+// and the browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/fiber3
 package main
@@ -33,17 +34,21 @@ func newApp(app *exampleapp.App) *fiber.App {
 		IdleTimeout:    exampleapp.IdleTimeout,
 	})
 	f.Use(recover.New())
-	f.Post("/login", func(c fiber.Ctx) error {
-		return fiber3jwt.WriteResponse(c, app.Login(c.Context(), fiber3jwt.Request(c)))
-	})
+	f.Post("/login", fiber3jwt.LoginHandler(m, func(c fiber.Ctx) (string, exampleapp.UserClaims, error) {
+		return exampleapp.Authenticate(fiber3jwt.Request(c))
+	}))
 	f.Post("/refresh", fiber3jwt.RefreshHandler(m))
 	f.Post("/logout", fiber3jwt.LogoutHandler(m))
 	f.Get("/.well-known/jwks.json", fiber3jwt.JWKSHandler(m))
 	f.Get("/metrics", adaptor.HTTPHandler(app.MetricsHandler()))
-	f.Get("/api/me", fiber3jwt.Middleware(m), func(c fiber.Ctx) error {
+	me := func(c fiber.Ctx) error {
 		claims, _ := fiber3jwt.Claims(c)
 		return fiber3jwt.WriteResponse(c, exampleapp.Me(claims))
-	})
+	}
+	auth := fiber3jwt.Middleware(m)
+	f.Get("/api/me", auth, me)
+	f.Get("/api/admin", auth, fiber3jwt.RequireScope(m, exampleapp.AdminScope), me)
+	f.Get("/api/sensitive", auth, fiber3jwt.RequireStepUp(m, exampleapp.RecentLogin), me)
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	f.Use(adaptor.HTTPHandler(web.Handler()))
 	return f

@@ -1,6 +1,7 @@
 // Command gin is the Gin example of jwtexp: POST /login (demo user
-// alice/wonderland), POST /refresh, POST /logout, GET /api/me behind the middleware, and the
-// browser client at /. Configure it with the environment variables of the README.
+// alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
+// GET /api/admin (scope "admin") and GET /api/sensitive (a login at most 5 minutes old, RFC
+// 9470); and the browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/gin
 package main
@@ -29,17 +30,21 @@ func newApp(app *exampleapp.App) *gin.Engine {
 	m := app.Manager
 	r := gin.New()
 	r.Use(gin.Recovery())
-	r.POST("/login", func(c *gin.Context) {
-		app.Login(c.Request.Context(), core.HTTPRequest(c.Request)).Write(c.Writer)
-	})
+	r.POST("/login", ginjwt.LoginHandler(m, func(c *gin.Context) (string, exampleapp.UserClaims, error) {
+		return exampleapp.Authenticate(core.HTTPRequest(c.Request))
+	}))
 	r.POST("/refresh", ginjwt.RefreshHandler(m))
 	r.POST("/logout", ginjwt.LogoutHandler(m))
 	r.GET("/.well-known/jwks.json", ginjwt.JWKSHandler(m))
 	r.GET("/metrics", gin.WrapH(app.MetricsHandler()))
-	r.GET("/api/me", ginjwt.Middleware(m), func(c *gin.Context) {
+	me := func(c *gin.Context) {
 		claims, _ := ginjwt.Claims(c)
 		exampleapp.Me(claims).Write(c.Writer)
-	})
+	}
+	api := r.Group("/api", ginjwt.Middleware(m))
+	api.GET("/me", me)
+	api.GET("/admin", ginjwt.RequireScope(m, exampleapp.AdminScope), me)
+	api.GET("/sensitive", ginjwt.RequireStepUp(m, exampleapp.RecentLogin), me)
 	// Everything else is the browser client's (GET and HEAD; it answers 404 and 405 itself). Gin
 	// presets 404 for NoRoute handlers; the client's handler sets its own status.
 	client := gin.WrapH(web.Handler())

@@ -1,6 +1,7 @@
 // Command nethttp is the net/http example of jwtexp: POST /login (demo user
-// alice/wonderland), POST /refresh, POST /logout, GET /api/me behind the middleware, and the
-// browser client at /. Configure it with the environment variables of the README.
+// alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
+// GET /api/admin (scope "admin") and GET /api/sensitive (a login at most 5 minutes old, RFC
+// 9470); and the browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/nethttp
 package main
@@ -25,17 +26,21 @@ func main() {
 func newApp(app *exampleapp.App) http.Handler {
 	m := app.Manager
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		app.Login(r.Context(), core.HTTPRequest(r)).Write(w)
-	})
+	mux.Handle("POST /login", nethttpjwt.LoginHandler(m, func(r *http.Request) (string, exampleapp.UserClaims, error) {
+		return exampleapp.Authenticate(core.HTTPRequest(r))
+	}))
 	mux.Handle("POST /refresh", nethttpjwt.RefreshHandler(m))
 	mux.Handle("POST /logout", nethttpjwt.LogoutHandler(m))
 	mux.Handle("GET /.well-known/jwks.json", nethttpjwt.JWKSHandler(m))
 	mux.Handle("GET /metrics", app.MetricsHandler())
-	mux.Handle("GET /api/me", nethttpjwt.Middleware(m)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := nethttpjwt.Claims(r)
 		exampleapp.Me(c).Write(w)
-	})))
+	})
+	auth := nethttpjwt.Middleware(m)
+	mux.Handle("GET /api/me", auth(me))
+	mux.Handle("GET /api/admin", auth(nethttpjwt.RequireScope(m, exampleapp.AdminScope)(me)))
+	mux.Handle("GET /api/sensitive", auth(nethttpjwt.RequireStepUp(m, exampleapp.RecentLogin)(me)))
 	mux.Handle("GET /", web.Handler())
 	return mux
 }

@@ -15,14 +15,23 @@ import (
 )
 
 // The HTTP conformance suite: ONE table of requests and exact answers (status, WWW-Authenticate,
-// JSON body) that every adapter must give identically. An adapter's test builds its
-// framework's router with these routes and hands the suite a way to send requests through it:
+// JSON body) that every adapter must give identically. An adapter's test builds its framework's
+// router with these routes and hands the suite a way to send requests through it ("me" answers 200
+// {"sub": <claims subject, or "" when anonymous>}):
 //
-//	POST /login     -> WriteTokens(m.Issue(ctx, "alice", nil))   (no password check: test only)
-//	GET  /api/me    -> Middleware(m), then 200 {"sub": <claims subject>}
-//	GET  /optional  -> Middleware(m, WithOptional()), then 200 {"sub": <subject or "">}
-//	POST /refresh   -> RefreshHandler(m)
-//	POST /logout    -> LogoutHandler(m)
+//	POST /login          -> LoginHandler(m, authenticate), authenticate returning SuiteAuthenticate(<its core.Request>)
+//	GET  /api/me         -> Middleware(m), me
+//	GET  /api/admin      -> Middleware(m), RequireScope(m, "admin"), me
+//	GET  /api/write      -> Middleware(m), RequireAnyScope(m, "write", "admin"), me
+//	GET  /api/role       -> Middleware(m), Require(m, SuiteIsAdmin), me
+//	GET  /api/sensitive  -> Middleware(m), RequireStepUp(m, SuiteRecentLogin), me
+//	GET  /api/mfa        -> Middleware(m), RequireStepUp(m, SuiteMFA), me
+//	GET  /optional       -> Middleware(m, WithOptional()), me
+//	POST /refresh        -> RefreshHandler(m)
+//	POST /logout         -> LogoutHandler(m)
+//
+// (the /api routes may share one group with Middleware on it). The suite's Manager has a refresh
+// hook reading the role of a user from a directory the cases change, and refusing disabled users.
 
 // SuiteLeeway and SuiteAccessTTL are the settings of the suite's Manager.
 const (
@@ -83,7 +92,24 @@ func invalidGrant(desc string) Answer {
 		map[string]string{"error": "invalid_grant", "error_description": desc}}
 }
 
+// insufficientScope is the 403 of RFC 6750 §3.1, with scope="<scopes>" when scopes were required.
+func insufficientScope(desc, scopes string) Answer {
+	c := challenge("insufficient_scope", desc)
+	if scopes != "" {
+		c += fmt.Sprintf(`, scope=%q`, scopes)
+	}
+	return Answer{http.StatusForbidden, c, map[string]string{"error": "insufficient_scope", "error_description": desc}}
+}
+
+// insufficientAuth is the 401 of RFC 9470 §3 with its parameters (max_age="300", ...).
+func insufficientAuth(desc, params string) Answer {
+	return Answer{http.StatusUnauthorized, challenge("insufficient_user_authentication", desc) + ", " + params,
+		map[string]string{"error": "insufficient_user_authentication", "error_description": desc}}
+}
+
 var (
+	answerBadCredentials = Answer{http.StatusUnauthorized, challenge("", ""),
+		map[string]string{"error": "invalid_grant", "error_description": "invalid username or password"}}
 	answerMissing = Answer{http.StatusUnauthorized, challenge("", ""),
 		map[string]string{"error": "unauthorized", "error_description": "missing bearer token"}}
 	answerTwo = Answer{http.StatusBadRequest, challenge("invalid_request", "more than one credential in request"),
@@ -107,10 +133,16 @@ func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 		do    Doer
 		m     *core.Manager
 		clock *Clock
+		users *suiteDirectory
+	}
+	loginReq := func(user, password string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(fmt.Sprintf(`{"username":%q,"password":%q}`, user, password)))
+		r.Header.Set("Content-Type", "application/json")
+		return r
 	}
 	login := func(e env, cookie bool) session {
 		e.t.Helper()
-		req := httptest.NewRequest(http.MethodPost, "/login", nil)
+		req := loginReq(SuiteUser, SuitePassword)
 		if cookie {
 			req.Header.Set(core.RefreshTransportHeader, "cookie")
 		}
@@ -362,6 +394,130 @@ func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 			}
 			return e.do(get("/api/me", "Bearer "+tok)), invalidToken("session revoked")
 		}},
+		// Login (LoginHandler): the token response of RFC 6749 §5.1; the cookie transport is the
+		// "cookie mode" case.
+		{"login", func(e env) (*http.Response, Answer) {
+			resp := e.do(loginReq(SuiteUser, SuitePassword))
+			if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+				e.t.Errorf("Cache-Control: got %q, want no-store", cc)
+			}
+			if findCookie(resp) != nil {
+				e.t.Errorf("JSON transport: no refresh cookie expected, got %v", resp.Header.Values("Set-Cookie"))
+			}
+			return resp, Answer{200, "", map[string]string{"token_type": "Bearer"}}
+		}},
+		{"login tokens carry the user's claims", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			c, err := e.m.Verify(e.t.Context(), s.access)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			if got, _ := core.CustomClaims[SuiteClaims](c); got != SuiteLoginClaims || c.AuthTime.IsZero() {
+				e.t.Errorf("claims: got %+v auth_time %v, want %+v and auth_time", got, c.AuthTime, SuiteLoginClaims)
+			}
+			return e.do(get("/api/me", "Bearer "+s.access)), Answer{200, "", map[string]string{"sub": "alice"}}
+		}},
+		{"login with a wrong password", func(e env) (*http.Response, Answer) {
+			return e.do(loginReq(SuiteUser, "guess")), answerBadCredentials
+		}},
+		{"login of an unknown user", func(e env) (*http.Response, Answer) {
+			return e.do(loginReq("mallory", SuitePassword)), answerBadCredentials
+		}},
+		{"login with a malformed body", func(e env) (*http.Response, Answer) {
+			return e.do(httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(`{"username":`))),
+				Answer{http.StatusBadRequest, challenge("invalid_request", "malformed login request"),
+					map[string]string{"error": "invalid_request", "error_description": "malformed login request"}}
+		}},
+
+		// Scopes (RFC 6750 §3.1): 403 with the required scopes; authentication is checked first.
+		{"scope missing", func(e env) (*http.Response, Answer) {
+			s := login(e, false) // scope "profile"
+			return e.do(get("/api/admin", "Bearer "+s.access)), insufficientScope("insufficient scope", "admin")
+		}},
+		{"scope as a string", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/admin", "Bearer "+mint(e, `,"scope":"profile admin"`))), Answer{200, "", map[string]string{"sub": "bob"}}
+		}},
+		{"scope as an scp array", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/admin", "Bearer "+mint(e, `,"scp":["admin"]`))), Answer{200, "", map[string]string{"sub": "bob"}}
+		}},
+		{"no scope claim", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/admin", "Bearer "+mint(e, ""))), insufficientScope("insufficient scope", "admin")
+		}},
+		{"scope compares exactly", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/admin", "Bearer "+mint(e, `,"scope":"Admin admin:read administrator"`))), insufficientScope("insufficient scope", "admin")
+		}},
+		{"scope of the wrong type", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/admin", "Bearer "+mint(e, `,"scope":["admin"]`))), invalidToken("invalid scope claim")
+		}},
+		{"any of the scopes", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/write", "Bearer "+mint(e, `,"scp":"write"`))), Answer{200, "", map[string]string{"sub": "bob"}}
+		}},
+		{"none of the scopes", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/write", "Bearer "+mint(e, `,"scope":"read"`))), insufficientScope("insufficient scope", "write admin")
+		}},
+		{"scope route without token", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/admin", "")), answerMissing
+		}},
+		{"scope route with a bad token", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/admin", "Bearer "+Tamper(mint(e, `,"scope":"admin"`)))), invalidToken("invalid signature")
+		}},
+
+		// A predicate on the custom claims (a role).
+		{"predicate refuses", func(e env) (*http.Response, Answer) {
+			s := login(e, false) // role "user"
+			return e.do(get("/api/role", "Bearer "+s.access)), insufficientScope("insufficient privileges", "")
+		}},
+		{"predicate accepts", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/role", "Bearer "+mint(e, `,"role":"admin"`))), Answer{200, "", map[string]string{"sub": "bob"}}
+		}},
+
+		// Step-up (RFC 9470 §3).
+		{"step-up after a fresh login", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			return e.do(get("/api/sensitive", "Bearer "+s.access)), Answer{200, "", map[string]string{"sub": "alice"}}
+		}},
+		{"step-up after an old login", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			e.clock.Advance(4 * time.Minute)
+			next := readJSON(e.t, e.do(refreshReq(s.refresh))) // a refresh is no new login
+			e.clock.Advance(2 * time.Minute)
+			access := str(next["access_token"])
+			if resp := e.do(get("/api/me", "Bearer "+access)); resp.StatusCode != 200 {
+				e.t.Fatalf("refreshed token: got %d, want 200", resp.StatusCode)
+			}
+			return e.do(get("/api/sensitive", "Bearer "+access)), insufficientAuth("more recent authentication is required", `max_age="300"`)
+		}},
+		{"step-up without auth_time", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/sensitive", "Bearer "+mint(e, ""))), insufficientAuth("more recent authentication is required", `max_age="300"`)
+		}},
+		{"step-up with a recent auth_time", func(e env) (*http.Response, Answer) {
+			at := e.clock.Now().Add(-time.Minute).Unix()
+			return e.do(get("/api/sensitive", "Bearer "+mint(e, fmt.Sprintf(`,"auth_time":%d`, at)))), Answer{200, "", map[string]string{"sub": "bob"}}
+		}},
+		{"step-up acr refused", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/mfa", "Bearer "+mint(e, `,"acr":"pwd"`))), insufficientAuth("a different authentication level is required", `acr_values="mfa"`)
+		}},
+		{"step-up acr accepted", func(e env) (*http.Response, Answer) {
+			return e.do(get("/api/mfa", "Bearer "+mint(e, `,"acr":"mfa"`))), Answer{200, "", map[string]string{"sub": "bob"}}
+		}},
+
+		// The refresh hook (core.WithRefreshHook) keeps claims current.
+		{"refresh hook changes the role", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			if resp := e.do(get("/api/role", "Bearer "+s.access)); resp.StatusCode != http.StatusForbidden {
+				e.t.Fatalf("before promotion: got %d, want 403", resp.StatusCode)
+			}
+			e.users.setRole(SuiteUser, "admin")
+			next := readJSON(e.t, e.do(refreshReq(s.refresh)))
+			return e.do(get("/api/role", "Bearer "+str(next["access_token"]))), Answer{200, "", map[string]string{"sub": "alice"}}
+		}},
+		{"refresh hook refuses a disabled user", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			e.users.disable(SuiteUser)
+			CheckAnswer(e.t, e.do(refreshReq(s.refresh)), invalidGrant("session revoked"))
+			return e.do(get("/api/me", "Bearer "+s.access)), invalidToken("session revoked")
+		}},
+
 		{"optional without token", func(e env) (*http.Response, Answer) {
 			return e.do(get("/optional", "")), Answer{200, "", map[string]string{"sub": ""}}
 		}},
@@ -375,8 +531,9 @@ func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
-			m := SuiteManager(t, clock)
-			e := env{t: t, do: build(t, m), m: m, clock: clock}
+			users := newSuiteDirectory()
+			m := SuiteManager(t, clock, core.WithRefreshHook(users.hook))
+			e := env{t: t, do: build(t, m), m: m, clock: clock, users: users}
 			resp, want := tc.run(e)
 			CheckAnswer(t, resp, want)
 		})

@@ -1,10 +1,10 @@
-// Package exampleapp is what the example apps share: configuration from the environment (the
-// variables the README lists), the Manager built from it, the demo user and the answers of /login and /api/me. Each
-// example only wires these into its framework's router.
+// Package exampleapp is what the example apps share: configuration from the environment, the
+// Manager built from it, the demo user's login check (Authenticate), the requirements of
+// /api/admin and /api/sensitive and the answer of the /api routes. Each example only wires these
+// into its framework's router.
 package exampleapp
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -213,48 +213,43 @@ func (a *App) Close() error {
 	return err
 }
 
-// Login answers POST /login: JSON {"username", "password"} checked against the demo user, then a
-// token response (refresh token in an HttpOnly cookie when the request sends
-// "X-Refresh-Transport: cookie"). Wrong credentials: 401 invalid_grant; a malformed body: 400. A
-// verification-only example (JWT_JWKS_URL) answers 501 not_implemented, whatever the body.
-func (a *App) Login(ctx context.Context, r core.Request) core.Response {
-	if a.Manager.VerificationOnly() { // JWT_JWKS_URL: tokens come from the issuer
-		return a.Manager.Problem(core.ErrVerificationOnly)
-	}
-	body, err := r.Body(core.MaxBodySize)
-	var req struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-	}
-	if err != nil || json.Unmarshal(bytes.TrimSpace(body), &req) != nil {
-		return jsonError(http.StatusBadRequest, "invalid_request", "body must be JSON {\"username\": ..., \"password\": ...}")
-	}
-	userOK := subtle.ConstantTimeCompare([]byte(req.Username), []byte(DemoUser))
-	passOK := subtle.ConstantTimeCompare([]byte(req.Password), []byte(DemoPassword))
-	if userOK&passOK != 1 {
-		resp := jsonError(http.StatusUnauthorized, "invalid_grant", "invalid username or password")
-		resp.WWWAuthenticate = `Bearer realm="` + a.Manager.Realm() + `"`
-		return resp
-	}
-	p, err := a.Manager.Issue(ctx, req.Username, nil)
-	if err != nil {
-		return a.Manager.Problem(err)
-	}
-	return a.Manager.LoginResponse(r, p)
+// UserClaims are the custom claims of the examples' tokens: the demo user gets the scope
+// "profile" only, so GET /api/admin (scope "admin") refuses it.
+type UserClaims struct {
+	Scope string `json:"scope,omitempty"`
 }
 
-// Me answers GET /api/me for verified claims: {"sub": ..., "exp": ...}.
+// AdminScope is the scope GET /api/admin requires.
+const AdminScope = "admin"
+
+// RecentLogin is what GET /api/sensitive requires: a login at most 5 minutes old (RFC 9470).
+var RecentLogin = core.StepUp{MaxAge: 5 * time.Minute}
+
+// Authenticate is the examples' login check, for the adapters' LoginHandler: the JSON (or form)
+// body's username and password against the demo user, compared in constant time. A real
+// application looks the user up in its own store and checks a password hash instead; the
+// shape stays: the subject and the user's claims, or core.ErrInvalidCredentials (401
+// invalid_grant). A malformed body is core.ReadCredentials' error (400 invalid_request).
+func Authenticate(r core.Request) (string, UserClaims, error) {
+	c, err := core.ReadCredentials(r)
+	if err != nil {
+		return "", UserClaims{}, err
+	}
+	userOK := subtle.ConstantTimeCompare([]byte(c.Username), []byte(DemoUser))
+	passOK := subtle.ConstantTimeCompare([]byte(c.Password), []byte(DemoPassword))
+	if userOK&passOK != 1 {
+		return "", UserClaims{}, core.ErrInvalidCredentials
+	}
+	return c.Username, UserClaims{Scope: "profile"}, nil
+}
+
+// Me answers GET /api/me, /api/admin and /api/sensitive for verified claims: {"sub": ..., "exp": ...}.
 func Me(c *core.Claims) core.Response {
 	b, _ := json.Marshal(struct {
 		Sub string `json:"sub"`
 		Exp int64  `json:"exp"`
 	}{c.Subject, c.ExpiresAt.Unix()})
 	return core.Response{Status: http.StatusOK, CacheControl: "no-store", Body: b}
-}
-
-func jsonError(status int, code, desc string) core.Response {
-	b, _ := json.Marshal(map[string]string{"error": code, "error_description": desc})
-	return core.Response{Status: status, CacheControl: "no-store", Body: b}
 }
 
 // Main is the examples' main: read the environment, build the App, and hand it to serve, which

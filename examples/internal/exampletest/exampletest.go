@@ -6,6 +6,7 @@ package exampletest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -146,6 +147,7 @@ func Contract(t *testing.T, start Starter) {
 	if code != 200 || body["sub"] != "alice" || body["exp"] == nil {
 		t.Errorf("/api/me: got %d %v, want 200 sub alice with exp", code, body)
 	}
+	authorization(t, s, access)
 	code, hdr, body = s.Do(t, "GET", "/api/me", "", nil, nil)
 	if code != 401 || hdr.Get("WWW-Authenticate") != `Bearer realm="jwtexp"` {
 		t.Errorf("/api/me without token: got %d %q %v", code, hdr.Get("WWW-Authenticate"), body)
@@ -190,6 +192,37 @@ func Contract(t *testing.T, start Starter) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !bytes.Contains(page, []byte(`id="call-api"`)) {
 		t.Errorf("GET /: got %d %q, want the browser client page", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+}
+
+// authorization checks GET /api/admin (scope "admin", RFC 6750 §3.1) and GET /api/sensitive (a
+// login at most 5 minutes old, RFC 9470 §3) with access, a fresh login of the demo user (scope
+// "profile"), and with tokens of the example's issuer minted here.
+func authorization(t *testing.T, s *Server, access string) {
+	t.Helper()
+	cfg := s.App.Config
+	mint := func(extra string) string {
+		now := s.Clock.Now().Unix()
+		return testutil.HS256(cfg.AccessSecret, `{"alg":"HS256","typ":"JWT"}`,
+			fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"bob","iat":%d,"exp":%d%s}`, cfg.Issuer, cfg.Audience, now, now+30, extra))
+	}
+	check := func(name, path, token string, wantCode int, wantChallenge, wantError string) {
+		t.Helper()
+		code, hdr, body := s.Do(t, "GET", path, token, nil, nil)
+		if code != wantCode || hdr.Get("WWW-Authenticate") != wantChallenge || (wantError != "" && body["error"] != wantError) ||
+			(wantError == "" && body["sub"] == nil) {
+			t.Errorf("%s: got %d %q %v, want %d %q %s", name, code, hdr.Get("WWW-Authenticate"), body, wantCode, wantChallenge, wantError)
+		}
+	}
+	check("/api/admin as the demo user", "/api/admin", access, 403,
+		`Bearer realm="jwtexp", error="insufficient_scope", error_description="insufficient scope", scope="admin"`, "insufficient_scope")
+	check("/api/admin with scope \"profile admin\"", "/api/admin", mint(`,"scope":"profile admin"`), 200, "", "")
+	check("/api/admin with scp [\"admin\"]", "/api/admin", mint(`,"scp":["admin"]`), 200, "", "")
+	check("/api/admin without a token", "/api/admin", "", 401, `Bearer realm="jwtexp"`, "unauthorized")
+	check("/api/sensitive after a fresh login", "/api/sensitive", access, 200, "", "")
+	old := fmt.Sprintf(`,"auth_time":%d`, s.Clock.Now().Add(-6*time.Minute).Unix())
+	check("/api/sensitive with an old login", "/api/sensitive", mint(old), 401,
+		`Bearer realm="jwtexp", error="insufficient_user_authentication", error_description="more recent authentication is required", max_age="300"`,
+		"insufficient_user_authentication")
 }
 
 // Redis runs two instances of the example sharing one real redis-server (REDIS_URL): a session

@@ -4,7 +4,10 @@
 //
 // # Usage
 //
-//	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"}) // or NewClusterClient, NewFailoverClient
+//	client := redis.NewClient(&redis.Options{ // or NewClusterClient, NewFailoverClient
+//		Addr:                  "127.0.0.1:6379",
+//		ContextTimeoutEnabled: true, // required: see "Deadlines"
+//	})
 //	store, err := redisstore.New(client)
 //	if err != nil { ... }
 //	defer store.Close() // does not close client: the caller owns it
@@ -16,6 +19,19 @@
 //
 // New takes a client the application built (any redis.UniversalClient: single node, Sentinel or
 // Cluster) and never dials anything itself.
+//
+// # Deadlines
+//
+// The Manager gives every store call its own deadline (core.WithStoreTimeout, 300 ms by default)
+// and stops calling a failing store for a while (core.WithStoreBreaker). go-redis honours context
+// deadlines only when the client was built with ContextTimeoutEnabled; without it a frozen Redis
+// would hold each request for the client's ReadTimeout times its retries, so New refuses such a
+// client (*redis.Client, *redis.ClusterClient, *redis.Ring) with an error saying what to set.
+// Other go-redis settings can stay at their defaults: MaxRetries may re-send a rotation whose
+// reply was lost, and Rotate answers the repeat exactly as it answered the first.
+//
+// Rotate decides expiry, cut-off and grace by the Redis server's clock (TIME inside the script),
+// so instances whose clocks differ decide alike.
 //
 // # Keys
 //

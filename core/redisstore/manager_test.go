@@ -141,3 +141,155 @@ func TestRedisDownFailsClosed(t *testing.T) {
 		t.Fatalf("refresh after Redis is back: %v", err)
 	}
 }
+
+// skewedManager is one instance whose clock runs off by skew, sharing the Redis of rs.
+func skewedManager(t *testing.T, rs *testutil.RedisServer, skew, grace time.Duration) *core.Manager {
+	t.Helper()
+	st, err := redisstore.New(redisstore.ServerClient(t, rs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testutil.SuiteManager(t, testutil.NewClockNow(), core.WithStore(st),
+		core.WithClock(func() time.Time { return time.Now().Add(skew) }),
+		core.WithLeeway(10*time.Second), core.WithRefreshGrace(grace), core.WithStoreTimeout(5*time.Second))
+}
+
+// TestSkewedClocksDecideAlike: two instances whose clocks are 5 ms and 6 s apart decide reuse and
+// grace exactly as one instance would, because rotation decides by the Redis server's clock. With
+// grace 0 an immediate replay on the other instance is reuse; with grace 5 s it is a grace replay,
+// whichever instance is ahead.
+func TestSkewedClocksDecideAlike(t *testing.T) {
+	rs := testutil.StartRedis(t)
+	ctx := context.Background()
+	for _, skew := range []time.Duration{5 * time.Millisecond, 6 * time.Second} {
+		for _, grace := range []time.Duration{0, 5 * time.Second} {
+			// a rotates, b replays: once with b behind, once with b ahead.
+			for _, order := range []struct{ a, b time.Duration }{{0, -skew}, {-skew, 0}} {
+				a, b := skewedManager(t, rs, order.a, grace), skewedManager(t, rs, order.b, grace)
+				const rounds = 50
+				var replayed, reused int
+				for i := 0; i < rounds; i++ {
+					p, err := a.Issue(ctx, "alice", nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := a.Refresh(ctx, p.RefreshToken); err != nil {
+						t.Fatalf("rotation: %v", err)
+					}
+					_, err = b.Refresh(ctx, p.RefreshToken)
+					switch {
+					case err == nil:
+						replayed++
+					case errors.Is(err, core.ErrRefreshReused):
+						reused++
+					default:
+						t.Fatalf("replay on the other instance: %v", err)
+					}
+				}
+				want := rounds // grace: every replay is a grace replay
+				got := replayed
+				if grace == 0 {
+					got = reused // no grace: every replay is reuse
+				}
+				if got != want {
+					t.Errorf("clocks %v and %v apart, grace %v: %d replays answered, %d reuse verdicts of %d; want all %s",
+						order.a, order.b, grace, replayed, reused, rounds, map[bool]string{true: "reuse", false: "grace"}[grace == 0])
+				}
+			}
+		}
+	}
+}
+
+// TestCanceledClientIsNotAStoreFailure: a request whose client went away (its context canceled)
+// gets ErrRequestCanceled and no store-failure event, and does not count towards the breaker.
+func TestCanceledClientIsNotAStoreFailure(t *testing.T) {
+	rs := testutil.StartRedis(t)
+	st, err := redisstore.New(redisstore.ServerClient(t, rs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failures int
+	var mu sync.Mutex
+	m := testutil.SuiteManager(t, testutil.NewClockNow(), core.WithStore(st), core.WithStoreBreaker(1, time.Minute),
+		core.WithEventHook(func(_ context.Context, e core.Event) {
+			if e.Kind == core.EventStoreFailure {
+				mu.Lock()
+				failures++
+				mu.Unlock()
+			}
+		}))
+	p, err := m.Issue(context.Background(), "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := 0; i < 3; i++ {
+		if _, err := m.Verify(ctx, p.AccessToken); !errors.Is(err, core.ErrRequestCanceled) || errors.Is(err, core.ErrStoreUnavailable) {
+			t.Fatalf("verify with a canceled context: got %v, want ErrRequestCanceled and not ErrStoreUnavailable", err)
+		}
+	}
+	if failures != 0 {
+		t.Fatalf("store-failure events for canceled clients: got %d, want 0", failures)
+	}
+	// The breaker (1 failure opens it) is still closed: the next client is served.
+	if _, err := m.Verify(context.Background(), p.AccessToken); err != nil {
+		t.Fatalf("verify after canceled clients: %v", err)
+	}
+	if r := m.Problem(core.ErrRequestCanceled); r.Status != 503 || r.RetryAfter == "" {
+		t.Fatalf("answer to a canceled request: got %d Retry-After %q, want 503 with Retry-After", r.Status, r.RetryAfter)
+	}
+}
+
+// TestFailOpenRevocation: with WithFailOpenRevocation and Redis down, a token that passes every
+// stateless check is accepted and reported; a forged or expired one is still refused; refresh,
+// login and logout still fail closed.
+func TestFailOpenRevocation(t *testing.T) {
+	rs := testutil.StartRedis(t)
+	st, err := redisstore.New(redisstore.ServerClient(t, rs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := testutil.NewClockNow()
+	var skipped []core.Event
+	var mu sync.Mutex
+	m := testutil.SuiteManager(t, clock, core.WithStore(st), core.WithFailOpenRevocation(),
+		core.WithEventHook(func(_ context.Context, e core.Event) {
+			if e.Kind == core.EventRevocationSkipped {
+				mu.Lock()
+				skipped = append(skipped, e)
+				mu.Unlock()
+			}
+		}))
+	ctx := context.Background()
+	p, err := m.Issue(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.Stop()
+	for i := 0; i < 3; i++ {
+		c, err := m.Verify(ctx, p.AccessToken)
+		if err != nil || c.Subject != "alice" {
+			t.Fatalf("fail-open verify with Redis down: got %v, %v; want alice accepted", c, err)
+		}
+	}
+	if len(skipped) != 3 || skipped[0].Subject != "alice" || skipped[0].Err == nil {
+		t.Fatalf("EventRevocationSkipped: got %d events (%+v), want 3 naming alice and the store error", len(skipped), skipped)
+	}
+	if _, err := m.Verify(ctx, testutil.Tamper(p.AccessToken)); !errors.Is(err, core.ErrSignature) {
+		t.Fatalf("forged token with Redis down: got %v, want ErrSignature", err)
+	}
+	if _, err := m.Refresh(ctx, p.RefreshToken); !errors.Is(err, core.ErrStoreUnavailable) {
+		t.Fatalf("refresh with Redis down: got %v, want ErrStoreUnavailable (fail closed)", err)
+	}
+	if _, err := m.Issue(ctx, "bob", nil); !errors.Is(err, core.ErrStoreUnavailable) {
+		t.Fatalf("login with Redis down: got %v, want ErrStoreUnavailable (fail closed)", err)
+	}
+	if err := m.Logout(ctx, p.AccessToken, ""); !errors.Is(err, core.ErrStoreUnavailable) {
+		t.Fatalf("logout with Redis down: got %v, want ErrStoreUnavailable (fail closed)", err)
+	}
+	clock.Advance(testutil.SuiteAccessTTL + testutil.SuiteLeeway)
+	if _, err := m.Verify(ctx, p.AccessToken); !errors.Is(err, core.ErrTokenExpired) {
+		t.Fatalf("expired token with Redis down: got %v, want ErrTokenExpired", err)
+	}
+}

@@ -1,0 +1,70 @@
+package core
+
+import (
+	"testing"
+	"time"
+)
+
+// The breaker's state machine, step by step on explicit times: closed until `failures` errors in
+// a row, open (refusing) for the cooldown, then one probe at a time; the probe's outcome closes or
+// reopens it, and a probe whose caller went away is forgotten.
+func TestBreaker(t *testing.T) {
+	g := storeGuardConfig{failures: 3, cooldown: time.Second}
+	var b breaker
+	t0 := time.Unix(1000, 0)
+	must := func(step string, now time.Time, wantOK, wantProbe bool) bool {
+		t.Helper()
+		ok, probe := b.allow(now)
+		if ok != wantOK || probe != wantProbe {
+			t.Fatalf("%s: allow = (%v, %v), want (%v, %v)", step, ok, probe, wantOK, wantProbe)
+		}
+		return probe
+	}
+	for i := 0; i < 2; i++ {
+		must("closed", t0, true, false)
+		if b.done(false, false, t0, &g) {
+			t.Fatalf("failure %d opened the breaker, want it open only at the 3rd", i+1)
+		}
+	}
+	must("closed", t0, true, false)
+	b.done(true, false, t0, &g) // a success resets the count
+	for i := 0; i < 3; i++ {
+		must("closed", t0, true, false)
+		opened := b.done(false, false, t0, &g)
+		if opened != (i == 2) {
+			t.Fatalf("failure %d after a success: opened %v, want %v", i+1, opened, i == 2)
+		}
+	}
+	must("open", t0.Add(999*time.Millisecond), false, false)
+	probe := must("half-open", t0.Add(time.Second), true, true)
+	must("a second caller while the probe is out", t0.Add(time.Second), false, false)
+	b.release(probe) // the probe's client went away: nothing learnt
+	probe = must("half-open again", t0.Add(time.Second), true, true)
+	b.done(false, probe, t0.Add(time.Second), &g) // the probe failed: open for another cooldown
+	must("reopened", t0.Add(1500*time.Millisecond), false, false)
+	probe = must("next probe", t0.Add(2*time.Second), true, true)
+	b.done(true, probe, t0.Add(2*time.Second), &g)
+	must("closed after a successful probe", t0.Add(2*time.Second), true, false)
+}
+
+func TestRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		cooldown time.Duration
+		want     string
+	}{{10 * time.Millisecond, "1"}, {500 * time.Millisecond, "1"}, {time.Second, "1"}, {1500 * time.Millisecond, "2"}, {time.Minute, "60"}} {
+		if got := (storeGuardConfig{cooldown: tc.cooldown}).retryAfter(); got != tc.want {
+			t.Errorf("cooldown %v: Retry-After %q, want %q", tc.cooldown, got, tc.want)
+		}
+	}
+}
+
+func TestStoreGuardOptions(t *testing.T) {
+	for _, o := range []Option{WithStoreTimeout(0), WithStoreTimeout(11 * time.Second), WithStoreBreaker(0, time.Second),
+		WithStoreBreaker(1, time.Millisecond), WithStoreBreaker(1, 2*time.Minute), WithTrustedOrigins("evil.example"),
+		WithTrustedOrigins("https://a.example/path"), WithTrustedOrigins("ftp://a.example")} {
+		c := defaultConfig()
+		if err := o(&c); err == nil {
+			t.Errorf("option accepted, want a configuration error")
+		}
+	}
+}

@@ -168,6 +168,18 @@ func (g storeGuardConfig) retryAfter() string {
 // not counted against the store. A call the breaker refuses is reported as a failure too, but
 // not timed: it never reached the store.
 func (m *Manager) call(ctx context.Context, op, what string, f func(ctx context.Context) error) error {
+	if m.inMemory {
+		// The memory store cannot stall or fail for want of a network: no deadline (its timer
+		// would cost more than the lookup) and no breaker.
+		start := m.storeStart()
+		err := f(ctx)
+		m.storeDone(ctx, op, start, err)
+		if err != nil {
+			err = storeError(what, err)
+			m.storeFailed(ctx, op, err)
+		}
+		return err
+	}
 	now := m.cfg.now()
 	ok, probe := m.breaker.allow(now)
 	if !ok {

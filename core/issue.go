@@ -27,9 +27,11 @@ var ErrSubjectEmpty = &subError{msg: "jwtexp: subject is empty", parent: ErrClai
 // struct or map); its members are added to both tokens and carried over on every refresh. Names
 // the Manager writes itself are refused with ErrReservedClaim.
 //
-// With rotation on, the session is recorded in the store; a store failure returns
-// ErrStoreUnavailable.
-func (m *Manager) Issue(ctx context.Context, subject string, custom any) (*TokenPair, error) {
+// With rotation on, the session is recorded in the store (with the client description of
+// WithSessionClient, if given), and when the subject already holds the maximum number of live
+// sessions (WithMaxSessions) the least recently used one is ended in the same store call; a store
+// failure returns ErrStoreUnavailable.
+func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ...IssueOption) (*TokenPair, error) {
 	if m.cfg.verificationOnly() {
 		return nil, ErrVerificationOnly
 	}
@@ -44,21 +46,30 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any) (*Token
 	iat := time.Unix(now.Unix(), 0)
 	sid, refreshID := newID(), newID()
 	sessionEnd := iat.Add(m.cfg.maxSessionAge)
-	refreshExp := minTime(iat.Add(m.cfg.refreshTTL), sessionEnd)
+	refreshExp := minTime(m.refreshExpiry(iat), sessionEnd)
 	p, err := m.pair(subject, sid, refreshID, iat, iat, refreshExp, sessionEnd, members)
 	if err != nil {
 		return nil, err
 	}
 	if m.cfg.rotation {
-		err := m.store.CreateFamily(ctx, Family{
+		var o issueOptions
+		for _, opt := range opts {
+			if opt != nil {
+				opt(&o)
+			}
+		}
+		ended, err := m.store.CreateFamily(ctx, Family{
 			SessionID: sid, Subject: subject,
 			Current: refreshID, CurrentIssuedAt: iat, CurrentExpires: refreshExp,
-			Expires: sessionEnd,
-		})
+			Expires: sessionEnd, CreatedAt: now, LastUsed: now, Client: o.client,
+		}, SessionLimit{Max: m.cfg.maxSessions, RevokeUntil: m.sessionRevokeUntil(now)})
 		if err != nil {
 			err = storeError("create session", err)
 			m.storeFailed(ctx, err)
 			return nil, err
+		}
+		for _, e := range ended {
+			m.emit(ctx, Event{Kind: EventRevoked, Subject: subject, SessionID: e, Reason: "session limit"})
 		}
 	}
 	m.emit(ctx, Event{Kind: EventIssued, Subject: subject, SessionID: sid})

@@ -51,10 +51,11 @@ func fill(t *testing.T, s *core.MemoryStore, now time.Time) {
 	mustOK(t, "DenyToken", s.DenyToken(ctx, "alice", "jti-1", now.Add(time.Minute)))
 	mustOK(t, "RevokeFamily", s.RevokeFamily(ctx, "alice", "sid-1", now.Add(2*time.Minute)))
 	mustOK(t, "CutOff", s.CutOff(ctx, "alice", now, now.Add(3*time.Minute)))
-	mustOK(t, "CreateFamily", s.CreateFamily(ctx, core.Family{
+	_, err := s.CreateFamily(ctx, core.Family{
 		SessionID: "sid-2", Subject: "alice", Current: "jti-r", CurrentIssuedAt: now,
 		CurrentExpires: now.Add(4 * time.Minute), Expires: now.Add(time.Hour),
-	}))
+	}, core.SessionLimit{})
+	mustOK(t, "CreateFamily", err)
 }
 
 func TestMemoryStoreSweep(t *testing.T) {
@@ -152,12 +153,12 @@ func TestMemoryStoreCanceledContext(t *testing.T) {
 	cancel()
 	now := clock.Now()
 	calls := map[string]error{
-		"CreateFamily": s.CreateFamily(ctx, core.Family{SessionID: "sid-1", Subject: "alice",
-			CurrentExpires: now.Add(time.Hour), Expires: now.Add(time.Hour)}),
 		"RevokeFamily": s.RevokeFamily(ctx, "alice", "sid-1", now.Add(time.Hour)),
 		"DenyToken":    s.DenyToken(ctx, "alice", "jti-1", now.Add(time.Hour)),
 		"CutOff":       s.CutOff(ctx, "alice", now, now.Add(time.Hour)),
 	}
+	_, calls["CreateFamily"] = s.CreateFamily(ctx, core.Family{SessionID: "sid-1", Subject: "alice",
+		CurrentExpires: now.Add(time.Hour), Expires: now.Add(time.Hour)}, core.SessionLimit{})
 	_, _, calls["Rotate"] = s.Rotate(ctx, core.RotateRequest{Subject: "alice", SessionID: "sid-1", Now: now})
 	_, calls["Revoked"] = s.Revoked(ctx, "alice", "jti-1", "sid-1")
 	for op, err := range calls {

@@ -57,6 +57,8 @@ type config struct {
 	hook                      func(context.Context, Event)
 	logger                    *slog.Logger
 	loggerSet                 bool
+	maxSessions               int           // WithMaxSessions (sessions.go)
+	idleTimeout               time.Duration // WithIdleTimeout (sessions.go); 0: off
 }
 
 type cookieConfig struct {
@@ -78,6 +80,7 @@ func defaultConfig() config {
 		now:             time.Now,
 		realm:           DefaultRealm,
 		maxTokenSize:    DefaultMaxTokenSize,
+		maxSessions:     DefaultMaxSessions,
 		cookie: cookieConfig{
 			name: DefaultRefreshCookie, path: DefaultRefreshPath,
 			secure: true, sameSite: http.SameSiteStrictMode,
@@ -437,5 +440,6 @@ func (c *config) validate() error {
 	if c.cookie.sameSite == http.SameSiteNoneMode && !c.cookie.secure {
 		errs = append(errs, configError("SameSite=None requires a Secure cookie: drop WithInsecureCookie"))
 	}
+	errs = append(errs, c.validateSessions()...)
 	return errors.Join(errs...)
 }

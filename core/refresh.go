@@ -63,10 +63,10 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*TokenPair,
 	fam, res, err := m.store.Rotate(ctx, RotateRequest{
 		Subject: c.Subject, SessionID: c.SessionID,
 		Presented: c.TokenID, PresentedIssuedAt: c.IssuedAt,
-		Next: next, NextIssuedAt: iat, NextExpires: iat.Add(m.cfg.refreshTTL),
+		Next: next, NextIssuedAt: iat, NextExpires: m.refreshExpiry(iat),
 		Now:         now,
 		GraceUntil:  now.Add(m.cfg.grace),
-		RevokeUntil: now.Add(m.maxLifetime + m.cfg.leeway),
+		RevokeUntil: m.sessionRevokeUntil(now),
 	})
 	if err != nil {
 		err = storeError("rotate refresh token", err)

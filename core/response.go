@@ -52,6 +52,7 @@ func (r Response) Write(w http.ResponseWriter) {
 //     keeps its OAuth meaning;
 //   - ErrStoreUnavailable: 503 temporarily_unavailable with Retry-After, never an accept;
 //   - ErrVerificationOnly (Issue or Refresh of a verification-only Manager): 501 not_implemented;
+//   - ErrSessionNotFound: 404 not_found; ErrSessionsNotRecorded: 501 not_implemented;
 //   - every other token error: 401 invalid_token with the short reason as error_description;
 //   - anything else: 500 server_error.
 //
@@ -60,6 +61,9 @@ func (r Response) Write(w http.ResponseWriter) {
 func (m *Manager) Problem(err error) Response {
 	if errors.Is(err, ErrVerificationOnly) {
 		return verifyOnlyProblem() // 501 not_implemented
+	}
+	if r, ok := sessionProblem(err); ok {
+		return r // 404 not_found, 501 not_implemented
 	}
 	code, status, challenge := "invalid_token", http.StatusUnauthorized, true
 	switch {

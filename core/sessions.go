@@ -30,7 +30,7 @@ var (
 	ErrSessionNotFound = errors.New("jwtexp: session not found")
 
 	// ErrSessionsNotRecorded is returned by Sessions, EndSession and EndOtherSessions of a Manager
-	// that records no sessions: one built WithoutRotation (refresh tokens are then not kept in the
+	// that records no sessions: one built WithRotation(false) (refresh tokens are then not kept in the
 	// store) or a verification-only one. Problem answers it with 501 not_implemented.
 	ErrSessionsNotRecorded = errors.New("jwtexp: sessions are not recorded: they need refresh-token rotation")
 )
@@ -76,7 +76,7 @@ func (c *config) validateSessions() []error {
 	}
 	var errs []error
 	if !c.rotation {
-		errs = append(errs, configError("WithIdleTimeout needs refresh-token rotation: drop WithoutRotation or the idle timeout"))
+		errs = append(errs, configError("WithIdleTimeout needs refresh-token rotation: drop WithRotation(false) or the idle timeout"))
 	}
 	if c.idleTimeout < c.accessTTL {
 		errs = append(errs, configError("idle timeout %v is shorter than access TTL %v: raise it or shorten the access TTL", c.idleTimeout, c.accessTTL))

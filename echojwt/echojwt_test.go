@@ -37,6 +37,9 @@ func router(m *core.Manager) *echo.Echo {
 	})
 	api := e.Group("/api", echojwt.Middleware(m))
 	api.GET("/me", me)
+	api.GET("/sessions", echojwt.SessionsHandler(m))
+	api.DELETE("/sessions/:id", echojwt.EndSessionHandler(m, "id"))
+	api.DELETE("/sessions", echojwt.EndOtherSessionsHandler(m))
 	e.GET("/optional", me, echojwt.Middleware(m, echojwt.WithOptional()))
 	e.POST("/refresh", echojwt.RefreshHandler(m))
 	e.POST("/logout", echojwt.LogoutHandler(m))
@@ -262,4 +265,10 @@ func BenchmarkMiddleware(b *testing.B) {
 			})
 		}
 	}
+}
+
+func TestSessionsConformance(t *testing.T) {
+	testutil.RunSessionsSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.HandlerDoer(router(m))
+	})
 }

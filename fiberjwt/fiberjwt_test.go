@@ -53,6 +53,9 @@ func router(m *core.Manager) *fiber.App {
 	})
 	api := app.Group("/api", fiberjwt.Middleware(m))
 	api.Get("/me", me)
+	api.Get("/sessions", fiberjwt.SessionsHandler(m))
+	api.Delete("/sessions/:id", fiberjwt.EndSessionHandler(m, "id"))
+	api.Delete("/sessions", fiberjwt.EndOtherSessionsHandler(m))
 	app.Get("/optional", fiberjwt.Middleware(m, fiberjwt.WithOptional()), me)
 	app.Post("/refresh", fiberjwt.RefreshHandler(m))
 	app.Post("/logout", fiberjwt.LogoutHandler(m))
@@ -339,4 +342,10 @@ func BenchmarkMiddleware(b *testing.B) {
 			})
 		}
 	}
+}
+
+func TestSessionsConformance(t *testing.T) {
+	testutil.RunSessionsSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return doer(t, router(m))
+	})
 }

@@ -1,5 +1,5 @@
 // Command echo is the Echo example of jwtexp: POST /login (demo user
-// alice/wonderland), POST /refresh, POST /logout, GET /api/me behind the middleware, and the
+// alice/wonderland), POST /refresh, POST /logout, GET /api/me and /api/sessions behind the middleware, and the
 // browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/echo
@@ -32,7 +32,7 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e.HidePort = true
 	e.POST("/login", func(c echo.Context) error {
 		r := c.Request()
-		app.Login(r.Context(), core.HTTPRequest(r)).Write(c.Response())
+		app.LoginFrom(r.Context(), core.HTTPRequest(r), r.RemoteAddr).Write(c.Response())
 		return nil
 	})
 	e.POST("/refresh", echojwt.RefreshHandler(m))
@@ -43,6 +43,10 @@ func newApp(app *exampleapp.App) *echo.Echo {
 		exampleapp.Me(claims).Write(c.Response())
 		return nil
 	}, echojwt.Middleware(m))
+	sessions := e.Group("/api/sessions", echojwt.Middleware(m))
+	sessions.GET("", echojwt.SessionsHandler(m))
+	sessions.DELETE("/:id", echojwt.EndSessionHandler(m, "id"))
+	sessions.DELETE("", echojwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	e.Any("/*", echo.WrapHandler(web.Handler()))
 	return e

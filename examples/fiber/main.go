@@ -1,5 +1,5 @@
 // Command fiber is the Fiber (v2) example of jwtexp: POST /login (demo user
-// alice/wonderland), POST /refresh, POST /logout, GET /api/me behind the middleware, and the
+// alice/wonderland), POST /refresh, POST /logout, GET /api/me and /api/sessions behind the middleware, and the
 // browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/fiber
@@ -35,7 +35,7 @@ func newApp(app *exampleapp.App) *fiber.App {
 	})
 	f.Use(recover.New())
 	f.Post("/login", func(c *fiber.Ctx) error {
-		return fiberjwt.WriteResponse(c, app.Login(c.UserContext(), fiberjwt.Request(c)))
+		return fiberjwt.WriteResponse(c, app.LoginFrom(c.UserContext(), fiberjwt.Request(c), c.Context().RemoteAddr().String()))
 	})
 	f.Post("/refresh", fiberjwt.RefreshHandler(m))
 	f.Post("/logout", fiberjwt.LogoutHandler(m))
@@ -44,6 +44,10 @@ func newApp(app *exampleapp.App) *fiber.App {
 		claims, _ := fiberjwt.Claims(c)
 		return fiberjwt.WriteResponse(c, exampleapp.Me(claims))
 	})
+	sessions := f.Group("/api/sessions", fiberjwt.Middleware(m))
+	sessions.Get("", fiberjwt.SessionsHandler(m))
+	sessions.Delete("/:id", fiberjwt.EndSessionHandler(m, "id"))
+	sessions.Delete("", fiberjwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	f.Use(adaptor.HTTPHandler(web.Handler()))
 	return f

@@ -1,5 +1,5 @@
 // Command gin is the Gin example of jwtexp: POST /login (demo user
-// alice/wonderland), POST /refresh, POST /logout, GET /api/me behind the middleware, and the
+// alice/wonderland), POST /refresh, POST /logout, GET /api/me and /api/sessions behind the middleware, and the
 // browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/gin
@@ -31,7 +31,7 @@ func newApp(app *exampleapp.App) *gin.Engine {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.POST("/login", func(c *gin.Context) {
-		app.Login(c.Request.Context(), core.HTTPRequest(c.Request)).Write(c.Writer)
+		app.LoginFrom(c.Request.Context(), core.HTTPRequest(c.Request), c.Request.RemoteAddr).Write(c.Writer)
 	})
 	r.POST("/refresh", ginjwt.RefreshHandler(m))
 	r.POST("/logout", ginjwt.LogoutHandler(m))
@@ -40,6 +40,10 @@ func newApp(app *exampleapp.App) *gin.Engine {
 		claims, _ := ginjwt.Claims(c)
 		exampleapp.Me(claims).Write(c.Writer)
 	})
+	sessions := r.Group("/api/sessions", ginjwt.Middleware(m))
+	sessions.GET("", ginjwt.SessionsHandler(m))
+	sessions.DELETE("/:id", ginjwt.EndSessionHandler(m, "id"))
+	sessions.DELETE("", ginjwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (GET and HEAD; it answers 404 and 405 itself). Gin
 	// presets 404 for NoRoute handlers; the client's handler sets its own status.
 	client := gin.WrapH(web.Handler())

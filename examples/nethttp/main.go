@@ -1,5 +1,5 @@
 // Command nethttp is the net/http example of jwtexp: POST /login (demo user
-// alice/wonderland), POST /refresh, POST /logout, GET /api/me behind the middleware, and the
+// alice/wonderland), POST /refresh, POST /logout, GET /api/me and /api/sessions behind the middleware, and the
 // browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/nethttp
@@ -27,7 +27,7 @@ func newApp(app *exampleapp.App) http.Handler {
 	m := app.Manager
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		app.Login(r.Context(), core.HTTPRequest(r)).Write(w)
+		app.LoginFrom(r.Context(), core.HTTPRequest(r), r.RemoteAddr).Write(w)
 	})
 	mux.Handle("POST /refresh", nethttpjwt.RefreshHandler(m))
 	mux.Handle("POST /logout", nethttpjwt.LogoutHandler(m))
@@ -36,6 +36,10 @@ func newApp(app *exampleapp.App) http.Handler {
 		c, _ := nethttpjwt.Claims(r)
 		exampleapp.Me(c).Write(w)
 	})))
+	auth := nethttpjwt.Middleware(m)
+	mux.Handle("GET /api/sessions", auth(nethttpjwt.SessionsHandler(m)))
+	mux.Handle("DELETE /api/sessions/{id}", auth(nethttpjwt.EndSessionHandler(m, "id")))
+	mux.Handle("DELETE /api/sessions", auth(nethttpjwt.EndOtherSessionsHandler(m)))
 	mux.Handle("GET /", web.Handler())
 	return mux
 }

@@ -39,6 +39,7 @@ type Config struct {
 	AccessTTL, RefreshTTL       time.Duration // JWT_ACCESS_TTL 15m, JWT_REFRESH_TTL 168h
 	Leeway                      time.Duration // JWT_LEEWAY 10s
 	RefreshGrace                time.Duration // JWT_REFRESH_GRACE 5s
+	IdleTimeout                 time.Duration // JWT_IDLE_TIMEOUT; 0 (unset): no idle timeout
 	RedisURL                    string        // REDIS_URL; empty: in-memory store
 	SigningKeyFile              string        // JWT_SIGNING_KEY_FILE: PEM private key signing access tokens (see keys.go)
 	JWKSURL                     string        // JWT_JWKS_URL: verify tokens of that JWK Set only (see keys.go)
@@ -72,6 +73,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}{
 		{"JWT_ACCESS_TTL", &c.AccessTTL}, {"JWT_REFRESH_TTL", &c.RefreshTTL},
 		{"JWT_LEEWAY", &c.Leeway}, {"JWT_REFRESH_GRACE", &c.RefreshGrace},
+		{"JWT_IDLE_TIMEOUT", &c.IdleTimeout},
 	} {
 		v := getenv(d.name)
 		if v == "" {
@@ -128,6 +130,9 @@ func New(c Config) (*App, error) {
 	}
 	if c.Clock != nil {
 		opts = append(opts, core.WithClock(c.Clock))
+	}
+	if c.IdleTimeout != 0 {
+		opts = append(opts, core.WithIdleTimeout(c.IdleTimeout))
 	}
 	a := &App{Config: c}
 	keyOpts, src, err := c.keyOptions(logger)
@@ -188,8 +193,17 @@ func (a *App) Close() error {
 // Login answers POST /login: JSON {"username", "password"} checked against the demo user, then a
 // token response (refresh token in an HttpOnly cookie when the request sends
 // "X-Refresh-Transport: cookie"). Wrong credentials: 401 invalid_grant; a malformed body: 400. A
-// verification-only example (JWT_JWKS_URL) answers 501 not_implemented, whatever the body.
+// verification-only example (JWT_JWKS_URL) answers 501 not_implemented, whatever the body. The
+// session records the browser and system of the User-Agent only; LoginFrom adds the network.
 func (a *App) Login(ctx context.Context, r core.Request) core.Response {
+	return a.LoginFrom(ctx, r, "")
+}
+
+// LoginFrom is Login for a request from remoteAddr ("host:port"): the session's client
+// description ("your devices") also names the network it came from, as a /24 (IPv4) or /48
+// (IPv6), never the full address (see core.DescribeClient). Behind a proxy remoteAddr is the
+// proxy's: pass the client address your proxy vouches for, or "".
+func (a *App) LoginFrom(ctx context.Context, r core.Request, remoteAddr string) core.Response {
 	if a.Manager.VerificationOnly() { // JWT_JWKS_URL: tokens come from the issuer
 		return a.Manager.Problem(core.ErrVerificationOnly)
 	}
@@ -208,7 +222,8 @@ func (a *App) Login(ctx context.Context, r core.Request) core.Response {
 		resp.WWWAuthenticate = `Bearer realm="` + a.Manager.Realm() + `"`
 		return resp
 	}
-	p, err := a.Manager.Issue(ctx, req.Username, nil)
+	ua, _ := r.Header("User-Agent")
+	p, err := a.Manager.Issue(ctx, req.Username, nil, core.WithSessionClient(core.DescribeClient(ua, remoteAddr)))
 	if err != nil {
 		return a.Manager.Problem(err)
 	}

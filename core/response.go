@@ -138,6 +138,9 @@ func Reason(err error) string {
 	if errors.As(err, &te) {
 		return te.reason
 	}
+	if errors.Is(err, ErrSessionNotFound) {
+		return "session not found"
+	}
 	for _, s := range []error{ErrTokenMissing, ErrInvalidRequest, ErrTokenMalformed, ErrSignature,
 		ErrTokenExpired, ErrTokenNotYetValid, ErrExpMissing, ErrIssuer, ErrAudience, ErrLifetime,
 		ErrClaims, ErrTokenType, ErrTokenRevoked, ErrRefreshReused, ErrInvalidGrant,

@@ -83,9 +83,24 @@
 //
 // RevokeToken denies one access token (its jti) until its exp; RevokeSession (logout) deletes a
 // session and refuses its access tokens by sid; RevokeSubject refuses every token of a user issued
-// up to now ("log out everywhere"). Each record expires when the tokens it guards would have, so
-// the store stays bounded. Verification asks the store once per request (WithRevocationCheck(false)
-// makes it stateless).
+// before the call ("log out everywhere") and none issued after it, even within the same second:
+// it ends the user's live sessions by id and cuts off only tokens issued before the current
+// second, since iat has whole seconds (see RevokeSubject). Each record expires when the tokens it
+// guards would have, so the store stays bounded. Verification asks the store once per request
+// (WithRevocationCheck(false) makes it stateless).
+//
+// # Sessions
+//
+// With rotation each login is a session the store records with its creation, last refresh,
+// absolute end and, when the application passes WithSessionClient to Issue, a short client
+// description (personal data: keep it coarse, see DescribeClient). Sessions lists a user's live
+// sessions ("your devices", the current one marked), EndSession ends one of them (its tokens are
+// refused at once, as after a logout; another user's id is ErrSessionNotFound) and
+// EndOtherSessions ends all but the current one; ServeSessions, ServeEndSession and
+// ServeEndOtherSessions answer them over HTTP. WithMaxSessions bounds a user's live sessions
+// (default 32: a login beyond it ends the least recently used one), WithIdleTimeout ends a
+// session nobody refreshed for a while (off by default), and neither ever extends a session past
+// WithMaxSessionAge.
 //
 // # Stores
 //

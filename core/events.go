@@ -69,6 +69,8 @@ const (
 	StoreOpDenyToken    = "deny_token"
 	StoreOpCutOff       = "cut_off"
 	StoreOpRevoked      = "revoked"
+	StoreOpSessions     = "sessions"
+	StoreOpEndSessions  = "end_sessions"
 )
 
 // Event is what the hook of WithEventHook receives. It never contains a token or a secret. The

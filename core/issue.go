@@ -31,9 +31,11 @@ var ErrSubjectEmpty = &subError{msg: "jwtexp: subject is empty", parent: ErrClai
 // (see Claims.Scopes) with ErrClaims. A token that would be larger than the maximum token size
 // is not issued: the error matches ErrTokenTooLarge.
 //
-// With rotation on, the session is recorded in the store; a store failure returns
-// ErrStoreUnavailable.
-func (m *Manager) Issue(ctx context.Context, subject string, custom any) (*TokenPair, error) {
+// With rotation on, the session is recorded in the store (with the client description of
+// WithSessionClient, if given), and when the subject already holds the maximum number of live
+// sessions (WithMaxSessions) the least recently used one is ended in the same store call; a store
+// failure returns ErrStoreUnavailable.
+func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ...IssueOption) (*TokenPair, error) {
 	if m.cfg.verificationOnly() {
 		return nil, ErrVerificationOnly
 	}
@@ -48,20 +50,38 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any) (*Token
 	iat := time.Unix(now.Unix(), 0)
 	sid, refreshID := newID(), newID()
 	sessionEnd := iat.Add(m.cfg.maxSessionAge)
-	refreshExp := minTime(iat.Add(m.cfg.refreshTTL), sessionEnd)
+	refreshExp := minTime(m.refreshExpiry(iat), sessionEnd)
 	p, err := m.pair(subject, sid, refreshID, iat, iat, refreshExp, sessionEnd, iat, members)
 	if err != nil {
 		return nil, err
 	}
 	if m.cfg.rotation {
+		var o issueOptions
+		for _, opt := range opts {
+			if opt != nil {
+				opt(&o)
+			}
+		}
+		if o.client == "" && o.describe {
+			o.client = cleanClient(DescribeClient(o.userAgent, o.remoteAddr))
+		}
 		fam := Family{
 			SessionID: sid, Subject: subject,
 			Current: refreshID, CurrentIssuedAt: iat, CurrentExpires: refreshExp,
-			Expires: sessionEnd,
+			Expires: sessionEnd, CreatedAt: now, LastUsed: now, Client: o.client,
 		}
-		err := m.call(ctx, StoreOpCreateFamily, "create session", func(ctx context.Context) error { return m.store.CreateFamily(ctx, fam) })
+		limit := SessionLimit{Max: m.cfg.maxSessions, RevokeUntil: m.sessionRevokeUntil(now)}
+		var ended []string
+		err := m.call(ctx, StoreOpCreateFamily, "create session", func(ctx context.Context) error {
+			var err error
+			ended, err = m.store.CreateFamily(ctx, fam, limit)
+			return err
+		})
 		if err != nil {
 			return nil, err
+		}
+		for _, e := range ended {
+			m.emit(ctx, Event{Kind: EventRevoked, Subject: subject, SessionID: e, Reason: "session limit"})
 		}
 	}
 	m.emit(ctx, Event{Kind: EventIssued, Subject: subject, SessionID: sid})

@@ -63,7 +63,9 @@ var errLoginInternal = errors.New("jwtexp: login failed")
 // request's credentials against its user store, returning the user's subject and custom claims -
 // and on success issues a session (see Issue) and answers with the token response of
 // LoginResponse: JSON (RFC 6749 §5.1), the refresh token in the HttpOnly cookie instead when the
-// request carries "X-Refresh-Transport: cookie". The adapters' LoginHandler calls it.
+// request carries "X-Refresh-Transport: cookie". The adapters' LoginHandler calls it, passing
+// WithRemoteAddr; opts go to Issue. With WithSessionClients the new session also records a
+// description of the client (DescribeClient of the User-Agent and the remote address).
 //
 // What authenticate returns decides the answer:
 //   - nil: 200 with the tokens;
@@ -75,14 +77,18 @@ var errLoginInternal = errors.New("jwtexp: login failed")
 //     (the client never sees it).
 //
 // A verification-only Manager answers 501 without calling authenticate.
-func (m *Manager) ServeLogin(ctx context.Context, r Request, authenticate func() (subject string, custom any, err error)) Response {
+func (m *Manager) ServeLogin(ctx context.Context, r Request, authenticate func() (subject string, custom any, err error), opts ...IssueOption) Response {
 	if m.cfg.verificationOnly() {
 		return verifyOnlyProblem()
 	}
 	subject, custom, err := authenticate()
 	if err == nil {
 		var p *TokenPair
-		if p, err = m.Issue(ctx, subject, custom); err == nil {
+		if m.cfg.sessionClients {
+			ua, _ := r.Header("User-Agent")
+			opts = append(opts, func(o *issueOptions) { o.describe, o.userAgent = true, ua })
+		}
+		if p, err = m.Issue(ctx, subject, custom, opts...); err == nil {
 			return m.LoginResponse(r, p)
 		}
 	}

@@ -185,17 +185,17 @@ func (s *MemoryStore) dropIfEmpty(subject string, r *memSubject) {
 
 // CreateFamily implements Store. The record expires at f.CurrentExpires, capped at f.Expires; a
 // family that would already be expired is not written. A family without a SessionID is refused
-// with an error.
-func (s *MemoryStore) CreateFamily(_ context.Context, f Family) error {
+// with an error. Bounding the subject's sessions costs one pass over that subject's families.
+func (s *MemoryStore) CreateFamily(_ context.Context, f Family, limit SessionLimit) ([]string, error) {
 	if f.SessionID == "" {
-		return errNoSessionID
+		return nil, errNoSessionID
 	}
 	if f.CurrentExpires.After(f.Expires) {
 		f.CurrentExpires = f.Expires
 	}
 	now := s.now()
 	if !now.Before(f.CurrentExpires) {
-		return nil
+		return nil, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -203,8 +203,88 @@ func (s *MemoryStore) CreateFamily(_ context.Context, f Family) error {
 	if r.families == nil {
 		r.families = make(map[string]Family)
 	}
+	delete(r.families, f.SessionID)
+	var ended []string
+	if limit.Max > 0 {
+		for sid, g := range r.families { // drop the expired ones first: they do not count
+			if !g.live(now) {
+				delete(r.families, sid)
+			}
+		}
+		for len(r.families) >= limit.Max {
+			lru := leastRecentlyUsed(r.families)
+			delete(r.families, lru)
+			if limit.RevokeUntil.After(now) {
+				r.revoked = extend(r.revoked, lru, limit.RevokeUntil)
+			}
+			ended = append(ended, lru)
+		}
+	}
 	r.families[f.SessionID] = f
-	return nil
+	return ended, nil
+}
+
+// live reports whether the family can still be rotated at now.
+func (f Family) live(now time.Time) bool {
+	return now.Before(f.CurrentExpires) && now.Before(f.Expires)
+}
+
+// leastRecentlyUsed returns the sid of the family used least recently (ties: the smaller sid, so
+// the choice does not depend on map order, as in the Redis store). families is not empty.
+func leastRecentlyUsed(families map[string]Family) string {
+	var lru string
+	var best time.Time
+	for sid, f := range families {
+		if lru == "" || f.LastUsed.Before(best) || (f.LastUsed.Equal(best) && sid < lru) {
+			lru, best = sid, f.LastUsed
+		}
+	}
+	return lru
+}
+
+// Sessions implements Store: the subject's live families, read under the shared lock.
+func (s *MemoryStore) Sessions(_ context.Context, subject string) ([]Family, error) {
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.subjects[subject]
+	if r == nil {
+		return nil, nil
+	}
+	out := make([]Family, 0, len(r.families))
+	for _, f := range r.families {
+		if f.live(now) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// EndSessions implements Store.
+func (s *MemoryStore) EndSessions(_ context.Context, subject, keep string, until time.Time) ([]string, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.subjects[subject]
+	if r == nil {
+		return nil, nil
+	}
+	var ended []string
+	for sid, f := range r.families {
+		if sid == keep {
+			continue
+		}
+		delete(r.families, sid)
+		if !f.live(now) {
+			continue
+		}
+		if until.After(now) {
+			r.revoked = extend(r.revoked, sid, until)
+		}
+		ended = append(ended, sid)
+	}
+	s.dropIfEmpty(subject, r)
+	return ended, nil
 }
 
 // Rotate implements Store. Every decision uses the store's clock (WithMemoryClock; the Manager
@@ -219,7 +299,7 @@ func (s *MemoryStore) Rotate(_ context.Context, req RotateRequest) (Family, Rota
 		return Family{}, RotateUnknown, nil
 	}
 	f, ok := r.families[req.SessionID]
-	if !ok || f.Subject != req.Subject || !now.Before(f.CurrentExpires) || !now.Before(f.Expires) {
+	if !ok || f.Subject != req.Subject || !f.live(now) {
 		return Family{}, RotateUnknown, nil
 	}
 	if now.Before(r.cutUntil) && r.cutOff.Unix() >= req.PresentedIssuedAt.Unix() {
@@ -233,7 +313,7 @@ func (s *MemoryStore) Rotate(_ context.Context, req RotateRequest) (Family, Rota
 			f.PreviousUntil = now.Add(req.Grace)
 		}
 		f.Current, f.CurrentIssuedAt = req.Next, req.NextIssuedAt
-		f.CurrentExpires = req.NextExpires
+		f.CurrentExpires, f.LastUsed = req.NextExpires, now
 		if f.CurrentExpires.After(f.Expires) {
 			f.CurrentExpires = f.Expires
 		}

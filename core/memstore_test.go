@@ -50,10 +50,11 @@ func fill(t *testing.T, s *core.MemoryStore, now time.Time) {
 	mustOK(t, "DenyToken", s.DenyToken(ctx, "alice", "jti-1", now.Add(time.Minute)))
 	mustOK(t, "RevokeFamily", s.RevokeFamily(ctx, "alice", "sid-1", now.Add(2*time.Minute)))
 	mustOK(t, "CutOff", s.CutOff(ctx, "alice", now, now.Add(3*time.Minute)))
-	mustOK(t, "CreateFamily", s.CreateFamily(ctx, core.Family{
+	_, err := s.CreateFamily(ctx, core.Family{
 		SessionID: "sid-2", Subject: "alice", Current: "jti-r", CurrentIssuedAt: now,
 		CurrentExpires: now.Add(4 * time.Minute), Expires: now.Add(time.Hour),
-	}))
+	}, core.SessionLimit{})
+	mustOK(t, "CreateFamily", err)
 }
 
 func TestMemoryStoreSweep(t *testing.T) {
@@ -152,8 +153,9 @@ func TestMemoryStoreCanceledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	now := clock.Now()
-	mustOK(t, "CreateFamily", s.CreateFamily(ctx, core.Family{SessionID: "sid-1", Subject: "alice",
-		Current: "r-1", CurrentIssuedAt: now, CurrentExpires: now.Add(time.Hour), Expires: now.Add(time.Hour)}))
+	_, err := s.CreateFamily(ctx, core.Family{SessionID: "sid-1", Subject: "alice",
+		Current: "r-1", CurrentIssuedAt: now, CurrentExpires: now.Add(time.Hour), Expires: now.Add(time.Hour)}, core.SessionLimit{})
+	mustOK(t, "CreateFamily", err)
 	_, res, err := s.Rotate(ctx, core.RotateRequest{Subject: "alice", SessionID: "sid-1", Presented: "r-1",
 		PresentedIssuedAt: now, Next: "r-2", NextIssuedAt: now, NextExpires: now.Add(time.Hour), Now: now,
 		RevokeUntil: now.Add(time.Hour)})

@@ -61,6 +61,9 @@ type config struct {
 	guard                     storeGuardConfig // store deadline, breaker, fail-open (storeguard.go)
 	trustedOrigins            []string         // WithTrustedOrigins (crosssite.go)
 	logSubject                bool
+	maxSessions               int           // WithMaxSessions (sessions.go)
+	idleTimeout               time.Duration // WithIdleTimeout (sessions.go); 0: off
+	sessionClients            bool          // WithSessionClients (sessions.go)
 }
 
 type cookieConfig struct {
@@ -83,6 +86,7 @@ func defaultConfig() config {
 		realm:           DefaultRealm,
 		maxTokenSize:    DefaultMaxTokenSize,
 		guard:           defaultStoreGuard(),
+		maxSessions:     DefaultMaxSessions,
 		cookie: cookieConfig{
 			name: DefaultRefreshCookie, path: DefaultRefreshPath,
 			secure: true, sameSite: http.SameSiteStrictMode,
@@ -456,5 +460,6 @@ func (c *config) validate() error {
 	if c.cookie.sameSite == http.SameSiteNoneMode && !c.cookie.secure {
 		errs = append(errs, configError("SameSite=None requires a Secure cookie: drop WithInsecureCookie"))
 	}
+	errs = append(errs, c.validateSessions()...)
 	return errors.Join(errs...)
 }

@@ -82,10 +82,10 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 	req := RotateRequest{
 		Subject: c.Subject, SessionID: c.SessionID,
 		Presented: c.TokenID, PresentedIssuedAt: c.IssuedAt,
-		Next: next, NextIssuedAt: iat, NextExpires: iat.Add(m.cfg.refreshTTL),
+		Next: next, NextIssuedAt: iat, NextExpires: m.refreshExpiry(iat),
 		Now:         now,
 		Grace:       m.cfg.grace,
-		RevokeUntil: now.Add(m.maxLifetime + m.cfg.leeway),
+		RevokeUntil: m.sessionRevokeUntil(now),
 		RetryKey:    ro.retryKey,
 	}
 	var fam Family

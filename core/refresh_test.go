@@ -309,7 +309,13 @@ type failingStore struct{ core.Store }
 
 var errDown = errors.New("connection refused")
 
-func (failingStore) CreateFamily(context.Context, core.Family) error { return errDown }
+func (failingStore) CreateFamily(context.Context, core.Family, core.SessionLimit) ([]string, error) {
+	return nil, errDown
+}
+func (failingStore) Sessions(context.Context, string) ([]core.Family, error) { return nil, errDown }
+func (failingStore) EndSessions(context.Context, string, string, time.Time) ([]string, error) {
+	return nil, errDown
+}
 func (failingStore) Rotate(context.Context, core.RotateRequest) (core.Family, core.RotateResult, error) {
 	return core.Family{}, 0, errDown
 }

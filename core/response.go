@@ -67,6 +67,7 @@ func (r Response) SetHeaders(h http.Header) {
 //     asked): 503 temporarily_unavailable with Retry-After (the breaker's cooldown, at least 1 s),
 //     never an accept;
 //   - ErrVerificationOnly (Issue or Refresh of a verification-only Manager): 501 not_implemented;
+//   - ErrSessionNotFound: 404 not_found; ErrSessionsNotRecorded: 501 not_implemented;
 //   - every other token error: 401 invalid_token with the short reason as error_description;
 //   - anything else: 500 server_error.
 //
@@ -75,6 +76,9 @@ func (r Response) SetHeaders(h http.Header) {
 func (m *Manager) Problem(err error) Response {
 	if errors.Is(err, ErrVerificationOnly) {
 		return verifyOnlyProblem() // 501 not_implemented
+	}
+	if r, ok := sessionProblem(err); ok {
+		return r // 404 not_found, 501 not_implemented
 	}
 	code, status, challenge := "invalid_token", http.StatusUnauthorized, true
 	switch {
@@ -166,6 +170,9 @@ func Reason(err error) string {
 	var te *tokenError
 	if errors.As(err, &te) {
 		return te.reason
+	}
+	if errors.Is(err, ErrSessionNotFound) {
+		return "session not found"
 	}
 	for _, s := range []error{ErrTokenMissing, ErrInvalidRequest, ErrTokenMalformed, ErrSignature,
 		ErrTokenExpired, ErrTokenNotYetValid, ErrExpMissing, ErrIssuer, ErrAudience, ErrLifetime,

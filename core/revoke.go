@@ -49,17 +49,43 @@ func (m *Manager) revokeSession(ctx context.Context, subject, sid string) error 
 	return nil
 }
 
-// RevokeSubject logs subject out everywhere: every token issued to it up to now (compared in
-// whole seconds, so including tokens issued during the current second) is refused, access and
-// refresh alike. Tokens issued later are not affected.
+// RevokeSubject logs subject out everywhere: every token issued to it before the call is refused,
+// access and refresh alike, and tokens issued after it are not affected, even within the same
+// second.
+//
+// iat has whole seconds, so a cut-off by time alone cannot tell a token issued just before the
+// call from one issued just after it in the same second (a login right after "log out
+// everywhere" would be locked out for the rest of that second). So with rotation (the default)
+// RevokeSubject first ends every live session of subject by id in the store's per-subject index
+// (each sid is refused from then on, as after a logout), and then records a cut-off for tokens
+// issued before the current second. Every token issued in the current second before the call
+// belongs to one of those sessions; every later one to a session the call did not see. Without
+// rotation the store records no sessions, so the cut-off also covers the current second, and a
+// new login within that second is refused too.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	if subject == "" {
 		return ErrSubjectEmpty
 	}
 	now := m.cfg.now()
+	at := now
+	if m.cfg.rotation {
+		var ended []string
+		until := m.sessionRevokeUntil(now)
+		if err := m.call(ctx, StoreOpEndSessions, "revoke subject", func(ctx context.Context) error {
+			var err error
+			ended, err = m.store.EndSessions(ctx, subject, "", until)
+			return err
+		}); err != nil {
+			return err
+		}
+		for _, sid := range ended {
+			m.emit(ctx, Event{Kind: EventRevoked, Subject: subject, SessionID: sid})
+		}
+		at = time.Unix(now.Unix()-1, 0)
+	}
 	until := now.Add(max(m.maxLifetime, m.cfg.refreshTTL) + m.cfg.leeway)
 	if err := m.call(ctx, StoreOpCutOff, "revoke subject", func(ctx context.Context) error {
-		return m.store.CutOff(ctx, subject, now, until)
+		return m.store.CutOff(ctx, subject, at, until)
 	}); err != nil {
 		return err
 	}

@@ -15,6 +15,13 @@ import (
 // together (the Redis store puts them in one Cluster hash slot and answers Revoked and Rotate in one
 // round trip).
 //
+// Sessions. A store keeps a per-subject index of the subject's live families, so that Sessions
+// lists them, EndSessions ends them and CreateFamily bounds their number without scanning other
+// subjects. The index holds session ids only and expires with the last family it names: like
+// every other record, it is bounded by the session lifetimes. Rotate and RevokeFamily keep it
+// current in the same atomic step as the family itself, so an "end this session" racing a
+// refresh either ends the rotated family or finds it gone; never a lost update.
+//
 // Implementations in this module: MemoryStore (the default) and redisstore.Store. Both pass the
 // conformance suite in internal/testutil.
 type Store interface {
@@ -22,7 +29,12 @@ type Store interface {
 	// f.CurrentExpires, which never lies after f.Expires (the absolute session end; a store caps
 	// it there). A family that would already be expired is not written. A family without a
 	// SessionID is a caller bug and is refused with an error.
-	CreateFamily(ctx context.Context, f Family) error
+	//
+	// In the same atomic step it bounds the subject's live sessions: when, with f, the subject
+	// would hold more than limit.Max live families, the least recently used ones (smallest
+	// LastUsed) are deleted and their sids marked revoked until limit.RevokeUntil, exactly as
+	// RevokeFamily does, until f fits; their sids are returned. limit.Max <= 0: no bound.
+	CreateFamily(ctx context.Context, f Family, limit SessionLimit) (ended []string, err error)
 
 	// Rotate atomically moves the family req.SessionID forward, as described on RotateRequest and
 	// RotateResult. Exactly one of many concurrent callers presenting the current jti gets RotateOK.
@@ -35,7 +47,8 @@ type Store interface {
 	// for RotateReused, and the family as stored after the call otherwise.
 	Rotate(ctx context.Context, req RotateRequest) (Family, RotateResult, error)
 
-	// RevokeFamily deletes the family sid of subject and marks sid revoked until `until` (the
+	// RevokeFamily deletes the family sid of subject (and its entry in the subject's session
+	// index) and marks sid revoked until `until` (the
 	// latest expiry of any token carrying that sid, plus leeway). Revoking an unknown sid still
 	// writes the mark; an `until` in the past writes no mark (the family is deleted all the same:
 	// a logout always ends the session). An existing mark is never shortened. An empty sid does
@@ -51,7 +64,22 @@ type Store interface {
 	// record then lives until the later of the two expiries, so nothing the earlier one revoked
 	// becomes valid again), an earlier one never replaces a later one. An `until` in the past
 	// writes nothing.
+	//
+	// Because iat has whole seconds, a cut-off "now" would also refuse tokens issued later within
+	// the same second, such as those of a login right after "log out everywhere". The Manager
+	// therefore ends the subject's live sessions by id first (EndSessions) and cuts off only
+	// tokens issued before the current second; see Manager.RevokeSubject.
 	CutOff(ctx context.Context, subject string, at, until time.Time) error
+
+	// Sessions returns the subject's live families (not expired, not deleted), in no particular
+	// order, from the per-subject session index; a subject without any gets none and no error.
+	// It is one round trip.
+	Sessions(ctx context.Context, subject string) ([]Family, error)
+
+	// EndSessions deletes every live family of subject except the one with sid keep (keep ""
+	// ends them all) and marks each sid revoked until `until`, as RevokeFamily does, in one
+	// atomic step; it returns the sids it ended.
+	EndSessions(ctx context.Context, subject, keep string, until time.Time) (ended []string, err error)
 
 	// Revoked reports, in one round trip, whether jti is denied, whether sid is revoked, and the
 	// subject's cut-off (zero when none). Empty jti or sid are reported as not revoked.
@@ -75,6 +103,22 @@ type Family struct {
 	PreviousUntil   time.Time // Previous may be replayed (grace) while now is before this; zero: never
 	RetryKey        string    // RotateRequest.RetryKey of the rotation that retired Previous; "" if none
 	Expires         time.Time // absolute end of the session (MaxSessionAge after login)
+
+	CreatedAt time.Time // login time
+	LastUsed  time.Time // login time, then the time of the last rotation (RotateOK sets it to Now)
+	// Client is the short description of the client the application gave at login (see
+	// WithSessionClient), empty when none was given. It is personal data (a device, a coarse
+	// address): stores keep it only as long as the family and never log it.
+	Client string
+}
+
+// SessionLimit bounds a subject's live sessions in CreateFamily.
+type SessionLimit struct {
+	// Max is the most live families a subject may hold; <= 0: no bound.
+	Max int
+	// RevokeUntil is how long the sid of a family ended to make room stays revoked (the latest
+	// expiry of its access tokens, plus leeway).
+	RevokeUntil time.Time
 }
 
 // RotateRequest asks a Store to rotate one family. All times are computed by the Manager from its
@@ -111,7 +155,8 @@ type RotateRequest struct {
 type RotateResult int
 
 const (
-	// RotateOK: Presented was the current jti; Next is now current, Presented is the previous one.
+	// RotateOK: Presented was the current jti; Next is now current, Presented is the previous one,
+	// and LastUsed is Now.
 	RotateOK RotateResult = iota + 1
 	// RotateGrace: Presented was the previous jti, replayed before PreviousUntil. Nothing changed;
 	// the returned Family names the current token so the caller can hand it out again.

@@ -76,7 +76,7 @@ func LoginHandler[T any](m *core.Manager, authenticate func(c *echo.Context) (su
 		m.ServeLogin(r.Context(), core.HTTPRequest(r), func() (string, any, error) {
 			sub, claims, err := authenticate(c)
 			return sub, claims, err
-		}).Write(c.Response())
+		}, core.WithRemoteAddr(r.RemoteAddr)).Write(c.Response())
 		return nil
 	}
 }

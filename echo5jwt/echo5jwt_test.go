@@ -41,6 +41,9 @@ func router(m *core.Manager) *echo.Echo {
 	api.GET("/role", me, echo5jwt.Require(m, testutil.SuiteIsAdmin))
 	api.GET("/sensitive", me, echo5jwt.RequireStepUp(m, testutil.SuiteRecentLogin))
 	api.GET("/mfa", me, echo5jwt.RequireStepUp(m, testutil.SuiteMFA))
+	api.GET("/sessions", echo5jwt.SessionsHandler(m))
+	api.DELETE("/sessions/:id", echo5jwt.EndSessionHandler(m, "id"))
+	api.DELETE("/sessions", echo5jwt.EndOtherSessionsHandler(m))
 	e.GET("/optional", me, echo5jwt.Middleware(m, echo5jwt.WithOptional()))
 	e.POST("/refresh", echo5jwt.RefreshHandler(m))
 	e.POST("/logout", echo5jwt.LogoutHandler(m))
@@ -340,4 +343,10 @@ func BenchmarkMiddleware(b *testing.B) {
 			})
 		}
 	}
+}
+
+func TestSessionsConformance(t *testing.T) {
+	testutil.RunSessionsSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.HandlerDoer(router(m))
+	})
 }

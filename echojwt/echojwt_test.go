@@ -38,6 +38,9 @@ func router(m *core.Manager) *echo.Echo {
 	api.GET("/role", me, echojwt.Require(m, testutil.SuiteIsAdmin))
 	api.GET("/sensitive", me, echojwt.RequireStepUp(m, testutil.SuiteRecentLogin))
 	api.GET("/mfa", me, echojwt.RequireStepUp(m, testutil.SuiteMFA))
+	api.GET("/sessions", echojwt.SessionsHandler(m))
+	api.DELETE("/sessions/:id", echojwt.EndSessionHandler(m, "id"))
+	api.DELETE("/sessions", echojwt.EndOtherSessionsHandler(m))
 	e.GET("/optional", me, echojwt.Middleware(m, echojwt.WithOptional()))
 	e.POST("/refresh", echojwt.RefreshHandler(m))
 	e.POST("/logout", echojwt.LogoutHandler(m))
@@ -263,4 +266,10 @@ func BenchmarkMiddleware(b *testing.B) {
 			})
 		}
 	}
+}
+
+func TestSessionsConformance(t *testing.T) {
+	testutil.RunSessionsSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.HandlerDoer(router(m))
+	})
 }

@@ -66,6 +66,6 @@ func LoginHandler[T any](m *core.Manager, authenticate func(c fiber.Ctx) (subjec
 		return WriteResponse(c, m.ServeLogin(c.Context(), Request(c), func() (string, any, error) {
 			sub, claims, err := authenticate(c)
 			return sub, claims, err
-		}))
+		}, core.WithRemoteAddr(c.RequestCtx().RemoteAddr().String())))
 	}
 }

@@ -53,6 +53,9 @@ func router(m *core.Manager) *fiber.App {
 	api.Get("/role", fiber3jwt.Require(m, testutil.SuiteIsAdmin), me)
 	api.Get("/sensitive", fiber3jwt.RequireStepUp(m, testutil.SuiteRecentLogin), me)
 	api.Get("/mfa", fiber3jwt.RequireStepUp(m, testutil.SuiteMFA), me)
+	api.Get("/sessions", fiber3jwt.SessionsHandler(m))
+	api.Delete("/sessions/:id", fiber3jwt.EndSessionHandler(m, "id"))
+	api.Delete("/sessions", fiber3jwt.EndOtherSessionsHandler(m))
 	app.Get("/optional", fiber3jwt.Middleware(m, fiber3jwt.WithOptional()), me)
 	app.Post("/refresh", fiber3jwt.RefreshHandler(m))
 	app.Post("/logout", fiber3jwt.LogoutHandler(m))
@@ -367,4 +370,10 @@ func BenchmarkMiddleware(b *testing.B) {
 			})
 		}
 	}
+}
+
+func TestSessionsConformance(t *testing.T) {
+	testutil.RunSessionsSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return doer(t, router(m))
+	})
 }

@@ -54,6 +54,9 @@ func router(m *core.Manager) *fiber.App {
 	api.Get("/role", fiberjwt.Require(m, testutil.SuiteIsAdmin), me)
 	api.Get("/sensitive", fiberjwt.RequireStepUp(m, testutil.SuiteRecentLogin), me)
 	api.Get("/mfa", fiberjwt.RequireStepUp(m, testutil.SuiteMFA), me)
+	api.Get("/sessions", fiberjwt.SessionsHandler(m))
+	api.Delete("/sessions/:id", fiberjwt.EndSessionHandler(m, "id"))
+	api.Delete("/sessions", fiberjwt.EndOtherSessionsHandler(m))
 	app.Get("/optional", fiberjwt.Middleware(m, fiberjwt.WithOptional()), me)
 	app.Post("/refresh", fiberjwt.RefreshHandler(m))
 	app.Post("/logout", fiberjwt.LogoutHandler(m))
@@ -340,4 +343,10 @@ func BenchmarkMiddleware(b *testing.B) {
 			})
 		}
 	}
+}
+
+func TestSessionsConformance(t *testing.T) {
+	testutil.RunSessionsSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return doer(t, router(m))
+	})
 }

@@ -72,6 +72,6 @@ func LoginHandler[T any](m *core.Manager, authenticate func(c *gin.Context) (sub
 		m.ServeLogin(c.Request.Context(), core.HTTPRequest(c.Request), func() (string, any, error) {
 			sub, claims, err := authenticate(c)
 			return sub, claims, err
-		}).Write(c.Writer)
+		}, core.WithRemoteAddr(c.Request.RemoteAddr)).Write(c.Writer)
 	}
 }

@@ -43,6 +43,9 @@ func router(m *core.Manager) *gin.Engine {
 	api.GET("/role", ginjwt.Require(m, testutil.SuiteIsAdmin), me)
 	api.GET("/sensitive", ginjwt.RequireStepUp(m, testutil.SuiteRecentLogin), me)
 	api.GET("/mfa", ginjwt.RequireStepUp(m, testutil.SuiteMFA), me)
+	api.GET("/sessions", ginjwt.SessionsHandler(m))
+	api.DELETE("/sessions/:id", ginjwt.EndSessionHandler(m, "id"))
+	api.DELETE("/sessions", ginjwt.EndOtherSessionsHandler(m))
 	r.GET("/optional", ginjwt.Middleware(m, ginjwt.WithOptional()), me)
 	r.POST("/refresh", ginjwt.RefreshHandler(m))
 	r.POST("/logout", ginjwt.LogoutHandler(m))
@@ -234,4 +237,10 @@ func BenchmarkMiddleware(b *testing.B) {
 			})
 		}
 	}
+}
+
+func TestSessionsConformance(t *testing.T) {
+	testutil.RunSessionsSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.HandlerDoer(router(m))
+	})
 }

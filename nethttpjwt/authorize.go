@@ -71,6 +71,6 @@ func LoginHandler[T any](m *core.Manager, authenticate func(r *http.Request) (su
 		m.ServeLogin(r.Context(), core.HTTPRequest(r), func() (string, any, error) {
 			sub, claims, err := authenticate(r)
 			return sub, claims, err
-		}).Write(w)
+		}, core.WithRemoteAddr(r.RemoteAddr)).Write(w)
 	})
 }

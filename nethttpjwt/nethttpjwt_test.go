@@ -36,6 +36,9 @@ func router(m *core.Manager) http.Handler {
 	mux.Handle("GET /optional", nethttpjwt.Middleware(m, nethttpjwt.WithOptional())(http.HandlerFunc(me)))
 	mux.Handle("POST /refresh", nethttpjwt.RefreshHandler(m))
 	mux.Handle("POST /logout", nethttpjwt.LogoutHandler(m))
+	mux.Handle("GET /api/sessions", nethttpjwt.Middleware(m)(nethttpjwt.SessionsHandler(m)))
+	mux.Handle("DELETE /api/sessions/{id}", nethttpjwt.Middleware(m)(nethttpjwt.EndSessionHandler(m, "id")))
+	mux.Handle("DELETE /api/sessions", nethttpjwt.Middleware(m)(nethttpjwt.EndOtherSessionsHandler(m)))
 	return mux
 }
 
@@ -100,4 +103,10 @@ func TestSetupErrors(t *testing.T) {
 			tc.setup()
 		}()
 	}
+}
+
+func TestSessionsConformance(t *testing.T) {
+	testutil.RunSessionsSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.HandlerDoer(router(m))
+	})
 }

@@ -147,7 +147,7 @@ func TestManagerEvents(t *testing.T) {
 		{"jwtexp.refreshes", []attribute.KeyValue{attribute.String("jwtexp.refresh.result", "grace")}, 1},
 		{"jwtexp.refreshes", []attribute.KeyValue{attribute.String("jwtexp.refresh.result", "reused")}, 1},
 		{"jwtexp.revocations", []attribute.KeyValue{attribute.String("jwtexp.revocation.kind", "token")}, 1},
-		{"jwtexp.revocations", []attribute.KeyValue{attribute.String("jwtexp.revocation.kind", "session")}, 1},
+		{"jwtexp.revocations", []attribute.KeyValue{attribute.String("jwtexp.revocation.kind", "session")}, 2}, // a logout, and u-2's live session ended by RevokeSubject
 		{"jwtexp.revocations", []attribute.KeyValue{attribute.String("jwtexp.revocation.kind", "subject")}, 1},
 		{"jwtexp.config.warnings", nil, 1},
 	} {

@@ -44,7 +44,7 @@ jwtexp_refreshes_total{result="ok"} 1
 jwtexp_refreshes_total{result="reused"} 1
 # HELP jwtexp_revocations_total Revocations, by kind: token, session, subject.
 # TYPE jwtexp_revocations_total counter
-jwtexp_revocations_total{kind="session"} 1
+jwtexp_revocations_total{kind="session"} 2
 jwtexp_revocations_total{kind="subject"} 1
 jwtexp_revocations_total{kind="token"} 1
 # HELP jwtexp_sessions_issued_total Logins that issued a token pair.

@@ -42,6 +42,7 @@
 //	<prefix>{<subject>}:deny:<jti>  denylisted token id
 //	<prefix>{<subject>}:rsid:<sid>  revoked session id
 //	<prefix>{<subject>}:cut         the subject's cut-off ("log out everywhere")
+//	<prefix>{<subject>}:sess        sorted set: the subject's session ids, scored by last use (ms)
 //
 // The prefix defaults to "jwtexp:" (WithPrefix). The subject is written base64url-encoded (and
 // an empty subject as "="), so a subject containing '{', '}' or ':' can neither break the hash
@@ -62,7 +63,18 @@
 //
 // Rotate is one Lua script (EVALSHA, falling back to EVAL once after a server restart) that reads
 // the family and the cut-off, decides and writes in a single atomic step, so exactly one of many
-// concurrent rotations of the same token succeeds. Revoked, on the path of every authenticated
+// concurrent rotations of the same token succeeds; it also moves the session up in the subject's
+// session index (or removes it on reuse) in that step.
+//
+// Sessions. The index ":sess" lets Sessions list a subject's sessions in one round trip (one
+// read-only script), EndSessions end all but one, and CreateFamily bound a subject's live
+// sessions (core.SessionLimit: the least recently used are ended in the same script that writes
+// the new family). The scripts derive the family keys from the index key's name rather than from
+// KEYS, since only the index knows them; they share its hash tag and so its Cluster slot. Every
+// write that adds a member makes the index live at least as long as that member's family, so it
+// expires with the last of them; members whose family expired are skipped by readers and dropped
+// by the next login of the subject. A family written by a version of this package without the
+// index joins it at its next rotation. Revoked, on the path of every authenticated
 // request, is one MGET, or no network call at all with the local replica. Each other write is
 // one script.
 //

@@ -257,7 +257,7 @@ func TestReplicaPropagation(t *testing.T) {
 	// Reuse detected by Rotate marks the sid revoked.
 	f := core.Family{SessionID: "sid-2", Subject: "{odd}:subject", Current: "jti-a", CurrentIssuedAt: now,
 		CurrentExpires: until, Expires: until}
-	if err := a.CreateFamily(ctx, f); err != nil {
+	if _, err := a.CreateFamily(ctx, f, core.SessionLimit{}); err != nil {
 		t.Fatal(err)
 	}
 	_, res, err := a.Rotate(ctx, core.RotateRequest{Subject: f.Subject, SessionID: "sid-2", Presented: "jti-old",
@@ -370,7 +370,7 @@ func TestReplicaResyncAfterRestart(t *testing.T) {
 	}
 	f := core.Family{SessionID: "sid-fam", Subject: "alice", Current: "jti-x", CurrentIssuedAt: now,
 		CurrentExpires: until, Expires: until}
-	if err := a.CreateFamily(ctx, f); err != nil { // families are not replicated
+	if _, err := a.CreateFamily(ctx, f, core.SessionLimit{}); err != nil { // families are not replicated
 		t.Fatal(err)
 	}
 	if st := b.ReplicaStats(); st.InSync || st.Resyncs != resyncs {

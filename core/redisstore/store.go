@@ -157,6 +157,7 @@ func (s *Store) familyKey(subject, sid string) string  { return s.tag(subject) +
 func (s *Store) denyKey(subject, jti string) string    { return s.tag(subject) + ":deny:" + jti }
 func (s *Store) revokedKey(subject, sid string) string { return s.tag(subject) + ":rsid:" + sid }
 func (s *Store) cutKey(subject string) string          { return s.tag(subject) + ":cut" }
+func (s *Store) indexKey(subject string) string        { return s.tag(subject) + ":sess" }
 
 // ms encodes t as Unix milliseconds.
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
@@ -214,39 +215,73 @@ local function notify(channel, kind, u, tail)
 end
 `
 
-// createScript writes a family.
-// KEYS: family. ARGV: sub, cur, cur_iat, cur_exp, prev, prev_until, exp.
-var createScript = redis.NewScript(luaHelpers + `
-if tonumber(ARGV[4]) <= servernow() then return 0 end
+// createScript writes a family, adds it to the subject's session index and, with a bound,
+// ends the least recently used families until the new one fits (see luaIndex).
+// KEYS: family, index. ARGV: sub, cur, cur_iat, cur_exp, prev, prev_until, exp, created, used,
+// client, max (<= 0: no bound), revoke until, channel, encoded subject, sid.
+// Returns {sid, message, sid, message, ...} of the families it ended; message announces the sid
+// mark, "" when none was written.
+var createScript = redis.NewScript(luaHelpers + luaIndex + `
+local now = servernow()
+if tonumber(ARGV[4]) <= now then return {} end
+local tag = indextag(KEYS[2])
+local sid = ARGV[15]
+redis.call('ZREM', KEYS[2], sid)
+local ended = {}
+local max = tonumber(ARGV[11])
+if max and max > 0 then
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    if redis.call('EXISTS', tag .. ':fam:' .. m) == 0 then redis.call('ZREM', KEYS[2], m) end
+  end
+  local n = redis.call('ZCARD', KEYS[2])
+  while n >= max do
+    local victim = redis.call('ZPOPMIN', KEYS[2])[1]
+    redis.call('DEL', tag .. ':fam:' .. victim)
+    local msg = ''
+    if mark(tag .. ':rsid:' .. victim, ARGV[12], now) == 1 then
+      msg = notify(ARGV[13], 's', ARGV[12], ARGV[14] .. ':' .. victim)
+    end
+    ended[#ended + 1] = victim
+    ended[#ended + 1] = msg
+    n = n - 1
+  end
+end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'cur', ARGV[2], 'cur_iat', ARGV[3], 'cur_exp', ARGV[4],
-  'prev', ARGV[5], 'prev_until', ARGV[6], 'exp', ARGV[7])
+  'prev', ARGV[5], 'prev_until', ARGV[6], 'exp', ARGV[7], 'created', ARGV[8], 'used', ARGV[9])
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'client', ARGV[10]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-return 1
+redis.call('ZADD', KEYS[2], ARGV[9] == '' and 0 or ARGV[9], sid)
+extendindex(KEYS[2], ARGV[4])
+return ended
 `)
 
 // rotateScript implements the rules of core.RotateRequest in one atomic step. Every decision uses
 // the server's clock (TIME), so instances whose clocks differ still decide alike; ARGV[7] overrides
 // it only in this package's own tests, which drive the store with a fake clock.
-// KEYS: family, revoked-sid mark, cut-off.
+// A rotation also sets the family's last use to now and moves it up in the session index; reuse
+// removes it from the index.
+// KEYS: family, revoked-sid mark, cut-off, session index.
 // ARGV: sub, presented, presented iat (Unix seconds), next, next iat, next exp, now ("" = server
-// time), grace (ms; 0 = none), revoke until, channel, message tail of the sid mark, retry key.
+// time), grace (ms; 0 = none), revoke until, channel, message tail of the sid mark, retry key, sid.
 // Returns {result} for "unknown", else {result, sub, cur, cur_iat, cur_exp, prev, prev_until, exp,
-// message, retry key} describing the family as stored after the call (for "reused": as it was
-// before deletion); message announces the sid mark written on reuse, and is "" otherwise.
-var rotateScript = redis.NewScript(luaHelpers + `
+// message, retry key, created, used, client} describing the family as stored after the call (for
+// "reused": as it was before deletion); message announces the sid mark written on reuse, and is
+// "" otherwise.
+var rotateScript = redis.NewScript(luaHelpers + luaIndex + `
 local now = tonumber(ARGV[7])
 if not now then now = servernow() end
-local f = redis.call('HMGET', KEYS[1], 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev', 'prev_until', 'exp', 'rk')
+local f = redis.call('HMGET', KEYS[1], 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev', 'prev_until', 'exp', 'rk',
+  'created', 'used', 'client')
 local ce, ex = tonumber(f[4]), tonumber(f[7])
 if f[1] ~= ARGV[1] or not ce or not ex or now >= ce or now >= ex then
   return {'unknown'}
 end
-for i = 1, 8 do
+for i = 1, 11 do
   if not f[i] then f[i] = '' end
 end
 local function family(result, cur, iat, cexp, prev, puntil, rk, msg)
-  return {result, f[1], cur, iat, cexp, prev, puntil, f[7], msg or '', rk}
+  return {result, f[1], cur, iat, cexp, prev, puntil, f[7], msg or '', rk, f[9], f[10], f[11]}
 end
 
 local c = redis.call('GET', KEYS[3])
@@ -263,8 +298,11 @@ if f[2] == ARGV[2] then
   local pu = ''
   if tonumber(ARGV[8]) > 0 then pu = tostring(now + tonumber(ARGV[8])) end
   redis.call('HSET', KEYS[1], 'cur', ARGV[4], 'cur_iat', ARGV[5], 'cur_exp', ne, 'prev', f[2],
-    'prev_until', pu, 'rk', ARGV[12])
+    'prev_until', pu, 'rk', ARGV[12], 'used', now)
   redis.call('PEXPIREAT', KEYS[1], ne)
+  redis.call('ZADD', KEYS[4], now, ARGV[13])
+  extendindex(KEYS[4], ne)
+  f[10] = tostring(now)
   return family('ok', ARGV[4], ARGV[5], ne, f[2], pu, ARGV[12])
 end
 
@@ -282,16 +320,18 @@ if f[5] ~= '' and f[5] == ARGV[2] then
 end
 
 redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[4], ARGV[13])
 local msg = ''
 if mark(KEYS[2], ARGV[9], now) == 1 then msg = notify(ARGV[10], 's', ARGV[9], ARGV[11]) end
 return family('reused', f[2], f[3], f[4], f[5], f[6], f[8], msg)
 `)
 
-// revokeScript deletes a family and marks its sid revoked.
-// KEYS: family, revoked-sid mark. ARGV: until, channel, message tail.
+// revokeScript deletes a family (and its entry in the session index) and marks its sid revoked.
+// KEYS: family, revoked-sid mark, session index. ARGV: until, channel, message tail, sid.
 // Returns the message announcing the mark, or "" when no mark was written.
 var revokeScript = redis.NewScript(luaHelpers + `
 redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[3], ARGV[4])
 if mark(KEYS[2], ARGV[1], servernow()) == 1 then return notify(ARGV[2], 's', ARGV[1], ARGV[3]) end
 return ''
 `)
@@ -329,23 +369,30 @@ func opError(op string, err error) error {
 	return fmt.Errorf("jwtexp: redisstore: %s: %w", op, err)
 }
 
-// CreateFamily implements core.Store in one round trip. The record expires at f.CurrentExpires,
-// capped at f.Expires; a family already expired by the server clock is not written. A family
-// without a SessionID is refused with an error.
-func (s *Store) CreateFamily(ctx context.Context, f core.Family) error {
+// CreateFamily implements core.Store in one round trip (one script). The record expires at
+// f.CurrentExpires, capped at f.Expires; a family already expired by the server clock is not
+// written. A family without a SessionID is refused with an error. Bounding the subject's
+// sessions costs the script one EXISTS per entry of the subject's index.
+func (s *Store) CreateFamily(ctx context.Context, f core.Family, limit core.SessionLimit) ([]string, error) {
 	if f.SessionID == "" {
-		return errNoSessionID
+		return nil, errNoSessionID
 	}
 	if f.CurrentExpires.After(f.Expires) {
 		f.CurrentExpires = f.Expires
 	}
-	err := createScript.Run(ctx, s.client, []string{s.familyKey(f.Subject, f.SessionID)},
+	reply, err := createScript.Run(ctx, s.client, []string{s.familyKey(f.Subject, f.SessionID), s.indexKey(f.Subject)},
 		f.Subject, f.Current, optionalMS(f.CurrentIssuedAt), ms(f.CurrentExpires),
-		f.Previous, optionalMS(f.PreviousUntil), ms(f.Expires)).Err()
+		f.Previous, optionalMS(f.PreviousUntil), ms(f.Expires),
+		optionalMS(f.CreatedAt), optionalMS(f.LastUsed), f.Client,
+		limit.Max, optionalMS(limit.RevokeUntil), s.channel, encodeSubject(f.Subject), f.SessionID).StringSlice()
 	if err != nil {
-		return opError("create family", err)
+		return nil, opError("create family", err)
 	}
-	return nil
+	ended, err := s.endedReply(reply)
+	if err != nil {
+		return nil, opError("create family", err)
+	}
+	return ended, nil
 }
 
 // Rotate implements core.Store in one round trip (one Lua script), atomically.
@@ -354,12 +401,13 @@ func (s *Store) Rotate(ctx context.Context, req core.RotateRequest) (core.Family
 		s.familyKey(req.Subject, req.SessionID),
 		s.revokedKey(req.Subject, req.SessionID),
 		s.cutKey(req.Subject),
+		s.indexKey(req.Subject),
 	}
 	reply, err := rotateScript.Run(ctx, s.client, keys,
 		req.Subject, req.Presented, strconv.FormatInt(req.PresentedIssuedAt.Unix(), 10),
 		req.Next, optionalMS(req.NextIssuedAt), ms(req.NextExpires),
 		s.now(req.Now), strconv.FormatInt(req.Grace.Milliseconds(), 10), ms(req.RevokeUntil),
-		s.channel, messageTail(req.Subject, req.SessionID), req.RetryKey).StringSlice()
+		s.channel, messageTail(req.Subject, req.SessionID), req.RetryKey, req.SessionID).StringSlice()
 	if err != nil {
 		return core.Family{}, 0, opError("rotate", err)
 	}
@@ -402,10 +450,10 @@ func parseRotateReply(sid string, reply []string) (core.Family, core.RotateResul
 	default:
 		return core.Family{}, 0, fmt.Errorf("unexpected script result %q", reply[0])
 	}
-	if len(reply) != 10 {
-		return core.Family{}, 0, fmt.Errorf("script reply has %d elements, want 10", len(reply))
+	if len(reply) != 13 {
+		return core.Family{}, 0, fmt.Errorf("script reply has %d elements, want 13", len(reply))
 	}
-	f := core.Family{SessionID: sid, Subject: reply[1], Current: reply[2], Previous: reply[5], RetryKey: reply[9]}
+	f := core.Family{SessionID: sid, Subject: reply[1], Current: reply[2], Previous: reply[5], RetryKey: reply[9], Client: reply[12]}
 	var err error
 	for _, field := range []struct {
 		dst *time.Time
@@ -415,6 +463,8 @@ func parseRotateReply(sid string, reply []string) (core.Family, core.RotateResul
 		{&f.CurrentExpires, reply[4]},
 		{&f.PreviousUntil, reply[6]},
 		{&f.Expires, reply[7]},
+		{&f.CreatedAt, reply[10]},
+		{&f.LastUsed, reply[11]},
 	} {
 		if *field.dst, err = parseMS(field.src); err != nil {
 			return core.Family{}, 0, err
@@ -430,8 +480,8 @@ func (s *Store) RevokeFamily(ctx context.Context, subject, sid string, until tim
 	if sid == "" {
 		return nil
 	}
-	keys := []string{s.familyKey(subject, sid), s.revokedKey(subject, sid)}
-	msg, err := revokeScript.Run(ctx, s.client, keys, ms(until), s.channel, messageTail(subject, sid)).Text()
+	keys := []string{s.familyKey(subject, sid), s.revokedKey(subject, sid), s.indexKey(subject)}
+	msg, err := revokeScript.Run(ctx, s.client, keys, ms(until), s.channel, messageTail(subject, sid), sid).Text()
 	if err != nil {
 		return opError("revoke family", err)
 	}

@@ -38,6 +38,8 @@ func (s *Store) key(kind testutil.RecordKind, subject, id string) string {
 		return s.revokedKey(subject, id)
 	case testutil.RecordCutOff:
 		return s.cutKey(subject)
+	case testutil.RecordSessionIndex:
+		return s.indexKey(subject)
 	}
 	panic(fmt.Sprintf("unknown record kind %v", kind))
 }
@@ -229,7 +231,7 @@ func TestOneRoundTrip(t *testing.T) {
 	now := time.Now()
 	f := core.Family{SessionID: "sid-1", Subject: "alice", Current: "jti-1", CurrentIssuedAt: now,
 		CurrentExpires: now.Add(time.Hour), Expires: now.Add(2 * time.Hour)}
-	if err := s.CreateFamily(ctx, f); err != nil {
+	if _, err := s.CreateFamily(ctx, f, core.SessionLimit{}); err != nil {
 		t.Fatal(err)
 	}
 	// Load the rotate script into the server's cache, so what follows is the steady state.
@@ -278,17 +280,22 @@ func TestFailsClosedWhenRedisIsDown(t *testing.T) {
 			Grace: 0, RevokeUntil: now.Add(time.Minute)})
 		return res, err
 	}
-	if err := s.CreateFamily(ctx, family("sid-1")); err != nil {
+	if _, err := s.CreateFamily(ctx, family("sid-1"), core.SessionLimit{}); err != nil {
 		t.Fatal(err)
 	}
 
 	srv.Stop()
 	_, revokedErr := s.Revoked(ctx, "alice", "jti-1", "sid-1")
 	res, rotateErr := rotate("sid-1")
+	_, createErr := s.CreateFamily(ctx, family("sid-2"), core.SessionLimit{Max: 2})
+	_, sessionsErr := s.Sessions(ctx, "alice")
+	_, endErr := s.EndSessions(ctx, "alice", "", now.Add(time.Hour))
 	errs := map[string]error{
 		"revoked":       revokedErr,
 		"rotate":        rotateErr,
-		"create family": s.CreateFamily(ctx, family("sid-2")),
+		"create family": createErr,
+		"sessions":      sessionsErr,
+		"end sessions":  endErr,
 		"revoke family": s.RevokeFamily(ctx, "alice", "sid-1", now.Add(time.Hour)),
 		"deny token":    s.DenyToken(ctx, "alice", "jti-1", now.Add(time.Hour)),
 		"cut off":       s.CutOff(ctx, "alice", now, now.Add(time.Hour)),
@@ -309,7 +316,7 @@ func TestFailsClosedWhenRedisIsDown(t *testing.T) {
 	if res, err := rotate("sid-1"); err != nil || res != core.RotateUnknown {
 		t.Fatalf("Rotate after restart: got (%v, %v), want (unknown, nil)", res, err)
 	}
-	if err := s.CreateFamily(ctx, family("sid-3")); err != nil {
+	if _, err := s.CreateFamily(ctx, family("sid-3"), core.SessionLimit{}); err != nil {
 		t.Fatalf("CreateFamily after restart: got error %v, want nil", err)
 	}
 	if res, err := rotate("sid-3"); err != nil || res != core.RotateOK {

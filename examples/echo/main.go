@@ -1,7 +1,8 @@
 // Command echo is the Echo example of jwtexp: POST /login (demo user
 // alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
-// GET /api/admin (scope "admin") and GET /api/sensitive (a login at most 5 minutes old, RFC
-// 9470); and the browser client at /. Configure it with the environment variables of the README.
+// GET /api/admin (scope "admin"), GET /api/sensitive (a login at most 5 minutes old, RFC
+// 9470) and the /api/sessions routes; and the browser client at /. Configure it with the
+// environment variables of the README.
 //
 //	go run ./examples/echo
 package main
@@ -46,6 +47,10 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e.GET("/api/me", me, auth)
 	e.GET("/api/admin", me, auth, echojwt.RequireScope(m, exampleapp.AdminScope))
 	e.GET("/api/sensitive", me, auth, echojwt.RequireStepUp(m, exampleapp.RecentLogin))
+	sessions := e.Group("/api/sessions", echojwt.Middleware(m))
+	sessions.GET("", echojwt.SessionsHandler(m))
+	sessions.DELETE("/:id", echojwt.EndSessionHandler(m, "id"))
+	sessions.DELETE("", echojwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	e.Any("/*", echo.WrapHandler(web.Handler()))
 	return e

@@ -15,6 +15,7 @@ func TestContract(t *testing.T) { exampletest.Contract(t, start) }
 func TestRedis(t *testing.T)    { exampletest.Redis(t, start) }
 func TestBrowser(t *testing.T)  { exampletest.Browser(t, start) }
 func TestMetrics(t *testing.T)  { exampletest.Metrics(t, start) }
+func TestSessions(t *testing.T) { exampletest.Sessions(t, start) }
 
 // TestBadConfigExits runs the real binary with bad variables: exit 2 and a one-line reason.
 func TestBadConfigExits(t *testing.T) { exampletest.BadConfigExits(t) }

@@ -1,6 +1,6 @@
 // Command echo5 is the Echo v5 example of jwtexp: POST /login (demo user alice/wonderland),
 // POST /refresh, POST /logout; behind the middleware GET /api/me, GET /api/admin (scope "admin")
-// and GET /api/sensitive (a login at most 5 minutes old, RFC 9470); GET /.well-known/jwks.json
+// and GET /api/sensitive (a login at most 5 minutes old, RFC 9470) and /api/sessions; GET /.well-known/jwks.json
 // and the browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/echo5
@@ -50,6 +50,10 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e.GET("/api/me", me, auth)
 	e.GET("/api/admin", me, auth, echo5jwt.RequireScope(m, exampleapp.AdminScope))
 	e.GET("/api/sensitive", me, auth, echo5jwt.RequireStepUp(m, exampleapp.RecentLogin))
+	sessions := e.Group("/api/sessions", echo5jwt.Middleware(m))
+	sessions.GET("", echo5jwt.SessionsHandler(m))
+	sessions.DELETE("/:id", echo5jwt.EndSessionHandler(m, "id"))
+	sessions.DELETE("", echo5jwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	e.Any("/*", echo.WrapHandler(web.Handler()))
 	return e

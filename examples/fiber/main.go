@@ -1,7 +1,8 @@
 // Command fiber is the Fiber (v2) example of jwtexp: POST /login (demo user
 // alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
-// GET /api/admin (scope "admin") and GET /api/sensitive (a login at most 5 minutes old, RFC
-// 9470); and the browser client at /. Configure it with the environment variables of the README.
+// GET /api/admin (scope "admin"), GET /api/sensitive (a login at most 5 minutes old, RFC
+// 9470) and the /api/sessions routes; and the browser client at /. Configure it with the
+// environment variables of the README.
 //
 //	go run ./examples/fiber
 package main
@@ -52,6 +53,10 @@ func newApp(app *exampleapp.App) *fiber.App {
 	f.Get("/api/me", auth, me)
 	f.Get("/api/admin", auth, fiberjwt.RequireScope(m, exampleapp.AdminScope), me)
 	f.Get("/api/sensitive", auth, fiberjwt.RequireStepUp(m, exampleapp.RecentLogin), me)
+	sessions := f.Group("/api/sessions", fiberjwt.Middleware(m))
+	sessions.Get("", fiberjwt.SessionsHandler(m))
+	sessions.Delete("/:id", fiberjwt.EndSessionHandler(m, "id"))
+	sessions.Delete("", fiberjwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	f.Use(adaptor.HTTPHandler(web.Handler()))
 	return f

@@ -1,6 +1,6 @@
 // Command fiber3 is the Fiber v3 example of jwtexp: POST /login (demo user alice/wonderland),
 // POST /refresh, POST /logout; behind the middleware GET /api/me, GET /api/admin (scope "admin")
-// and GET /api/sensitive (a login at most 5 minutes old, RFC 9470); GET /.well-known/jwks.json
+// and GET /api/sensitive (a login at most 5 minutes old, RFC 9470) and /api/sessions; GET /.well-known/jwks.json
 // and the browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/fiber3
@@ -49,6 +49,10 @@ func newApp(app *exampleapp.App) *fiber.App {
 	f.Get("/api/me", auth, me)
 	f.Get("/api/admin", auth, fiber3jwt.RequireScope(m, exampleapp.AdminScope), me)
 	f.Get("/api/sensitive", auth, fiber3jwt.RequireStepUp(m, exampleapp.RecentLogin), me)
+	sessions := f.Group("/api/sessions", fiber3jwt.Middleware(m))
+	sessions.Get("", fiber3jwt.SessionsHandler(m))
+	sessions.Delete("/:id", fiber3jwt.EndSessionHandler(m, "id"))
+	sessions.Delete("", fiber3jwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	f.Use(adaptor.HTTPHandler(web.Handler()))
 	return f

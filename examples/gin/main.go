@@ -1,7 +1,8 @@
 // Command gin is the Gin example of jwtexp: POST /login (demo user
 // alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
-// GET /api/admin (scope "admin") and GET /api/sensitive (a login at most 5 minutes old, RFC
-// 9470); and the browser client at /. Configure it with the environment variables of the README.
+// GET /api/admin (scope "admin"), GET /api/sensitive (a login at most 5 minutes old, RFC
+// 9470) and the /api/sessions routes; and the browser client at /. Configure it with the
+// environment variables of the README.
 //
 //	go run ./examples/gin
 package main
@@ -45,6 +46,10 @@ func newApp(app *exampleapp.App) *gin.Engine {
 	api.GET("/me", me)
 	api.GET("/admin", ginjwt.RequireScope(m, exampleapp.AdminScope), me)
 	api.GET("/sensitive", ginjwt.RequireStepUp(m, exampleapp.RecentLogin), me)
+	sessions := r.Group("/api/sessions", ginjwt.Middleware(m))
+	sessions.GET("", ginjwt.SessionsHandler(m))
+	sessions.DELETE("/:id", ginjwt.EndSessionHandler(m, "id"))
+	sessions.DELETE("", ginjwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (GET and HEAD; it answers 404 and 405 itself). Gin
 	// presets 404 for NoRoute handlers; the client's handler sets its own status.
 	client := gin.WrapH(web.Handler())

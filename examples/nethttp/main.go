@@ -1,7 +1,8 @@
 // Command nethttp is the net/http example of jwtexp: POST /login (demo user
 // alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
-// GET /api/admin (scope "admin") and GET /api/sensitive (a login at most 5 minutes old, RFC
-// 9470); and the browser client at /. Configure it with the environment variables of the README.
+// GET /api/admin (scope "admin"), GET /api/sensitive (a login at most 5 minutes old, RFC
+// 9470) and the /api/sessions routes; and the browser client at /. Configure it with the
+// environment variables of the README.
 //
 //	go run ./examples/nethttp
 package main
@@ -41,6 +42,9 @@ func newApp(app *exampleapp.App) http.Handler {
 	mux.Handle("GET /api/me", auth(me))
 	mux.Handle("GET /api/admin", auth(nethttpjwt.RequireScope(m, exampleapp.AdminScope)(me)))
 	mux.Handle("GET /api/sensitive", auth(nethttpjwt.RequireStepUp(m, exampleapp.RecentLogin)(me)))
+	mux.Handle("GET /api/sessions", auth(nethttpjwt.SessionsHandler(m)))
+	mux.Handle("DELETE /api/sessions/{id}", auth(nethttpjwt.EndSessionHandler(m, "id")))
+	mux.Handle("DELETE /api/sessions", auth(nethttpjwt.EndOtherSessionsHandler(m)))
 	mux.Handle("GET /", web.Handler())
 	return mux
 }

@@ -61,7 +61,7 @@ func DriveEvents(t testing.TB, m *core.Manager, clock *Clock) {
 	must(m.RevokeToken(ctx, c2))
 	_, err = m.Verify(ctx, p2.AccessToken)
 	want(err, core.ErrTokenRevoked)
-	must(m.RevokeSubject(ctx, "u-2"))
+	must(m.RevokeSubject(ctx, "u-2")) // also ends u-2's live session: a second session revocation
 
 	p3, err := m.Issue(ctx, "u-3", nil)
 	must(err)

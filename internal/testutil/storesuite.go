@@ -3,6 +3,7 @@ package testutil
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,8 @@ const (
 	RecordRevokedSession
 	// RecordCutOff is the subject's cut-off; it has no id.
 	RecordCutOff
+	// RecordSessionIndex is the subject's index of live sessions; it has no id.
+	RecordSessionIndex
 )
 
 // String returns the kind's name, for test messages.
@@ -35,6 +38,8 @@ func (k RecordKind) String() string {
 		return "revoked sid"
 	case RecordCutOff:
 		return "cut-off"
+	case RecordSessionIndex:
+		return "session index"
 	}
 	return fmt.Sprintf("RecordKind(%d)", int(k))
 }
@@ -84,7 +89,7 @@ func StoreSuite(t *testing.T, newStore func(t *testing.T, clock *Clock) core.Sto
 	if opts.RealTime && opts.TTL == nil {
 		t.Fatal("StoreSuite: RealTime needs StoreSuiteOptions.TTL")
 	}
-	for _, tc := range storeCases {
+	for _, tc := range slices.Concat(storeCases, sessionStoreCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := NewClock(suiteEpoch)
@@ -163,6 +168,9 @@ func (e *storeEnv) create(subject, sid, jti string) core.Family {
 		CurrentIssuedAt: now,
 		CurrentExpires:  now.Add(suiteRefreshTTL),
 		Expires:         now.Add(suiteSessionAge),
+		CreatedAt:       now,
+		LastUsed:        now,
+		Client:          "client of " + sid,
 	}
 	e.createFamily(f)
 	return f
@@ -170,9 +178,19 @@ func (e *storeEnv) create(subject, sid, jti string) core.Family {
 
 func (e *storeEnv) createFamily(f core.Family) {
 	e.t.Helper()
-	if err := e.s.CreateFamily(e.ctx, f); err != nil {
+	if ended := e.createLimited(f, core.SessionLimit{}); len(ended) != 0 {
+		e.t.Fatalf("CreateFamily(%s) without a limit: got ended %v, want none", f.SessionID, ended)
+	}
+}
+
+// createLimited stores f under limit and returns the sids the store ended to make room.
+func (e *storeEnv) createLimited(f core.Family, limit core.SessionLimit) []string {
+	e.t.Helper()
+	ended, err := e.s.CreateFamily(e.ctx, f, limit)
+	if err != nil {
 		e.t.Fatalf("CreateFamily(%s): got error %v, want nil", f.SessionID, err)
 	}
+	return ended
 }
 
 // request builds the RotateRequest the Manager would send now: presented (issued at iat) is
@@ -317,6 +335,9 @@ func expectFamily(t *testing.T, what string, got, want core.Family) {
 	if got.Previous != want.Previous {
 		t.Errorf("%s: Previous: got %q, want %q", what, got.Previous, want.Previous)
 	}
+	if got.Client != want.Client {
+		t.Errorf("%s: Client: got %q, want %q", what, got.Client, want.Client)
+	}
 	times := []struct {
 		name      string
 		got, want time.Time
@@ -325,6 +346,8 @@ func expectFamily(t *testing.T, what string, got, want core.Family) {
 		{"CurrentExpires", got.CurrentExpires, want.CurrentExpires},
 		{"PreviousUntil", got.PreviousUntil, want.PreviousUntil},
 		{"Expires", got.Expires, want.Expires},
+		{"CreatedAt", got.CreatedAt, want.CreatedAt},
+		{"LastUsed", got.LastUsed, want.LastUsed},
 	}
 	for _, tm := range times {
 		if !sameInstant(tm.got, tm.want) {
@@ -337,6 +360,7 @@ func expectFamily(t *testing.T, what string, got, want core.Family) {
 func rotated(f core.Family, req core.RotateRequest) core.Family {
 	f.Previous, f.PreviousUntil, f.RetryKey = f.Current, graceUntil(req), req.RetryKey
 	f.Current, f.CurrentIssuedAt, f.CurrentExpires = req.Next, req.NextIssuedAt, req.NextExpires
+	f.LastUsed = req.Now
 	if f.CurrentExpires.After(f.Expires) {
 		f.CurrentExpires = f.Expires
 	}
@@ -358,6 +382,9 @@ func testRotateOK(e *storeEnv) {
 		Previous:        "jti-1",
 		PreviousUntil:   graceUntil(req),
 		Expires:         f.Expires,
+		CreatedAt:       f.CreatedAt,
+		LastUsed:        req.Now,
+		Client:          f.Client,
 	}
 	expectFamily(e.t, "rotated family", got, want)
 	// The record now lives as long as the new current token.
@@ -369,8 +396,8 @@ func testRotateOK(e *storeEnv) {
 
 func testCreateNoSID(e *storeEnv) {
 	now := e.clock.Now()
-	err := e.s.CreateFamily(e.ctx, core.Family{Subject: "alice", Current: "jti-1", CurrentIssuedAt: now,
-		CurrentExpires: now.Add(suiteRefreshTTL), Expires: now.Add(suiteSessionAge)})
+	_, err := e.s.CreateFamily(e.ctx, core.Family{Subject: "alice", Current: "jti-1", CurrentIssuedAt: now,
+		CurrentExpires: now.Add(suiteRefreshTTL), Expires: now.Add(suiteSessionAge)}, core.SessionLimit{Max: 1})
 	if err == nil {
 		e.t.Fatal("CreateFamily without SessionID: got nil error, want an error")
 	}

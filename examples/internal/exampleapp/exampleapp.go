@@ -42,6 +42,7 @@ type Config struct {
 	AccessTTL, RefreshTTL       time.Duration // JWT_ACCESS_TTL 15m, JWT_REFRESH_TTL 168h
 	Leeway                      time.Duration // JWT_LEEWAY 10s
 	RefreshGrace                time.Duration // JWT_REFRESH_GRACE 5s
+	IdleTimeout                 time.Duration // JWT_IDLE_TIMEOUT; 0 (unset): no idle timeout
 	RedisURL                    string        // REDIS_URL; empty: in-memory store
 	SigningKeyFile              string        // JWT_SIGNING_KEY_FILE: PEM private key signing access tokens (see keys.go)
 	JWKSURL                     string        // JWT_JWKS_URL: verify tokens of that JWK Set only (see keys.go)
@@ -83,6 +84,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}{
 		{"JWT_ACCESS_TTL", &c.AccessTTL}, {"JWT_REFRESH_TTL", &c.RefreshTTL},
 		{"JWT_LEEWAY", &c.Leeway}, {"JWT_REFRESH_GRACE", &c.RefreshGrace},
+		{"JWT_IDLE_TIMEOUT", &c.IdleTimeout},
 	} {
 		v := getenv(d.name)
 		if v == "" {
@@ -142,9 +144,14 @@ func New(c Config) (*App, error) {
 		core.WithAccessTTL(c.AccessTTL), core.WithRefreshTTL(c.RefreshTTL),
 		core.WithLeeway(c.Leeway), core.WithRefreshGrace(c.RefreshGrace),
 		core.WithLogger(logger),
+		// "Your devices": each session records the browser, system and /24 network it came from.
+		core.WithSessionClients(),
 	}
 	if c.Clock != nil {
 		opts = append(opts, core.WithClock(c.Clock))
+	}
+	if c.IdleTimeout != 0 {
+		opts = append(opts, core.WithIdleTimeout(c.IdleTimeout))
 	}
 	a := &App{Config: c, metrics: http.NotFoundHandler()}
 	var hook core.Hook

@@ -257,11 +257,14 @@ func Redis(t *testing.T, start Starter) {
 }
 
 // Browser runs the headless-Chromium test of the browser client against the example with a 2 s
-// access TTL, leeway 0 and no grace window.
+// access TTL, leeway 0, no grace window and a 10 s idle timeout.
 func Browser(t *testing.T, start Starter) {
-	s := Start(t, start, map[string]string{"JWT_ACCESS_TTL": "2s", "JWT_LEEWAY": "0s", "JWT_REFRESH_GRACE": "0s"})
+	s := Start(t, start, map[string]string{"JWT_ACCESS_TTL": "2s", "JWT_LEEWAY": "0s", "JWT_REFRESH_GRACE": "0s",
+		"JWT_IDLE_TIMEOUT": "10s"})
 	browsertest.Run(t, s.URL, browsertest.Hooks{
 		RefreshCalls: s.RefreshCalls,
 		Expire:       func() { s.Clock.Advance(3 * time.Second) },
+		Advance:      s.Clock.Advance,
+		IdleTimeout:  10 * time.Second,
 	})
 }

@@ -90,6 +90,18 @@ type Hooks struct {
 	// directory under os.TempDir() (created on failure only, and kept).
 	ScreenshotDir string
 
+	// Advance moves the server's clock forward by d (the examples advance their injected fake
+	// clock). With IdleTimeout it enables the IdleTimeout subtest. Optional.
+	Advance func(d time.Duration)
+
+	// IdleTimeout is the server's idle timeout (the examples' JWT_IDLE_TIMEOUT), at least 2 s.
+	// Zero, or no Advance: the IdleTimeout subtest is skipped.
+	IdleTimeout time.Duration
+
+	// SkipSessions skips the Sessions subtest, for a server without the
+	// /api/sessions routes.
+	SkipSessions bool
+
 	// SkipBodyTransport skips the subtest that runs the page with the JSON body
 	// transport of the refresh token ("/?transport=body"), for a server that
 	// only implements cookie mode.
@@ -126,6 +138,18 @@ func (h Hooks) withDefaults() Hooks {
 //     cookie is gone, and a call with the old access token gets 401.
 //   - BodyTransport (unless Hooks.SkipBodyTransport): the first scenario with
 //     the refresh token in JSON bodies, then logout.
+//   - Sessions (unless Hooks.SkipSessions): two browser contexts (separate cookie jars) log in as the same
+//     user. The first ends every other session, lists two sessions (its own
+//     marked "this device"), ends the second's: the second's next calls fail
+//     and it lands on the login view. The second logs in again and the first
+//     clicks #end-others ("sign out other devices"): likewise. The first still
+//     works throughout, and #last-response shows the answers' bodies.
+//   - IdleTimeout (with Hooks.Advance and Hooks.IdleTimeout): a refresh just
+//     within the idle timeout works; after a longer pause the next call fails
+//     and the page lands on the login view.
+//
+// What Run also expects: GET /api/sessions, DELETE /api/sessions/{id} and
+// DELETE /api/sessions as the examples serve them, behind the Bearer token.
 //
 // Run skips the test when Chromium is missing, unless JWTEXP_REQUIRE_BROWSER=1.
 func Run(t *testing.T, baseURL string, h Hooks) {
@@ -139,6 +163,12 @@ func Run(t *testing.T, baseURL string, h Hooks) {
 	t.Run("Logout", d.logout)
 	if !h.SkipBodyTransport {
 		t.Run("BodyTransport", d.bodyTransport)
+	}
+	if !h.SkipSessions {
+		t.Run("Sessions", d.sessions)
+	}
+	if h.Advance != nil && h.IdleTimeout > 0 {
+		t.Run("IdleTimeout", d.idleTimeout)
 	}
 }
 
@@ -445,9 +475,14 @@ func (d *driver) open(t *testing.T, path string) {
 	d.do(t, "see the login form", chromedp.WaitVisible(chromedp.ID("login")))
 }
 
-// login logs in through the form and checks what the page shows.
+// login logs in through the form and checks what the page shows; it returns
+// once the page has loaded its list of sessions.
 func (d *driver) login(t *testing.T) {
 	t.Helper()
+	loads := eval[int](t, d, "read #sessions loads", `Number(document.getElementById('sessions').dataset.loads || 0)`)
+	// A page that was logged in before still holds the username (chromedp.Clear
+	// does not always empty it): start from empty fields.
+	eval[bool](t, d, "empty the login form", `(() => { for (const id of ['username', 'password']) document.getElementById(id).value = ''; return true; })()`)
 	d.do(t, "log in through the form",
 		chromedp.Clear(chromedp.ID("username")),
 		chromedp.SendKeys(chromedp.ID("username"), d.h.Username),
@@ -460,6 +495,7 @@ func (d *driver) login(t *testing.T) {
 	n := until[int](t, d, "#expires-in to show a positive number",
 		`(() => { const n = Number(document.getElementById('expires-in').textContent); return Number.isInteger(n) && n > 0 ? n : 0; })()`)
 	t.Logf("logged in; #expires-in = %d", n)
+	d.waitLoads(t, loads)
 	if !eval[bool](t, d, "read web storage", `localStorage.length === 0 && sessionStorage.length === 0`) {
 		t.Error("the page wrote to localStorage or sessionStorage; tokens must stay in memory")
 	}

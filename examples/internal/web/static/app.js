@@ -10,13 +10,21 @@
 //   #expires-in                  whole seconds left on the access token, 0 when expired
 //   #results                     one <li> per call, text "GET /api/me <status>", data-status="<status>";
 //                                data-batch counts the clicks, aria-busy="true" while calls run
+//   #refresh-count               successful refreshes since the page loaded
+//   #last-response               method, path, status and body of the page's last API answer
+//   #sessions                    one <li data-id data-current="true|false"> per session of the user,
+//                                each other session with a button.end-session; data-loads counts the
+//                                finished loads, aria-busy="true" while one runs
+//   #refresh-sessions #end-others reload the list; "sign out other devices"
 //   body[data-ready="true"]      set once the page has started (and tried to resume a session)
 //   ?transport=body              use the JSON body transport instead of the cookie
 
-import { AuthClient, LOGGED_OUT, REFRESHING } from './client.js';
+import { AuthClient, LOGGED_IN, LOGGED_OUT, REFRESHING } from './client.js';
 
 const PARALLEL_CALLS = 5;
 const API_PATH = '/api/me';
+const SESSIONS_PATH = '/api/sessions';
+let refreshes = 0;
 
 const $ = (id) => document.getElementById(id);
 const transport = new URLSearchParams(location.search).get('transport') === 'body' ? 'body' : 'cookie';
@@ -28,6 +36,10 @@ const notices = {
 };
 
 function render({ state, previous, reason, error }) {
+  if (state === LOGGED_IN && previous === REFRESHING && reason === 'refresh') {
+    refreshes++;
+    $('refresh-count').textContent = String(refreshes);
+  }
   $('state').textContent = state;
   document.body.dataset.state = state;
   // A session being resumed after a page load is not a logged-in view yet.
@@ -35,6 +47,7 @@ function render({ state, previous, reason, error }) {
   $('login-view').hidden = !loggedOut;
   $('app-view').hidden = loggedOut;
   if (state === LOGGED_OUT) {
+    $('sessions').replaceChildren();
     const text = notices[reason];
     const detail = error?.description ? ` (${error.description})` : '';
     $('notice').textContent = text ? text + (reason === 'refresh-failed' ? detail : '') : '';
@@ -59,6 +72,7 @@ $('login-form').addEventListener('submit', async (ev) => {
     $('password').value = '';
     $('notice').hidden = true;
     clearResults();
+    await loadSessions();
   } catch (err) {
     $('login-error').textContent = err.message;
   } finally {
@@ -68,7 +82,97 @@ $('login-form').addEventListener('submit', async (ev) => {
 
 function clearResults() {
   $('results').replaceChildren();
+  $('last-response').textContent = '(none yet)';
 }
+
+// show puts an answer of the API, body included, into #last-response. It reads a clone, so the
+// caller can still read the response.
+async function show(method, path, res) {
+  let body = '';
+  try {
+    body = await res.clone().text();
+  } catch {
+    body = '(unreadable body)';
+  }
+  if (body) {
+    try {
+      body = JSON.stringify(JSON.parse(body), null, 2);
+    } catch {
+      // not JSON: show it as it is
+    }
+  }
+  $('last-response').textContent = `${method} ${path} → ${res.status} ${res.statusText}\n${body || '(no body)'}`;
+}
+
+// api makes one protected call through the client and shows its answer.
+async function api(method, path) {
+  const res = await client.call(path, { method });
+  await show(method, path, res);
+  return res;
+}
+
+const when = (seconds) => new Date(seconds * 1000).toLocaleString();
+
+// loadSessions fills #sessions from GET /api/sessions.
+async function loadSessions() {
+  const list = $('sessions');
+  list.setAttribute('aria-busy', 'true');
+  try {
+    const res = await api('GET', SESSIONS_PATH);
+    if (!res.ok) {
+      list.replaceChildren();
+      return;
+    }
+    const { sessions = [] } = await res.json();
+    list.replaceChildren(
+      ...sessions.map((s) => {
+        const li = document.createElement('li');
+        li.dataset.id = s.id;
+        li.dataset.current = String(s.current === true);
+        const name = document.createElement('strong');
+        name.textContent = s.client || 'unknown device';
+        const meta = document.createElement('span');
+        meta.className = 'meta';
+        meta.textContent = ` signed in ${when(s.created_at)}, last refreshed ${when(s.last_used_at)}, ends by ${when(s.expires_at)}`;
+        li.append(name, meta);
+        if (s.current) {
+          const badge = document.createElement('span');
+          badge.className = 'pill';
+          badge.textContent = 'this device';
+          li.append(' ', badge);
+        } else {
+          const end = document.createElement('button');
+          end.type = 'button';
+          end.className = 'end-session secondary';
+          end.textContent = 'End';
+          end.addEventListener('click', async () => {
+            end.disabled = true;
+            await api('DELETE', `${SESSIONS_PATH}/${encodeURIComponent(s.id)}`);
+            await loadSessions();
+          });
+          li.append(' ', end);
+        }
+        return li;
+      }),
+    );
+  } catch (err) {
+    $('last-response').textContent = `GET ${SESSIONS_PATH} failed: ${err.message}`;
+  } finally {
+    list.dataset.loads = String(Number(list.dataset.loads || '0') + 1);
+    list.setAttribute('aria-busy', 'false');
+  }
+}
+
+$('refresh-sessions').addEventListener('click', () => loadSessions());
+$('end-others').addEventListener('click', async () => {
+  $('end-others').disabled = true;
+  try {
+    await api('DELETE', SESSIONS_PATH);
+    await loadSessions();
+  } finally {
+    $('end-others').disabled = false;
+  }
+});
 
 $('call-api').addEventListener('click', async () => {
   const results = $('results');
@@ -94,6 +198,7 @@ $('call-api').addEventListener('click', async () => {
         const res = await client.call(API_PATH);
         status = String(res.status);
         li.className = res.ok ? 'ok' : 'fail';
+        await show('GET', API_PATH, res);
       } catch (err) {
         status = 'error';
         li.className = 'fail';
@@ -123,5 +228,7 @@ render({ state: client.state, previous: client.state, reason: 'init' });
 setInterval(tick, 250);
 
 // In cookie mode an HttpOnly refresh cookie may have survived a page reload.
-await client.restore();
+if (await client.restore()) {
+  await loadSessions();
+}
 document.body.dataset.ready = 'true';

@@ -1,0 +1,137 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// The session index of a subject is the sorted set "<prefix>{<subject>}:sess": its members are
+// the sids of the subject's families, scored by their last use (Unix ms), so the least recently
+// used is the first. It shares the subject's hash tag, hence the Cluster slot of every family it
+// names, and the scripts derive those families' keys from its name (they cannot be declared in
+// KEYS: only the index knows them), which is safe because they live in the same slot. Every
+// script that adds a member makes the index live at least as long as that member's family, so
+// the index expires with the last family it names; members whose family expired are skipped by
+// readers and dropped by the next login.
+
+// luaIndex is prepended to the scripts that maintain the index.
+//
+// indextag returns "<prefix>{<subject>}" of an index key (it ends in ":sess").
+//
+// extendindex makes the index live at least until u (Unix ms, a string), never shorter than it
+// already does. PTTL (rather than PEXPIRETIME or PEXPIREAT ... GT) keeps Redis 6.2 supported.
+const luaIndex = `
+local function indextag(idx)
+  return string.sub(idx, 1, #idx - 5)
+end
+local function extendindex(idx, u)
+  local t = redis.call('PTTL', idx)
+  if t == -1 or (t >= 0 and servernow() + t < tonumber(u)) then
+    redis.call('PEXPIREAT', idx, u)
+  end
+end
+`
+
+// sessionsScript lists the live families of the index. It only reads.
+// KEYS: index. Returns {sid, sub, cur, cur_iat, cur_exp, prev, prev_until, exp, created, used,
+// client, sid, ...}, 11 elements per family, missing fields as "".
+var sessionsScript = redis.NewScript(luaHelpers + luaIndex + `
+local tag = indextag(KEYS[1])
+local out = {}
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local f = redis.call('HMGET', tag .. ':fam:' .. sid, 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev',
+    'prev_until', 'exp', 'created', 'used', 'client')
+  if f[1] then
+    out[#out + 1] = sid
+    for i = 1, 10 do out[#out + 1] = f[i] or '' end
+  end
+end
+return out
+`)
+
+// endSessionsScript deletes every family of the index but one and marks each sid revoked.
+// KEYS: index. ARGV: sid kept ("" for none), until, channel, encoded subject.
+// Returns {sid, message, ...} of the families it ended; message announces the sid mark, "" when
+// none was written.
+var endSessionsScript = redis.NewScript(luaHelpers + luaIndex + `
+local now = servernow()
+local tag = indextag(KEYS[1])
+local out = {}
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if sid ~= ARGV[1] then
+    redis.call('ZREM', KEYS[1], sid)
+    if redis.call('DEL', tag .. ':fam:' .. sid) == 1 then
+      local msg = ''
+      if mark(tag .. ':rsid:' .. sid, ARGV[2], now) == 1 then
+        msg = notify(ARGV[3], 's', ARGV[2], ARGV[4] .. ':' .. sid)
+      end
+      out[#out + 1] = sid
+      out[#out + 1] = msg
+    end
+  end
+end
+return out
+`)
+
+// Sessions implements core.Store in one round trip (one read-only script over the subject's
+// session index and the families it names).
+func (s *Store) Sessions(ctx context.Context, subject string) ([]core.Family, error) {
+	reply, err := sessionsScript.Run(ctx, s.client, []string{s.indexKey(subject)}).StringSlice()
+	if err != nil {
+		return nil, opError("sessions", err)
+	}
+	if len(reply)%11 != 0 {
+		return nil, opError("sessions", fmt.Errorf("script reply has %d elements, not a multiple of 11", len(reply)))
+	}
+	out := make([]core.Family, 0, len(reply)/11)
+	for i := 0; i < len(reply); i += 11 {
+		r := reply[i : i+11]
+		f := core.Family{SessionID: r[0], Subject: r[1], Current: r[2], Previous: r[5], Client: r[10]}
+		for _, field := range []struct {
+			dst *time.Time
+			src string
+		}{
+			{&f.CurrentIssuedAt, r[3]}, {&f.CurrentExpires, r[4]}, {&f.PreviousUntil, r[6]},
+			{&f.Expires, r[7]}, {&f.CreatedAt, r[8]}, {&f.LastUsed, r[9]},
+		} {
+			if *field.dst, err = parseMS(field.src); err != nil {
+				return nil, opError("sessions", err)
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// EndSessions implements core.Store in one round trip (one script), atomically.
+func (s *Store) EndSessions(ctx context.Context, subject, keep string, until time.Time) ([]string, error) {
+	reply, err := endSessionsScript.Run(ctx, s.client, []string{s.indexKey(subject)},
+		keep, ms(until), s.channel, encodeSubject(subject)).StringSlice()
+	if err != nil {
+		return nil, opError("end sessions", err)
+	}
+	ended, err := s.endedReply(reply)
+	if err != nil {
+		return nil, opError("end sessions", err)
+	}
+	return ended, nil
+}
+
+// endedReply reads {sid, message, ...} of a script that ended families, applies each message to
+// the local replica, and returns the sids.
+func (s *Store) endedReply(reply []string) ([]string, error) {
+	if len(reply)%2 != 0 {
+		return nil, fmt.Errorf("script reply has %d elements, not pairs", len(reply))
+	}
+	var ended []string
+	for i := 0; i < len(reply); i += 2 {
+		ended = append(ended, reply[i])
+		s.applyLocally(reply[i+1])
+	}
+	return ended, nil
+}

@@ -1,0 +1,37 @@
+package nethttpjwt
+
+import (
+	"net/http"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// SessionsHandler answers "list my sessions" for the claims Middleware verified (mount it behind
+// the middleware): 200 JSON {"sessions": [...]}, the request's own session marked current (see
+// core.Manager.ServeSessions).
+func SessionsHandler(m *core.Manager) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := Claims(r)
+		m.ServeSessions(r.Context(), c).Write(w)
+	})
+}
+
+// EndSessionHandler answers "end session {id}" behind Middleware, the id being the path
+// parameter named param (r.PathValue, as set by http.ServeMux patterns such as
+// "DELETE /api/sessions/{id}"): 204, or 404 not_found when the id is not one of the caller's live
+// sessions (see core.Manager.ServeEndSession).
+func EndSessionHandler(m *core.Manager, param string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := Claims(r)
+		m.ServeEndSession(r.Context(), c, r.PathValue(param)).Write(w)
+	})
+}
+
+// EndOtherSessionsHandler answers "sign out other devices" behind Middleware: every session of
+// the caller but its own ends, 204 (see core.Manager.ServeEndOtherSessions).
+func EndOtherSessionsHandler(m *core.Manager) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := Claims(r)
+		m.ServeEndOtherSessions(r.Context(), c).Write(w)
+	})
+}

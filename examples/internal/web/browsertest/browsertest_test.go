@@ -53,6 +53,9 @@ type fakeAPI struct {
 	refuseAPI         atomic.Bool  // GET /api/me answers 401 whatever the token
 	failRefreshes5xx  atomic.Int64 // the next n refreshes answer 503
 	cookieWithoutFlag atomic.Int64 // cookie refreshes without X-Refresh-Transport: cookie
+
+	keysMu sync.Mutex
+	keys   []string // the Idempotency-Key of every POST /refresh, in order
 }
 
 func newFakeAPI() *fakeAPI {
@@ -157,6 +160,9 @@ func (s *fakeAPI) login(w http.ResponseWriter, r *http.Request) {
 
 func (s *fakeAPI) refreshHandler(w http.ResponseWriter, r *http.Request) {
 	s.refreshCalls.Add(1)
+	s.keysMu.Lock()
+	s.keys = append(s.keys, r.Header.Get("Idempotency-Key"))
+	s.keysMu.Unlock()
 	if s.failRefreshes5xx.Load() > 0 {
 		s.failRefreshes5xx.Add(-1)
 		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "store unavailable")
@@ -351,6 +357,24 @@ func TestRefreshServerErrorKeepsSession(t *testing.T) {
 	d.waitState(t, "logged-in")
 	lines := d.callAPI(t)
 	checkStatuses(t, lines, "200")
+	// The refresh retried after the 503 is the same request: it carries the same
+	// Idempotency-Key, so a server that had rotated the token before failing can
+	// answer it with the current token instead of a reuse verdict. The next
+	// refresh is a new request with a new key.
+	api.keysMu.Lock()
+	keys := append([]string(nil), api.keys...)
+	api.keysMu.Unlock()
+	if len(keys) < 2 || keys[len(keys)-1] == "" || keys[len(keys)-1] != keys[len(keys)-2] {
+		t.Fatalf("Idempotency-Key of the refreshes: got %q, want the failed one and its retry to share one non-empty key", keys)
+	}
+	api.expire()
+	checkStatuses(t, d.callAPI(t), "200")
+	api.keysMu.Lock()
+	last := api.keys[len(api.keys)-1]
+	api.keysMu.Unlock()
+	if last == keys[len(keys)-1] || last == "" {
+		t.Fatalf("Idempotency-Key of the next refresh: got %q, want a new one (previous %q)", last, keys[len(keys)-1])
+	}
 }
 
 // TestPageResumesSessionAfterReload: in cookie mode the HttpOnly refresh cookie

@@ -113,6 +113,7 @@ export class AuthClient extends EventTarget {
   #generation = 0; // changes whenever #access changes
   #attempts = 0; // refresh attempts finished so far, whatever their outcome
   #epoch = 0; // changes on login and logout; a refresh begun in another epoch is discarded
+  #retryKey = null; // Idempotency-Key of a refresh that got no answer (5xx, network error) yet
   #warned = false;
 
   constructor(options = {}) {
@@ -366,6 +367,13 @@ export class AuthClient extends EventTarget {
         cache: 'no-store',
       };
     }
+    // The same key until the refresh gets an answer: a retry after a 503 or a dropped connection
+    // is then the same request to the server, which answers with the session's current token
+    // instead of taking the old one for a stolen, replayed token.
+    if (this.#retryKey === null) {
+      this.#retryKey = newRetryKey();
+    }
+    init.headers['Idempotency-Key'] = `"${this.#retryKey}"`;
     this.#setState(REFRESHING, reason);
     const sentAt = this.#now();
     let tokens;
@@ -382,6 +390,7 @@ export class AuthClient extends EventTarget {
         if (res.status >= 500) {
           this.#setState(previous, 'refresh-error', err); // the server is unwell, the session may be fine
         } else {
+          this.#retryKey = null;
           this.#clear(); // refused: the session is over
           this.#setState(LOGGED_OUT, reason === 'restore' ? 'restore-failed' : 'refresh-failed', err);
         }
@@ -399,6 +408,7 @@ export class AuthClient extends EventTarget {
     if (epoch !== this.#epoch) {
       return this.#access !== null;
     }
+    this.#retryKey = null;
     this.#accept(tokens, sentAt);
     this.#setState(LOGGED_IN, reason);
     return true;
@@ -446,6 +456,7 @@ export class AuthClient extends EventTarget {
   #clear() {
     this.#access = null;
     this.#refresh = null;
+    this.#retryKey = null;
     this.#expiresAt = null;
     this.#generation++;
   }
@@ -460,4 +471,13 @@ export class AuthClient extends EventTarget {
     this.dispatchEvent(new CustomEvent('statechange', { detail }));
     this.dispatchEvent(new CustomEvent(state, { detail }));
   }
+}
+
+// newRetryKey returns a random Idempotency-Key for one refresh attempt.
+function newRetryKey() {
+  if (typeof crypto.randomUUID === 'function') {
+    return crypto.randomUUID();
+  }
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }

@@ -23,7 +23,7 @@
 //	jwtexp.sessions.issued            counter          {session}    -                        logins that issued a token pair
 //	jwtexp.refreshes                  counter          {refresh}    jwtexp.refresh.result    ok, grace, reused (reuse detected: session revoked)
 //	jwtexp.revocations                counter          {revocation} jwtexp.revocation.kind   token, session, subject
-//	jwtexp.store.operation.duration   histogram        s            jwtexp.store.operation   store calls: revoked, rotate, create_family, ...
+//	jwtexp.store.operation.duration   histogram        s            jwtexp.store.operation   store calls: revoked, rotate, ... (not the memory store's per-request revoked lookup)
 //	jwtexp.store.failures             counter          {failure}    jwtexp.store.operation   requests refused because the store failed
 //	jwtexp.replica.in_sync            gauge (async)    1            -                        1 while the Redis replica answers locally, else 0
 //	jwtexp.replica.lag                gauge (async)    s            -                        time since the replica last heard from Redis in sync

@@ -25,7 +25,9 @@
 //	                                                                     the grace window), reused (reuse detected: session revoked)
 //	jwtexp_revocations_total                counter    kind              revocations: token, session, subject
 //	jwtexp_store_call_duration_seconds      histogram  op                store calls by Store method: revoked, rotate,
-//	                                                                     create_family, revoke_family, deny_token, cut_off
+//	                                                                     create_family, revoke_family, deny_token, cut_off,
+//	                                                                     sessions, end_sessions (not the memory store's
+//	                                                                     per-request revoked lookup)
 //	jwtexp_store_failures_total             counter    op                requests refused because the store failed
 //	jwtexp_replica_in_sync                  gauge      -                 1 while the Redis store's local replica answers
 //	                                                                     without a network call, else 0

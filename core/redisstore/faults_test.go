@@ -244,7 +244,9 @@ func TestCluster6MasterKilled(t *testing.T) {
 	tc := startCluster6(t)
 	ctx := context.Background()
 	prefix := WithPrefix(fmt.Sprintf("jwtexp-test-%d:", prefixes.Add(1)))
-	ins := newInstances(t, func() redis.UniversalClient { return newClusterClientFor(t, tc) }, testutil.NewClockNow, 2, []Option{prefix})
+	// The wall clock: the Manager's breaker measures its cooldown on the Manager's clock.
+	ins := newInstances(t, func() redis.UniversalClient { return newClusterClientFor(t, tc) }, testutil.NewClockNow, 2, []Option{prefix},
+		core.WithClock(time.Now))
 	topo, err := tc.topology(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -282,6 +284,7 @@ func TestCluster6MasterKilled(t *testing.T) {
 	type stats struct{ ok, fail atomic.Int64 }
 	var victimStats, otherStats stats
 	var lastVictimFail atomic.Int64 // Unix ns
+	var lastVictimErr atomic.Value
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	const workers = 8
@@ -301,6 +304,7 @@ func TestCluster6MasterKilled(t *testing.T) {
 					if _, err := in.m.Verify(ctx, tok); err != nil {
 						victimStats.fail.Add(1)
 						lastVictimFail.Store(time.Now().UnixNano())
+						lastVictimErr.Store(err.Error())
 					} else {
 						victimStats.ok.Add(1)
 					}
@@ -343,6 +347,7 @@ func TestCluster6MasterKilled(t *testing.T) {
 	})
 	// Served again: a full second of victim-subject requests without a failure.
 	var served time.Duration
+	defer func() { t.Logf("last error for the victim's subjects: %v", lastVictimErr.Load()) }()
 	waitForWithin(t, 30*time.Second, "the victim's subjects to be served again", func() bool {
 		last := time.Unix(0, lastVictimFail.Load())
 		if last.After(killed) && time.Since(last) >= time.Second && victimStats.ok.Load() > 0 {

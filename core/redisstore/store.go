@@ -400,22 +400,22 @@ func (s *Store) CreateFamily(ctx context.Context, f core.Family) error {
 	if f.CurrentExpires.After(f.Expires) {
 		f.CurrentExpires = f.Expires
 	}
-	if err := s.prepare(ctx); err != nil {
-		return s.opError(ctx, "create family", err)
+	if err := s.ready(ctx, f.Subject); err != nil {
+		return s.opError(ctx, f.Subject, "create family", err)
 	}
 	err := createScript.Run(ctx, s.client, []string{s.familyKey(f.Subject, f.SessionID), s.markerKey(f.Subject)},
 		f.Subject, f.Current, optionalMS(f.CurrentIssuedAt), ms(f.CurrentExpires),
 		f.Previous, optionalMS(f.PreviousUntil), ms(f.Expires), s.guard.mode).Err()
 	if err != nil {
-		return s.opError(ctx, "create family", err)
+		return s.opError(ctx, f.Subject, "create family", err)
 	}
 	return nil
 }
 
 // Rotate implements core.Store in one round trip (one Lua script), atomically.
 func (s *Store) Rotate(ctx context.Context, req core.RotateRequest) (core.Family, core.RotateResult, error) {
-	if err := s.prepare(ctx); err != nil {
-		return core.Family{}, 0, s.opError(ctx, "rotate", err)
+	if err := s.ready(ctx, req.Subject); err != nil {
+		return core.Family{}, 0, s.opError(ctx, req.Subject, "rotate", err)
 	}
 	keys := []string{
 		s.familyKey(req.Subject, req.SessionID),
@@ -430,7 +430,7 @@ func (s *Store) Rotate(ctx context.Context, req core.RotateRequest) (core.Family
 		s.channelFor(req.Subject), messageTail(req.Subject, req.SessionID), req.RetryKey,
 		s.guard.mode).StringSlice()
 	if err != nil {
-		return core.Family{}, 0, s.opError(ctx, "rotate", err)
+		return core.Family{}, 0, s.opError(ctx, req.Subject, "rotate", err)
 	}
 	f, res, err := parseRotateReply(req.SessionID, reply)
 	if err != nil {
@@ -499,13 +499,13 @@ func (s *Store) RevokeFamily(ctx context.Context, subject, sid string, until tim
 	if sid == "" {
 		return nil
 	}
-	if err := s.prepare(ctx); err != nil {
-		return s.opError(ctx, "revoke family", err)
+	if err := s.ready(ctx, subject); err != nil {
+		return s.opError(ctx, subject, "revoke family", err)
 	}
 	keys := []string{s.familyKey(subject, sid), s.revokedKey(subject, sid)}
 	msg, err := revokeScript.Run(ctx, s.client, keys, ms(until), s.channelFor(subject), messageTail(subject, sid)).Text()
 	if err != nil {
-		return s.opError(ctx, "revoke family", err)
+		return s.opError(ctx, subject, "revoke family", err)
 	}
 	s.applyLocally(msg)
 	return nil
@@ -517,13 +517,13 @@ func (s *Store) DenyToken(ctx context.Context, subject, jti string, until time.T
 	if jti == "" {
 		return nil
 	}
-	if err := s.prepare(ctx); err != nil {
-		return s.opError(ctx, "deny token", err)
+	if err := s.ready(ctx, subject); err != nil {
+		return s.opError(ctx, subject, "deny token", err)
 	}
 	msg, err := denyScript.Run(ctx, s.client, []string{s.denyKey(subject, jti)}, ms(until),
 		s.channelFor(subject), messageTail(subject, jti)).Text()
 	if err != nil {
-		return s.opError(ctx, "deny token", err)
+		return s.opError(ctx, subject, "deny token", err)
 	}
 	s.applyLocally(msg)
 	return nil
@@ -533,13 +533,13 @@ func (s *Store) DenyToken(ctx context.Context, subject, jti string, until time.T
 // lives until the later of the two expiries, so no token the earlier one revoked becomes valid
 // again.
 func (s *Store) CutOff(ctx context.Context, subject string, at, until time.Time) error {
-	if err := s.prepare(ctx); err != nil {
-		return s.opError(ctx, "cut off", err)
+	if err := s.ready(ctx, subject); err != nil {
+		return s.opError(ctx, subject, "cut off", err)
 	}
 	msg, err := cutScript.Run(ctx, s.client, []string{s.cutKey(subject)}, ms(at), ms(until),
 		s.channelFor(subject), encodeSubject(subject)).Text()
 	if err != nil {
-		return s.opError(ctx, "cut off", err)
+		return s.opError(ctx, subject, "cut off", err)
 	}
 	s.applyLocally(msg)
 	return nil
@@ -560,12 +560,12 @@ func (s *Store) Revoked(ctx context.Context, subject, jti, sid string) (core.Rev
 			return r, nil
 		}
 	}
-	if err := s.prepare(ctx); err != nil {
-		return core.Revocation{}, s.opError(ctx, "revoked", err)
+	if err := s.ready(ctx, subject); err != nil {
+		return core.Revocation{}, s.opError(ctx, subject, "revoked", err)
 	}
 	r, err := s.revokedRemote(ctx, subject, jti, sid)
 	if err != nil {
-		return core.Revocation{}, s.opError(ctx, "revoked", err)
+		return core.Revocation{}, s.opError(ctx, subject, "revoked", err)
 	}
 	return r, nil
 }

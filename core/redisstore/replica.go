@@ -91,7 +91,12 @@ func WithReplicaMaxEntries(n int) Option {
 // (subscription lost, lease run out, bound exceeded, Close). The time of the last InSync event
 // tells how stale the replica may be; the metrics modules (otelmetrics, prommetrics) turn it into
 // an in-sync gauge and a lag. The hook runs on the replica's goroutine, or on the one whose write
-// overflowed it: keep it fast. It has no effect without WithLocalReplica; nil is ignored.
+// overflowed it: keep it fast. nil is ignored.
+//
+// The hook also receives a core.EventStoreDataLoss (Err ErrDataLoss, Reason naming the loss time)
+// each time the store finds a later loss of records than it knew of: Redis came back without its
+// data or evicted keys, and tokens issued until then are refused (see "Persistence and eviction"
+// in the package documentation). Alert on it.
 func WithEventHook(hook core.Hook) Option {
 	return func(c *config) { c.hook = hook }
 }

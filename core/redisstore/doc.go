@@ -169,7 +169,8 @@
 // CreateFamily in their scripts - the same round trip. A missing marker means the slot lost its
 // data (a restart without persistence, a failover to a replica without it, eviction, FLUSHALL):
 // the store records the loss at the server's time and from then on reports it as a cut-off for
-// every subject of the slot, so every token issued at or before the loss (in whole seconds, as
+// every subject of the slot (the local replica applies the latest loss of any slot to every
+// subject), so every token issued at or before the loss (in whole seconds, as
 // iat is) is refused - access tokens and refresh tokens alike - while sessions the store no
 // longer knows are refused as always. Tokens issued before the loss expire within the longest
 // token lifetime, so the cut-off refuses nothing else afterwards; logins in the second of the

@@ -25,6 +25,7 @@ const (
 	EventKeysFetched                            // a remote key set was fetched; Err is nil on success; see core/jwks
 	EventConfigWarning                          // New accepted a configuration that weakens a safeguard; Reason says which
 	EventRevocationSkipped                      // the store failed and WithFailOpenRevocation accepted a token unchecked
+	EventStoreDataLoss                          // the store found it lost records (restart without data, eviction); older tokens are refused
 )
 
 // String returns the kind's name as used in logs and metric labels: "rejected", "issued", ...
@@ -56,6 +57,8 @@ func (k EventKind) String() string {
 		return "config_warning"
 	case EventRevocationSkipped:
 		return "revocation_skipped"
+	case EventStoreDataLoss:
+		return "store_data_loss"
 	}
 	return "unknown"
 }
@@ -119,7 +122,7 @@ func CombineHooks(hooks ...Hook) Hook {
 // so that a default logger (Info) writes nothing for a login, a refresh or an expired token.
 func (k EventKind) level() slog.Level {
 	switch k {
-	case EventReuseDetected, EventStoreFailure, EventConfigWarning, EventRevocationSkipped:
+	case EventReuseDetected, EventStoreFailure, EventConfigWarning, EventRevocationSkipped, EventStoreDataLoss:
 		return slog.LevelWarn
 	}
 	return slog.LevelDebug

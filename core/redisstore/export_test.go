@@ -31,3 +31,10 @@ func serverClient(tb testing.TB, srv *testutil.RedisServer) *redis.Client {
 
 // ServerClient is serverClient for the external test package.
 var ServerClient = serverClient
+
+// withFreshMarkers makes New create missing loss markers without recording a loss: each test
+// works under a prefix of its own, which is new, not a Redis that lost its data.
+func withFreshMarkers() Option { return func(c *config) { c.freshMarkers = true } }
+
+// WithFreshMarkers is withFreshMarkers for the external test package.
+var WithFreshMarkers = withFreshMarkers

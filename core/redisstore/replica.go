@@ -91,7 +91,12 @@ func WithReplicaMaxEntries(n int) Option {
 // (subscription lost, lease run out, bound exceeded, Close). The time of the last InSync event
 // tells how stale the replica may be; the metrics modules (otelmetrics, prommetrics) turn it into
 // an in-sync gauge and a lag. The hook runs on the replica's goroutine, or on the one whose write
-// overflowed it: keep it fast. It has no effect without WithLocalReplica; nil is ignored.
+// overflowed it: keep it fast. nil is ignored.
+//
+// The hook also receives a core.EventStoreDataLoss (Err ErrDataLoss, Reason naming the loss time)
+// each time the store finds a later loss of records than it knew of: Redis came back without its
+// data or evicted keys, and tokens issued until then are refused (see "Persistence and eviction"
+// in the package documentation). Alert on it.
 func WithEventHook(hook core.Hook) Option {
 	return func(c *config) { c.hook = hook }
 }
@@ -163,9 +168,15 @@ type replica struct {
 	done      chan struct{} // closed when the loop has returned
 	closeOnce sync.Once
 
-	psMu   sync.Mutex
-	ps     *redis.PubSub // the current subscription, for Close
-	closed bool
+	psMu      sync.Mutex
+	ps        *redis.PubSub   // the current subscription, for Close
+	shardSubs []*redis.PubSub // on Redis Cluster: the current subscription of each master
+	closed    bool
+
+	// markers checks the loss markers (Store.ensureMarkers) and returns the latest loss time;
+	// lossCut holds it (Unix ms; 0: none), a cut-off for every subject (see lossguard.go).
+	markers func(context.Context) (int64, error)
+	lossCut atomic.Int64
 }
 
 // replicaShard is one lock stripe of the replica, holding the subjects that hash to it.
@@ -243,6 +254,9 @@ func (r *replica) close() {
 		if r.ps != nil {
 			_ = r.ps.Close()
 		}
+		for _, ps := range r.shardSubs {
+			_ = ps.Close()
+		}
 		r.psMu.Unlock()
 		<-r.done
 		r.markOutOfSync()
@@ -281,8 +295,9 @@ func (r *replica) lookup(subject, jti, sid string) (rev core.Revocation, ok bool
 		}
 	}
 	sh.mu.RUnlock()
+	lossAt := r.lossCut.Load()
 	if cutUntil == 0 && denyUntil == 0 && sidUntil == 0 {
-		return core.Revocation{}, true, nil // nothing recorded: no need for the clock
+		return withLoss(core.Revocation{}, lossAt), true, nil // nothing recorded: no need for the clock
 	}
 	nowMS := time.Now().UnixMilli()
 	expired := false
@@ -313,7 +328,7 @@ func (r *replica) lookup(subject, jti, sid string) (rev core.Revocation, ok bool
 	if err != nil {
 		return core.Revocation{}, true, err
 	}
-	return rev, true, nil
+	return withLoss(rev, lossAt), true, nil
 }
 
 // apply merges one record into the replica. Records of one key are totally ordered by (until,
@@ -519,12 +534,22 @@ func (r *replica) report(inSync bool) {
 }
 
 func (r *replica) extendLocked() {
-	r.leaseEnd = time.Now().Add(r.staleAfter)
+	r.extendUntilLocked(time.Now().Add(r.staleAfter))
+}
+
+// extendUntilLocked lets the replica answer until end (callers hold stateMu).
+func (r *replica) extendUntilLocked(end time.Time) {
+	r.leaseEnd = end
+	d := time.Until(end)
+	if d <= 0 {
+		r.answering.Store(false)
+		return
+	}
 	r.answering.Store(true)
 	if r.leaseTimer == nil {
-		r.leaseTimer = time.AfterFunc(r.staleAfter, r.leaseExpired)
+		r.leaseTimer = time.AfterFunc(d, r.leaseExpired)
 	} else {
-		r.leaseTimer.Reset(r.staleAfter)
+		r.leaseTimer.Reset(d)
 	}
 }
 
@@ -557,14 +582,26 @@ func (r *replica) run(ctx context.Context) {
 			lastSweep = time.Now()
 		}
 	}
+	cc, cluster := r.client.(*redis.ClusterClient)
 	for {
-		ps := r.subscribe(ctx)
-		if ps == nil {
-			return
+		var synced bool
+		var err error
+		if cluster {
+			synced, err = r.clusterSession(ctx, cc, sweep)
+			r.markOutOfSync()
+			r.closeShards()
+			if ctx.Err() == nil {
+				cc.ReloadState(ctx) // the topology may have changed: a failover, a reshard
+			}
+		} else {
+			ps := r.subscribe(ctx)
+			if ps == nil {
+				return
+			}
+			synced, err = r.session(ctx, ps, sweep)
+			r.markOutOfSync()
+			r.unsubscribe(ps)
 		}
-		synced, err := r.session(ctx, ps, sweep)
-		r.markOutOfSync()
-		r.unsubscribe(ps)
 		if ctx.Err() != nil {
 			return
 		}
@@ -802,6 +839,13 @@ func (r *replica) scanPattern() string {
 // Cluster on every master) and reads each key's value, which holds its absolute expiry (PTTL
 // only for a record whose value is not a time). The snapshot replaces the replica's content.
 func (r *replica) resync(ctx context.Context) error {
+	if r.markers != nil {
+		lossAt, err := r.markers(ctx)
+		if err != nil {
+			return fmt.Errorf("jwtexp: redisstore: replica resync: %w", err)
+		}
+		r.lossCut.Store(lossAt)
+	}
 	var snap [replicaShards]map[string]*subjectRecords
 	var counts [replicaShards]int64
 	for i := range snap {

@@ -83,7 +83,7 @@ return out
 func (s *Store) Sessions(ctx context.Context, subject string) ([]core.Family, error) {
 	reply, err := sessionsScript.Run(ctx, s.client, []string{s.indexKey(subject)}).StringSlice()
 	if err != nil {
-		return nil, opError("sessions", err)
+		return nil, s.opError(ctx, subject, "sessions", err)
 	}
 	if len(reply)%11 != 0 {
 		return nil, opError("sessions", fmt.Errorf("script reply has %d elements, not a multiple of 11", len(reply)))
@@ -110,10 +110,13 @@ func (s *Store) Sessions(ctx context.Context, subject string) ([]core.Family, er
 
 // EndSessions implements core.Store in one round trip (one script), atomically.
 func (s *Store) EndSessions(ctx context.Context, subject, keep string, until time.Time) ([]string, error) {
+	if err := s.ready(ctx, subject); err != nil {
+		return nil, s.opError(ctx, subject, "end sessions", err)
+	}
 	reply, err := endSessionsScript.Run(ctx, s.client, []string{s.indexKey(subject)},
-		keep, ms(until), s.channel, encodeSubject(subject)).StringSlice()
+		keep, ms(until), s.channelFor(subject), encodeSubject(subject)).StringSlice()
 	if err != nil {
-		return nil, opError("end sessions", err)
+		return nil, s.opError(ctx, subject, "end sessions", err)
 	}
 	ended, err := s.endedReply(reply)
 	if err != nil {

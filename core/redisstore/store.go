@@ -20,8 +20,11 @@ const DefaultPrefix = "jwtexp:"
 type Store struct {
 	client  redis.UniversalClient
 	prefix  string
-	channel string   // where revocation writes are announced
-	replica *replica // nil without WithLocalReplica
+	channel string    // where revocation writes are announced
+	replica *replica  // nil without WithLocalReplica
+	hook    core.Hook // nil: no events (WithEventHook)
+	guard   guard     // loss detection (lossguard.go)
+	reload  reloader  // cluster topology refresh on connection errors (failover.go)
 
 	// requestClock makes Rotate decide by RotateRequest.Now instead of the server's clock. Only
 	// this package's tests set it, to drive the store with a fake clock.
@@ -47,6 +50,11 @@ type config struct {
 	pingInterval time.Duration
 	maxEntries   int
 	hook         core.Hook
+	evictionRisk bool
+
+	// Set by tests only: New creates missing loss markers without recording a loss, so that a
+	// test's fresh prefix does not count as a Redis that lost its data.
+	freshMarkers bool
 
 	// Set by tests only; zero means the default.
 	sweepInterval, fullRetry time.Duration
@@ -61,9 +69,19 @@ func WithPrefix(prefix string) Option {
 
 // New returns a Store that keeps its records through client. The client stays the caller's:
 // Store.Close does not close it. New returns an error wrapping core.ErrInvalidConfig when client
-// is nil or an option is invalid; it does not contact Redis. With WithLocalReplica it starts the
-// goroutine that subscribes and fills the replica in the background: until that is done, Revoked
-// asks Redis.
+// is nil or an option is invalid, or when a Redis node's maxmemory-policy may evict keys
+// (anything but noeviction; see WithEvictionRisk).
+//
+// New contacts Redis, for at most 3 s: it reads maxmemory-policy on every node (CONFIG GET;
+// a node that refuses CONFIG is not checked) and writes the loss markers (see "Persistence and
+// eviction" in the package documentation). When Redis cannot be reached, New still returns the
+// store, and its first call that reaches Redis does both; until then every call fails (closed).
+// When New finds no markers - a new Redis, or one that lost its data - it records a loss, and
+// waits (under a second) until the server's clock has left that second, so the tokens it
+// refuses are only ones issued before New.
+//
+// With WithLocalReplica New starts the goroutine that subscribes and fills the replica in the
+// background: until that is done, Revoked asks Redis.
 func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if isNil(client) {
 		return nil, fmt.Errorf("%w: redisstore: nil redis client", core.ErrInvalidConfig)
@@ -87,12 +105,42 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if err := checkContextTimeout(client); err != nil {
 		return nil, err
 	}
-	s := &Store{client: client, prefix: c.prefix, channel: c.prefix + channelSuffix}
+	s := &Store{client: client, prefix: c.prefix, channel: c.prefix + channelSuffix, hook: c.hook}
+	s.guard.mode, s.guard.fresh = guardMarker, c.freshMarkers
+	switch client.(type) {
+	case *redis.Ring:
+		s.guard.mode = guardOff // a Ring's shards cannot be addressed per slot
+	case *redis.ClusterClient:
+		s.guard.cluster = true
+	}
+	if c.evictionRisk && s.guard.mode != guardOff {
+		s.guard.mode = guardEvicted
+	}
 	if c.replica {
 		if _, ok := client.(*redis.Ring); ok {
 			return nil, fmt.Errorf("%w: redisstore: WithLocalReplica needs one Redis deployment; a Ring's shards do not share Pub/Sub", core.ErrInvalidConfig)
 		}
+		if c.evictionRisk {
+			return nil, fmt.Errorf("%w: redisstore: WithLocalReplica cannot be combined with WithEvictionRisk: the replica's copy cannot see evictions; drop one of them (prefer maxmemory-policy noeviction)", core.ErrInvalidConfig)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startupTimeout)
+	err := s.prepare(ctx)
+	if err == nil && !c.freshMarkers && s.guard.mode != guardOff {
+		s.waitPastLoss(ctx, s.guard.lossSeen.Load())
+	}
+	cancel()
+	if errors.Is(err, core.ErrInvalidConfig) {
+		return nil, err
+	}
+	if c.replica {
 		s.replica = newReplica(client, c.prefix, c)
+		s.replica.markers = func(ctx context.Context) (int64, error) {
+			if err := s.prepare(ctx); err != nil || s.guard.mode == guardOff {
+				return 0, err
+			}
+			return s.ensureMarkers(ctx, false)
+		}
 		s.replica.start()
 	}
 	return s, nil
@@ -190,7 +238,8 @@ func parseMS(v string) (time.Time, error) {
 // is not after now or the key already lives at least that long: a mark is never shortened, and a
 // write whose expiry is in the past writes nothing.
 //
-// notify announces a record just written on the store's channel, in the format described in
+// notify announces a record just written on the store's channel (on Redis Cluster the shard
+// channel of the record's slot, whose name starts with '{'), in the format described in
 // replica.go ("<kind>:<until>:<tail>", tail being "<encoded subject>:<id>"), and returns the
 // message so the writing store applies it to its own replica at once. It runs inside the script
 // that writes, so a record is never written without being announced. u must be the string the
@@ -210,18 +259,26 @@ local function mark(key, u, now)
 end
 local function notify(channel, kind, u, tail)
   local m = kind .. ':' .. u .. ':' .. tail
-  redis.call('PUBLISH', channel, m)
+  if string.byte(channel, 1) == 123 then
+    redis.call('SPUBLISH', channel, m) -- a shard channel "{<slot tag>}...": Redis Cluster
+  else
+    redis.call('PUBLISH', channel, m)
+  end
   return m
 end
-`
+` + luaLossGuard
 
 // createScript writes a family, adds it to the subject's session index and, with a bound,
-// ends the least recently used families until the new one fits (see luaIndex).
-// KEYS: family, index. ARGV: sub, cur, cur_iat, cur_exp, prev, prev_until, exp, created, used,
-// client, max (<= 0: no bound), revoke until, channel, encoded subject, sid.
+// ends the least recently used families until the new one fits (see luaIndex). It checks the
+// slot's loss marker first (lossguard), so a loss is recorded before the session's tokens are
+// handed out rather than at their first use.
+// KEYS: family, index, loss marker. ARGV: sub, cur, cur_iat, cur_exp, prev, prev_until, exp,
+// created, used, client, max (<= 0: no bound), revoke until, channel, encoded subject, sid, loss
+// guard mode.
 // Returns {sid, message, sid, message, ...} of the families it ended; message announces the sid
 // mark, "" when none was written.
 var createScript = redis.NewScript(luaHelpers + luaIndex + `
+lossguard(KEYS[3], ARGV[16])
 local now = servernow()
 if tonumber(ARGV[4]) <= now then return {} end
 local tag = indextag(KEYS[2])
@@ -260,10 +317,11 @@ return ended
 // the server's clock (TIME), so instances whose clocks differ still decide alike; ARGV[7] overrides
 // it only in this package's own tests, which drive the store with a fake clock.
 // A rotation also sets the family's last use to now and moves it up in the session index; reuse
-// removes it from the index.
-// KEYS: family, revoked-sid mark, cut-off, session index.
+// removes it from the index. A loss of the slot (lossguard) acts as a cut-off.
+// KEYS: family, revoked-sid mark, cut-off, session index, loss marker.
 // ARGV: sub, presented, presented iat (Unix seconds), next, next iat, next exp, now ("" = server
-// time), grace (ms; 0 = none), revoke until, channel, message tail of the sid mark, retry key, sid.
+// time), grace (ms; 0 = none), revoke until, channel, message tail of the sid mark, retry key, sid,
+// loss guard mode.
 // Returns {result} for "unknown", else {result, sub, cur, cur_iat, cur_exp, prev, prev_until, exp,
 // message, retry key, created, used, client} describing the family as stored after the call (for
 // "reused": as it was before deletion); message announces the sid mark written on reuse, and is
@@ -271,6 +329,7 @@ return ended
 var rotateScript = redis.NewScript(luaHelpers + luaIndex + `
 local now = tonumber(ARGV[7])
 if not now then now = servernow() end
+local lossat = lossguard(KEYS[5], ARGV[14])
 local f = redis.call('HMGET', KEYS[1], 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev', 'prev_until', 'exp', 'rk',
   'created', 'used', 'client')
 local ce, ex = tonumber(f[4]), tonumber(f[7])
@@ -290,6 +349,9 @@ if c then
   if at and now < tonumber(u) and math.floor(tonumber(at) / 1000) >= tonumber(ARGV[3]) then
     return family('cutoff', f[2], f[3], f[4], f[5], f[6], f[8])
   end
+end
+if math.floor(lossat / 1000) >= tonumber(ARGV[3]) then
+  return family('cutoff', f[2], f[3], f[4], f[5], f[6], f[8])
 end
 
 if f[2] == ARGV[2] then
@@ -380,13 +442,18 @@ func (s *Store) CreateFamily(ctx context.Context, f core.Family, limit core.Sess
 	if f.CurrentExpires.After(f.Expires) {
 		f.CurrentExpires = f.Expires
 	}
-	reply, err := createScript.Run(ctx, s.client, []string{s.familyKey(f.Subject, f.SessionID), s.indexKey(f.Subject)},
+	if err := s.ready(ctx, f.Subject); err != nil {
+		return nil, s.opError(ctx, f.Subject, "create family", err)
+	}
+	reply, err := createScript.Run(ctx, s.client,
+		[]string{s.familyKey(f.Subject, f.SessionID), s.indexKey(f.Subject), s.markerKey(f.Subject)},
 		f.Subject, f.Current, optionalMS(f.CurrentIssuedAt), ms(f.CurrentExpires),
 		f.Previous, optionalMS(f.PreviousUntil), ms(f.Expires),
 		optionalMS(f.CreatedAt), optionalMS(f.LastUsed), f.Client,
-		limit.Max, optionalMS(limit.RevokeUntil), s.channel, encodeSubject(f.Subject), f.SessionID).StringSlice()
+		limit.Max, optionalMS(limit.RevokeUntil), s.channelFor(f.Subject), encodeSubject(f.Subject), f.SessionID,
+		s.guard.mode).StringSlice()
 	if err != nil {
-		return nil, opError("create family", err)
+		return nil, s.opError(ctx, f.Subject, "create family", err)
 	}
 	ended, err := s.endedReply(reply)
 	if err != nil {
@@ -397,19 +464,24 @@ func (s *Store) CreateFamily(ctx context.Context, f core.Family, limit core.Sess
 
 // Rotate implements core.Store in one round trip (one Lua script), atomically.
 func (s *Store) Rotate(ctx context.Context, req core.RotateRequest) (core.Family, core.RotateResult, error) {
+	if err := s.ready(ctx, req.Subject); err != nil {
+		return core.Family{}, 0, s.opError(ctx, req.Subject, "rotate", err)
+	}
 	keys := []string{
 		s.familyKey(req.Subject, req.SessionID),
 		s.revokedKey(req.Subject, req.SessionID),
 		s.cutKey(req.Subject),
 		s.indexKey(req.Subject),
+		s.markerKey(req.Subject),
 	}
 	reply, err := rotateScript.Run(ctx, s.client, keys,
 		req.Subject, req.Presented, strconv.FormatInt(req.PresentedIssuedAt.Unix(), 10),
 		req.Next, optionalMS(req.NextIssuedAt), ms(req.NextExpires),
 		s.now(req.Now), strconv.FormatInt(req.Grace.Milliseconds(), 10), ms(req.RevokeUntil),
-		s.channel, messageTail(req.Subject, req.SessionID), req.RetryKey, req.SessionID).StringSlice()
+		s.channelFor(req.Subject), messageTail(req.Subject, req.SessionID), req.RetryKey, req.SessionID,
+		s.guard.mode).StringSlice()
 	if err != nil {
-		return core.Family{}, 0, opError("rotate", err)
+		return core.Family{}, 0, s.opError(ctx, req.Subject, "rotate", err)
 	}
 	f, res, err := parseRotateReply(req.SessionID, reply)
 	if err != nil {
@@ -480,10 +552,13 @@ func (s *Store) RevokeFamily(ctx context.Context, subject, sid string, until tim
 	if sid == "" {
 		return nil
 	}
+	if err := s.ready(ctx, subject); err != nil {
+		return s.opError(ctx, subject, "revoke family", err)
+	}
 	keys := []string{s.familyKey(subject, sid), s.revokedKey(subject, sid), s.indexKey(subject)}
-	msg, err := revokeScript.Run(ctx, s.client, keys, ms(until), s.channel, messageTail(subject, sid), sid).Text()
+	msg, err := revokeScript.Run(ctx, s.client, keys, ms(until), s.channelFor(subject), messageTail(subject, sid), sid).Text()
 	if err != nil {
-		return opError("revoke family", err)
+		return s.opError(ctx, subject, "revoke family", err)
 	}
 	s.applyLocally(msg)
 	return nil
@@ -495,10 +570,13 @@ func (s *Store) DenyToken(ctx context.Context, subject, jti string, until time.T
 	if jti == "" {
 		return nil
 	}
+	if err := s.ready(ctx, subject); err != nil {
+		return s.opError(ctx, subject, "deny token", err)
+	}
 	msg, err := denyScript.Run(ctx, s.client, []string{s.denyKey(subject, jti)}, ms(until),
-		s.channel, messageTail(subject, jti)).Text()
+		s.channelFor(subject), messageTail(subject, jti)).Text()
 	if err != nil {
-		return opError("deny token", err)
+		return s.opError(ctx, subject, "deny token", err)
 	}
 	s.applyLocally(msg)
 	return nil
@@ -508,18 +586,23 @@ func (s *Store) DenyToken(ctx context.Context, subject, jti string, until time.T
 // lives until the later of the two expiries, so no token the earlier one revoked becomes valid
 // again.
 func (s *Store) CutOff(ctx context.Context, subject string, at, until time.Time) error {
+	if err := s.ready(ctx, subject); err != nil {
+		return s.opError(ctx, subject, "cut off", err)
+	}
 	msg, err := cutScript.Run(ctx, s.client, []string{s.cutKey(subject)}, ms(at), ms(until),
-		s.channel, encodeSubject(subject)).Text()
+		s.channelFor(subject), encodeSubject(subject)).Text()
 	if err != nil {
-		return opError("cut off", err)
+		return s.opError(ctx, subject, "cut off", err)
 	}
 	s.applyLocally(msg)
 	return nil
 }
 
 // Revoked implements core.Store. With WithLocalReplica and the replica in sync it answers from
-// memory, without a network call; otherwise in one round trip (one MGET: the keys share a hash
-// slot).
+// memory, without a network call; otherwise in one round trip (one MGET: the keys, and the loss
+// marker of their slot, share a hash slot), or with WithEvictionRisk one script. A loss the
+// marker reveals is reported as a cut-off at the time of the loss (see "Persistence and
+// eviction" in the package documentation).
 func (s *Store) Revoked(ctx context.Context, subject, jti, sid string) (core.Revocation, error) {
 	if s.replica != nil {
 		r, ok, err := s.replica.lookup(subject, jti, sid)
@@ -530,13 +613,23 @@ func (s *Store) Revoked(ctx context.Context, subject, jti, sid string) (core.Rev
 			return r, nil
 		}
 	}
-	return s.revokedRemote(ctx, subject, jti, sid)
+	if err := s.ready(ctx, subject); err != nil {
+		return core.Revocation{}, s.opError(ctx, subject, "revoked", err)
+	}
+	r, err := s.revokedRemote(ctx, subject, jti, sid)
+	if err != nil {
+		return core.Revocation{}, s.opError(ctx, subject, "revoked", err)
+	}
+	return r, nil
 }
 
-// revokedRemote is Revoked in one round trip to Redis.
+// revokedRemote is Revoked in one round trip to Redis (two after a loss: the second records it).
 func (s *Store) revokedRemote(ctx context.Context, subject, jti, sid string) (core.Revocation, error) {
+	if s.guard.mode == guardEvicted {
+		return s.revokedGuarded(ctx, subject, jti, sid)
+	}
 	tag := s.tag(subject)
-	keys := make([]string, 1, 3)
+	keys := make([]string, 1, 4)
 	keys[0] = tag + ":cut"
 	denyAt, sidAt := -1, -1
 	if jti != "" {
@@ -547,24 +640,94 @@ func (s *Store) revokedRemote(ctx context.Context, subject, jti, sid string) (co
 		sidAt = len(keys)
 		keys = append(keys, tag+":rsid:"+sid)
 	}
+	markerAt := -1
+	if s.guard.mode != guardOff {
+		markerAt = len(keys)
+		keys = append(keys, s.markerKey(subject))
+	}
 	vals, err := s.client.MGet(ctx, keys...).Result()
 	if err != nil {
-		return core.Revocation{}, opError("revoked", err)
+		return core.Revocation{}, err
 	}
 	if len(vals) != len(keys) {
-		return core.Revocation{}, opError("revoked", fmt.Errorf("MGET returned %d values for %d keys", len(vals), len(keys)))
+		return core.Revocation{}, fmt.Errorf("MGET returned %d values for %d keys", len(vals), len(keys))
+	}
+	var lossAt int64
+	if markerAt > 0 {
+		v, _ := vals[markerAt].(string)
+		at, ok := parseMarker(v)
+		if !ok {
+			// The marker is gone: the slot lost its data. Record the loss, and answer from
+			// the same script so the answer and the record agree.
+			return s.revokedGuarded(ctx, subject, jti, sid)
+		}
+		lossAt = at
+		s.noteLoss(at)
 	}
 	var r core.Revocation
 	if v, ok := vals[0].(string); ok {
-		at, _, found := strings.Cut(v, ":")
-		if !found {
-			return core.Revocation{}, opError("revoked", fmt.Errorf("bad cut-off record %q", v))
-		}
-		if r.CutOff, err = parseMS(at); err != nil || r.CutOff.IsZero() {
-			return core.Revocation{}, opError("revoked", fmt.Errorf("bad cut-off record %q", v))
+		if r.CutOff, err = parseCutOff(v); err != nil {
+			return core.Revocation{}, err
 		}
 	}
 	r.TokenDenied = denyAt > 0 && vals[denyAt] != nil
 	r.SessionRevoked = sidAt > 0 && vals[sidAt] != nil
-	return r, nil
+	return withLoss(r, lossAt), nil
+}
+
+// revokedGuarded is Revoked as one script that also checks the loss marker (revokedGuardScript).
+func (s *Store) revokedGuarded(ctx context.Context, subject, jti, sid string) (core.Revocation, error) {
+	mode := s.guard.mode
+	if mode == guardOff {
+		mode = guardMarker
+	}
+	keys := []string{s.cutKey(subject), s.denyKey(subject, jti), s.revokedKey(subject, sid), s.markerKey(subject)}
+	vals, err := revokedGuardScript.Run(ctx, s.client, keys, mode).Slice()
+	if err != nil {
+		return core.Revocation{}, err
+	}
+	if len(vals) != 4 {
+		return core.Revocation{}, fmt.Errorf("script reply has %d elements, want 4", len(vals))
+	}
+	lossAt, _ := vals[0].(int64)
+	cut, _ := vals[1].(string)
+	var r core.Revocation
+	if cut != "" {
+		if r.CutOff, err = parseCutOff(cut); err != nil {
+			return core.Revocation{}, err
+		}
+	}
+	r.TokenDenied = jti != "" && vals[2] == int64(1)
+	r.SessionRevoked = sid != "" && vals[3] == int64(1)
+	s.noteLoss(lossAt)
+	return withLoss(r, lossAt), nil
+}
+
+// parseCutOff reads a cut-off record "<at>:<until>".
+func parseCutOff(v string) (time.Time, error) {
+	at, _, found := strings.Cut(v, ":")
+	if !found {
+		return time.Time{}, fmt.Errorf("bad cut-off record %q", v)
+	}
+	t, err := parseMS(at)
+	if err != nil || t.IsZero() {
+		return time.Time{}, fmt.Errorf("bad cut-off record %q", v)
+	}
+	return t, nil
+}
+
+// channelFor returns the channel the scripts announce subject's records on: the store's channel,
+// or on Redis Cluster the shard channel of the subject's slot, "{<slot tag>}<prefix>revocations"
+// (SPUBLISH reaches only the subscribers of the slot's own master, with no detour through the
+// cluster bus).
+func (s *Store) channelFor(subject string) string {
+	if !s.guard.cluster {
+		return s.channel
+	}
+	return shardChannel(s.prefix, keySlot(encodeSubject(subject)))
+}
+
+// shardChannel is the shard channel of one slot.
+func shardChannel(prefix string, slot int) string {
+	return "{" + slotTag(slot) + "}" + prefix + channelSuffix
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,7 @@ import (
 // newStore returns a store on client under a prefix of its own, so tests can share one server.
 func newStore(t testing.TB, client redis.UniversalClient) *Store {
 	t.Helper()
-	s, err := New(client, WithPrefix(fmt.Sprintf("jwtexp-test-%d:", prefixes.Add(1))))
+	s, err := New(client, WithPrefix(fmt.Sprintf("jwtexp-test-%d:", prefixes.Add(1))), withFreshMarkers())
 	if err != nil {
 		t.Fatalf("New: got error %v, want nil", err)
 	}
@@ -170,10 +171,14 @@ func TestKeysOnServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "jwtexp:{YWxpY2U}:deny:jti-1"; len(keys) != 1 || keys[0] != want {
-		t.Fatalf("keys on server: got %q, want [%q]", keys, want)
+	slices.Sort(keys)
+	if want := []string{"jwtexp:{!}:live", "jwtexp:{YWxpY2U}:deny:jti-1"}; !slices.Equal(keys, want) {
+		t.Fatalf("keys on server: got %q, want %q", keys, want)
 	}
-	at, err := client.PExpireTime(ctx, keys[0]).Result()
+	if ttl, err := client.PTTL(ctx, keys[0]).Result(); err != nil || ttl != -1 {
+		t.Errorf("loss marker TTL: got (%v, %v), want none: it must outlive every record", ttl, err)
+	}
+	at, err := client.PExpireTime(ctx, keys[1]).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,12 +279,13 @@ func TestFailsClosedWhenRedisIsDown(t *testing.T) {
 		return core.Family{SessionID: sid, Subject: "alice", Current: "jti-1", CurrentIssuedAt: now,
 			CurrentExpires: now.Add(time.Hour), Expires: now.Add(2 * time.Hour)}
 	}
-	rotate := func(sid string) (core.RotateResult, error) {
+	rotateAt := func(sid string, iat time.Time) (core.RotateResult, error) {
 		_, res, err := s.Rotate(ctx, core.RotateRequest{Subject: "alice", SessionID: sid, Presented: "jti-1",
-			PresentedIssuedAt: now, Next: "jti-2", NextIssuedAt: now, NextExpires: now.Add(time.Hour), Now: now,
+			PresentedIssuedAt: iat, Next: "jti-2", NextIssuedAt: iat, NextExpires: now.Add(time.Hour), Now: now,
 			Grace: 0, RevokeUntil: now.Add(time.Minute)})
 		return res, err
 	}
+	rotate := func(sid string) (core.RotateResult, error) { return rotateAt(sid, now) }
 	if _, err := s.CreateFamily(ctx, family("sid-1"), core.SessionLimit{}); err != nil {
 		t.Fatal(err)
 	}
@@ -312,14 +318,23 @@ func TestFailsClosedWhenRedisIsDown(t *testing.T) {
 	}
 
 	// The restarted server is empty and has no scripts cached: the store recovers by itself.
+	// It lost its data, so a session it no longer knows is unknown, and every token issued
+	// until the loss is refused.
 	srv.Start()
 	if res, err := rotate("sid-1"); err != nil || res != core.RotateUnknown {
 		t.Fatalf("Rotate after restart: got (%v, %v), want (unknown, nil)", res, err)
 	}
+	if r, err := s.Revoked(ctx, "alice", "jti-1", "sid-1"); err != nil || !r.RevokesIssuedAt(now) {
+		t.Fatalf("Revoked after restart without data: got (%+v, %v), want a cut-off covering tokens issued before", r, err)
+	}
 	if _, err := s.CreateFamily(ctx, family("sid-3"), core.SessionLimit{}); err != nil {
 		t.Fatalf("CreateFamily after restart: got error %v, want nil", err)
 	}
-	if res, err := rotate("sid-3"); err != nil || res != core.RotateOK {
+	if res, err := rotate("sid-3"); err != nil || res != core.RotateCutOff {
+		t.Fatalf("Rotate of a token issued before the loss: got (%v, %v), want (cut-off, nil)", res, err)
+	}
+	later := time.Now().Add(2 * time.Second) // a token issued after the loss (iat in whole seconds)
+	if res, err := rotateAt("sid-3", later); err != nil || res != core.RotateOK {
 		t.Fatalf("Rotate after restart: got (%v, %v), want (ok, nil)", res, err)
 	}
 }

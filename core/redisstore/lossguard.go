@@ -1,0 +1,354 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// Loss detection. Redis forgets records when it restarts without persistence, when a replica
+// without the latest writes is promoted, or when it evicts keys under maxmemory. A forgotten
+// revocation record would make a revoked token valid again, and the store could not tell
+// "never revoked" from "revoked, then forgotten". So the store keeps loss markers:
+//
+//	<prefix>{!<n>}:live   on Redis Cluster, one per hash slot (<n> chosen so the key lies in that slot)
+//	<prefix>{!}:live      on any other deployment, one
+//
+// A marker has no TTL; its value is "<lossAt>:<evicted>": lossAt is the Unix millisecond at which
+// the store last found records lost in that slot (0: never), evicted the node's evicted_keys
+// counter when the marker was last checked (only with WithEvictionRisk). Revoked reads the
+// subject's marker in the same MGET as the subject's records (same slot), and Rotate in its
+// script. A marker that is missing means the slot lost its data (the marker was written when
+// the store started): the store records a loss at the server's time and from then on treats
+// lossAt as a cut-off for every subject of the slot, so every token issued at or before the loss
+// (in whole seconds, as iat) is refused. Those tokens have expired once the longest token
+// lifetime has passed, so the cut-off refuses nothing else afterwards and never needs to expire.
+
+// markerSuffix ends every marker key. It starts with 'l', so the replica's SCAN pattern (kinds
+// starting with c, d or r) never matches a marker.
+const markerSuffix = ":live"
+
+// Guard modes passed to the scripts (ARGV): off (a Ring, whose shards the store cannot address
+// per slot), markers only, markers and the eviction counter.
+const (
+	guardOff     = ""
+	guardMarker  = "m"
+	guardEvicted = "e"
+)
+
+// startupTimeout bounds the work New does on Redis (policy check, markers). When Redis cannot be
+// reached within it, New still returns the store, which repeats that work on its first call.
+const startupTimeout = 3 * time.Second
+
+// luaLossGuard is part of luaHelpers. lossguard(key, mode) checks the loss marker key and returns
+// the slot's loss time (Unix ms; 0: none). A missing or unreadable marker, or in mode "e" an
+// evicted_keys counter that changed since the last check, is a loss: the marker is rewritten with
+// the server's time, which is returned. Mode "" does nothing and returns 0.
+const luaLossGuard = `
+local function lossguard(key, mode)
+  if mode ~= 'm' and mode ~= 'e' then return 0 end
+  local v = redis.call('GET', key)
+  local at, ev
+  if v then at, ev = string.match(v, '^(%d+):(%d*)$') end
+  local cur = ''
+  if mode == 'e' then
+    cur = string.match(redis.call('INFO', 'stats'), 'evicted_keys:(%d+)') or ''
+  end
+  if at and (mode ~= 'e' or ev == cur) then return tonumber(at) end
+  local now = servernow()
+  redis.call('SET', key, now .. ':' .. cur)
+  return now
+end
+`
+
+// markerScript creates or checks one marker. KEYS: marker. ARGV: mode, fresh ("1": a missing
+// marker is created with no loss; only this package's tests use it). Returns the loss time.
+var markerScript = redis.NewScript(luaHelpers + `
+if ARGV[2] == '1' and not redis.call('GET', KEYS[1]) then
+  local cur = ''
+  if ARGV[1] == 'e' then cur = string.match(redis.call('INFO', 'stats'), 'evicted_keys:(%d+)') or '' end
+  redis.call('SET', KEYS[1], '0:' .. cur)
+end
+return lossguard(KEYS[1], ARGV[1])
+`)
+
+// revokedGuardScript is Revoked with the marker check as one script, used with
+// WithEvictionRisk (which reads the eviction counter) and after MGET found a marker missing.
+// KEYS: cut-off, deny mark, revoked-sid mark, marker. ARGV: mode.
+// Returns {lossAt, cut-off value or "", denied 0/1, revoked 0/1}.
+var revokedGuardScript = redis.NewScript(luaHelpers + `
+local at = lossguard(KEYS[4], ARGV[1])
+local v = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
+local d, r = 0, 0
+if v[2] then d = 1 end
+if v[3] then r = 1 end
+return {at, v[1] or '', d, r}
+`)
+
+// WithEvictionRisk lets New accept a Redis whose maxmemory-policy may evict keys (anything but
+// noeviction). Every key the store writes has a TTL, so volatile-* policies may evict revocation
+// records as readily as allkeys-* ones (volatile-ttl evicts them first), and an evicted
+// revocation makes a revoked token valid again. With this option the store detects evictions
+// instead: Revoked and Rotate become scripts that also read the node's evicted_keys counter
+// (INFO stats), and when it changed since the last check of a slot, every token of that slot
+// issued until then is refused, as after a restart without data (see "Persistence and
+// eviction" in the package documentation). Under memory pressure this logs users out again and
+// again; prefer noeviction and enough memory. It cannot be combined with WithLocalReplica,
+// whose copy cannot see evictions.
+func WithEvictionRisk() Option {
+	return func(c *config) { c.evictionRisk = true }
+}
+
+// guard is the loss-detection state of a Store.
+type guard struct {
+	mode    string // guardOff, guardMarker or guardEvicted
+	cluster bool   // markers per slot
+	fresh   bool   // tests: New creates missing markers without recording a loss
+
+	ready   atomic.Bool // the policy check passed and the markers were written
+	initMu  sync.Mutex
+	initErr error // a refused configuration: every call fails with it
+
+	lossSeen  atomic.Int64 // the latest loss time this store has reported
+	repairing atomic.Bool
+}
+
+// markerKey returns the loss marker of subject's slot.
+func (s *Store) markerKey(subject string) string {
+	if !s.guard.cluster {
+		return s.prefix + "{!}" + markerSuffix
+	}
+	return s.prefix + "{" + slotTag(keySlot(encodeSubject(subject))) + "}" + markerSuffix
+}
+
+// markerKeys returns every marker key of the store.
+func (s *Store) markerKeys() []string {
+	if !s.guard.cluster {
+		return []string{s.prefix + "{!}" + markerSuffix}
+	}
+	keys := make([]string, slotCount)
+	for i := range keys {
+		keys[i] = s.prefix + "{" + slotTag(i) + "}" + markerSuffix
+	}
+	return keys
+}
+
+// prepare makes sure the eviction policy was checked and the markers written, once. Until it
+// succeeds every call of the store fails (closed).
+func (s *Store) prepare(ctx context.Context) error {
+	if s.guard.ready.Load() {
+		return nil
+	}
+	s.guard.initMu.Lock()
+	defer s.guard.initMu.Unlock()
+	if s.guard.initErr != nil {
+		return s.guard.initErr
+	}
+	if s.guard.ready.Load() {
+		return nil
+	}
+	if err := s.checkEvictionPolicy(ctx); err != nil {
+		if errors.Is(err, core.ErrInvalidConfig) {
+			s.guard.initErr = err
+		}
+		return err
+	}
+	if s.guard.mode != guardOff {
+		if _, err := s.ensureMarkers(ctx, s.guard.fresh); err != nil {
+			return err
+		}
+	}
+	s.guard.ready.Store(true)
+	return nil
+}
+
+// checkEvictionPolicy reads maxmemory-policy on every node (CONFIG GET) and refuses one that may
+// evict, unless WithEvictionRisk. A node that refuses CONFIG (managed services often do) cannot
+// be checked and is accepted: the documentation states the requirement.
+func (s *Store) checkEvictionPolicy(ctx context.Context) error {
+	check := func(ctx context.Context, c *redis.Client) error {
+		vals, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+		var rerr redis.Error
+		if errors.As(err, &rerr) {
+			return nil // the server refuses CONFIG: cannot check
+		}
+		if err != nil {
+			return fmt.Errorf("jwtexp: redisstore: check maxmemory-policy on %s: %w", c.Options().Addr, err)
+		}
+		policy := vals["maxmemory-policy"]
+		if policy == "" || policy == "noeviction" || s.guard.mode == guardEvicted {
+			return nil
+		}
+		return fmt.Errorf("%w: redisstore: %s has maxmemory-policy %s, which may evict revocation records (every key of the store has a TTL) and so make revoked tokens valid again: set maxmemory-policy noeviction (and give Redis enough memory), or pass redisstore.WithEvictionRisk() to accept evictions and refuse older tokens whenever one happens",
+			core.ErrInvalidConfig, c.Options().Addr, policy)
+	}
+	switch c := s.client.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachShard(ctx, check)
+	case *redis.Ring:
+		return c.ForEachShard(ctx, check)
+	case *redis.Client:
+		return check(ctx, c)
+	}
+	return nil // an application's wrapper: nothing to address per node
+}
+
+// ensureMarkers creates the missing markers (recording a loss, unless fresh) and checks the
+// others, and returns the latest loss time of all of them. It reports a new loss.
+func (s *Store) ensureMarkers(ctx context.Context, fresh bool) (int64, error) {
+	keys := s.markerKeys()
+	if err := markerScript.Load(ctx, s.client).Err(); err != nil {
+		return 0, fmt.Errorf("jwtexp: redisstore: load scripts: %w", err)
+	}
+	f := ""
+	if fresh {
+		f = "1"
+	}
+	var latest int64
+	const batch = 4096
+	for start := 0; start < len(keys); start += batch {
+		pipe := s.client.Pipeline()
+		cmds := make([]*redis.Cmd, 0, batch)
+		for _, k := range keys[start:min(start+batch, len(keys))] {
+			cmds = append(cmds, markerScript.EvalSha(ctx, pipe, []string{k}, s.guard.mode, f))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return 0, fmt.Errorf("jwtexp: redisstore: loss markers: %w", err)
+		}
+		for _, c := range cmds {
+			n, err := c.Int64()
+			if err != nil {
+				return 0, fmt.Errorf("jwtexp: redisstore: loss markers: %w", err)
+			}
+			latest = max(latest, n)
+		}
+	}
+	s.noteLoss(latest)
+	return latest, nil
+}
+
+// noteLoss reports a loss time later than any this store has reported: an event, and a repair
+// that writes every other missing marker at once, so that a lost node's slots all record the
+// loss now rather than each at its first use.
+func (s *Store) noteLoss(at int64) {
+	for {
+		seen := s.guard.lossSeen.Load()
+		if at <= seen {
+			return
+		}
+		if s.guard.lossSeen.CompareAndSwap(seen, at) {
+			break
+		}
+	}
+	if s.hook != nil {
+		s.hook(context.Background(), core.Event{Kind: core.EventStoreDataLoss, Time: time.Now(),
+			Reason: "records lost: tokens issued until " + time.UnixMilli(at).UTC().Format(time.RFC3339) + " are refused",
+			Err:    ErrDataLoss})
+	}
+	if s.guard.ready.Load() && s.guard.repairing.CompareAndSwap(false, true) {
+		go func() {
+			defer s.guard.repairing.Store(false)
+			ctx, cancel := context.WithTimeout(context.Background(), startupTimeout)
+			defer cancel()
+			_, _ = s.ensureMarkers(ctx, false)
+		}()
+	}
+}
+
+// ErrDataLoss is the Err of the core.EventStoreDataLoss events the store passes to its event
+// hook (WithEventHook) when it finds that Redis lost records.
+var ErrDataLoss = errors.New("jwtexp: redisstore: Redis lost records (restart without persistence, failover, or eviction)")
+
+// parseMarker returns a marker value's loss time; ok is false for a value the scripts do not
+// write.
+func parseMarker(v string) (int64, bool) {
+	at, _, found := strings.Cut(v, ":")
+	n, err := strconv.ParseInt(at, 10, 64)
+	return n, found && err == nil && n >= 0
+}
+
+// withLoss adds a slot's loss time to a revocation answer: the loss acts as a cut-off.
+func withLoss(r core.Revocation, lossAt int64) core.Revocation {
+	if lossAt > 0 && lossAt > r.CutOff.UnixMilli() {
+		r.CutOff = time.UnixMilli(lossAt).UTC()
+	}
+	return r
+}
+
+// waitPastLoss waits, at New, until the server's clock has left the second of a loss New itself
+// recorded: tokens carry iat in whole seconds, and one issued in that second would be refused
+// as issued before the loss.
+func (s *Store) waitPastLoss(ctx context.Context, lossAt int64) {
+	t, err := s.client.Time(ctx).Result()
+	if err != nil {
+		return
+	}
+	next := (lossAt/1000 + 1) * 1000
+	if d := time.Duration(next-t.UnixMilli()) * time.Millisecond; d > 0 && d <= time.Second {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		}
+	}
+}
+
+// Redis Cluster hash slots (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#key-distribution-model):
+// CRC16 (XMODEM) of the key's hash tag, modulo 16384.
+const slotCount = 16384
+
+var crc16Table = func() (t [256]uint16) {
+	for i := range t {
+		c := uint16(i) << 8
+		for range 8 {
+			if c&0x8000 != 0 {
+				c = c<<1 ^ 0x1021
+			} else {
+				c <<= 1
+			}
+		}
+		t[i] = c
+	}
+	return t
+}()
+
+// keySlot returns the slot of a hash tag's content (the part between the braces).
+func keySlot(tag string) int {
+	var crc uint16
+	for i := 0; i < len(tag); i++ {
+		crc = crc<<8 ^ crc16Table[byte(crc>>8)^tag[i]]
+	}
+	return int(crc) & (slotCount - 1)
+}
+
+var (
+	slotTagsOnce sync.Once
+	slotTags     []string
+)
+
+// slotTag returns a short hash tag content in slot: "!" followed by a base-36 number. "!" is
+// outside the alphabet of encoded subjects, so no subject's keys share a marker's name.
+func slotTag(slot int) string {
+	slotTagsOnce.Do(func() {
+		slotTags = make([]string, slotCount)
+		left := slotCount
+		for n := int64(0); left > 0; n++ {
+			tag := "!" + strconv.FormatInt(n, 36)
+			if sl := keySlot(tag); slotTags[sl] == "" {
+				slotTags[sl] = tag
+				left--
+			}
+		}
+	})
+	return slotTags[slot]
+}

@@ -30,6 +30,7 @@
 //	jwtexp.jwks.fetches               counter          {fetch}      jwtexp.jwks.result       fetches of a remote key set: ok, error
 //	jwtexp.jwks.age                   gauge (async)    s            -                        time since the last successful fetch
 //	jwtexp.config.warnings            counter          {warning}    -                        settings that weaken a safeguard
+//	jwtexp.store.data_loss            counter          {loss}       -                        the store lost records; older tokens refused
 //
 // The replica and key set gauges report after their first event.
 //

@@ -44,8 +44,8 @@ func WithoutSpanEvents() Option { return func(o *options) { o.noSpans = true } }
 type Metrics struct {
 	opts options
 
-	issued, refreshes, revocations, storeFails, fetches, warnings metric.Int64Counter
-	storeDur                                                      metric.Float64Histogram
+	issued, refreshes, revocations, storeFails, fetches, warnings, dataLoss metric.Int64Counter
+	storeDur                                                                metric.Float64Histogram
 
 	// Decisions happen on every request: they are counted here, with one atomic add, and
 	// reported by the collection callback (an observable counter), not through the SDK's
@@ -96,6 +96,7 @@ func New(opts ...Option) (*Metrics, error) {
 	m.storeFails = counter("jwtexp.store.failures", "{failure}", "Requests refused because the store failed, by store operation.")
 	m.fetches = counter("jwtexp.jwks.fetches", "{fetch}", "Fetches of the remote key set, by result: ok, error.")
 	m.warnings = counter("jwtexp.config.warnings", "{warning}", "Settings that weaken a safeguard, reported by core.New.")
+	m.dataLoss = counter("jwtexp.store.data_loss", "{loss}", "Times the store found it had lost records (restart without data, eviction); older tokens are refused.")
 	m.storeDur, err = meter.Float64Histogram("jwtexp.store.operation.duration", metric.WithUnit("s"),
 		metric.WithDescription("Duration of store calls, by store operation."), metric.WithExplicitBucketBoundaries(DefaultStoreBuckets...))
 	errs = append(errs, err)
@@ -226,6 +227,8 @@ func (m *Metrics) Hook(ctx context.Context, e core.Event) {
 		}
 	case core.EventConfigWarning:
 		m.warnings.Add(ctx, 1)
+	case core.EventStoreDataLoss:
+		m.dataLoss.Add(ctx, 1)
 	}
 }
 

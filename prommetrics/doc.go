@@ -35,6 +35,7 @@
 //	jwtexp_jwks_fetches_total               counter    result            fetches of a remote key set: ok, error
 //	jwtexp_jwks_age_seconds                 gauge      -                 time since the key set was last fetched successfully
 //	jwtexp_config_warnings_total            counter    -                 settings that weaken a safeguard (WithUnsafeLeeway, ...)
+//	jwtexp_store_data_loss_total            counter    -                 the store lost records (restart without data, eviction)
 //
 // The replica and key set gauges appear after their first event. The hook costs a few tens of
 // nanoseconds per request and allocates nothing (see BENCHMARKS.md at the repository root).

@@ -42,6 +42,7 @@ type Metrics struct {
 	storeFails  *prometheus.CounterVec
 	fetches     *prometheus.CounterVec
 	warnings    prometheus.Counter
+	dataLoss    prometheus.Counter
 
 	// Resolved once, so the request path does no label lookup.
 	accepted                       prometheus.Counter
@@ -87,6 +88,8 @@ func New(opts ...Option) *Metrics {
 		Help: "Logins that issued a token pair.", ConstLabels: o.constLabels})
 	m.warnings = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jwtexp", Name: "config_warnings_total",
 		Help: "Settings that weaken a safeguard, reported by core.New.", ConstLabels: o.constLabels})
+	m.dataLoss = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "jwtexp", Name: "store_data_loss_total",
+		Help: "Times the store found it had lost records (restart without data, eviction); older tokens are refused.", ConstLabels: o.constLabels})
 	m.accepted = m.decisions.WithLabelValues("accepted", "")
 	m.rejected = make(map[string]prometheus.Counter)
 	for _, code := range core.ReasonCodes() {
@@ -157,6 +160,8 @@ func (m *Metrics) Hook(_ context.Context, e core.Event) {
 		m.keysSeen.Store(true)
 	case core.EventConfigWarning:
 		m.warnings.Inc()
+	case core.EventStoreDataLoss:
+		m.dataLoss.Inc()
 	}
 }
 
@@ -192,7 +197,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.decisions, m.issued, m.refreshes, m.revocations, m.storeCalls, m.storeFails, m.fetches, m.warnings}
+	return []prometheus.Collector{m.decisions, m.issued, m.refreshes, m.revocations, m.storeCalls, m.storeFails, m.fetches, m.warnings, m.dataLoss}
 }
 
 var _ prometheus.Collector = (*Metrics)(nil)

@@ -88,6 +88,9 @@ func TestRedisStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	// A Redis without the store's loss markers (here: a new one) cannot be told from one that
+	// lost its data: New reports it, and the counter shows it.
+	waitFor(t, "data loss counted", func() bool { return counterValue(t, reg, "jwtexp_store_data_loss_total", "", "") == 1 })
 	m := testutil.SuiteManager(t, testutil.NewClockNow(), core.WithStore(st), core.WithEventHook(metrics.Hook))
 	waitFor(t, "replica in sync", func() bool { return gaugeValue(t, reg, "jwtexp_replica_in_sync") == 1 })
 	if lag := gaugeValue(t, reg, "jwtexp_replica_lag_seconds"); lag < 0 || lag > 60 {

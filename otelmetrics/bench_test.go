@@ -2,7 +2,6 @@ package otelmetrics_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -26,46 +25,13 @@ func benchMetrics(b *testing.B) *otelmetrics.Metrics {
 // without a hook and with this module's hook on the OpenTelemetry SDK (no span in the context):
 // the difference is the module's cost per request.
 func BenchmarkAuthenticate(b *testing.B) {
-	metrics := benchMetrics(b)
-	for _, bc := range []struct {
-		name string
-		opts []core.Option
-	}{
-		{"off", nil},
-		{"otel", []core.Option{core.WithEventHook(metrics.Hook)}},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			m := testutil.BenchManager(b, "HS256", bc.opts...)
-			p, err := m.Issue(context.Background(), "bench-user", nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			r := httptest.NewRequest("GET", "/", nil)
-			r.Header.Set("Authorization", "Bearer "+p.AccessToken)
-			req := core.HTTPRequest(r)
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := m.Authenticate(ctx, req); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	testutil.BenchHookCost(b, "otel", benchMetrics(b).Hook)
 }
 
 // BenchmarkHook is the hook alone, fed the two events an accepted request with a revocation
-// check produces (a store call and an acceptance).
+// check on a network store produces (a store call and an acceptance).
 func BenchmarkHook(b *testing.B) {
-	metrics := benchMetrics(b)
-	ctx := context.Background()
-	call := core.Event{Kind: core.EventStoreCall, Op: core.StoreOpRevoked, Duration: 300}
-	ok := core.Event{Kind: core.EventAuthenticated, Subject: "u", SessionID: "s", TokenID: "t"}
-	b.ReportAllocs()
-	for b.Loop() {
-		metrics.Hook(ctx, call)
-		metrics.Hook(ctx, ok)
-	}
+	testutil.BenchHookEvents(b, benchMetrics(b).Hook)
 }
 
 // BenchmarkHookNoStoreCall is the hook fed an acceptance only: the part of the cost that is not

@@ -1,13 +1,10 @@
 package prommetrics_test
 
 import (
-	"context"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/internal/testutil"
 	"github.com/jwtexp/jwtexp/prommetrics"
 )
@@ -17,43 +14,11 @@ import (
 func BenchmarkAuthenticate(b *testing.B) {
 	metrics := prommetrics.New()
 	prometheus.NewRegistry().MustRegister(metrics)
-	for _, bc := range []struct {
-		name string
-		opts []core.Option
-	}{
-		{"off", nil},
-		{"prometheus", []core.Option{core.WithEventHook(metrics.Hook)}},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			m := testutil.BenchManager(b, "HS256", bc.opts...)
-			p, err := m.Issue(context.Background(), "bench-user", nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			r := httptest.NewRequest("GET", "/", nil)
-			r.Header.Set("Authorization", "Bearer "+p.AccessToken)
-			req := core.HTTPRequest(r)
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := m.Authenticate(ctx, req); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	testutil.BenchHookCost(b, "prometheus", metrics.Hook)
 }
 
 // BenchmarkHook is the hook alone, fed the two events an accepted request with a revocation
-// check produces (a store call and an acceptance).
+// check on a network store produces (a store call and an acceptance).
 func BenchmarkHook(b *testing.B) {
-	metrics := prommetrics.New()
-	ctx := context.Background()
-	call := core.Event{Kind: core.EventStoreCall, Op: core.StoreOpRevoked, Duration: 300}
-	ok := core.Event{Kind: core.EventAuthenticated, Subject: "u", SessionID: "s", TokenID: "t"}
-	b.ReportAllocs()
-	for b.Loop() {
-		metrics.Hook(ctx, call)
-		metrics.Hook(ctx, ok)
-	}
+	testutil.BenchHookEvents(b, prommetrics.New().Hook)
 }

@@ -81,7 +81,7 @@ func sessionsContract(t *testing.T, s *Server) {
 		}
 	}
 
-	code, hdr, body = s.Do(t, "DELETE", "/api/sessions/"+laptopID, phone, nil, nil)
+	code, _, body = s.Do(t, "DELETE", "/api/sessions/"+laptopID, phone, nil, nil)
 	if code != 204 || body != nil {
 		t.Errorf("DELETE /api/sessions/{id}: got %d %v, want 204 without a body", code, body)
 	}

@@ -92,7 +92,8 @@
 // # Sessions
 //
 // With rotation each login is a session the store records with its creation, last refresh,
-// absolute end and, when the application passes WithSessionClient to Issue, a short client
+// absolute end and, when the application passes WithSessionClient to Issue (or builds the Manager
+// with WithSessionClients, for the adapters' LoginHandler), a short client
 // description (personal data: keep it coarse, see DescribeClient). Sessions lists a user's live
 // sessions ("your devices", the current one marked), EndSession ends one of them (its tokens are
 // refused at once, as after a logout; another user's id is ErrSessionNotFound) and

@@ -259,3 +259,36 @@ func TestSessionBoundManyLogins(t *testing.T) {
 		t.Fatalf("records after %d logins and one access TTL: got %d, want %d", n, got, core.DefaultMaxSessions)
 	}
 }
+
+// ServeLogin records a client description only when the Manager was built with
+// WithSessionClients, from the User-Agent and the remote address the adapter passes; an
+// explicit WithSessionClient wins.
+func TestServeLoginSessionClients(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	login := func(m *core.Manager, opts ...core.IssueOption) string {
+		t.Helper()
+		r, _ := http.NewRequest(http.MethodPost, "/login", nil)
+		r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0")
+		resp := m.ServeLogin(ctx, core.HTTPRequest(r), func() (string, any, error) { return "alice", nil, nil },
+			append([]core.IssueOption{core.WithRemoteAddr("192.0.2.77:4242")}, opts...)...)
+		if resp.Status != http.StatusOK {
+			t.Fatalf("login: got %d %s", resp.Status, resp.Body)
+		}
+		list, err := m.Sessions(ctx, "alice", "")
+		if err != nil || len(list) == 0 {
+			t.Fatalf("Sessions: got (%v, %v)", list, err)
+		}
+		return list[0].Client
+	}
+	clock := testutil.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	if got := login(sessionManager(t, clock)); got != "" {
+		t.Errorf("without WithSessionClients: recorded %q, want nothing", got)
+	}
+	if got := login(sessionManager(t, clock, core.WithSessionClients())); got != "Firefox on Linux, 192.0.2.0/24" {
+		t.Errorf("with WithSessionClients: recorded %q, want %q", got, "Firefox on Linux, 192.0.2.0/24")
+	}
+	if got := login(sessionManager(t, clock, core.WithSessionClients()), core.WithSessionClient("kiosk 7")); got != "kiosk 7" {
+		t.Errorf("with an explicit WithSessionClient: recorded %q, want %q", got, "kiosk 7")
+	}
+}

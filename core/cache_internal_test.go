@@ -21,3 +21,39 @@ func TestVerifiedCacheBounded(t *testing.T) {
 		t.Fatalf("size 0 must turn the cache off")
 	}
 }
+
+// HMAC and asymmetric access tokens are both cached once verified; a Manager verifying with a
+// remote key set keeps no cache.
+func TestVerifiedCacheHoldsHMACTokens(t *testing.T) {
+	m, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
+		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	p, err := m.Issue(t.Context(), "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(t.Context(), p.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.cache.len(); n != 1 {
+		t.Fatalf("HMAC token verified: cache holds %d entries, want 1", n)
+	}
+	if _, err := m.Verify(t.Context(), p.AccessToken[:len(p.AccessToken)-2]+"AA"); err == nil {
+		t.Fatal("forged token accepted")
+	}
+	if n := m.cache.len(); n != 1 {
+		t.Fatalf("after a forged token: cache holds %d entries, want 1", n)
+	}
+	off, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
+		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil), WithVerifiedCache(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off.Close()
+	if off.cache != nil {
+		t.Fatal("WithVerifiedCache(0) kept a cache")
+	}
+}

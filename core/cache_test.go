@@ -16,10 +16,19 @@ import (
 // hit, claims are copies, and forged tokens never enter it.
 func TestVerifiedCache(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	for name, k := range map[string]core.Key{"EdDSA": {Private: ed}, "HS256": {Secret: testutil.AccessSecret}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testVerifiedCache(t, k)
+		})
+	}
+}
+
+func testVerifiedCache(t *testing.T, k core.Key) {
+	ctx := context.Background()
 	clock := testutil.NewClock(t0)
-	m, err := core.New(core.WithAccessKeys(core.Key{Private: ed}), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
+	m, err := core.New(core.WithAccessKeys(k), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
 		core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithClock(clock.Now),
 		core.WithLogger(nil), core.WithLeeway(5*time.Second), core.WithVerifiedCache(8))
 	if err != nil {

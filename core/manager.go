@@ -86,11 +86,8 @@ func newManager(c config, access, refresh *keySet) *Manager {
 	if !c.cacheSet {
 		c.cacheSize = DefaultVerifiedCacheSize
 	}
-	for _, k := range access.all() {
-		if k.macs == nil { // only asymmetric verification is worth caching
-			m.cache = newVerifiedCache(c.cacheSize)
-			break
-		}
+	if c.keySource == nil && len(access.all()) > 0 { // a remote key set may withdraw a key at any time
+		m.cache = newVerifiedCache(c.cacheSize)
 	}
 	m.logger = slog.Default()
 	if c.loggerSet {

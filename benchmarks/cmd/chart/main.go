@@ -392,17 +392,28 @@ func allocs(v float64) string {
 	return trim(v)
 }
 
+// has reports whether the cell k was measured.
+func (r *results) has(k key) bool {
+	_, ok := r.cells[k]
+	return ok
+}
+
 func (r *results) markdown() string {
 	var sb strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&sb, format, a...) }
 
 	p("### HS256, valid token: overhead over the bare route\n\n")
-	p("Medians of %d samples. Overhead = ns/op − ns/op of the bare route of the same framework.\n\n", r.count)
+	p("Medians of %d samples. Overhead = ns/op − ns/op of the bare route of the same framework. "+
+		"jwtexp is measured without its verified-token cache where that variant was run (jwtexp-nocache: "+
+		"a token seen for the first time, as for the peers, none of which caches); the cache hit is in the next table.\n\n", r.count)
 	p("| framework | bare | jwtexp overhead | jwtexp allocs | best peer | peer overhead | peer allocs | jwtexp / best peer |\n")
 	p("|---|--:|--:|--:|---|--:|--:|--:|\n")
 	for _, fw := range r.order.fws {
 		b, okb := r.bare(fw)
 		jk := key{fw, "HS256", "valid", "jwtexp"}
+		if nk := (key{fw, "HS256", "valid", "jwtexp-nocache"}); r.has(nk) {
+			jk = nk
+		}
 		jo, okj := r.overhead(jk)
 		best, bc, okp := r.bestPeer(fw, "HS256", "valid")
 		if !okb || !okj || !okp {
@@ -428,7 +439,7 @@ func (r *results) markdown() string {
 		}
 	}
 	if asym.Len() > 0 {
-		p("\n### Asymmetric algorithms, valid token: with and without the verified-token cache\n\n")
+		p("\n### Valid token: with and without the verified-token cache\n\n")
 		p("jwtexp answers a token it has verified before from its cache (the default); jwtexp-nocache " +
 			"(WithVerifiedCache(0)) is the cost of a token seen for the first time. Ratios are of overheads over bare.\n\n")
 		p("| framework | alg | jwtexp (cache hit) | jwtexp-nocache | best peer | nocache / best peer | cache speed-up |\n")

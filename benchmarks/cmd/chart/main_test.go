@@ -52,3 +52,22 @@ func TestSummary(t *testing.T) {
 		}
 	}
 }
+
+// With a jwtexp-nocache sample for HS256, the first table compares the first-sight cost with the
+// peers, and the cache table lists HS256 too.
+func TestSummaryPrefersNoCache(t *testing.T) {
+	in := input + "BenchmarkMiddleware/fw=gin/alg=HS256/case=valid/impl=jwtexp-nocache-2 \t 1000\t 2110 ns/op\t 1500 B/op\t 8 allocs/op\n"
+	s, err := parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := summarize(s).markdown()
+	for _, want := range []string{
+		"| gin | 110 ns | 2000 ns | 8 | gin-jwt | 4000 ns | 70 | 0.50 |",
+		"| gin | HS256 | 1120 ns | 2110 ns | 4110 ns (gin-jwt) | 0.50 | 2.0x |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}

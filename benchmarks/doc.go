@@ -7,9 +7,10 @@
 //	go run ./cmd/chart -o chart.svg bench.txt
 //
 // Benchmarks are named BenchmarkMiddleware/fw=F/alg=A/case=C/impl=I so that benchstat can
-// tabulate them: fw is gin, echo, fiber or nethttp; alg HS256, RS256, ES256 or EdDSA; case valid,
-// expired or garbage; impl bare (the route without any middleware), jwtexp, jwtexp-nocache
-// (without the verified-token cache; asymmetric valid tokens only), or a peer of that framework.
+// tabulate them: fw is gin, echo, echo5, fiber, fiber3 or nethttp; alg HS256, RS256, ES256 or
+// EdDSA; case valid, expired or garbage; impl bare (the route without any middleware), jwtexp,
+// jwtexp-nocache (without the verified-token cache; valid tokens only), or a peer of that
+// framework. BenchmarkEndToEnd measures the same routes through real servers on loopback.
 // See BENCHMARKS.md at the repository root for the results and what each implementation checks.
 //
 // This is a separate module so that the peers never enter the library's go.mod.

@@ -59,11 +59,11 @@ var asymmetricKeys = sync.OnceValue(func() map[string]crypto.Signer {
 type fixture struct {
 	alg string
 	// m verifies: defaults everywhere (memory store, revocation check on, leeway 0, 15-minute
-	// access tokens, slog.Default logger, and for asymmetric keys the verified-token cache), plus
-	// the issuer, audience and keys.
+	// access tokens, slog.Default logger, the verified-token cache), plus the issuer, audience
+	// and keys.
 	m *core.Manager
-	// noCache is m with core.WithVerifiedCache(0), for asymmetric algorithms only (HMAC tokens
-	// are never cached): the cost of a token the Manager has not verified before. nil for HS256.
+	// noCache is m with core.WithVerifiedCache(0): the cost of a token the Manager has not
+	// verified before.
 	noCache *core.Manager
 	// verifyKey is what a golang-jwt, go-jose or jwx verifier takes: the HMAC secret or the public
 	// key.
@@ -111,9 +111,7 @@ func newFixture(b *testing.B, alg string) *fixture {
 		return m
 	}
 	fx.m = newManager()
-	if alg != "HS256" {
-		fx.noCache = newManager(core.WithVerifiedCache(0))
-	}
+	fx.noCache = newManager(core.WithVerifiedCache(0))
 
 	// The tokens are issued by separate Managers with the same keys (logging off, so that setup
 	// prints nothing): the verifying Manager's store holds no session, as on a server that did
@@ -138,14 +136,8 @@ func newFixture(b *testing.B, alg string) *fixture {
 	return fx
 }
 
-// noCache returns the cache-less Manager of fx, or fx.m for HS256 (where measured never asks for
-// it), so that every framework can build the same list of implementations.
-func noCache(fx *fixture) *core.Manager {
-	if fx.noCache == nil {
-		return fx.m
-	}
-	return fx.noCache
-}
+// noCache returns the cache-less Manager of fx.
+func noCache(fx *fixture) *core.Manager { return fx.noCache }
 
 // strictClaims is what the golang-jwt v5 based peers (echo-jwt, gofiber/contrib/jwt) decode into.
 // Neither middleware lets parser options through, so exp, iss and aud are required by the

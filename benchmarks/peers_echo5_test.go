@@ -2,8 +2,10 @@
 
 // This file is left out of the build (and of go mod tidy) by its build tag: it needs
 // github.com/labstack/echo-jwt/v5, which this repository's machines cannot fetch. To measure the
-// peer, in this module: go get github.com/labstack/echo-jwt/v5@v5.0.1, then run the benchmarks
-// with -tags ignore (BENCHMARKS.md, "Echo v5 and Fiber v3 peers").
+// peer where the module proxy serves it: delete the build line above, run go get
+// github.com/labstack/echo-jwt/v5@v5.0.1 in this module, and run the benchmarks as usual
+// (BENCHMARKS.md, "Echo v5 and Fiber v3 peers"). Building with -tags ignore does not work: that
+// tag also selects the standard library's generator programs.
 
 package benchmarks_test
 

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,65 +34,72 @@ func WithVerifiedCache(entries int) Option {
 	}
 }
 
-// verifiedCache maps token -> verified claims. Eviction is random (Go's map iteration order),
-// which needs no bookkeeping on hits and keeps the cache bounded.
+// verifiedCache maps token -> verified claims. Every authenticated request reads it, from every
+// core at once, so reads take no lock and write nothing shared (sync.Map's lookups are atomic
+// loads; a read lock would make every core write the lock's reader count). Eviction takes entries
+// in the map's iteration order, which follows a per-map random hash seed: it needs no bookkeeping
+// on hits and keeps the cache bounded.
 type verifiedCache struct {
-	mu      sync.RWMutex
 	max     int
-	entries map[string]*Claims
+	n       atomic.Int64 // entries, kept by put and drop
+	entries sync.Map     // string -> *Claims
 }
 
 func newVerifiedCache(max int) *verifiedCache {
 	if max <= 0 {
 		return nil
 	}
-	return &verifiedCache{max: max, entries: make(map[string]*Claims, max)}
+	return &verifiedCache{max: max}
 }
 
 func (vc *verifiedCache) get(token string) *Claims {
-	vc.mu.RLock()
-	c := vc.entries[token]
-	vc.mu.RUnlock()
-	return c
+	c, _ := vc.entries.Load(token)
+	claims, _ := c.(*Claims)
+	return claims
 }
 
+// put adds an entry; past max it first evicts one sixteenth of the entries. Concurrent puts may
+// overshoot max by the number of goroutines inserting at that moment, no more.
 func (vc *verifiedCache) put(token string, c *Claims) {
-	vc.mu.Lock()
-	defer vc.mu.Unlock()
-	if _, ok := vc.entries[token]; ok {
+	if _, loaded := vc.entries.LoadOrStore(token, c); loaded {
 		return
 	}
-	if len(vc.entries) >= vc.max {
-		n := 0
-		for k := range vc.entries {
-			delete(vc.entries, k)
-			if n++; n >= vc.max/16+1 {
-				break
-			}
-		}
+	if vc.n.Add(1) <= int64(vc.max) {
+		return
 	}
-	vc.entries[token] = c
+	evict := vc.max/16 + 1
+	vc.entries.Range(func(k, _ any) bool {
+		if _, ok := vc.entries.LoadAndDelete(k); ok {
+			vc.n.Add(-1)
+			evict--
+		}
+		return evict > 0
+	})
 }
 
 func (vc *verifiedCache) drop(token string) {
-	vc.mu.Lock()
-	delete(vc.entries, token)
-	vc.mu.Unlock()
+	if _, ok := vc.entries.LoadAndDelete(token); ok {
+		vc.n.Add(-1)
+	}
 }
 
 func (vc *verifiedCache) purge() {
 	if vc == nil {
 		return
 	}
-	vc.mu.Lock()
-	clear(vc.entries)
-	vc.mu.Unlock()
+	vc.entries.Range(func(k, _ any) bool {
+		vc.drop(k.(string))
+		return true
+	})
 }
 
 func (vc *verifiedCache) len() int {
-	vc.mu.RLock()
-	defer vc.mu.RUnlock()
-	return len(vc.entries)
+	n := 0
+	vc.entries.Range(func(_, _ any) bool {
+		n++
+		return true
+	})
+	return n
 }
 
 // cached answers an access token from the cache: the claims (a copy) when the token was verified

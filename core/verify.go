@@ -207,6 +207,10 @@ func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
 // Authenticate extracts the access token from r (Authorization Bearer header, plus
 // the cookie, header or query sources configured) and verifies it. A request without a credential
 // fails with ErrTokenMissing.
+//
+// Authenticate and AuthenticateOptional keep no string r returned once they return (the
+// verified-token cache stores a copy of the token; the claims live in memory of their own), so an
+// adapter may hand them views of buffers its server reuses for the next request.
 func (m *Manager) Authenticate(ctx context.Context, r Request) (*Claims, error) {
 	token, err := m.extract(r)
 	if err != nil {

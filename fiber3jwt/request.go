@@ -3,6 +3,7 @@ package fiber3jwt
 import (
 	"bytes"
 	"errors"
+	"unsafe"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/valyala/fasthttp"
@@ -27,6 +28,21 @@ func (r fiberRequest) Header(name string) (string, int) {
 		return "", 0
 	}
 	return string(vs[0]), len(vs)
+}
+
+// viewRequest is the Request Middleware hands to Authenticate. Its Header returns a view of
+// fasthttp's buffer instead of a copy, which saves copying the token (hundreds of bytes) on every
+// request. That is safe only because Authenticate keeps no string of the request past its return
+// (the verified-token cache stores a copy of its own; core.Manager.Authenticate documents it);
+// every other caller gets Request's copies.
+type viewRequest struct{ fiberRequest }
+
+func (r viewRequest) Header(name string) (string, int) {
+	vs := r.r.Header.PeekAll(name)
+	if len(vs) == 0 {
+		return "", 0
+	}
+	return unsafe.String(unsafe.SliceData(vs[0]), len(vs[0])), len(vs)
 }
 
 // Cookie counts the cookies named name across all Cookie headers.

@@ -54,9 +54,9 @@ func Middleware(m *core.Manager, opts ...Option) fiber.Handler {
 		var claims *core.Claims
 		var err error
 		if o.optional {
-			claims, err = m.AuthenticateOptional(ctx, Request(c))
+			claims, err = m.AuthenticateOptional(ctx, viewRequest{fiberRequest{c}})
 		} else {
-			claims, err = m.Authenticate(ctx, Request(c))
+			claims, err = m.Authenticate(ctx, viewRequest{fiberRequest{c}})
 		}
 		if err != nil {
 			return o.onError(c, err)

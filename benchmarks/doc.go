@@ -2,7 +2,7 @@
 // in one `go test -bench` run, through each framework's real request path:
 //
 //	cd benchmarks
-//	go test -run '^$' -bench . -benchmem -count 10 -benchtime 0.35s | tee bench.txt
+//	go test -run '^$' -bench Middleware -benchmem -count 10 -benchtime 0.35s | tee bench.txt
 //	benchstat -table /fw -row /alg,/case -col /impl bench.txt
 //	go run ./cmd/chart -o chart.svg bench.txt
 //

@@ -109,6 +109,12 @@ func (m *Manager) cached(token string, now time.Time) (*Claims, error) {
 	if c == nil {
 		return nil, nil
 	}
+	return m.fromCache(token, c, now)
+}
+
+// fromCache answers token from its cache entry c: a copy of the claims, or ErrTokenExpired (and
+// the entry dropped) once exp plus the leeway has passed.
+func (m *Manager) fromCache(token string, c *Claims, now time.Time) (*Claims, error) {
 	if !now.Before(c.ExpiresAt.Add(m.cfg.leeway)) {
 		m.cache.drop(token)
 		return nil, errExpired

@@ -5,6 +5,15 @@ import (
 	"testing"
 )
 
+// bearer is what extract makes of an Authorization value: the scheme, then the token's check.
+func bearer(v string) (string, bool, error) {
+	t, ok, err := bearerScheme(v)
+	if ok && badTokenChars(t) {
+		return "", false, errBadAuthHeader
+	}
+	return t, ok, err
+}
+
 // bearerSplit is the plain reading of RFC 6750 §2.1 that bearer must agree with: trim, split at
 // the first blank, compare the scheme, trim again.
 func bearerSplit(v string) (string, bool, error) {
@@ -36,6 +45,56 @@ func FuzzBearer(f *testing.F) {
 		wtok, wok, werr := bearerSplit(v)
 		if tok != wtok || ok != wok || err != werr {
 			t.Fatalf("bearer(%q) = %q, %v, %v; want %q, %v, %v", v, tok, ok, err, wtok, wok, werr)
+		}
+	})
+}
+
+// fuzzRequest serves one Authorization header and one cookie.
+type fuzzRequest struct{ auth, cookie string }
+
+func (r fuzzRequest) Header(name string) (string, int) {
+	if name != "Authorization" || r.auth == "" {
+		return "", 0
+	}
+	return r.auth, 1
+}
+
+func (r fuzzRequest) Cookie(name string) (string, int) {
+	if name != "at" || r.cookie == "" {
+		return "", 0
+	}
+	return r.cookie, 1
+}
+func (fuzzRequest) Query(string) (string, int) { return "", 0 }
+func (fuzzRequest) Body(int64) ([]byte, error) { return nil, nil }
+
+// FuzzExtractProbe: the request path's extraction, which looks the token up in the verified-token
+// cache on the way, answers exactly as extract does; a hit is the cache's entry for that token.
+func FuzzExtractProbe(f *testing.F) {
+	m, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
+		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil), WithTokenCookie("at"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer m.Close()
+	p, _ := m.Issue(f.Context(), "alice", nil)
+	if _, err := m.Verify(f.Context(), p.AccessToken); err != nil { // cached from now on
+		f.Fatal(err)
+	}
+	for _, seed := range [][2]string{{"Bearer " + p.AccessToken, ""}, {"bearer\t" + p.AccessToken + " ", ""},
+		{"Bearer " + p.AccessToken + " x", ""}, {"Bearer " + p.AccessToken, p.AccessToken}, {"", p.AccessToken},
+		{"Bearer " + p.AccessToken + ",x", ""}, {"Basic abc", p.AccessToken}, {"Bearer", ""}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, auth, cookie string) {
+		r := fuzzRequest{auth, cookie}
+		want, werr := m.extract(r)
+		got, hit, err := m.extractProbe(r, true)
+		if got != want || err != werr {
+			t.Fatalf("extractProbe(%q, %q) = %q, %v; extract: %q, %v", auth, cookie, got, err, want, werr)
+		}
+		if hit != nil && (err != nil || m.cache.get(got) != hit) {
+			t.Fatalf("hit for %q is not the cache's entry (err %v)", got, err)
 		}
 	})
 }

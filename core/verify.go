@@ -186,12 +186,21 @@ func (m *Manager) checkClaims(c *Claims, cs *claimSet, kind tokenKind, now time.
 // leeway, issuer, audience, lifetime cap, type, and (unless WithRevocationCheck(false)) the
 // revocation records in one store round trip. The error matches one sentinel of errors.go.
 func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
+	return m.verify(ctx, token, nil)
+}
+
+// verify is Verify of a token whose verified-token cache entry, if any, the caller may already
+// have looked up (hit, or nil: look it up here).
+func (m *Manager) verify(ctx context.Context, token string, hit *Claims) (*Claims, error) {
 	var c *Claims
 	var err error
-	if m.cache != nil {
-		c, err = m.verifyCached(ctx, token, m.cfg.now())
-	} else {
-		c, err = m.parse(token, kindAccess, m.cfg.now(), 0)
+	switch now := m.cfg.now(); {
+	case hit != nil:
+		c, err = m.fromCache(token, hit, now)
+	case m.cache != nil:
+		c, err = m.verifyCached(ctx, token, now)
+	default:
+		c, err = m.parse(token, kindAccess, now, 0)
 	}
 	if err == nil && m.cfg.revocationCheck {
 		err = m.checkRevoked(ctx, c)
@@ -212,18 +221,18 @@ func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
 // verified-token cache stores a copy of the token; the claims live in memory of their own), so an
 // adapter may hand them views of buffers its server reuses for the next request.
 func (m *Manager) Authenticate(ctx context.Context, r Request) (*Claims, error) {
-	token, err := m.extract(r)
+	token, hit, err := m.extractProbe(r, true)
 	if err != nil {
 		m.rejected(ctx, err)
 		return nil, err
 	}
-	return m.Verify(ctx, token)
+	return m.verify(ctx, token, hit)
 }
 
 // AuthenticateOptional is Authenticate for routes that also serve anonymous users: a request
 // without any credential returns (nil, nil); a request with a bad credential still fails.
 func (m *Manager) AuthenticateOptional(ctx context.Context, r Request) (*Claims, error) {
-	token, err := m.extract(r)
+	token, hit, err := m.extractProbe(r, true)
 	if err == errMissing {
 		return nil, nil
 	}
@@ -231,7 +240,7 @@ func (m *Manager) AuthenticateOptional(ctx context.Context, r Request) (*Claims,
 		m.rejected(ctx, err)
 		return nil, err
 	}
-	return m.Verify(ctx, token)
+	return m.verify(ctx, token, hit)
 }
 
 // checkRevoked asks the store, in one round trip, whether the token's jti, its session or its

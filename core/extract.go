@@ -157,6 +157,11 @@ func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *Claims
 // It runs on every request, so it walks the value once by hand instead of trimming and splitting
 // it into new strings.
 func bearerScheme(v string) (token string, ok bool, err error) {
+	// The form nearly every client sends, "Bearer <token>" with nothing around it, in one
+	// comparison; anything else takes the general path below.
+	if len(v) > 7 && v[:7] == "Bearer " && !isBlank(v[7]) && !isBlank(v[len(v)-1]) {
+		return v[7:], true, nil
+	}
 	i, j := 0, len(v)
 	for i < j && isBlank(v[i]) {
 		i++

@@ -37,7 +37,8 @@ func bearerSplit(v string) (string, bool, error) {
 
 func FuzzBearer(f *testing.F) {
 	for _, v := range []string{"Bearer abc", "bearer  abc", " \tBEARER\tabc\t ", "Bearer", "Bearer ", "Bearer a b",
-		"Bearer a,b", "Basic dXNlcjpwYXNz", "Bearerabc", "", " ", "Bearer\t", "Bear abc", "Bearer \t abc"} {
+		"Bearer a,b", "Basic dXNlcjpwYXNz", "Bearerabc", "", " ", "Bearer\t", "Bear abc", "Bearer \t abc",
+		"Bearer x", "Bearer  x", "Bearer x ", "Bearer x\t", "Bearer ,", "Bearer x y", "bearer x", "Bearer\tx"} {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -55,5 +56,28 @@ func TestVerifiedCacheHoldsHMACTokens(t *testing.T) {
 	defer off.Close()
 	if off.cache != nil {
 		t.Fatal("WithVerifiedCache(0) kept a cache")
+	}
+}
+
+// Concurrent puts keep the cache bounded: at most one entry over max per goroutine inserting.
+func TestVerifiedCacheBoundedConcurrent(t *testing.T) {
+	vc := newVerifiedCache(100)
+	const writers = 8
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				vc.put(strconv.Itoa(w)+"-"+strconv.Itoa(i), &Claims{})
+			}
+		}()
+	}
+	wg.Wait()
+	if n := vc.len(); n > 100+writers {
+		t.Fatalf("cache holds %d entries, max 100 (+%d concurrent writers)", n, writers)
+	}
+	if n, c := vc.len(), vc.n.Load(); int64(n) != c {
+		t.Fatalf("cache holds %d entries but counts %d", n, c)
 	}
 }

@@ -17,7 +17,7 @@ type Manager struct {
 	maxLifetime time.Duration // cap on exp - iat of access tokens
 	logger      *slog.Logger
 	jwks        []byte         // JWK Set of the public access keys, built once (see JWKS)
-	cache       *verifiedCache // verified asymmetric access tokens; nil: off
+	cache       *verifiedCache // verified access tokens; nil: off
 	problemsMu  sync.RWMutex
 	problems    map[problemKey]Response // error answers, built once each (see Problem)
 	breaker     breaker                 // in front of the store (storeguard.go)

@@ -4,17 +4,15 @@ import (
 	"net/http"
 	"testing"
 
+	jwtv5 "github.com/golang-jwt/jwt/v5"
+	echojwtpeer "github.com/labstack/echo-jwt/v5"
 	"github.com/labstack/echo/v5"
 
 	"github.com/jwtexp/jwtexp/echo5jwt"
 )
 
-// echo5Peers builds the Echo v5 peer implementations; peers_echo5_test.go (build tag ignore,
-// see BENCHMARKS.md) sets it when labstack/echo-jwt/v5 can be fetched.
-var echo5Peers func(b *testing.B, fx *fixture, route func(...echo.MiddlewareFunc) target) []impl
-
 // echo5Impls: bare, jwtexp (echo5jwt.Middleware, with and without the verified-token cache) and
-// the peers of echo5Peers, each on its own echo.New() with the one route GET /api/me and Echo's
+// labstack/echo-jwt/v5, each on its own echo.New() with the one route GET /api/me and Echo's
 // default HTTPErrorHandler (which renders echo5jwt's refusals).
 func echo5Impls(b *testing.B, fx *fixture) []impl {
 	ok := func(c *echo.Context) error { return c.NoContent(http.StatusNoContent) }
@@ -23,13 +21,25 @@ func echo5Impls(b *testing.B, fx *fixture) []impl {
 		e.GET("/api/me", ok, mw...)
 		return httpTarget(e)
 	}
-	impls := []impl{
+	return []impl{
 		{"bare", route()},
 		{"jwtexp", route(echo5jwt.Middleware(fx.m))},
 		{"jwtexp-nocache", route(echo5jwt.Middleware(noCache(fx)))},
+		{"echo-jwt", route(echo5JWTPeer(b, fx))},
 	}
-	if echo5Peers != nil {
-		impls = append(impls, echo5Peers(b, fx, route)...)
+}
+
+// echo5JWTPeer configures labstack/echo-jwt v5 (golang-jwt v5) as strictly as it allows, as for
+// v4: SigningMethod pins the algorithm and NewClaimsFunc decodes into strictClaims (exp, iss and
+// aud required).
+func echo5JWTPeer(b *testing.B, fx *fixture) echo.MiddlewareFunc {
+	mw, err := echojwtpeer.Config{
+		SigningKey:    fx.verifyKey,
+		SigningMethod: fx.alg,
+		NewClaimsFunc: func(*echo.Context) jwtv5.Claims { return new(strictClaims) },
+	}.ToMiddleware()
+	if err != nil {
+		b.Fatal(err)
 	}
-	return impls
+	return mw
 }

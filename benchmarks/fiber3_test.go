@@ -5,19 +5,16 @@ import (
 	"net/http"
 	"testing"
 
+	jwtware3 "github.com/gofiber/contrib/v3/jwt"
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/jwtexp/jwtexp/fiber3jwt"
 )
 
-// fiber3Peers builds the Fiber v3 peer implementations; peers_fiber3_test.go (build tag ignore,
-// see BENCHMARKS.md) sets it when gofiber/contrib/v3/jwt can be fetched.
-var fiber3Peers func(b *testing.B, fx *fixture, route func(...any) target) []impl
-
 // fiber3Impls: bare, jwtexp (fiber3jwt.Middleware, with and without the verified-token cache)
-// and the peers of fiber3Peers, each on its own fiber.New() app with the one route GET /api/me,
+// and gofiber/contrib/v3/jwt, each on its own fiber.New() app with the one route GET /api/me,
 // driven through app.Handler() on a reused fasthttp.RequestCtx (see fiberRunner).
-func fiber3Impls(b *testing.B, fx *fixture) []impl {
+func fiber3Impls(_ *testing.B, fx *fixture) []impl {
 	ok := func(c fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) }
 	route := func(mw ...any) target {
 		app := fiber.New()
@@ -32,13 +29,13 @@ func fiber3Impls(b *testing.B, fx *fixture) []impl {
 			},
 		}
 	}
-	impls := []impl{
+	return []impl{
 		{"bare", route()},
 		{"jwtexp", route(fiber3jwt.Middleware(fx.m))},
 		{"jwtexp-nocache", route(fiber3jwt.Middleware(noCache(fx)))},
+		{"gofiber-jwt", route(jwtware3.New(jwtware3.Config{
+			SigningKey: jwtware3.SigningKey{JWTAlg: fx.alg, Key: fx.verifyKey},
+			Claims:     new(strictClaims),
+		}))},
 	}
-	if fiber3Peers != nil {
-		impls = append(impls, fiber3Peers(b, fx, route)...)
-	}
-	return impls
 }

@@ -11,6 +11,7 @@ replace (
 	github.com/jwtexp/jwtexp/fiber3jwt => ../fiber3jwt
 	github.com/jwtexp/jwtexp/fiberjwt => ../fiberjwt
 	github.com/jwtexp/jwtexp/ginjwt => ../ginjwt
+	github.com/jwtexp/jwtexp/otelmetrics => ../otelmetrics
 	github.com/jwtexp/jwtexp/prommetrics => ../prommetrics
 )
 
@@ -28,6 +29,7 @@ require (
 	github.com/jwtexp/jwtexp/fiber3jwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/fiberjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/ginjwt v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/otelmetrics v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/prommetrics v0.0.0-00010101000000-000000000000
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.6
@@ -48,6 +50,8 @@ require (
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/go-playground/validator/v10 v10.30.1 // indirect
@@ -83,6 +87,11 @@ require (
 	github.com/valyala/fasthttp v1.69.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
+	go.opentelemetry.io/otel/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.57.0 // indirect

@@ -60,13 +60,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		stateless, _ := core.New(core.WithAccessKeys(k.key), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
 			core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithClock(clock.Now), core.WithLogger(nil),
 			core.WithRevocationCheck(false), core.WithVerifiedCache(0))
-		p, err := m.Issue(ctx, "alice", nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		req := httptest.NewRequest("GET", "/", nil)
-		req.Header.Set("Authorization", "Bearer "+p.AccessToken)
-		r := core.HTTPRequest(req)
+		r, p := bearerRequest(b, m)
 		b.Run(k.name+"/memstore", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -130,13 +124,7 @@ func BenchmarkAuthenticateParallel(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Close()
-	p, err := m.Issue(ctx, "alice", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	req := httptest.NewRequest("GET", "/", nil)
-	req.Header.Set("Authorization", "Bearer "+p.AccessToken)
-	r := core.HTTPRequest(req)
+	r, _ := bearerRequest(b, m)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -146,4 +134,16 @@ func BenchmarkAuthenticateParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// bearerRequest issues a token pair for alice and returns a GET request carrying its access token.
+func bearerRequest(b *testing.B, m *core.Manager) (core.Request, *core.TokenPair) {
+	b.Helper()
+	p, err := m.Issue(context.Background(), "alice", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+p.AccessToken)
+	return core.HTTPRequest(req), p
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// Metrics checks GET /metrics (DESIGN §6): with METRICS=1 it answers the Prometheus text format,
+// Metrics checks GET /metrics, the examples' metrics route: with METRICS=1 it answers the Prometheus text format,
 // names prefixed jwtexp_, and a refused token shows up counted under its reason; without
 // METRICS=1 it is a 404.
 func Metrics(t *testing.T, start Starter) {

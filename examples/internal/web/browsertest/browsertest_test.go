@@ -2,7 +2,7 @@ package browsertest
 
 // A self-test of the driver and of the page's JavaScript. The real example
 // apps call Run from their own tests; here a small stand-in server implements
-// just enough of the DESIGN §5/§6 HTTP contract, with opaque random tokens and a
+// just enough of the examples' HTTP contract (README "HTTP contract"), with opaque random tokens and a
 // fake clock instead of JWTs. It is a test harness for the driver, not a
 // reference implementation of the contract.
 

@@ -146,8 +146,9 @@ var errNilRequirement = errors.New("jwtexp: nil requirement")
 // ErrInsufficientUserAuthentication (401), whose Problem carries the challenge parameters of RFC
 // 6750 §3.1 and RFC 9470 §3. A nil c - an anonymous request, or a route without the
 // authentication middleware in front - fails with ErrTokenMissing (401), so authorization never
-// passes a request authentication did not. A nil requirement fails closed (500). Refusals are
-// reported as EventRejected. Scope checks allocate nothing.
+// passes a request authentication did not. A nil requirement, or a zero one that no Require*
+// constructor built, fails closed (500). Refusals are reported as EventRejected. Scope checks
+// allocate nothing.
 func (m *Manager) Authorize(ctx context.Context, c *Claims, reqs ...*Requirement) error {
 	err := m.authorize(c, reqs)
 	if err != nil {
@@ -172,6 +173,10 @@ func (m *Manager) authorize(c *Claims, reqs []*Requirement) error {
 			if !r.pred(c) {
 				return r.refuse
 			}
+		case r.maxAge == 0 && r.acr == nil:
+			// A zero Requirement (declared, never built by a Require* constructor) asks for
+			// nothing; letting it pass would turn a forgotten assignment into an open route.
+			return errNilRequirement
 		default:
 			if err := m.stepUpOK(r, c); err != nil {
 				return err

@@ -383,3 +383,31 @@ func TestTokenSizeCapAsymmetric(t *testing.T) {
 		m.Close()
 	}
 }
+
+// A Requirement nobody built (declared and never assigned, or new(Requirement)) asks for
+// nothing; Authorize refuses it instead of letting every request through.
+func TestZeroRequirementFailsClosed(t *testing.T) {
+	t.Parallel()
+	clock := testutil.NewClock(t0)
+	m := newManager(t, clock)
+	ctx := context.Background()
+	p, err := m.Issue(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.Verify(ctx, p.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unset core.Requirement
+	for name, r := range map[string]*core.Requirement{"zero value": &unset, "new": new(core.Requirement), "nil": nil} {
+		if err := m.Authorize(ctx, c, r); err == nil {
+			t.Errorf("%s requirement: Authorize let the request through", name)
+		} else if got := m.Problem(err).Status; got != http.StatusInternalServerError {
+			t.Errorf("%s requirement: status %d, want 500", name, got)
+		}
+	}
+	if err := m.Authorize(ctx, c, core.MustRequirement(core.RequireStepUp(core.StepUp{MaxAge: time.Hour}))); err != nil {
+		t.Errorf("a built step-up requirement the claims meet: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -42,7 +43,7 @@ func TestVerifiedCacheHoldsHMACTokens(t *testing.T) {
 	if n := m.cache.len(); n != 1 {
 		t.Fatalf("HMAC token verified: cache holds %d entries, want 1", n)
 	}
-	if _, err := m.Verify(t.Context(), p.AccessToken[:len(p.AccessToken)-2]+"AA"); err == nil {
+	if _, err := m.Verify(t.Context(), tamperSignature(p.AccessToken)); err == nil {
 		t.Fatal("forged token accepted")
 	}
 	if n := m.cache.len(); n != 1 {
@@ -80,4 +81,17 @@ func TestVerifiedCacheBoundedConcurrent(t *testing.T) {
 	if n, c := vc.len(), vc.n.Load(); int64(n) != c {
 		t.Fatalf("cache holds %d entries but counts %d", n, c)
 	}
+}
+
+// tamperSignature changes one character inside the token's signature (never a padding bit of
+// its last character), so the result is well formed and never verifies.
+func tamperSignature(token string) string {
+	b := []byte(token)
+	i := strings.LastIndexByte(token, '.') + 5
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -86,7 +87,9 @@ func (m *Manager) ServeLogin(ctx context.Context, r Request, authenticate func()
 		var p *TokenPair
 		if m.cfg.sessionClients {
 			ua, _ := r.Header("User-Agent")
-			opts = append(opts, func(o *issueOptions) { o.describe, o.userAgent = true, ua })
+			// Clip: appending must not write into spare capacity of the caller's slice, which
+			// concurrent requests may share.
+			opts = append(slices.Clip(opts), func(o *issueOptions) { o.describe, o.userAgent = true, ua })
 		}
 		if p, err = m.Issue(ctx, subject, custom, opts...); err == nil {
 			return m.LoginResponse(r, p)

@@ -21,7 +21,7 @@ type Manager struct {
 	problemsMu  sync.RWMutex
 	problems    map[problemKey]Response // error answers, built once each (see Problem)
 	breaker     breaker                 // in front of the store (storeguard.go)
-	inMemory    bool                    // the store is a *MemoryStore: the guard is not needed
+	mem         *MemoryStore            // the store, when it is a *MemoryStore: the guard is not needed
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
@@ -82,7 +82,7 @@ func newManager(c config, access, refresh *keySet) *Manager {
 	if m.store == nil {
 		m.store, m.ownStore = NewMemoryStore(WithMemoryClock(c.now)), true
 	}
-	_, m.inMemory = m.store.(*MemoryStore)
+	m.mem, _ = m.store.(*MemoryStore)
 	if !c.cacheSet {
 		c.cacheSize = DefaultVerifiedCacheSize
 	}

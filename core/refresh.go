@@ -48,7 +48,9 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 	}
 	var ro refreshOptions
 	for _, o := range opts {
-		o(&ro)
+		if o != nil {
+			o(&ro)
+		}
 	}
 	now := m.cfg.now()
 	c, err := m.parse(refreshToken, kindRefresh, now, 0)

@@ -168,15 +168,11 @@ func (g storeGuardConfig) retryAfter() string {
 // not counted against the store. A call the breaker refuses is reported as a failure too, but
 // not timed: it never reached the store.
 func (m *Manager) call(ctx context.Context, op, what string, f func(ctx context.Context) error) error {
-	if m.inMemory {
+	if m.mem != nil {
 		// The memory store cannot stall or fail for want of a network: no deadline (its timer
-		// would cost more than the lookup) and no breaker. Its per-request revocation lookup
-		// is not timed either (no EventStoreCall): a map lookup of a hundred nanoseconds is
-		// not worth a histogram observation on every request; its writes are.
-		var start time.Time
-		if op != StoreOpRevoked {
-			start = m.storeStart()
-		}
+		// would cost more than the lookup) and no breaker. (Its per-request revocation lookup
+		// does not come here at all: checkRevoked calls it directly, untimed.)
+		start := m.storeStart()
 		err := f(ctx)
 		m.storeDone(ctx, op, start, err)
 		if err != nil {
@@ -193,6 +189,16 @@ func (m *Manager) call(ctx context.Context, op, what string, f func(ctx context.
 		return err
 	}
 	sctx, cancel := context.WithTimeoutCause(ctx, m.cfg.guard.timeout, errStoreDeadline)
+	if probe {
+		// A probe that panics (a store bug; net/http recovers the panic) must not leave the
+		// breaker half-open with its one probe "out" forever.
+		defer func() {
+			if p := recover(); p != nil {
+				m.breaker.release(true)
+				panic(p)
+			}
+		}()
+	}
 	start := m.storeStart()
 	err := f(sctx)
 	cancel()

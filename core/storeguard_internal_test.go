@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -66,5 +67,32 @@ func TestStoreGuardOptions(t *testing.T) {
 		if err := o(&c); err == nil {
 			t.Errorf("option accepted, want a configuration error")
 		}
+	}
+}
+
+// wrappedStore is a real MemoryStore behind a type the Manager does not recognise, so its calls
+// go through the guard as a remote store's would.
+type wrappedStore struct{ *MemoryStore }
+
+// A half-open probe that panics releases the probe: the next call after it may probe again
+// instead of being refused forever.
+func TestBreakerProbePanicReleases(t *testing.T) {
+	m, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
+		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil), WithStore(wrappedStore{NewMemoryStore()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.breaker.openUntil = time.Unix(1, 0) // open, cooldown long over: the next call is the probe
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the probe's panic was swallowed")
+			}
+		}()
+		_ = m.call(t.Context(), StoreOpRevoked, "probe", func(context.Context) error { panic("store bug") })
+	}()
+	if ok, probe := m.breaker.allow(time.Now()); !ok || !probe {
+		t.Fatalf("after a panicking probe: allow = (%v, %v), want another probe (true, true)", ok, probe)
 	}
 }

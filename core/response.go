@@ -27,10 +27,19 @@ func (r Response) Write(w http.ResponseWriter) {
 	}
 }
 
-// SetHeaders sets the response's headers in h (WWW-Authenticate, Cache-Control, each
-// Set-Cookie, Retry-After, and Content-Type for a JSON body), for adapters whose framework
-// writes status and body itself.
+// SetHeaders sets the response's headers in h (SetControlHeaders, and Content-Type for a JSON
+// body), for adapters whose framework writes status and body itself.
 func (r Response) SetHeaders(h http.Header) {
+	r.SetControlHeaders(h)
+	if r.Body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+}
+
+// SetControlHeaders sets every header of the response but Content-Type: WWW-Authenticate,
+// Cache-Control, each Set-Cookie and Retry-After. It is for a refusal handed to an application's
+// own error handler, which writes a body of its choosing and labels it itself.
+func (r Response) SetControlHeaders(h http.Header) {
 	if r.WWWAuthenticate != "" {
 		h["Www-Authenticate"] = []string{r.WWWAuthenticate} // canonical key: Set would rebuild it
 	}
@@ -42,9 +51,6 @@ func (r Response) SetHeaders(h http.Header) {
 	}
 	if r.RetryAfter != "" {
 		h.Set("Retry-After", r.RetryAfter)
-	}
-	if r.Body != nil {
-		h.Set("Content-Type", "application/json")
 	}
 }
 

@@ -72,10 +72,12 @@ func Middleware(m *core.Manager, opts ...Option) echo.MiddlewareFunc {
 	}
 }
 
-// refusal sets the headers of core's answer for err and returns it as an *Error.
+// refusal sets the headers of core's answer for err but Content-Type, and returns it as an
+// *Error: the application's error handler writes status and body and labels them (Echo's
+// default handler renders the Error as JSON).
 func refusal(c *echo.Context, m *core.Manager, err error) error {
 	p := m.Problem(err)
-	p.SetHeaders(c.Response().Header()) // Echo's error handler writes status and body
+	p.SetControlHeaders(c.Response().Header())
 	return &Error{Err: err, Response: p}
 }
 
@@ -86,7 +88,7 @@ func Claims(c *echo.Context) (*core.Claims, bool) {
 }
 
 // Custom decodes the application's own claims of c's token into T (see core.CustomClaims). The
-// error is core.ErrNoClaims for anonymous requests (WithOptional, WithSkipper or WithNext, a route
+// error is core.ErrNoClaims for anonymous requests (WithOptional, WithSkipper, a route
 // without the middleware), or the decode error when the claims do not fit T; T is then its zero
 // value, never half-decoded.
 func Custom[T any](c *echo.Context) (T, error) {

@@ -159,6 +159,10 @@ func TestCustomHTTPErrorHandler(t *testing.T) {
 	if got, want := w.Header().Get("WWW-Authenticate"), `Bearer realm="jwtexp", error="invalid_token", error_description="invalid signature"`; got != want {
 		t.Errorf("WWW-Authenticate: got %q, want %q", got, want)
 	}
+	// The app's handler wrote text: the adapter must not have labelled it JSON beforehand.
+	if got := w.Header().Get("Content-Type"); !strings.HasPrefix(got, "text/plain") {
+		t.Errorf("Content-Type of the app's own error page: got %q, want text/plain", got)
+	}
 }
 
 func mintAlice(t *testing.T, m *core.Manager) string {

@@ -11,7 +11,9 @@ import (
 type Error struct {
 	// Err is core's error; errors.Is(e, core.ErrTokenExpired) and the like look through it.
 	Err error
-	// Response is core's answer: status, challenge, Cache-Control and JSON body.
+	// Response is core's answer: status, challenge, Cache-Control and JSON body. Read it, do
+	// not modify it: its Body and SetCookie slices are shared with every other refusal of the
+	// same kind (core decides each answer once).
 	Response core.Response
 }
 

@@ -1,7 +1,7 @@
 // Package echojwt is the Echo (v4) adapter of jwtexp: JWT authentication with correct expiry as
 // an echo.MiddlewareFunc for e.Use, a group or a route.
 //
-//	go get github.com/jwtexp/jwtexp
+//	go get github.com/jwtexp/jwtexp/echojwt
 //
 //	m, err := core.New(
 //		core.WithHMAC(accessSecret, refreshSecret),
@@ -27,9 +27,9 @@
 // Cache-Control headers are still core's, but the body shape is then the application's (Echo's
 // default handler writes {"message": "token expired"}), not the {"error", "error_description"} shape.
 //
-// Behind the middleware, Claims and Custom read the verified claims; they are stored both in the
-// echo.Context and in c.Request()'s context, so net/http-style code
-// (core.ClaimsFromContext(r.Context())) finds them too.
+// Behind the middleware, Claims and Custom read the verified claims; they are stored in
+// c.Request()'s context (not in the echo.Context's map, which would cost allocations per
+// request), so net/http-style code (core.ClaimsFromContext(r.Context())) finds them too.
 //
 // Every decision - which token is accepted, which status and body a refusal gets - is made by
 // core.Manager (see package github.com/jwtexp/jwtexp/core); this package only translates it to

@@ -86,17 +86,11 @@ func Middleware(m *core.Manager, opts ...Option) echo.MiddlewareFunc {
 	}
 }
 
-// httpError sets core's challenge and cache headers and returns core's status as an
-// *echo.HTTPError for the application's HTTPErrorHandler.
+// httpError sets core's headers but Content-Type (challenge, Cache-Control, Retry-After on a
+// 503) and returns core's status as an *echo.HTTPError for the application's HTTPErrorHandler.
 func httpError(c echo.Context, m *core.Manager, err error) error {
 	p := m.Problem(err)
-	h := c.Response().Header()
-	if p.WWWAuthenticate != "" {
-		h.Set("WWW-Authenticate", p.WWWAuthenticate)
-	}
-	if p.CacheControl != "" {
-		h.Set("Cache-Control", p.CacheControl)
-	}
+	p.SetControlHeaders(c.Response().Header())
 	return &echo.HTTPError{Code: p.Status, Message: core.Reason(err), Internal: err}
 }
 

@@ -80,7 +80,7 @@ func Claims(c fiber.Ctx) (*core.Claims, bool) {
 }
 
 // Custom decodes the application's own claims of c's token into T (see core.CustomClaims). The
-// error is core.ErrNoClaims for anonymous requests (WithOptional, WithSkipper or WithNext, a route
+// error is core.ErrNoClaims for anonymous requests (WithOptional, WithNext, a route
 // without the middleware), or the decode error when the claims do not fit T; T is then its zero
 // value, never half-decoded.
 func Custom[T any](c fiber.Ctx) (T, error) {

@@ -1,7 +1,7 @@
 // Package fiberjwt is the Fiber (v2) adapter of jwtexp: JWT authentication with correct expiry as
 // a fiber.Handler for app.Use, a group or a route.
 //
-//	go get github.com/jwtexp/jwtexp
+//	go get github.com/jwtexp/jwtexp/fiberjwt
 //
 //	m, err := core.New(
 //		core.WithHMAC(accessSecret, refreshSecret),

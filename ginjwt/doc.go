@@ -1,7 +1,7 @@
 // Package ginjwt is the Gin adapter of jwtexp: JWT authentication with correct expiry as a
 // gin.HandlerFunc for router.Use or a route group.
 //
-//	go get github.com/jwtexp/jwtexp
+//	go get github.com/jwtexp/jwtexp/ginjwt
 //
 //	m, err := core.New(
 //		core.WithHMAC(accessSecret, refreshSecret),
@@ -22,8 +22,9 @@
 // A refused request is answered with the status, WWW-Authenticate challenge and JSON body that
 // core.Manager.Problem decides (the same answer in every jwtexp adapter), recorded with c.Error
 // so that logging middleware sees it, and aborted. Behind the middleware, Claims and Custom read
-// the verified claims; they are stored both in the gin.Context and in c.Request's context, so
-// net/http-style code (core.ClaimsFromContext(r.Context())) finds them too.
+// the verified claims; they are stored in c.Request's context (not in the gin.Context's map,
+// which would cost allocations per request), so net/http-style code
+// (core.ClaimsFromContext(r.Context())) finds them too.
 //
 // Every decision - which token is accepted, which status and body a refusal gets - is made by
 // core.Manager (see package github.com/jwtexp/jwtexp/core); this package only translates it to

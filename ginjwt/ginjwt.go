@@ -111,7 +111,9 @@ func WriteTokens(c *gin.Context, m *core.Manager, p *core.TokenPair) {
 // WriteError answers c with m's response for err (status, WWW-Authenticate, JSON body), records err with c.Error and
 // aborts the chain, for handlers that call the Manager themselves.
 func WriteError(c *gin.Context, m *core.Manager, err error) {
-	_ = c.Error(err)
+	if err != nil { // gin's c.Error panics on nil; m.Problem(nil) is a 500
+		_ = c.Error(err)
+	}
 	m.Problem(err).Write(c.Writer)
 	c.Abort()
 }

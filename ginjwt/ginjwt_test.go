@@ -244,3 +244,16 @@ func TestSessionsConformance(t *testing.T) {
 		return testutil.HandlerDoer(router(m))
 	})
 }
+
+// WriteError with a nil error answers core's 500 instead of panicking in gin's c.Error.
+func TestWriteErrorNil(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	c.Request = httptest.NewRequest(http.MethodGet, "/", nil)
+	ginjwt.WriteError(c, m, nil)
+	if w.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", w.Code)
+	}
+}

@@ -9,6 +9,7 @@ package main
 
 import (
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/echojwt"
@@ -29,6 +30,7 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	e.Use(middleware.Recover()) // a panicking handler answers 500, as in the other examples
 	e.POST("/login", echojwt.LoginHandler(m, func(c echo.Context) (string, exampleapp.UserClaims, error) {
 		return exampleapp.Authenticate(core.HTTPRequest(c.Request()))
 	}))

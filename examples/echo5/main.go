@@ -13,6 +13,7 @@ import (
 	"log/slog"
 
 	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
 
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/echo5jwt"
@@ -31,7 +32,8 @@ func main() {
 func newApp(app *exampleapp.App) *echo.Echo {
 	m := app.Manager
 	e := echo.New()
-	e.Logger = slog.Default() // the logger the example's Manager reports to as well
+	e.Logger = slog.Default()   // the logger the example's Manager reports to as well
+	e.Use(middleware.Recover()) // a panicking handler answers 500, as in the other examples
 	e.POST("/login", echo5jwt.LoginHandler(m, func(c *echo.Context) (string, exampleapp.UserClaims, error) {
 		return exampleapp.Authenticate(core.HTTPRequest(c.Request()))
 	}))

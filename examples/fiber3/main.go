@@ -29,9 +29,12 @@ func newApp(app *exampleapp.App) *fiber.App {
 		// fasthttp's default 4 KiB header buffer would refuse large tokens with 431 before the
 		// middleware could answer them (see package fiber3jwt).
 		ReadBufferSize: 16 << 10,
-		ReadTimeout:    exampleapp.ReadTimeout,
-		WriteTimeout:   exampleapp.WriteTimeout,
-		IdleTimeout:    exampleapp.IdleTimeout,
+		// "/api/sessions/" is not "/api/sessions" (end all other sessions): no trailing-slash
+		// leniency on routes that act.
+		StrictRouting: true,
+		ReadTimeout:   exampleapp.ReadTimeout,
+		WriteTimeout:  exampleapp.WriteTimeout,
+		IdleTimeout:   exampleapp.IdleTimeout,
 	})
 	f.Use(recover.New())
 	f.Post("/login", fiber3jwt.LoginHandler(m, func(c fiber.Ctx) (string, exampleapp.UserClaims, error) {

@@ -30,6 +30,9 @@ func newApp(app *exampleapp.App) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	m := app.Manager
 	r := gin.New()
+	// No redirect from "/api/sessions/" to "/api/sessions" (end all other sessions): a client
+	// following it would end sessions it never named.
+	r.RedirectTrailingSlash = false
 	r.Use(gin.Recovery())
 	r.POST("/login", ginjwt.LoginHandler(m, func(c *gin.Context) (string, exampleapp.UserClaims, error) {
 		return exampleapp.Authenticate(core.HTTPRequest(c.Request))

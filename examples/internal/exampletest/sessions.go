@@ -97,6 +97,11 @@ func sessionsContract(t *testing.T, s *Server) {
 			t.Errorf("DELETE /api/sessions/%s (not a live session): got %d %v, want 404 not_found", id, code, body)
 		}
 	}
+	// An empty id names no session: the request must not reach "end all other sessions" through
+	// a framework's trailing-slash routing (a lenient match, or a redirect the client follows).
+	if code, _, _ = s.Do(t, "DELETE", "/api/sessions/", phone, nil, nil); code != 404 && code != 405 {
+		t.Errorf("DELETE /api/sessions/ (no id): got %d, want 404 or 405", code)
+	}
 
 	// Another user's session is "not found" too, and stays alive.
 	other, err := s.App.Manager.Issue(t.Context(), "bob", nil)

@@ -11,7 +11,7 @@ import (
 // where golang-jwt has a sentinel for the same failure it is in the chain too, so
 // errors.Is(err, jwt.ErrTokenExpired) keeps working for code written against golang-jwt.
 //
-// The HTTP answer for each is decided once, in ProblemFor; the adapters only write it.
+// The HTTP answer for each is decided once, in Manager.Problem; the adapters only write it.
 var (
 	// ErrTokenMissing: the request carries no credential. HTTP 401 with a bare Bearer challenge
 	// (RFC 6750 §3.1: no error code when authentication information is absent).

@@ -64,7 +64,8 @@ func (k EventKind) String() string {
 }
 
 // Store operations, the values of Event.Op for EventStoreCall and EventStoreFailure: the name of
-// the Store method called.
+// the Store method called, or StoreOpRefreshHook for a failure of the application's own store
+// reported by its refresh hook (WithRefreshHook).
 const (
 	StoreOpCreateFamily = "create_family"
 	StoreOpRotate       = "rotate"
@@ -74,7 +75,15 @@ const (
 	StoreOpRevoked      = "revoked"
 	StoreOpSessions     = "sessions"
 	StoreOpEndSessions  = "end_sessions"
+	StoreOpRefreshHook  = "refresh_hook"
 )
+
+// StoreOps lists every StoreOp constant, so that metrics can be created up front and an Op
+// outside the list (an application's own event) can be told apart.
+func StoreOps() []string {
+	return []string{StoreOpCreateFamily, StoreOpRotate, StoreOpRevokeFamily, StoreOpDenyToken,
+		StoreOpCutOff, StoreOpRevoked, StoreOpSessions, StoreOpEndSessions, StoreOpRefreshHook}
+}
 
 // Event is what the hook of WithEventHook receives. It never contains a token or a secret. The
 // Subject is the user id: a hook that exports events should drop it unless the application asked

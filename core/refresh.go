@@ -128,7 +128,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 	return p, nil
 }
 
-// ServeRefresh answers a refresh request . The refresh token comes from a JSON body
+// ServeRefresh answers a refresh request. The refresh token comes from a JSON body
 // {"refresh_token": "..."} (or a form body with grant_type=refresh_token, RFC 6749 §6), and
 // without a body from the refresh cookie; the answer uses the same transport. Every refusal is 401
 // invalid_grant; a store failure is 503.

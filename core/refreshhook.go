@@ -64,7 +64,7 @@ func (m *Manager) runRefreshHook(ctx context.Context, c *Claims, now time.Time) 
 	case refused != nil && errors.Is(refused, ErrStoreUnavailable):
 		// The application's own store (its user directory) failed: 503, the session is kept.
 		err := storeError("refresh hook", refused)
-		m.storeFailed(ctx, "refresh_hook", err)
+		m.storeFailed(ctx, StoreOpRefreshHook, err)
 		return nil, err
 	case refused != nil:
 		until := m.sessionMarkUntil(now)

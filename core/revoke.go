@@ -138,7 +138,7 @@ func (m *Manager) Logout(ctx context.Context, accessToken, refreshToken string) 
 	return nil
 }
 
-// ServeLogout answers a logout request : it revokes the session named by the Bearer
+// ServeLogout answers a logout request: it revokes the session named by the Bearer
 // access token and/or by a refresh token in the JSON body or refresh cookie, clears the refresh
 // cookie and answers 204 No Content - also when the request carries no credential at all.
 func (m *Manager) ServeLogout(ctx context.Context, r Request) Response {

@@ -51,7 +51,8 @@ func defaultStoreGuard() storeGuardConfig {
 // the caller's context carries (the shorter one wins). A call that runs out fails closed with
 // ErrStoreUnavailable (503), so a frozen store costs each request at most d instead of holding
 // it, its goroutine and a connection until the store wakes up. Default: 300ms. d must be
-// positive and at most 10s.
+// positive and at most 10s. The in-memory store, which cannot stall, is called without a
+// deadline or breaker.
 //
 // The Redis store makes the deadline effective on the socket (go-redis honours context
 // deadlines only with ContextTimeoutEnabled; redisstore.New refuses a client without it).

@@ -156,8 +156,7 @@ func New(opts ...Option) (*Metrics, error) {
 	fr := attribute.Key("jwtexp.jwks.result")
 	m.fetch = [2][]metric.AddOption{add(fr.String("ok")), add(fr.String("error"))}
 	m.storeOps, m.failOps = map[string][]metric.RecordOption{}, map[string][]metric.AddOption{}
-	for _, op := range []string{core.StoreOpRevoked, core.StoreOpRotate, core.StoreOpCreateFamily,
-		core.StoreOpRevokeFamily, core.StoreOpDenyToken, core.StoreOpCutOff} {
+	for _, op := range append(core.StoreOps(), "other") {
 		set := attribute.NewSet(attribute.String("jwtexp.store.operation", op))
 		m.storeOps[op] = []metric.RecordOption{metric.WithAttributeSet(set)}
 		m.failOps[op] = []metric.AddOption{metric.WithAttributeSet(set)}
@@ -182,8 +181,8 @@ func (m *Metrics) Hook(ctx context.Context, e core.Event) {
 		m.span(ctx, "jwtexp.auth.decision", code, "")
 	case core.EventStoreCall:
 		opts, ok := m.storeOps[e.Op]
-		if !ok {
-			opts = []metric.RecordOption{metric.WithAttributes(attribute.String("jwtexp.store.operation", e.Op))}
+		if !ok { // an Op outside core.StoreOps: one series, not one per string
+			opts = m.storeOps["other"]
 		}
 		m.storeDur.Record(ctx, e.Duration.Seconds(), opts...)
 	case core.EventIssued:
@@ -209,7 +208,7 @@ func (m *Metrics) Hook(ctx context.Context, e core.Event) {
 	case core.EventStoreFailure:
 		opts, ok := m.failOps[e.Op]
 		if !ok {
-			opts = []metric.AddOption{metric.WithAttributes(attribute.String("jwtexp.store.operation", e.Op))}
+			opts = m.failOps["other"]
 		}
 		m.storeFails.Add(ctx, 1, opts...)
 	case core.EventReplicaSync:

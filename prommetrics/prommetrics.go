@@ -49,7 +49,8 @@ type Metrics struct {
 	rejected                       map[string]prometheus.Counter // by core.ReasonCode
 	refreshOK, refreshGrace, reuse prometheus.Counter
 	revToken, revSession, revSubj  prometheus.Counter
-	storeObs                       map[string]prometheus.Observer // by core.StoreOp*
+	storeObs                       map[string]prometheus.Observer // by core.StoreOps, and "other"
+	storeFail                      map[string]prometheus.Counter  // likewise
 	fetchOK, fetchErr              prometheus.Counter
 
 	replicaSeen  atomic.Bool
@@ -97,10 +98,10 @@ func New(opts ...Option) *Metrics {
 	}
 	m.refreshOK, m.refreshGrace, m.reuse = m.refreshes.WithLabelValues("ok"), m.refreshes.WithLabelValues("grace"), m.refreshes.WithLabelValues("reused")
 	m.revToken, m.revSession, m.revSubj = m.revocations.WithLabelValues("token"), m.revocations.WithLabelValues("session"), m.revocations.WithLabelValues("subject")
-	m.storeObs = make(map[string]prometheus.Observer)
-	for _, op := range []string{core.StoreOpRevoked, core.StoreOpRotate, core.StoreOpCreateFamily,
-		core.StoreOpRevokeFamily, core.StoreOpDenyToken, core.StoreOpCutOff} {
+	m.storeObs, m.storeFail = make(map[string]prometheus.Observer), make(map[string]prometheus.Counter)
+	for _, op := range append(core.StoreOps(), "other") { // every series from the start
 		m.storeObs[op] = m.storeCalls.WithLabelValues(op)
+		m.storeFail[op] = m.storeFails.WithLabelValues(op)
 	}
 	m.fetchOK, m.fetchErr = m.fetches.WithLabelValues("ok"), m.fetches.WithLabelValues("error")
 	return m
@@ -120,11 +121,11 @@ func (m *Metrics) Hook(_ context.Context, e core.Event) {
 			m.decisions.WithLabelValues("rejected", code).Inc()
 		}
 	case core.EventStoreCall:
-		if o, ok := m.storeObs[e.Op]; ok {
-			o.Observe(e.Duration.Seconds())
-		} else {
-			m.storeCalls.WithLabelValues(e.Op).Observe(e.Duration.Seconds())
+		o, ok := m.storeObs[e.Op]
+		if !ok { // an Op outside core.StoreOps: one series, not one per string
+			o = m.storeObs["other"]
 		}
+		o.Observe(e.Duration.Seconds())
 	case core.EventIssued:
 		m.issued.Inc()
 	case core.EventRefreshed:
@@ -143,7 +144,11 @@ func (m *Metrics) Hook(_ context.Context, e core.Event) {
 			m.revSubj.Inc()
 		}
 	case core.EventStoreFailure:
-		m.storeFails.WithLabelValues(e.Op).Inc()
+		c, ok := m.storeFail[e.Op]
+		if !ok {
+			c = m.storeFail["other"]
+		}
+		c.Inc()
 	case core.EventReplicaSync:
 		m.replicaIn.Store(e.InSync)
 		if e.InSync {

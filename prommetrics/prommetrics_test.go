@@ -225,3 +225,24 @@ func histogramCount(t *testing.T, reg prometheus.Gatherer, name, op string) uint
 	}
 	return m.GetHistogram().GetSampleCount()
 }
+
+// Store operations are a fixed set of series: every core.StoreOps value from the start, and an
+// Op outside it (an application's own event fed to Hook) counted under "other", never as a new
+// series per string.
+func TestStoreOpSeries(t *testing.T) {
+	metrics := prommetrics.New()
+	want := len(core.StoreOps()) + 1
+	if n := ptu.CollectAndCount(metrics, "jwtexp_store_failures_total"); n != want {
+		t.Fatalf("store_failures_total has %d series before any event, want %d", n, want)
+	}
+	for i := range 5 {
+		metrics.Hook(context.Background(), core.Event{Kind: core.EventStoreFailure, Op: "op-" + strings.Repeat("x", i)})
+		metrics.Hook(context.Background(), core.Event{Kind: core.EventStoreCall, Op: "op-" + strings.Repeat("x", i), Duration: time.Millisecond})
+	}
+	if n := ptu.CollectAndCount(metrics, "jwtexp_store_failures_total"); n != want {
+		t.Errorf("store_failures_total: %d series after unknown ops, want %d", n, want)
+	}
+	if n := ptu.CollectAndCount(metrics, "jwtexp_store_call_duration_seconds"); n != want {
+		t.Errorf("store_call_duration_seconds: %d series after unknown ops, want %d", n, want)
+	}
+}

@@ -81,6 +81,9 @@ return out
 // Sessions implements core.Store in one round trip (one read-only script over the subject's
 // session index and the families it names).
 func (s *Store) Sessions(ctx context.Context, subject string) ([]core.Family, error) {
+	if err := s.ready(ctx, subject); err != nil { // as every other call: policy and marker checks
+		return nil, s.opError(ctx, subject, "sessions", err)
+	}
 	reply, err := sessionsScript.Run(ctx, s.client, []string{s.indexKey(subject)}).StringSlice()
 	if err != nil {
 		return nil, s.opError(ctx, subject, "sessions", err)

@@ -42,6 +42,7 @@ func Listen(t *testing.T) net.Listener {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { ln.Close() }) // a second Close, after the router's own, is harmless
 	return ln
 }
 

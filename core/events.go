@@ -222,67 +222,51 @@ func (m *Manager) configWarnings() {
 // ReasonCode returns a short, stable, low-cardinality code for why err refused a request, for
 // metric labels and dashboards: "missing", "invalid_request", "malformed", "bad_signature",
 // "expired", "not_yet_valid", "exp_missing", "bad_issuer", "bad_audience", "lifetime_too_long",
-// "bad_claims", "wrong_type", "revoked", "reused", "insufficient_scope", "store_unavailable", or
-// "other" for an error of none of these kinds (nil included). Unlike Reason it never varies with
+// "bad_claims", "wrong_type", "revoked", "reused", "insufficient_scope",
+// "insufficient_user_authentication" (step-up), "invalid_credentials" (login), "store_unavailable",
+// "request_canceled" (the client went away), or "other" for an error of none of these kinds (nil
+// included). Unlike Reason it never varies with
 // details of the token.
 func ReasonCode(err error) string {
-	var kind error
 	if te, ok := err.(*tokenError); ok { // the common case: no walk of the chain
-		kind = te.kind
-	} else {
-		for _, s := range reasonKinds {
-			if errors.Is(err, s) {
-				kind = s
-				break
+		for _, r := range reasonTable {
+			if te.kind == r.kind {
+				return r.code
 			}
 		}
 	}
-	switch kind {
-	case ErrTokenMissing:
-		return "missing"
-	case ErrInvalidRequest:
-		return "invalid_request"
-	case ErrTokenMalformed:
-		return "malformed"
-	case ErrSignature:
-		return "bad_signature"
-	case ErrTokenExpired:
-		return "expired"
-	case ErrTokenNotYetValid:
-		return "not_yet_valid"
-	case ErrExpMissing:
-		return "exp_missing"
-	case ErrIssuer:
-		return "bad_issuer"
-	case ErrAudience:
-		return "bad_audience"
-	case ErrLifetime:
-		return "lifetime_too_long"
-	case ErrClaims:
-		return "bad_claims"
-	case ErrTokenType:
-		return "wrong_type"
-	case ErrTokenRevoked:
-		return "revoked"
-	case ErrRefreshReused:
-		return "reused"
-	case ErrInsufficientScope:
-		return "insufficient_scope"
-	case ErrStoreUnavailable:
-		return "store_unavailable"
+	for _, r := range reasonTable {
+		if errors.Is(err, r.kind) {
+			return r.code
+		}
 	}
 	return "other"
 }
 
 // ReasonCodes lists every value ReasonCode returns, so that metrics can be created up front.
 func ReasonCodes() []string {
-	return []string{"missing", "invalid_request", "malformed", "bad_signature", "expired", "not_yet_valid",
-		"exp_missing", "bad_issuer", "bad_audience", "lifetime_too_long", "bad_claims", "wrong_type",
-		"revoked", "reused", "insufficient_scope", "store_unavailable", "other"}
+	codes := make([]string, 0, len(reasonTable)+1)
+	for _, r := range reasonTable {
+		codes = append(codes, r.code)
+	}
+	return append(codes, "other")
 }
 
-// reasonKinds are the sentinels ReasonCode looks for in a wrapped error, the narrower before the
-// broader (ErrExpMissing, ErrIssuer, ErrAudience and ErrLifetime also match ErrClaims).
-var reasonKinds = []error{ErrStoreUnavailable, ErrRefreshReused, ErrTokenRevoked, ErrTokenMissing,
-	ErrInvalidRequest, ErrTokenMalformed, ErrSignature, ErrTokenExpired, ErrTokenNotYetValid,
-	ErrExpMissing, ErrIssuer, ErrAudience, ErrLifetime, ErrTokenType, ErrClaims, ErrInsufficientScope}
+// reasonTable is the one list behind ReasonCode and ReasonCodes: each sentinel and its code, the
+// narrower before the broader (ErrExpMissing, ErrIssuer, ErrAudience and ErrLifetime also match
+// ErrClaims; ErrInvalidCredentials matches ErrInvalidGrant).
+var reasonTable = []struct {
+	kind error
+	code string
+}{
+	{ErrRequestCanceled, "request_canceled"}, {ErrStoreUnavailable, "store_unavailable"},
+	{ErrRefreshReused, "reused"}, {ErrTokenRevoked, "revoked"}, {ErrTokenMissing, "missing"},
+	{ErrInvalidRequest, "invalid_request"}, {ErrTokenMalformed, "malformed"},
+	{ErrSignature, "bad_signature"}, {ErrTokenExpired, "expired"},
+	{ErrTokenNotYetValid, "not_yet_valid"}, {ErrExpMissing, "exp_missing"},
+	{ErrIssuer, "bad_issuer"}, {ErrAudience, "bad_audience"}, {ErrLifetime, "lifetime_too_long"},
+	{ErrTokenType, "wrong_type"}, {ErrClaims, "bad_claims"},
+	{ErrInsufficientScope, "insufficient_scope"},
+	{ErrInsufficientUserAuthentication, "insufficient_user_authentication"},
+	{ErrInvalidCredentials, "invalid_credentials"},
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -229,13 +230,25 @@ func TestReasonCode(t *testing.T) {
 	}{
 		{expired, "expired"}, {bad, "bad_signature"}, {wrongType, "wrong_type"}, {reused, "reused"},
 		{core.ErrExpMissing, "exp_missing"}, {errors.New("x"), "other"}, {nil, "other"},
+		{fmt.Errorf("login: %w", core.ErrInvalidCredentials), "invalid_credentials"},
+		{core.ErrInvalidCredentials, "invalid_credentials"},
+		{fmt.Errorf("%w: check revocation: %w", core.ErrRequestCanceled, context.Canceled), "request_canceled"},
+		{core.ErrInsufficientUserAuthentication, "insufficient_user_authentication"},
 	} {
 		if got := core.ReasonCode(tc.err); got != tc.want {
 			t.Errorf("ReasonCode(%v) = %q, want %q", tc.err, got, tc.want)
 		}
 	}
 	_ = p2
-	if n := len(core.ReasonCodes()); n != 17 {
-		t.Errorf("ReasonCodes: %d codes", n)
+	codes := core.ReasonCodes()
+	if n := len(codes); n != 20 {
+		t.Errorf("ReasonCodes: %d codes, want 20", n)
+	}
+	seen := map[string]bool{}
+	for _, c := range codes {
+		if seen[c] {
+			t.Errorf("ReasonCodes lists %q twice", c)
+		}
+		seen[c] = true
 	}
 }

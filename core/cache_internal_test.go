@@ -95,3 +95,29 @@ func tamperSignature(token string) string {
 	}
 	return string(b)
 }
+
+// Problem keeps at most maxProblems answers, however many distinct requirements (one scope per
+// tenant, built per request) its refusals carry.
+func TestProblemCacheBounded(t *testing.T) {
+	m, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
+		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for i := range 2 * maxProblems {
+		r, err := RequireScope("tenant:" + strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := m.Problem(r.refuse); p.Status != 403 {
+			t.Fatalf("refusal %d: status %d, want 403", i, p.Status)
+		}
+	}
+	m.problemsMu.Lock()
+	n := len(m.problems)
+	m.problemsMu.Unlock()
+	if n > maxProblems {
+		t.Fatalf("Problem keeps %d answers, max %d", n, maxProblems)
+	}
+}

@@ -126,16 +126,24 @@ func (m *Manager) Problem(err error) Response {
 	}
 	// Answers are built once per (code, reason) - a small fixed set, since reasons are fixed
 	// texts - and shared: a flood of bad tokens costs no allocation here. Write only reads them.
+	// The challenge parameters come from the application's requirements, a fixed set too unless
+	// it builds them per request (a scope per tenant): past maxProblems answers are not kept.
 	m.problemsMu.Lock()
 	if m.problems == nil {
 		m.problems = map[problemKey]Response{}
 	}
-	m.problems[key] = r
+	if len(m.problems) < maxProblems {
+		m.problems[key] = r
+	}
 	m.problemsMu.Unlock()
 	return r
 }
 
 type problemKey struct{ code, desc, params string }
+
+// maxProblems bounds the answers Problem keeps: every fixed (code, reason) pair, and the
+// requirements of a few hundred routes.
+const maxProblems = 512
 
 // challengeParams returns the extra WWW-Authenticate parameters an authorization refusal carries
 // (scope, max_age, acr_values), already formatted; "" for every other error.

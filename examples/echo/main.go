@@ -49,10 +49,9 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e.GET("/api/me", me, auth)
 	e.GET("/api/admin", me, auth, echojwt.RequireScope(m, exampleapp.AdminScope))
 	e.GET("/api/sensitive", me, auth, echojwt.RequireStepUp(m, exampleapp.RecentLogin))
-	sessions := e.Group("/api/sessions", echojwt.Middleware(m))
-	sessions.GET("", echojwt.SessionsHandler(m))
-	sessions.DELETE("/:id", echojwt.EndSessionHandler(m, "id"))
-	sessions.DELETE("", echojwt.EndOtherSessionsHandler(m))
+	e.GET("/api/sessions", echojwt.SessionsHandler(m), auth)
+	e.DELETE("/api/sessions/:id", echojwt.EndSessionHandler(m, "id"), auth)
+	e.DELETE("/api/sessions", echojwt.EndOtherSessionsHandler(m), auth)
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	e.Any("/*", echo.WrapHandler(web.Handler()))
 	return e

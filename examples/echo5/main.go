@@ -52,10 +52,9 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e.GET("/api/me", me, auth)
 	e.GET("/api/admin", me, auth, echo5jwt.RequireScope(m, exampleapp.AdminScope))
 	e.GET("/api/sensitive", me, auth, echo5jwt.RequireStepUp(m, exampleapp.RecentLogin))
-	sessions := e.Group("/api/sessions", echo5jwt.Middleware(m))
-	sessions.GET("", echo5jwt.SessionsHandler(m))
-	sessions.DELETE("/:id", echo5jwt.EndSessionHandler(m, "id"))
-	sessions.DELETE("", echo5jwt.EndOtherSessionsHandler(m))
+	e.GET("/api/sessions", echo5jwt.SessionsHandler(m), auth)
+	e.DELETE("/api/sessions/:id", echo5jwt.EndSessionHandler(m, "id"), auth)
+	e.DELETE("/api/sessions", echo5jwt.EndOtherSessionsHandler(m), auth)
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	e.Any("/*", echo.WrapHandler(web.Handler()))
 	return e

@@ -56,10 +56,9 @@ func newApp(app *exampleapp.App) *fiber.App {
 	f.Get("/api/me", auth, me)
 	f.Get("/api/admin", auth, fiberjwt.RequireScope(m, exampleapp.AdminScope), me)
 	f.Get("/api/sensitive", auth, fiberjwt.RequireStepUp(m, exampleapp.RecentLogin), me)
-	sessions := f.Group("/api/sessions", fiberjwt.Middleware(m))
-	sessions.Get("", fiberjwt.SessionsHandler(m))
-	sessions.Delete("/:id", fiberjwt.EndSessionHandler(m, "id"))
-	sessions.Delete("", fiberjwt.EndOtherSessionsHandler(m))
+	f.Get("/api/sessions", auth, fiberjwt.SessionsHandler(m))
+	f.Delete("/api/sessions/:id", auth, fiberjwt.EndSessionHandler(m, "id"))
+	f.Delete("/api/sessions", auth, fiberjwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	f.Use(adaptor.HTTPHandler(web.Handler()))
 	return f

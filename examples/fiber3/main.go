@@ -52,10 +52,9 @@ func newApp(app *exampleapp.App) *fiber.App {
 	f.Get("/api/me", auth, me)
 	f.Get("/api/admin", auth, fiber3jwt.RequireScope(m, exampleapp.AdminScope), me)
 	f.Get("/api/sensitive", auth, fiber3jwt.RequireStepUp(m, exampleapp.RecentLogin), me)
-	sessions := f.Group("/api/sessions", fiber3jwt.Middleware(m))
-	sessions.Get("", fiber3jwt.SessionsHandler(m))
-	sessions.Delete("/:id", fiber3jwt.EndSessionHandler(m, "id"))
-	sessions.Delete("", fiber3jwt.EndOtherSessionsHandler(m))
+	f.Get("/api/sessions", auth, fiber3jwt.SessionsHandler(m))
+	f.Delete("/api/sessions/:id", auth, fiber3jwt.EndSessionHandler(m, "id"))
+	f.Delete("/api/sessions", auth, fiber3jwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	f.Use(adaptor.HTTPHandler(web.Handler()))
 	return f

@@ -115,7 +115,6 @@ func TestValuesOutliveRequest(t *testing.T) {
 	type kept struct {
 		header, cookie, query, sub string
 		body                       []byte
-		unsafeHeader               string
 	}
 	var got []kept
 	app := newApp()
@@ -128,23 +127,28 @@ func TestValuesOutliveRequest(t *testing.T) {
 		k.body, _ = r.Body(core.MaxBodySize)
 		claims, _ := fiberjwt.Claims(c)
 		k.sub = claims.Subject
-		k.unsafeHeader = c.Get("X-Keep") // fiber's own zero-copy view, for comparison
 		got = append(got, k)
 		return c.SendStatus(http.StatusNoContent)
 	})
 	h := app.Handler()
 	var ctx fasthttp.RequestCtx
+	tokens := map[string]string{}
 	for _, v := range []string{"aaaaaaaa", "bbbbbbbb"} {
 		p, err := m.Issue(context.Background(), "user-"+v, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		tokens[v] = p.AccessToken // same length: the second lands exactly on the first's bytes
+	}
+	// a, b, then a again: the third is answered from the verified-token cache, which the
+	// middleware reached through a view of fasthttp's buffer; the cached entry must still be a's.
+	for _, v := range []string{"aaaaaaaa", "bbbbbbbb", "aaaaaaaa"} {
 		ctx.Request.Reset()
 		ctx.Response.Reset()
 		ctx.ResetUserValues()
 		ctx.Request.Header.SetMethod(http.MethodPost)
 		ctx.Request.SetRequestURI("/keep?keep=" + v)
-		ctx.Request.Header.Set("Authorization", "Bearer "+p.AccessToken)
+		ctx.Request.Header.Set("Authorization", "Bearer "+tokens[v])
 		ctx.Request.Header.Set("X-Keep", v)
 		ctx.Request.Header.SetCookie("keep", v)
 		ctx.Request.SetBodyString(v)
@@ -158,8 +162,8 @@ func TestValuesOutliveRequest(t *testing.T) {
 	if first.header != want || first.cookie != want || first.query != want || string(first.body) != want || first.sub != "user-"+want {
 		t.Errorf("values of the first request changed after the second: got %+v, want all %q", first, want)
 	}
-	if first.unsafeHeader != want {
-		t.Logf("as expected, fiber's zero-copy c.Get value was overwritten: %q", first.unsafeHeader)
+	if got[1].sub != "user-bbbbbbbb" || got[2].sub != "user-aaaaaaaa" {
+		t.Errorf("subjects of the second and third requests: %q, %q; want user-bbbbbbbb, user-aaaaaaaa", got[1].sub, got[2].sub)
 	}
 }
 

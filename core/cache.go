@@ -109,19 +109,22 @@ func (m *Manager) cached(token string, now time.Time) (*Claims, error) {
 	if c == nil {
 		return nil, nil
 	}
-	return m.fromCache(token, c, now)
+	return m.fromCache(token, c, now, nil)
 }
 
-// fromCache answers token from its cache entry c: a copy of the claims, or ErrTokenExpired (and
-// the entry dropped) once exp plus the leeway has passed.
-func (m *Manager) fromCache(token string, c *Claims, now time.Time) (*Claims, error) {
+// fromCache answers token from its cache entry c: a copy of the claims (in dst, or in memory of its
+// own when dst is nil), or ErrTokenExpired (and the entry dropped) once exp plus the leeway has
+// passed.
+func (m *Manager) fromCache(token string, c *Claims, now time.Time, dst *Claims) (*Claims, error) {
 	if !now.Before(c.ExpiresAt.Add(m.cfg.leeway)) {
 		m.cache.drop(token)
 		return nil, errExpired
 	}
-	out := new(Claims)
-	*out = *c
-	return out, nil
+	if dst == nil {
+		dst = new(Claims)
+	}
+	*dst = *c
+	return dst, nil
 }
 
 // verifyCached is Verify's path for managers with a cache.

@@ -192,15 +192,25 @@ func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
 // verify is Verify of a token whose verified-token cache entry, if any, the caller may already
 // have looked up (hit, or nil: look it up here).
 func (m *Manager) verify(ctx context.Context, token string, hit *Claims) (*Claims, error) {
+	return m.verifyInto(ctx, token, hit, nil)
+}
+
+// verifyInto is verify writing the claims to dst when dst is not nil (else to memory of their
+// own), and returning where it wrote them.
+func (m *Manager) verifyInto(ctx context.Context, token string, hit, dst *Claims) (*Claims, error) {
 	var c *Claims
 	var err error
 	switch now := m.cfg.now(); {
 	case hit != nil:
-		c, err = m.fromCache(token, hit, now)
+		c, err = m.fromCache(token, hit, now, dst)
 	case m.cache != nil:
 		c, err = m.verifyCached(ctx, token, now)
 	default:
 		c, err = m.parse(token, kindAccess, now, 0)
+	}
+	if err == nil && dst != nil && c != dst {
+		*dst = *c
+		c = dst
 	}
 	if err == nil && m.cfg.revocationCheck {
 		err = m.checkRevoked(ctx, c)

@@ -54,18 +54,12 @@ func Middleware(m *core.Manager, opts ...Option) echo.MiddlewareFunc {
 				return next(c)
 			}
 			r := c.Request()
-			var claims *core.Claims
-			var err error
-			if o.optional {
-				claims, err = m.AuthenticateOptional(r.Context(), core.HTTPRequest(r))
-			} else {
-				claims, err = m.Authenticate(r.Context(), core.HTTPRequest(r))
-			}
+			ctx, claims, err := m.AuthenticateContext(r.Context(), core.HTTPRequest(r), o.optional)
 			if err != nil {
 				return o.onError(c, err)
 			}
 			if claims != nil {
-				c.SetRequest(r.WithContext(core.ContextWithClaims(r.Context(), claims)))
+				c.SetRequest(r.WithContext(ctx))
 			}
 			return next(c)
 		}

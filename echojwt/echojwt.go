@@ -66,20 +66,14 @@ func Middleware(m *core.Manager, opts ...Option) echo.MiddlewareFunc {
 				return next(c)
 			}
 			r := c.Request()
-			var claims *core.Claims
-			var err error
-			if o.optional {
-				claims, err = m.AuthenticateOptional(r.Context(), core.HTTPRequest(r))
-			} else {
-				claims, err = m.Authenticate(r.Context(), core.HTTPRequest(r))
-			}
+			ctx, claims, err := m.AuthenticateContext(r.Context(), core.HTTPRequest(r), o.optional)
 			if err != nil {
 				return o.onError(c, err)
 			}
 			if claims != nil {
 				// Only in the request context (not also c.Set, whose map costs allocations per
 				// request): Claims reads it from there, and so does net/http-style code.
-				c.SetRequest(r.WithContext(core.ContextWithClaims(r.Context(), claims)))
+				c.SetRequest(r.WithContext(ctx))
 			}
 			return next(c)
 		}

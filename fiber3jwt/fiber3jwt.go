@@ -50,25 +50,29 @@ func Middleware(m *core.Manager, opts ...Option) fiber.Handler {
 		if o.next != nil && o.next(c) {
 			return c.Next()
 		}
-		ctx := c.Context()
-		var claims *core.Claims
-		var err error
-		if o.optional {
-			claims, err = m.AuthenticateOptional(ctx, viewRequest{fiberRequest{c.Request()}})
-		} else {
-			claims, err = m.Authenticate(ctx, viewRequest{fiberRequest{c.Request()}})
-		}
+		ctx, claims, err := m.AuthenticateContext(c.Context(), viewRequest{fiberRequest{c.Request()}}, o.optional)
 		if err != nil {
 			return o.onError(c, err)
 		}
 		if claims != nil {
 			// The claims' strings were decoded from the token into memory of their own, not
 			// fasthttp's buffers: they stay valid after the handler returns.
-			c.Locals(claimsKey{}, claims)
-			c.SetContext(core.ContextWithClaims(ctx, claims))
+			setLocal(c, claims)
+			c.SetContext(ctx)
 		}
 		return c.Next()
 	}
+}
+
+// setLocal stores claims in c.Locals. Called through the Ctx interface, Locals' variadic value
+// escapes to the heap (an allocation per request); called on Fiber's own *DefaultCtx, it does not.
+// A custom context keeps its own Locals.
+func setLocal(c fiber.Ctx, claims *core.Claims) {
+	if dc, ok := c.(*fiber.DefaultCtx); ok {
+		dc.Locals(claimsKey{}, claims)
+		return
+	}
+	c.Locals(claimsKey{}, claims)
 }
 
 // Claims returns the claims Middleware verified for c's request; false for anonymous requests

@@ -344,6 +344,54 @@ func TestClaimsEverywhere(t *testing.T) {
 	}
 }
 
+// localsCtx is an application's own context that keeps Locals in a map of its own.
+type localsCtx struct {
+	*fiber.DefaultCtx
+	locals map[any]any
+}
+
+func (c *localsCtx) Locals(key any, value ...any) any {
+	if len(value) == 0 {
+		return c.locals[key]
+	}
+	c.locals[key] = value[0]
+	return value[0]
+}
+
+func (c *localsCtx) Reset(fctx *fasthttp.RequestCtx) {
+	c.DefaultCtx.Reset(fctx)
+	clear(c.locals)
+}
+
+// TestCustomCtxLocals: on an app with its own context type (fiber.NewWithCustomCtx), the
+// middleware stores the claims through that context's Locals, where Claims and fiber.Locals look.
+func TestCustomCtxLocals(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	p, err := m.Issue(context.Background(), "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fiber.NewWithCustomCtx(func(app *fiber.App) fiber.CustomCtx {
+		return &localsCtx{DefaultCtx: fiber.NewDefaultCtx(app), locals: map[any]any{}}
+	})
+	app.Get("/", fiber3jwt.Middleware(m), func(c fiber.Ctx) error {
+		lc, ok := c.(*localsCtx)
+		claims, found := fiber3jwt.Claims(c)
+		if !ok || !found || len(lc.locals) != 1 {
+			return c.Status(http.StatusInternalServerError).SendString(fmt.Sprintf("custom %v, claims %v, own locals %d", ok, found, len(lc.locals)))
+		}
+		return c.SendString(claims.Subject)
+	})
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+p.AccessToken)
+	resp := doer(t, app)(req)
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(b) != "alice" {
+		t.Fatalf("got %d %q, want 200 alice", resp.StatusCode, b)
+	}
+}
+
 // BenchmarkMiddleware measures an authenticated GET through a fiber.App's fasthttp handler, with
 // the middleware (jwtexp) and without it (bare): the difference is the cost of authentication.
 func BenchmarkMiddleware(b *testing.B) {

@@ -50,14 +50,7 @@ func Middleware(m *core.Manager, opts ...Option) fiber.Handler {
 		if o.next != nil && o.next(c) {
 			return c.Next()
 		}
-		ctx := c.UserContext()
-		var claims *core.Claims
-		var err error
-		if o.optional {
-			claims, err = m.AuthenticateOptional(ctx, viewRequest{fiberRequest{c}})
-		} else {
-			claims, err = m.Authenticate(ctx, viewRequest{fiberRequest{c}})
-		}
+		ctx, claims, err := m.AuthenticateContext(c.UserContext(), viewRequest{fiberRequest{c}}, o.optional)
 		if err != nil {
 			return o.onError(c, err)
 		}
@@ -65,7 +58,7 @@ func Middleware(m *core.Manager, opts ...Option) fiber.Handler {
 			// The claims' strings were decoded from the token into memory of their own, not
 			// fasthttp's buffers: they stay valid after the handler returns.
 			c.Locals(claimsKey{}, claims)
-			c.SetUserContext(core.ContextWithClaims(ctx, claims))
+			c.SetUserContext(ctx)
 		}
 		return c.Next()
 	}

@@ -47,13 +47,7 @@ func Middleware(m *core.Manager, opts ...Option) gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		var claims *core.Claims
-		var err error
-		if o.optional {
-			claims, err = m.AuthenticateOptional(c.Request.Context(), core.HTTPRequest(c.Request))
-		} else {
-			claims, err = m.Authenticate(c.Request.Context(), core.HTTPRequest(c.Request))
-		}
+		ctx, claims, err := m.AuthenticateContext(c.Request.Context(), core.HTTPRequest(c.Request), o.optional)
 		if err != nil {
 			_ = c.Error(err)
 			o.onError(c, err)
@@ -63,7 +57,7 @@ func Middleware(m *core.Manager, opts ...Option) gin.HandlerFunc {
 		if claims != nil {
 			// Only in the request context (not also c.Set, whose map costs two allocations per
 			// request): Claims reads it from there, and so does net/http-style code.
-			c.Request = c.Request.WithContext(core.ContextWithClaims(c.Request.Context(), claims))
+			c.Request = c.Request.WithContext(ctx)
 		}
 		c.Next()
 	}

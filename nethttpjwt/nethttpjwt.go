@@ -45,19 +45,13 @@ func Middleware(m *core.Manager, opts ...Option) func(http.Handler) http.Handler
 				next.ServeHTTP(w, r)
 				return
 			}
-			var c *core.Claims
-			var err error
-			if o.optional {
-				c, err = m.AuthenticateOptional(r.Context(), core.HTTPRequest(r))
-			} else {
-				c, err = m.Authenticate(r.Context(), core.HTTPRequest(r))
-			}
+			ctx, c, err := m.AuthenticateContext(r.Context(), core.HTTPRequest(r), o.optional)
 			if err != nil {
 				o.onError(w, r, err)
 				return
 			}
 			if c != nil {
-				r = r.WithContext(core.ContextWithClaims(r.Context(), c))
+				r = r.WithContext(ctx)
 			}
 			next.ServeHTTP(w, r)
 		})

@@ -29,10 +29,15 @@ type MemoryStore struct {
 	now      func() time.Time
 	interval time.Duration
 
-	// mu guards subjects. Revoked, the per-request read, takes it shared; everything else
-	// exclusively.
+	// mu guards subjects. Every method but Revoked takes it (Len and Sessions shared, the
+	// writes exclusively).
 	mu       sync.RWMutex
 	subjects map[string]*memSubject
+	// revs holds, by subject, the records in subjects that hold a revocation (a denied jti, a
+	// revoked sid or a cut-off), for Revoked: the per-request read takes no store-wide lock,
+	// so the cores serving requests write no shared lock word, and a subject with nothing
+	// revoked costs one lock-free lookup. Writers keep it in step under mu (changeRevocations).
+	revs sync.Map // string -> *memSubject
 
 	stopOnce sync.Once
 	stop     chan struct{} // closed by Close; nil when there is no sweeper
@@ -42,11 +47,35 @@ type MemoryStore struct {
 // memSubject holds every record of one subject, so Revoked is a single map lookup followed by at
 // most two more, none of which allocates. Inner maps are created on first write.
 type memSubject struct {
-	families map[string]Family    // by sid; expires at Family.CurrentExpires
+	families map[string]Family // by sid; expires at Family.CurrentExpires
+
+	// rmu guards the revocation records against Revoked, which reads them holding only rmu;
+	// writers hold the store's mu and take rmu too when they change them.
+	rmu      sync.RWMutex
 	denied   map[string]time.Time // jti -> until
 	revoked  map[string]time.Time // sid -> until
 	cutOff   time.Time            // tokens issued at or before this are revoked...
 	cutUntil time.Time            // ...while now is before this; zero: no cut-off
+}
+
+// revokes reports whether r holds a revocation record (live or expired).
+func (r *memSubject) revokes() bool {
+	return len(r.denied) > 0 || len(r.revoked) > 0 || !r.cutUntil.IsZero()
+}
+
+// changeRevocations runs change, which changes r's revocation records, under r.rmu, and then
+// lists r in s.revs if it holds a revocation record, or unlists it. Callers hold s.mu
+// exclusively.
+func (s *MemoryStore) changeRevocations(subject string, r *memSubject, change func()) {
+	r.rmu.Lock()
+	change()
+	listed := r.revokes()
+	r.rmu.Unlock()
+	if listed {
+		s.revs.Store(subject, r)
+	} else {
+		s.revs.CompareAndDelete(subject, r)
+	}
 }
 
 func (r *memSubject) empty() bool {
@@ -132,22 +161,24 @@ func (s *MemoryStore) Sweep() {
 				delete(r.families, sid)
 			}
 		}
-		for jti, until := range r.denied {
-			if !now.Before(until) {
-				delete(r.denied, jti)
-			}
+		if r.revokes() {
+			s.changeRevocations(subject, r, func() {
+				for jti, until := range r.denied {
+					if !now.Before(until) {
+						delete(r.denied, jti)
+					}
+				}
+				for sid, until := range r.revoked {
+					if !now.Before(until) {
+						delete(r.revoked, sid)
+					}
+				}
+				if !r.cutUntil.IsZero() && !now.Before(r.cutUntil) {
+					r.cutOff, r.cutUntil = time.Time{}, time.Time{}
+				}
+			})
 		}
-		for sid, until := range r.revoked {
-			if !now.Before(until) {
-				delete(r.revoked, sid)
-			}
-		}
-		if !r.cutUntil.IsZero() && !now.Before(r.cutUntil) {
-			r.cutOff, r.cutUntil = time.Time{}, time.Time{}
-		}
-		if r.empty() {
-			delete(s.subjects, subject)
-		}
+		s.dropIfEmpty(subject, r)
 	}
 }
 
@@ -180,6 +211,7 @@ func (s *MemoryStore) subject(subject string) *memSubject {
 func (s *MemoryStore) dropIfEmpty(subject string, r *memSubject) {
 	if r.empty() {
 		delete(s.subjects, subject)
+		s.revs.CompareAndDelete(subject, r) // not listed: it holds no revocation
 	}
 }
 
@@ -215,7 +247,7 @@ func (s *MemoryStore) CreateFamily(_ context.Context, f Family, limit SessionLim
 			lru := leastRecentlyUsed(r.families)
 			delete(r.families, lru)
 			if limit.RevokeUntil.After(now) {
-				r.revoked = extend(r.revoked, lru, limit.RevokeUntil)
+				s.changeRevocations(f.Subject, r, func() { r.revoked = extend(r.revoked, lru, limit.RevokeUntil) })
 			}
 			ended = append(ended, lru)
 		}
@@ -279,7 +311,7 @@ func (s *MemoryStore) EndSessions(_ context.Context, subject, keep string, until
 			continue
 		}
 		if until.After(now) {
-			r.revoked = extend(r.revoked, sid, until)
+			s.changeRevocations(subject, r, func() { r.revoked = extend(r.revoked, sid, until) })
 		}
 		ended = append(ended, sid)
 	}
@@ -328,7 +360,7 @@ func (s *MemoryStore) Rotate(_ context.Context, req RotateRequest) (Family, Rota
 	}
 	delete(r.families, req.SessionID)
 	if req.RevokeUntil.After(now) {
-		r.revoked = extend(r.revoked, req.SessionID, req.RevokeUntil)
+		s.changeRevocations(req.Subject, r, func() { r.revoked = extend(r.revoked, req.SessionID, req.RevokeUntil) })
 	}
 	s.dropIfEmpty(req.Subject, r)
 	return f, RotateReused, nil
@@ -365,7 +397,7 @@ func (s *MemoryStore) RevokeFamily(_ context.Context, subject, sid string, until
 	}
 	delete(r.families, sid)
 	if until.After(now) {
-		r.revoked = extend(r.revoked, sid, until)
+		s.changeRevocations(subject, r, func() { r.revoked = extend(r.revoked, sid, until) })
 	}
 	s.dropIfEmpty(subject, r)
 	return nil
@@ -379,7 +411,7 @@ func (s *MemoryStore) DenyToken(_ context.Context, subject, jti string, until ti
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.subject(subject)
-	r.denied = extend(r.denied, jti, until)
+	s.changeRevocations(subject, r, func() { r.denied = extend(r.denied, jti, until) })
 	return nil
 }
 
@@ -401,20 +433,22 @@ func (s *MemoryStore) CutOff(_ context.Context, subject string, at, until time.T
 			until = r.cutUntil
 		}
 	}
-	r.cutOff, r.cutUntil = at, until
+	s.changeRevocations(subject, r, func() { r.cutOff, r.cutUntil = at, until })
 	return nil
 }
 
-// Revoked implements Store. It allocates nothing: it runs on every authenticated request.
+// Revoked implements Store. It runs on every authenticated request, so it allocates nothing and
+// takes no lock shared by all subjects: a subject with no revocation record costs one lock-free
+// lookup, one with records a read lock of that subject's own.
 func (s *MemoryStore) Revoked(_ context.Context, subject, jti, sid string) (Revocation, error) {
 	var rev Revocation
-	s.mu.RLock()
-	r := s.subjects[subject]
-	if r == nil || (len(r.denied) == 0 && len(r.revoked) == 0 && r.cutUntil.IsZero()) {
-		// The common case: nothing of this subject was revoked, so no clock read is needed.
-		s.mu.RUnlock()
+	v, listed := s.revs.Load(subject)
+	if !listed {
+		// The common case: nothing of this subject was revoked, so no lock and no clock read.
 		return rev, nil
 	}
+	r := v.(*memSubject)
+	r.rmu.RLock()
 	now := s.now()
 	if jti != "" {
 		if until, ok := r.denied[jti]; ok && now.Before(until) {
@@ -429,7 +463,7 @@ func (s *MemoryStore) Revoked(_ context.Context, subject, jti, sid string) (Revo
 	if now.Before(r.cutUntil) {
 		rev.CutOff = r.cutOff
 	}
-	s.mu.RUnlock()
+	r.rmu.RUnlock()
 	return rev, nil
 }
 

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -237,6 +238,60 @@ func TestMemoryStoreConcurrentUse(t *testing.T) {
 	s.Sweep()
 	expectLen(t, s, 0)
 }
+
+// TestMemoryStoreRevokedWhileWriting: Revoked takes no store-wide lock, yet a revocation is seen
+// by every Revoked call that starts after the write returned, while other goroutines read the
+// same subject without pause (run with -race).
+func TestMemoryStoreRevokedWhileWriting(t *testing.T) {
+	t.Parallel()
+	clock := testutil.NewClock(memEpoch)
+	s := core.NewMemoryStore(core.WithMemoryClock(clock.Now), core.WithSweepInterval(0))
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 3 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.Revoked(ctx, "alice", "jti-0", "sid-0"); err != nil {
+					t.Errorf("Revoked: %v", err)
+					return
+				}
+			}
+		})
+	}
+	until := memEpoch.Add(time.Hour)
+	for i := range 300 {
+		sid, jti := fmt.Sprintf("sid-%d", i), fmt.Sprintf("jti-%d", i)
+		switch i % 3 {
+		case 0:
+			mustOK(t, "RevokeFamily", s.RevokeFamily(ctx, "alice", sid, until))
+		case 1:
+			mustOK(t, "DenyToken", s.DenyToken(ctx, "alice", jti, until))
+		default:
+			mustOK(t, "EndSessions", errOf(s.EndSessions(ctx, "alice", "", until)))
+			mustOK(t, "RevokeFamily", s.RevokeFamily(ctx, "alice", sid, until))
+		}
+		r, err := s.Revoked(ctx, "alice", jti, sid)
+		mustOK(t, "Revoked", err)
+		if !r.SessionRevoked && !r.TokenDenied {
+			t.Fatalf("write %d: Revoked right after it returned sees nothing: %+v", i, r)
+		}
+	}
+	mustOK(t, "CutOff", s.CutOff(ctx, "bob", memEpoch, until))
+	if r, _ := s.Revoked(ctx, "bob", "", ""); !r.CutOff.Equal(memEpoch) {
+		t.Fatalf("cut-off of a new subject not seen: %+v", r)
+	}
+	close(stop)
+	readers.Wait()
+}
+
+func errOf[T any](_ T, err error) error { return err }
 
 func BenchmarkMemoryStoreRevoked(b *testing.B) {
 	now := time.Now()

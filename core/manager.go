@@ -124,3 +124,12 @@ func (m *Manager) Store() Store { return m.store }
 
 // Now reads the Manager's clock.
 func (m *Manager) Now() time.Time { return m.cfg.now() }
+
+// MustManager panics, naming who, when m is nil. The adapters call it as they build a middleware
+// or handler, so that a Manager that was never built (an error from New left unchecked) fails
+// at setup with a message that says so, not with a nil dereference on the first request.
+func MustManager(m *Manager, who string) {
+	if m == nil {
+		panic(who + ": the *core.Manager is nil: pass the Manager core.New returned, after checking its error")
+	}
+}

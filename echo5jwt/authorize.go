@@ -19,6 +19,10 @@ import (
 //	api := e.Group("/api", echo5jwt.Middleware(m))
 //	api.GET("/admin", admin, echo5jwt.RequireScope(m, "admin"))
 func Authorize(m *core.Manager, reqs ...*core.Requirement) echo.MiddlewareFunc {
+	core.MustManager(m, "echo5jwt.Authorize")
+	if len(reqs) == 0 {
+		panic("echo5jwt.Authorize: no requirement: give at least one (core.RequireScope, core.RequireClaims, core.RequireStepUp)")
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			claims, _ := Claims(c)
@@ -65,6 +69,7 @@ func RequireStepUp(m *core.Manager, s core.StepUp) echo.MiddlewareFunc {
 // core.MaxBodySize. It always returns nil: the answer is written. It panics at setup if
 // authenticate is nil.
 func LoginHandler[T any](m *core.Manager, authenticate func(c *echo.Context) (subject string, claims T, err error)) echo.HandlerFunc {
+	core.MustManager(m, "echo5jwt.LoginHandler")
 	if authenticate == nil {
 		panic("echo5jwt.LoginHandler: authenticate is nil")
 	}

@@ -58,4 +58,8 @@
 //
 //	e.POST("/login", echo5jwt.LoginHandler(m, authenticate))
 //	api.GET("/admin", admin, echo5jwt.RequireScope(m, "admin"))
+//
+// Mistakes in the setup fail when the route is built, not on its first request: every
+// constructor of a middleware or handler panics when given a nil *core.Manager, and Authorize
+// when given no requirement.
 package echo5jwt

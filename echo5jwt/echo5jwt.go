@@ -41,6 +41,7 @@ func WithErrorHandler(h func(c *echo.Context, err error) error) Option {
 // HTTPErrorHandler renders as core's status and JSON body (see WithErrorHandler for the
 // alternative).
 func Middleware(m *core.Manager, opts ...Option) echo.MiddlewareFunc {
+	core.MustManager(m, "echo5jwt.Middleware")
 	o := options{}
 	for _, opt := range opts {
 		opt(&o)
@@ -94,6 +95,7 @@ func Custom[T any](c *echo.Context) (T, error) {
 // in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
 // on any refusal. It always returns nil: the answer, refusals included, is written.
 func RefreshHandler(m *core.Manager) echo.HandlerFunc {
+	core.MustManager(m, "echo5jwt.RefreshHandler")
 	return func(c *echo.Context) error {
 		r := c.Request()
 		m.ServeRefresh(r.Context(), core.HTTPRequest(r)).Write(c.Response())
@@ -105,6 +107,7 @@ func RefreshHandler(m *core.Manager) echo.HandlerFunc {
 // session of the Bearer access token (which may have just expired) and/or of the refresh token,
 // clears the refresh cookie and answers 204. It always returns nil: the answer is written.
 func LogoutHandler(m *core.Manager) echo.HandlerFunc {
+	core.MustManager(m, "echo5jwt.LogoutHandler")
 	return func(c *echo.Context) error {
 		r := c.Request()
 		m.ServeLogout(r.Context(), core.HTTPRequest(r)).Write(c.Response())

@@ -354,3 +354,21 @@ func TestSessionsConformance(t *testing.T) {
 		return testutil.HandlerDoer(router(m))
 	})
 }
+
+// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
+// built, with a message that names the function, not on the first request.
+func TestSetupChecks(t *testing.T) {
+	t.Parallel()
+	login := func(c *echo.Context) (string, map[string]any, error) { return "", nil, nil }
+	testutil.SetupChecks(t, "echo5jwt", map[string]func(*core.Manager){
+		"Middleware":              func(m *core.Manager) { echo5jwt.Middleware(m) },
+		"Authorize":               func(m *core.Manager) { echo5jwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"LoginHandler":            func(m *core.Manager) { echo5jwt.LoginHandler(m, login) },
+		"LogoutHandler":           func(m *core.Manager) { echo5jwt.LogoutHandler(m) },
+		"RefreshHandler":          func(m *core.Manager) { echo5jwt.RefreshHandler(m) },
+		"JWKSHandler":             func(m *core.Manager) { echo5jwt.JWKSHandler(m) },
+		"SessionsHandler":         func(m *core.Manager) { echo5jwt.SessionsHandler(m) },
+		"EndSessionHandler":       func(m *core.Manager) { echo5jwt.EndSessionHandler(m, "id") },
+		"EndOtherSessionsHandler": func(m *core.Manager) { echo5jwt.EndOtherSessionsHandler(m) },
+	}, func(m *core.Manager) { echo5jwt.Authorize(m) })
+}

@@ -11,6 +11,7 @@ import (
 // core.Manager.ServeJWKS). Mount it at GET /.well-known/jwks.json. It returns nil: the answer is
 // written.
 func JWKSHandler(m *core.Manager) echo.HandlerFunc {
+	core.MustManager(m, "echo5jwt.JWKSHandler")
 	return func(c *echo.Context) error {
 		m.ServeJWKS().Write(c.Response())
 		return nil

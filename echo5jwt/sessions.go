@@ -10,6 +10,7 @@ import (
 // the middleware): 200 JSON {"sessions": [...]}, the request's own session marked current (see
 // core.Manager.ServeSessions). It always returns nil: the answer is written.
 func SessionsHandler(m *core.Manager) echo.HandlerFunc {
+	core.MustManager(m, "echo5jwt.SessionsHandler")
 	return func(c *echo.Context) error {
 		claims, _ := Claims(c)
 		m.ServeSessions(c.Request().Context(), claims).Write(c.Response())
@@ -22,6 +23,7 @@ func SessionsHandler(m *core.Manager) echo.HandlerFunc {
 // when the id is not one of the caller's live sessions (see core.Manager.ServeEndSession). It
 // always returns nil: the answer is written.
 func EndSessionHandler(m *core.Manager, param string) echo.HandlerFunc {
+	core.MustManager(m, "echo5jwt.EndSessionHandler")
 	return func(c *echo.Context) error {
 		claims, _ := Claims(c)
 		m.ServeEndSession(c.Request().Context(), claims, c.Param(param)).Write(c.Response())
@@ -33,6 +35,7 @@ func EndSessionHandler(m *core.Manager, param string) echo.HandlerFunc {
 // the caller but its own ends, 204 (see core.Manager.ServeEndOtherSessions). It always returns
 // nil: the answer is written.
 func EndOtherSessionsHandler(m *core.Manager) echo.HandlerFunc {
+	core.MustManager(m, "echo5jwt.EndOtherSessionsHandler")
 	return func(c *echo.Context) error {
 		claims, _ := Claims(c)
 		m.ServeEndOtherSessions(c.Request().Context(), claims).Write(c.Response())

@@ -18,6 +18,10 @@ import (
 //	api := e.Group("/api", echojwt.Middleware(m))
 //	api.GET("/admin", admin, echojwt.RequireScope(m, "admin"))
 func Authorize(m *core.Manager, reqs ...*core.Requirement) echo.MiddlewareFunc {
+	core.MustManager(m, "echojwt.Authorize")
+	if len(reqs) == 0 {
+		panic("echojwt.Authorize: no requirement: give at least one (core.RequireScope, core.RequireClaims, core.RequireStepUp)")
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			claims, _ := Claims(c)
@@ -64,6 +68,7 @@ func RequireStepUp(m *core.Manager, s core.StepUp) echo.MiddlewareFunc {
 // core.MaxBodySize. It always returns nil: the answer is written. It panics at setup if
 // authenticate is nil.
 func LoginHandler[T any](m *core.Manager, authenticate func(c echo.Context) (subject string, claims T, err error)) echo.HandlerFunc {
+	core.MustManager(m, "echojwt.LoginHandler")
 	if authenticate == nil {
 		panic("echojwt.LoginHandler: authenticate is nil")
 	}

@@ -42,4 +42,8 @@
 //
 //	e.POST("/login", echojwt.LoginHandler(m, authenticate))
 //	api.GET("/admin", admin, echojwt.RequireScope(m, "admin"))
+//
+// Mistakes in the setup fail when the route is built, not on its first request: every
+// constructor of a middleware or handler panics when given a nil *core.Manager, and Authorize
+// when given no requirement.
 package echojwt

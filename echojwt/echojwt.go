@@ -50,6 +50,7 @@ func WithHTTPErrors() Option { return func(o *options) { o.httpErrors = true } }
 // response and the middleware returns nil (see WithHTTPErrors and WithErrorHandler for the
 // alternatives).
 func Middleware(m *core.Manager, opts ...Option) echo.MiddlewareFunc {
+	core.MustManager(m, "echojwt.Middleware")
 	o := options{}
 	for _, opt := range opts {
 		opt(&o)
@@ -106,6 +107,7 @@ func Custom[T any](c echo.Context) (T, error) {
 // in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
 // on any refusal. It always returns nil: the answer is written.
 func RefreshHandler(m *core.Manager) echo.HandlerFunc {
+	core.MustManager(m, "echojwt.RefreshHandler")
 	return func(c echo.Context) error {
 		r := c.Request()
 		m.ServeRefresh(r.Context(), core.HTTPRequest(r)).Write(c.Response())
@@ -117,6 +119,7 @@ func RefreshHandler(m *core.Manager) echo.HandlerFunc {
 // session of the Bearer access token (which may have just expired) and/or of the refresh token,
 // clears the refresh cookie and answers 204. It always returns nil: the answer is written.
 func LogoutHandler(m *core.Manager) echo.HandlerFunc {
+	core.MustManager(m, "echojwt.LogoutHandler")
 	return func(c echo.Context) error {
 		r := c.Request()
 		m.ServeLogout(r.Context(), core.HTTPRequest(r)).Write(c.Response())

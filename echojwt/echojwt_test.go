@@ -273,3 +273,21 @@ func TestSessionsConformance(t *testing.T) {
 		return testutil.HandlerDoer(router(m))
 	})
 }
+
+// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
+// built, with a message that names the function, not on the first request.
+func TestSetupChecks(t *testing.T) {
+	t.Parallel()
+	login := func(c echo.Context) (string, map[string]any, error) { return "", nil, nil }
+	testutil.SetupChecks(t, "echojwt", map[string]func(*core.Manager){
+		"Middleware":              func(m *core.Manager) { echojwt.Middleware(m) },
+		"Authorize":               func(m *core.Manager) { echojwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"LoginHandler":            func(m *core.Manager) { echojwt.LoginHandler(m, login) },
+		"LogoutHandler":           func(m *core.Manager) { echojwt.LogoutHandler(m) },
+		"RefreshHandler":          func(m *core.Manager) { echojwt.RefreshHandler(m) },
+		"JWKSHandler":             func(m *core.Manager) { echojwt.JWKSHandler(m) },
+		"SessionsHandler":         func(m *core.Manager) { echojwt.SessionsHandler(m) },
+		"EndSessionHandler":       func(m *core.Manager) { echojwt.EndSessionHandler(m, "id") },
+		"EndOtherSessionsHandler": func(m *core.Manager) { echojwt.EndOtherSessionsHandler(m) },
+	}, func(m *core.Manager) { echojwt.Authorize(m) })
+}

@@ -16,6 +16,10 @@ import (
 //	api := app.Group("/api", fiber3jwt.Middleware(m))
 //	api.Get("/admin", fiber3jwt.RequireScope(m, "admin"), admin)
 func Authorize(m *core.Manager, reqs ...*core.Requirement) fiber.Handler {
+	core.MustManager(m, "fiber3jwt.Authorize")
+	if len(reqs) == 0 {
+		panic("fiber3jwt.Authorize: no requirement: give at least one (core.RequireScope, core.RequireClaims, core.RequireStepUp)")
+	}
 	return func(c fiber.Ctx) error {
 		claims, _ := Claims(c)
 		if err := m.Authorize(c.Context(), claims, reqs...); err != nil {
@@ -59,6 +63,7 @@ func RequireStepUp(m *core.Manager, s core.StepUp) fiber.Handler {
 // authenticate returns an error matching core.ErrInvalidCredentials. The body size is Fiber's
 // BodyLimit. It returns nil: the answer is written. It panics at setup if authenticate is nil.
 func LoginHandler[T any](m *core.Manager, authenticate func(c fiber.Ctx) (subject string, claims T, err error)) fiber.Handler {
+	core.MustManager(m, "fiber3jwt.LoginHandler")
 	if authenticate == nil {
 		panic("fiber3jwt.LoginHandler: authenticate is nil")
 	}

@@ -61,4 +61,8 @@
 //
 //	app.Post("/login", fiber3jwt.LoginHandler(m, authenticate))
 //	api.Get("/admin", fiber3jwt.RequireScope(m, "admin"), admin)
+//
+// Mistakes in the setup fail when the route is built, not on its first request: every
+// constructor of a middleware or handler panics when given a nil *core.Manager, and Authorize
+// when given no requirement.
 package fiber3jwt

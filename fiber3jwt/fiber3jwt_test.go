@@ -434,3 +434,21 @@ func TestSessionsConformance(t *testing.T) {
 		return doer(t, router(m))
 	})
 }
+
+// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
+// built, with a message that names the function, not on the first request.
+func TestSetupChecks(t *testing.T) {
+	t.Parallel()
+	login := func(c fiber.Ctx) (string, map[string]any, error) { return "", nil, nil }
+	testutil.SetupChecks(t, "fiber3jwt", map[string]func(*core.Manager){
+		"Middleware":              func(m *core.Manager) { fiber3jwt.Middleware(m) },
+		"Authorize":               func(m *core.Manager) { fiber3jwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"LoginHandler":            func(m *core.Manager) { fiber3jwt.LoginHandler(m, login) },
+		"LogoutHandler":           func(m *core.Manager) { fiber3jwt.LogoutHandler(m) },
+		"RefreshHandler":          func(m *core.Manager) { fiber3jwt.RefreshHandler(m) },
+		"JWKSHandler":             func(m *core.Manager) { fiber3jwt.JWKSHandler(m) },
+		"SessionsHandler":         func(m *core.Manager) { fiber3jwt.SessionsHandler(m) },
+		"EndSessionHandler":       func(m *core.Manager) { fiber3jwt.EndSessionHandler(m, "id") },
+		"EndOtherSessionsHandler": func(m *core.Manager) { fiber3jwt.EndOtherSessionsHandler(m) },
+	}, func(m *core.Manager) { fiber3jwt.Authorize(m) })
+}

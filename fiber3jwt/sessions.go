@@ -12,6 +12,7 @@ import (
 // the middleware): 200 JSON {"sessions": [...]}, the request's own session marked current (see
 // core.Manager.ServeSessions). It returns nil: the answer is written.
 func SessionsHandler(m *core.Manager) fiber.Handler {
+	core.MustManager(m, "fiber3jwt.SessionsHandler")
 	return func(c fiber.Ctx) error {
 		claims, _ := Claims(c)
 		return WriteResponse(c, m.ServeSessions(c.Context(), claims))
@@ -23,6 +24,7 @@ func SessionsHandler(m *core.Manager) fiber.Handler {
 // when the id is not one of the caller's live sessions (see core.Manager.ServeEndSession). It
 // returns nil: the answer is written.
 func EndSessionHandler(m *core.Manager, param string) fiber.Handler {
+	core.MustManager(m, "fiber3jwt.EndSessionHandler")
 	return func(c fiber.Ctx) error {
 		claims, _ := Claims(c)
 		// A copy: the id reaches the store and event hooks, which may keep it after fasthttp
@@ -36,6 +38,7 @@ func EndSessionHandler(m *core.Manager, param string) fiber.Handler {
 // the caller but its own ends, 204 (see core.Manager.ServeEndOtherSessions). It returns nil: the
 // answer is written.
 func EndOtherSessionsHandler(m *core.Manager) fiber.Handler {
+	core.MustManager(m, "fiber3jwt.EndOtherSessionsHandler")
 	return func(c fiber.Ctx) error {
 		claims, _ := Claims(c)
 		return WriteResponse(c, m.ServeEndOtherSessions(c.Context(), claims))

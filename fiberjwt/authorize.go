@@ -16,6 +16,10 @@ import (
 //	api := app.Group("/api", fiberjwt.Middleware(m))
 //	api.Get("/admin", fiberjwt.RequireScope(m, "admin"), admin)
 func Authorize(m *core.Manager, reqs ...*core.Requirement) fiber.Handler {
+	core.MustManager(m, "fiberjwt.Authorize")
+	if len(reqs) == 0 {
+		panic("fiberjwt.Authorize: no requirement: give at least one (core.RequireScope, core.RequireClaims, core.RequireStepUp)")
+	}
 	return func(c *fiber.Ctx) error {
 		claims, _ := Claims(c)
 		if err := m.Authorize(c.UserContext(), claims, reqs...); err != nil {
@@ -59,6 +63,7 @@ func RequireStepUp(m *core.Manager, s core.StepUp) fiber.Handler {
 // authenticate returns an error matching core.ErrInvalidCredentials. The body size is Fiber's
 // BodyLimit. It returns nil: the answer is written. It panics at setup if authenticate is nil.
 func LoginHandler[T any](m *core.Manager, authenticate func(c *fiber.Ctx) (subject string, claims T, err error)) fiber.Handler {
+	core.MustManager(m, "fiberjwt.LoginHandler")
 	if authenticate == nil {
 		panic("fiberjwt.LoginHandler: authenticate is nil")
 	}

@@ -49,4 +49,8 @@
 //
 //	app.Post("/login", fiberjwt.LoginHandler(m, authenticate))
 //	api.Get("/admin", fiberjwt.RequireScope(m, "admin"), admin)
+//
+// Mistakes in the setup fail when the route is built, not on its first request: every
+// constructor of a middleware or handler panics when given a nil *core.Manager, and Authorize
+// when given no requirement.
 package fiberjwt

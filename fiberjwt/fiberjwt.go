@@ -39,6 +39,7 @@ func WithErrorHandler(h func(c *fiber.Ctx, err error) error) Option {
 // c.UserContext(); a refused one is answered with m's error response and the middleware returns
 // nil (see WithErrorHandler for the alternative).
 func Middleware(m *core.Manager, opts ...Option) fiber.Handler {
+	core.MustManager(m, "fiberjwt.Middleware")
 	o := options{}
 	for _, opt := range opts {
 		opt(&o)
@@ -83,6 +84,7 @@ func Custom[T any](c *fiber.Ctx) (T, error) {
 // in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
 // on any refusal. It returns nil: the answer is written.
 func RefreshHandler(m *core.Manager) fiber.Handler {
+	core.MustManager(m, "fiberjwt.RefreshHandler")
 	return func(c *fiber.Ctx) error {
 		return WriteResponse(c, m.ServeRefresh(c.UserContext(), Request(c)))
 	}
@@ -92,6 +94,7 @@ func RefreshHandler(m *core.Manager) fiber.Handler {
 // session of the Bearer access token (which may have just expired) and/or of the refresh token,
 // clears the refresh cookie and answers 204. It returns nil: the answer is written.
 func LogoutHandler(m *core.Manager) fiber.Handler {
+	core.MustManager(m, "fiberjwt.LogoutHandler")
 	return func(c *fiber.Ctx) error {
 		return WriteResponse(c, m.ServeLogout(c.UserContext(), Request(c)))
 	}

@@ -354,3 +354,21 @@ func TestSessionsConformance(t *testing.T) {
 		return doer(t, router(m))
 	})
 }
+
+// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
+// built, with a message that names the function, not on the first request.
+func TestSetupChecks(t *testing.T) {
+	t.Parallel()
+	login := func(c *fiber.Ctx) (string, map[string]any, error) { return "", nil, nil }
+	testutil.SetupChecks(t, "fiberjwt", map[string]func(*core.Manager){
+		"Middleware":              func(m *core.Manager) { fiberjwt.Middleware(m) },
+		"Authorize":               func(m *core.Manager) { fiberjwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"LoginHandler":            func(m *core.Manager) { fiberjwt.LoginHandler(m, login) },
+		"LogoutHandler":           func(m *core.Manager) { fiberjwt.LogoutHandler(m) },
+		"RefreshHandler":          func(m *core.Manager) { fiberjwt.RefreshHandler(m) },
+		"JWKSHandler":             func(m *core.Manager) { fiberjwt.JWKSHandler(m) },
+		"SessionsHandler":         func(m *core.Manager) { fiberjwt.SessionsHandler(m) },
+		"EndSessionHandler":       func(m *core.Manager) { fiberjwt.EndSessionHandler(m, "id") },
+		"EndOtherSessionsHandler": func(m *core.Manager) { fiberjwt.EndOtherSessionsHandler(m) },
+	}, func(m *core.Manager) { fiberjwt.Authorize(m) })
+}

@@ -11,5 +11,6 @@ import (
 // core.Manager.ServeJWKS). Mount it at GET /.well-known/jwks.json. It returns nil: the answer is
 // written.
 func JWKSHandler(m *core.Manager) fiber.Handler {
+	core.MustManager(m, "fiberjwt.JWKSHandler")
 	return func(c *fiber.Ctx) error { return WriteResponse(c, m.ServeJWKS()) }
 }

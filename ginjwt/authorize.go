@@ -18,6 +18,10 @@ import (
 //	api := r.Group("/api", ginjwt.Middleware(m))
 //	api.GET("/admin", ginjwt.RequireScope(m, "admin"), admin)
 func Authorize(m *core.Manager, reqs ...*core.Requirement) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.Authorize")
+	if len(reqs) == 0 {
+		panic("ginjwt.Authorize: no requirement: give at least one (core.RequireScope, core.RequireClaims, core.RequireStepUp)")
+	}
 	return func(c *gin.Context) {
 		claims, _ := Claims(c)
 		if err := m.Authorize(c.Request.Context(), claims, reqs...); err != nil {
@@ -62,6 +66,7 @@ func RequireStepUp(m *core.Manager, s core.StepUp) gin.HandlerFunc {
 // authenticate returns an error matching core.ErrInvalidCredentials. The body is limited to
 // core.MaxBodySize. It panics at setup if authenticate is nil.
 func LoginHandler[T any](m *core.Manager, authenticate func(c *gin.Context) (subject string, claims T, err error)) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.LoginHandler")
 	if authenticate == nil {
 		panic("ginjwt.LoginHandler: authenticate is nil")
 	}

@@ -36,4 +36,8 @@
 //
 //	r.POST("/login", ginjwt.LoginHandler(m, authenticate))
 //	api.GET("/admin", ginjwt.RequireScope(m, "admin"), admin)
+//
+// Mistakes in the setup fail when the route is built, not on its first request: every
+// constructor of a middleware or handler panics when given a nil *core.Manager, and Authorize
+// when given no requirement.
 package ginjwt

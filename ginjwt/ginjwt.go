@@ -35,6 +35,7 @@ func WithErrorHandler(h func(c *gin.Context, err error)) Option {
 // in c.Request's context (read them with Claims); a refused one is answered with m's error
 // response (or the WithErrorHandler one), recorded with c.Error and aborted.
 func Middleware(m *core.Manager, opts ...Option) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.Middleware")
 	o := options{}
 	for _, opt := range opts {
 		opt(&o)
@@ -81,6 +82,7 @@ func Custom[T any](c *gin.Context) (T, error) {
 // in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
 // on any refusal.
 func RefreshHandler(m *core.Manager) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.RefreshHandler")
 	return func(c *gin.Context) {
 		m.ServeRefresh(c.Request.Context(), core.HTTPRequest(c.Request)).Write(c.Writer)
 	}
@@ -90,6 +92,7 @@ func RefreshHandler(m *core.Manager) gin.HandlerFunc {
 // session of the Bearer access token (which may have just expired) and/or of the refresh token,
 // clears the refresh cookie and answers 204.
 func LogoutHandler(m *core.Manager) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.LogoutHandler")
 	return func(c *gin.Context) {
 		m.ServeLogout(c.Request.Context(), core.HTTPRequest(c.Request)).Write(c.Writer)
 	}

@@ -257,3 +257,21 @@ func TestWriteErrorNil(t *testing.T) {
 		t.Fatalf("status %d, want 500", w.Code)
 	}
 }
+
+// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
+// built, with a message that names the function, not on the first request.
+func TestSetupChecks(t *testing.T) {
+	t.Parallel()
+	login := func(c *gin.Context) (string, map[string]any, error) { return "", nil, nil }
+	testutil.SetupChecks(t, "ginjwt", map[string]func(*core.Manager){
+		"Middleware":              func(m *core.Manager) { ginjwt.Middleware(m) },
+		"Authorize":               func(m *core.Manager) { ginjwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"LoginHandler":            func(m *core.Manager) { ginjwt.LoginHandler(m, login) },
+		"LogoutHandler":           func(m *core.Manager) { ginjwt.LogoutHandler(m) },
+		"RefreshHandler":          func(m *core.Manager) { ginjwt.RefreshHandler(m) },
+		"JWKSHandler":             func(m *core.Manager) { ginjwt.JWKSHandler(m) },
+		"SessionsHandler":         func(m *core.Manager) { ginjwt.SessionsHandler(m) },
+		"EndSessionHandler":       func(m *core.Manager) { ginjwt.EndSessionHandler(m, "id") },
+		"EndOtherSessionsHandler": func(m *core.Manager) { ginjwt.EndOtherSessionsHandler(m) },
+	}, func(m *core.Manager) { ginjwt.Authorize(m) })
+}

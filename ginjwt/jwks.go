@@ -10,5 +10,6 @@ import (
 // tokens, never an HMAC secret or a private member, with Cache-Control: public, max-age=300 (see
 // core.Manager.ServeJWKS). Mount it at GET /.well-known/jwks.json.
 func JWKSHandler(m *core.Manager) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.JWKSHandler")
 	return func(c *gin.Context) { m.ServeJWKS().Write(c.Writer) }
 }

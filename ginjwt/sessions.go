@@ -10,6 +10,7 @@ import (
 // the middleware): 200 JSON {"sessions": [...]}, the request's own session marked current (see
 // core.Manager.ServeSessions).
 func SessionsHandler(m *core.Manager) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.SessionsHandler")
 	return func(c *gin.Context) {
 		claims, _ := Claims(c)
 		m.ServeSessions(c.Request.Context(), claims).Write(c.Writer)
@@ -20,6 +21,7 @@ func SessionsHandler(m *core.Manager) gin.HandlerFunc {
 // parameter named param (c.Param, as in the route "/api/sessions/:id"): 204, or 404 not_found
 // when the id is not one of the caller's live sessions (see core.Manager.ServeEndSession).
 func EndSessionHandler(m *core.Manager, param string) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.EndSessionHandler")
 	return func(c *gin.Context) {
 		claims, _ := Claims(c)
 		m.ServeEndSession(c.Request.Context(), claims, c.Param(param)).Write(c.Writer)
@@ -29,6 +31,7 @@ func EndSessionHandler(m *core.Manager, param string) gin.HandlerFunc {
 // EndOtherSessionsHandler answers "sign out other devices" behind Middleware: every session of
 // the caller but its own ends, 204 (see core.Manager.ServeEndOtherSessions).
 func EndOtherSessionsHandler(m *core.Manager) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.EndOtherSessionsHandler")
 	return func(c *gin.Context) {
 		claims, _ := Claims(c)
 		m.ServeEndOtherSessions(c.Request.Context(), claims).Write(c.Writer)

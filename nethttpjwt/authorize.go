@@ -15,6 +15,10 @@ import (
 //
 //	mux.Handle("GET /admin", nethttpjwt.Middleware(m)(nethttpjwt.RequireScope(m, "admin")(admin)))
 func Authorize(m *core.Manager, reqs ...*core.Requirement) func(http.Handler) http.Handler {
+	core.MustManager(m, "nethttpjwt.Authorize")
+	if len(reqs) == 0 {
+		panic("nethttpjwt.Authorize: no requirement: give at least one (core.RequireScope, core.RequireClaims, core.RequireStepUp)")
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, _ := Claims(r)
@@ -61,6 +65,7 @@ func RequireStepUp(m *core.Manager, s core.StepUp) func(http.Handler) http.Handl
 // core.ErrInvalidCredentials. The body is limited to core.MaxBodySize. It panics at setup if
 // authenticate is nil.
 func LoginHandler[T any](m *core.Manager, authenticate func(r *http.Request) (subject string, claims T, err error)) http.Handler {
+	core.MustManager(m, "nethttpjwt.LoginHandler")
 	if authenticate == nil {
 		panic("nethttpjwt.LoginHandler: authenticate is nil")
 	}

@@ -24,4 +24,8 @@
 //
 //	mux.Handle("POST /login", nethttpjwt.LoginHandler(m, authenticate))
 //	mux.Handle("GET /api/admin", nethttpjwt.Middleware(m)(nethttpjwt.RequireScope(m, "admin")(admin)))
+//
+// Mistakes in the setup fail when the route is built, not on its first request: every
+// constructor of a middleware or handler panics when given a nil *core.Manager, and Authorize
+// when given no requirement.
 package nethttpjwt

@@ -10,5 +10,6 @@ import (
 // tokens, never an HMAC secret or a private member, with Cache-Control: public, max-age=300 (see
 // core.Manager.ServeJWKS). Mount it at GET /.well-known/jwks.json.
 func JWKSHandler(m *core.Manager) http.Handler {
+	core.MustManager(m, "nethttpjwt.JWKSHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { m.ServeJWKS().Write(w) })
 }

@@ -32,6 +32,7 @@ func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error))
 // Middleware authenticates every request with m and passes it on with the claims in its context,
 // or answers it with m's error response.
 func Middleware(m *core.Manager, opts ...Option) func(http.Handler) http.Handler {
+	core.MustManager(m, "nethttpjwt.Middleware")
 	o := options{}
 	for _, opt := range opts {
 		opt(&o)
@@ -73,6 +74,7 @@ func Custom[T any](r *http.Request) (T, error) {
 // in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
 // on any refusal.
 func RefreshHandler(m *core.Manager) http.Handler {
+	core.MustManager(m, "nethttpjwt.RefreshHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.ServeRefresh(r.Context(), core.HTTPRequest(r)).Write(w)
 	})
@@ -82,6 +84,7 @@ func RefreshHandler(m *core.Manager) http.Handler {
 // session of the Bearer access token (which may have just expired) and/or of the refresh token,
 // clears the refresh cookie and answers 204.
 func LogoutHandler(m *core.Manager) http.Handler {
+	core.MustManager(m, "nethttpjwt.LogoutHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.ServeLogout(r.Context(), core.HTTPRequest(r)).Write(w)
 	})

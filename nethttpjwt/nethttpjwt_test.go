@@ -110,3 +110,21 @@ func TestSessionsConformance(t *testing.T) {
 		return testutil.HandlerDoer(router(m))
 	})
 }
+
+// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
+// built, with a message that names the function, not on the first request.
+func TestSetupChecks(t *testing.T) {
+	t.Parallel()
+	login := func(r *http.Request) (string, map[string]any, error) { return "", nil, nil }
+	testutil.SetupChecks(t, "nethttpjwt", map[string]func(*core.Manager){
+		"Middleware":              func(m *core.Manager) { nethttpjwt.Middleware(m) },
+		"Authorize":               func(m *core.Manager) { nethttpjwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"LoginHandler":            func(m *core.Manager) { nethttpjwt.LoginHandler(m, login) },
+		"LogoutHandler":           func(m *core.Manager) { nethttpjwt.LogoutHandler(m) },
+		"RefreshHandler":          func(m *core.Manager) { nethttpjwt.RefreshHandler(m) },
+		"JWKSHandler":             func(m *core.Manager) { nethttpjwt.JWKSHandler(m) },
+		"SessionsHandler":         func(m *core.Manager) { nethttpjwt.SessionsHandler(m) },
+		"EndSessionHandler":       func(m *core.Manager) { nethttpjwt.EndSessionHandler(m, "id") },
+		"EndOtherSessionsHandler": func(m *core.Manager) { nethttpjwt.EndOtherSessionsHandler(m) },
+	}, func(m *core.Manager) { nethttpjwt.Authorize(m) })
+}

@@ -10,6 +10,7 @@ import (
 // the middleware): 200 JSON {"sessions": [...]}, the request's own session marked current (see
 // core.Manager.ServeSessions).
 func SessionsHandler(m *core.Manager) http.Handler {
+	core.MustManager(m, "nethttpjwt.SessionsHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := Claims(r)
 		m.ServeSessions(r.Context(), c).Write(w)
@@ -21,6 +22,7 @@ func SessionsHandler(m *core.Manager) http.Handler {
 // "DELETE /api/sessions/{id}"): 204, or 404 not_found when the id is not one of the caller's live
 // sessions (see core.Manager.ServeEndSession).
 func EndSessionHandler(m *core.Manager, param string) http.Handler {
+	core.MustManager(m, "nethttpjwt.EndSessionHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := Claims(r)
 		m.ServeEndSession(r.Context(), c, r.PathValue(param)).Write(w)
@@ -30,6 +32,7 @@ func EndSessionHandler(m *core.Manager, param string) http.Handler {
 // EndOtherSessionsHandler answers "sign out other devices" behind Middleware: every session of
 // the caller but its own ends, 204 (see core.Manager.ServeEndOtherSessions).
 func EndOtherSessionsHandler(m *core.Manager) http.Handler {
+	core.MustManager(m, "nethttpjwt.EndOtherSessionsHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := Claims(r)
 		m.ServeEndOtherSessions(r.Context(), c).Write(w)

@@ -1,0 +1,51 @@
+package testutil
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// Constructors are the adapter functions that build a middleware or handler from a Manager; every
+// adapter has all of them.
+var Constructors = []string{"Middleware", "Authorize", "LoginHandler", "LogoutHandler", "RefreshHandler",
+	"JWKSHandler", "SessionsHandler", "EndSessionHandler", "EndOtherSessionsHandler"}
+
+// SetupChecks checks what an adapter refuses at setup rather than on the first request: each of
+// build's constructors (one per name in Constructors) panics with a nil *core.Manager, naming
+// itself (pkg.Name) and saying what to pass; noRequirement, which calls Authorize with a valid
+// Manager and no requirement, panics saying so.
+func SetupChecks(t *testing.T, pkg string, build map[string]func(*core.Manager), noRequirement func(*core.Manager)) {
+	t.Helper()
+	for _, name := range Constructors {
+		f, ok := build[name]
+		if !ok {
+			t.Errorf("%s.%s: not checked", pkg, name)
+			continue
+		}
+		msg := panicOf(func() { f(nil) })
+		if want := pkg + "." + name + ": the *core.Manager is nil"; !strings.Contains(msg, want) || !strings.Contains(msg, "core.New") {
+			t.Errorf("%s.%s(nil Manager): got panic %q, want one containing %q and core.New", pkg, name, msg, want)
+		}
+	}
+	if len(build) != len(Constructors) {
+		t.Errorf("%s: %d constructors checked, want %d", pkg, len(build), len(Constructors))
+	}
+	m := SuiteManager(t, NewClockNow())
+	if msg := panicOf(func() { noRequirement(m) }); !strings.Contains(msg, pkg+".Authorize: no requirement") {
+		t.Errorf("%s.Authorize without requirements: got panic %q", pkg, msg)
+	}
+}
+
+// panicOf runs f and returns what it panicked with, "" when it returned.
+func panicOf(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
+}

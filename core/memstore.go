@@ -353,7 +353,7 @@ func (s *MemoryStore) Rotate(_ context.Context, req RotateRequest) (Family, Rota
 		return f, RotateOK, nil
 	case replayed && req.Next == f.Current:
 		return f, RotateOK, nil // the same request again
-	case replayed && req.RetryKey != "" && req.RetryKey == f.RetryKey:
+	case replayed && req.RetryKey != "" && req.RetryKey == f.RetryKey && now.Before(f.LastUsed.Add(req.RetryWindow)):
 		return f, RotateRetry, nil
 	case replayed && now.Before(f.PreviousUntil):
 		return f, RotateGrace, nil

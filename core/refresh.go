@@ -89,6 +89,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 		Grace:       m.cfg.grace,
 		RevokeUntil: m.sessionRevokeUntil(now),
 		RetryKey:    ro.retryKey,
+		RetryWindow: m.cfg.accessTTL,
 	}
 	var fam Family
 	var res RotateResult
@@ -163,8 +164,10 @@ type refreshOptions struct{ retryKey string }
 // WithRetryKey names the client's refresh request, so that a retry of it (the same token with
 // the same key, after the client lost the answer) gets the session's current refresh token
 // again instead of ending the session as reuse. The key must be unique per refresh attempt (a
-// random UUID) and is kept with the session until its next rotation; keys over 128 bytes, or
-// with characters outside printable ASCII, are ignored. ServeRefresh takes it from the
+// random UUID) and is kept with the session until its next rotation. A retry is honored for one
+// access-token lifetime (WithAccessTTL) after the rotation it repeats; a later one is reuse, so
+// that a leaked token and key stop being worth anything. Keys over 128 bytes, or with
+// characters outside printable ASCII, are ignored. ServeRefresh takes it from the
 // Idempotency-Key request header.
 func WithRetryKey(key string) RefreshOption {
 	return func(o *refreshOptions) {

@@ -144,8 +144,13 @@ type RotateRequest struct {
 	// RetryKey identifies the client's request (the Idempotency-Key header of a refresh; empty
 	// when the client sent none). A later request presenting the token this rotation retires,
 	// with the same non-empty RetryKey, is the same client retrying after it lost the answer:
-	// RotateRetry, not reuse.
+	// RotateRetry, not reuse - while it comes within RetryWindow.
 	RetryKey string
+	// RetryWindow is how long after the rotation that retired the presented token (the
+	// Family's LastUsed, which that rotation set) a retry with its RetryKey is honored, by the
+	// store's now; a later one is reuse, so that a token and key that leak together do not
+	// keep yielding the session's current token. Zero: retries are never honored.
+	RetryWindow time.Duration
 	// RevokeUntil is how long the sid stays revoked when reuse is detected (the latest access
 	// token expiry of the family, plus leeway).
 	RevokeUntil time.Time
@@ -170,8 +175,9 @@ const (
 	// RotateCutOff: the subject was cut off ("log out everywhere") at or after PresentedIssuedAt.
 	// Nothing changed.
 	RotateCutOff
-	// RotateRetry: Presented was the previous jti and RetryKey matched the Family's: the client
-	// that rotated it retries a request whose answer it never got. Nothing changed; the returned
+	// RotateRetry: Presented was the previous jti, RetryKey matched the Family's, and the
+	// rotation that retired Presented is less than RetryWindow old: the client that rotated it
+	// retries a request whose answer it never got. Nothing changed; the returned
 	// Family names the current token so the caller can hand it out again.
 	RotateRetry
 )

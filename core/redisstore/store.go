@@ -321,7 +321,7 @@ return ended
 // KEYS: family, revoked-sid mark, cut-off, session index, loss marker.
 // ARGV: sub, presented, presented iat (Unix seconds), next, next iat, next exp, now ("" = server
 // time), grace (ms; 0 = none), revoke until, channel, message tail of the sid mark, retry key, sid,
-// loss guard mode.
+// loss guard mode, retry window (ms; a retry is honored while now < used + window).
 // Returns {result} for "unknown", else {result, sub, cur, cur_iat, cur_exp, prev, prev_until, exp,
 // message, retry key, created, used, client} describing the family as stored after the call (for
 // "reused": as it was before deletion); message announces the sid mark written on reuse, and is
@@ -372,7 +372,8 @@ if f[5] ~= '' and f[5] == ARGV[2] then
   if f[2] == ARGV[4] then
     return family('ok', f[2], f[3], f[4], f[5], f[6], f[8]) -- the same request again
   end
-  if ARGV[12] ~= '' and ARGV[12] == f[8] then
+  local used = tonumber(f[10])
+  if ARGV[12] ~= '' and ARGV[12] == f[8] and used and now < used + tonumber(ARGV[15]) then
     return family('retry', f[2], f[3], f[4], f[5], f[6], f[8])
   end
   local pu = tonumber(f[6])
@@ -479,7 +480,7 @@ func (s *Store) Rotate(ctx context.Context, req core.RotateRequest) (core.Family
 		req.Next, optionalMS(req.NextIssuedAt), ms(req.NextExpires),
 		s.now(req.Now), strconv.FormatInt(req.Grace.Milliseconds(), 10), ms(req.RevokeUntil),
 		s.channelFor(req.Subject), messageTail(req.Subject, req.SessionID), req.RetryKey, req.SessionID,
-		s.guard.mode).StringSlice()
+		s.guard.mode, strconv.FormatInt(req.RetryWindow.Milliseconds(), 10)).StringSlice()
 	if err != nil {
 		return core.Family{}, 0, s.opError(ctx, req.Subject, "rotate", err)
 	}

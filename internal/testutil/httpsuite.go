@@ -383,6 +383,21 @@ func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 			// Another key is another request: the old token presented again is reuse.
 			return e.do(withKey(`"k-2"`)), invalidGrant("refresh token reused")
 		}},
+		{"refresh retried with its Idempotency-Key one access TTL later is reuse", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			withKey := func() *http.Request {
+				r := refreshReq(s.refresh)
+				r.Header.Set("Idempotency-Key", `"k-1"`)
+				return r
+			}
+			if resp := e.do(withKey()); resp.StatusCode != http.StatusOK {
+				e.t.Fatalf("refresh: got %d, want 200", resp.StatusCode)
+			}
+			// A retry is honored for one access-token lifetime after the rotation it repeats;
+			// the old token and its key presented later are a leak, not a retry.
+			e.clock.Advance(SuiteAccessTTL)
+			return e.do(withKey()), invalidGrant("refresh token reused")
+		}},
 		{"logout of a token with sid and no sub", func(e env) (*http.Response, Answer) {
 			now := e.clock.Now()
 			tok := HS256(AccessSecret, `{"alg":"HS256","typ":"JWT"}`, fmt.Sprintf(`{"iss":%q,"aud":%q,"sid":"s-1","iat":%d,"exp":%d}`,

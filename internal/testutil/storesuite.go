@@ -122,6 +122,7 @@ var storeCases = []struct {
 	{"Rotate/reuse without grace deletes family and revokes sid", testReuse},
 	{"Rotate/the same request twice gets the same answer", testSameRequestTwice},
 	{"Rotate/a retry with the rotation's key is not reuse", testRetryKey},
+	{"Rotate/a retry past the retry window is reuse", testRetryWindow},
 	{"Rotate/without grace no replay window at all", testNoGraceNoWindow},
 	{"Rotate/unrelated jti of live family is reuse", testReuseUnrelated},
 	{"Rotate/unknown sid", testUnknownSID},
@@ -512,23 +513,49 @@ func testSameRequestTwice(e *storeEnv) {
 }
 
 // testRetryKey: the client that rotated jti-1 retries with the same key after losing the answer
-// (a new next, since it is a new request): RotateRetry and the current token; another key, or
-// none, is reuse.
+// (a new next, since it is a new request): RotateRetry and the current token while the retry
+// comes within RetryWindow of the rotation; another key, or none, is reuse.
 func testRetryKey(e *storeEnv) {
 	f := e.create("alice", "sid-1", "jti-1")
 	req := e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-2", 0)
-	req.RetryKey = "key-1"
+	req.RetryKey, req.RetryWindow = "key-1", time.Minute
 	want := e.rotate(req, core.RotateOK)
 	if want.RetryKey != "key-1" {
 		e.t.Errorf("RetryKey after rotation: got %q, want %q", want.RetryKey, "key-1")
 	}
 	e.clock.Advance(5 * time.Second)
 	retry := e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-other", 0)
-	retry.RetryKey = "key-1"
+	retry.RetryKey, retry.RetryWindow = "key-1", time.Minute
 	expectFamily(e.t, "retried rotation", e.rotate(retry, core.RotateRetry), want)
 	thief := e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-thief", 0)
-	thief.RetryKey = "key-2"
+	thief.RetryKey, thief.RetryWindow = "key-2", time.Minute
 	e.rotate(thief, core.RotateReused)
+}
+
+// testRetryWindow: a retry with the rotation's own key stops being one once RetryWindow has
+// passed since the rotation (a leaked token and key must not keep yielding the current token):
+// it is reuse then, and so is any retry when the window is zero.
+func testRetryWindow(e *storeEnv) {
+	for _, tc := range []struct {
+		sid    string
+		window time.Duration
+		after  time.Duration
+	}{
+		{"sid-late", time.Minute, time.Minute}, // at the window's end: no longer before it
+		{"sid-none", 0, 0},
+	} {
+		f := e.create("alice", tc.sid, "jti-1")
+		req := e.request("alice", tc.sid, "jti-1", f.CurrentIssuedAt, "jti-2", 0)
+		req.RetryKey, req.RetryWindow = "key-1", tc.window
+		e.rotate(req, core.RotateOK)
+		e.clock.Advance(tc.after)
+		retry := e.request("alice", tc.sid, "jti-1", f.CurrentIssuedAt, "jti-3", 0)
+		retry.RetryKey, retry.RetryWindow = "key-1", tc.window
+		e.rotate(retry, core.RotateReused)
+		if r := e.revoked("alice", "", tc.sid); !r.SessionRevoked {
+			e.t.Errorf("%s: a retry past its window did not revoke the session", tc.sid)
+		}
+	}
 }
 
 // testNoGraceNoWindow: with grace 0 even a replay at the very instant of the rotation is reuse:

@@ -27,8 +27,10 @@ const e2ePairedRounds = 25
 //
 //	go test -run '^$' -bench EndToEndPaired -benchtime 4000x
 //
-// In the one-token cell jwtexp answers from its verified-token cache; in the distinct-token cell
-// (e2eTokens tokens) jwtexp runs without it, as in BenchmarkEndToEnd.
+// In the one-token cell jwtexp answers from its verified-token cache, and the reference
+// middlewares ref-copy and ref-spin run too (see e2e_reference_test.go; ref-spin-ns is the
+// in-process cost ref-spin burns); in the distinct-token cell (e2eTokens tokens) jwtexp runs
+// without its cache, as in BenchmarkEndToEnd.
 func BenchmarkEndToEndPaired(b *testing.B) {
 	for _, fw := range frameworks {
 		b.Run("fw="+fw.name, func(b *testing.B) {
@@ -37,8 +39,13 @@ func BenchmarkEndToEndPaired(b *testing.B) {
 					fx := newFixture(b, "HS256")
 					reqs := e2eRequests(b, fx, tokens)
 					var sides []*e2eSide
-					for _, im := range fw.impls(b, fx) {
-						if (tokens == 1 && im.name == "jwtexp-nocache") || (tokens > 1 && im.name == "jwtexp") {
+					impls := fw.impls(b, fx)
+					var spinNS float64
+					if tokens == 1 {
+						spinNS = calibrateSpin(b, impls[0].target, findImpl(b, impls, "jwtexp"), fx.authorization["valid"])
+					}
+					for _, im := range impls {
+						if (tokens == 1 && im.name == "jwtexp-nocache") || (tokens > 1 && (im.name == "jwtexp" || isRef(im.name))) {
 							continue
 						}
 						sides = append(sides, startE2ESide(b, im.name, im.target, reqs))
@@ -53,10 +60,23 @@ func BenchmarkEndToEndPaired(b *testing.B) {
 						}
 					}
 					runPaired(b, sides)
+					if tokens == 1 {
+						b.ReportMetric(spinNS, "ref-spin-ns") // after runPaired: ResetTimer drops metrics
+					}
 				})
 			}
 		})
 	}
+}
+
+// findImpl returns the target of the implementation called name.
+func findImpl(b *testing.B, impls []impl, name string) target {
+	b.Helper()
+	i := slices.IndexFunc(impls, func(im impl) bool { return im.name == name })
+	if i < 0 {
+		b.Fatalf("no implementation %q", name)
+	}
+	return impls[i].target
 }
 
 // e2eSide is one implementation's server and the connections that drive it.

@@ -53,7 +53,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 					reqs := e2eRequests(b, fx, cell.tokens)
 					for _, im := range fw.impls(b, fx) {
 						switch {
-						case cell.tokens == 1 && im.name == "jwtexp-nocache",
+						case isRef(im.name),
+							cell.tokens == 1 && im.name == "jwtexp-nocache",
 							cell.tokens > 1 && (im.name == "bare" || im.name == "jwtexp"):
 							continue
 						}

@@ -21,11 +21,22 @@ func echo5Impls(b *testing.B, fx *fixture) []impl {
 		e.GET("/api/me", ok, mw...)
 		return httpTarget(e)
 	}
+	tmpl := refClaims(b, fx)
 	return []impl{
 		{"bare", route()},
 		{"jwtexp", route(echo5jwt.Middleware(fx.m))},
 		{"jwtexp-nocache", route(echo5jwt.Middleware(noCache(fx)))},
 		{"echo-jwt", route(echo5JWTPeer(b, fx))},
+		{"ref-copy", route(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c *echo.Context) error {
+				ctx, _ := withRefClaims(c.Request().Context(), tmpl)
+				c.SetRequest(c.Request().WithContext(ctx))
+				return next(c)
+			}
+		})},
+		{"ref-spin", route(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c *echo.Context) error { refSpin(); return next(c) }
+		})},
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // fiber3Impls: bare, jwtexp (fiber3jwt.Middleware, with and without the verified-token cache)
 // and gofiber/contrib/v3/jwt, each on its own fiber.New() app with the one route GET /api/me,
 // driven through app.Handler() on a reused fasthttp.RequestCtx (see fiberRunner).
-func fiber3Impls(_ *testing.B, fx *fixture) []impl {
+func fiber3Impls(b *testing.B, fx *fixture) []impl {
 	ok := func(c fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) }
 	route := func(mw ...any) target {
 		app := fiber.New()
@@ -29,6 +29,7 @@ func fiber3Impls(_ *testing.B, fx *fixture) []impl {
 			},
 		}
 	}
+	tmpl := refClaims(b, fx)
 	return []impl{
 		{"bare", route()},
 		{"jwtexp", route(fiber3jwt.Middleware(fx.m))},
@@ -37,5 +38,12 @@ func fiber3Impls(_ *testing.B, fx *fixture) []impl {
 			SigningKey: jwtware3.SigningKey{JWTAlg: fx.alg, Key: fx.verifyKey},
 			Claims:     new(strictClaims),
 		}))},
+		{"ref-copy", route(func(c fiber.Ctx) error {
+			ctx, claims := withRefClaims(c.Context(), tmpl)
+			c.(*fiber.DefaultCtx).Locals(refKey{}, claims) // as fiber3jwt: no variadic slice on the heap
+			c.SetContext(ctx)
+			return c.Next()
+		})},
+		{"ref-spin", route(func(c fiber.Ctx) error { refSpin(); return c.Next() })},
 	}
 }

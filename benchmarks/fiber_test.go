@@ -16,7 +16,7 @@ import (
 // gofiber/contrib/jwt, each on its own fiber.New() app with the one route GET /api/me, driven
 // through app.Handler() on a reused fasthttp.RequestCtx (not app.Test, which goes through a
 // connection).
-func fiberImpls(_ *testing.B, fx *fixture) []impl {
+func fiberImpls(b *testing.B, fx *fixture) []impl {
 	ok := func(c *fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) }
 	route := func(mw ...fiber.Handler) target {
 		app := fiber.New(fiber.Config{DisableStartupMessage: true})
@@ -30,11 +30,19 @@ func fiberImpls(_ *testing.B, fx *fixture) []impl {
 			},
 		}
 	}
+	tmpl := refClaims(b, fx)
 	return []impl{
 		{"bare", route()},
 		{"jwtexp", route(fiberjwt.Middleware(fx.m))},
 		{"jwtexp-nocache", route(fiberjwt.Middleware(noCache(fx)))},
 		{"gofiber-jwt", route(fiberJWTPeer(fx))},
+		{"ref-copy", route(func(c *fiber.Ctx) error {
+			ctx, claims := withRefClaims(c.UserContext(), tmpl)
+			c.Locals(refKey{}, claims)
+			c.SetUserContext(ctx)
+			return c.Next()
+		})},
+		{"ref-spin", route(func(c *fiber.Ctx) error { refSpin(); return c.Next() })},
 	}
 }
 

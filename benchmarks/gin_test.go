@@ -24,11 +24,18 @@ func ginImpls(b *testing.B, fx *fixture) []impl {
 		r.GET("/api/me", append(mw, ok)...)
 		return httpTarget(r)
 	}
+	tmpl := refClaims(b, fx)
 	return []impl{
 		{"bare", route()},
 		{"jwtexp", route(ginjwt.Middleware(fx.m))},
 		{"jwtexp-nocache", route(ginjwt.Middleware(noCache(fx)))},
 		{"gin-jwt", route(ginJWTPeer(b, fx))},
+		{"ref-copy", route(func(c *gin.Context) {
+			ctx, _ := withRefClaims(c.Request.Context(), tmpl)
+			c.Request = c.Request.WithContext(ctx)
+			c.Next()
+		})},
+		{"ref-spin", route(func(c *gin.Context) { refSpin(); c.Next() })},
 	}
 }
 

@@ -21,12 +21,21 @@ func nethttpImpls(b *testing.B, fx *fixture) []impl {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	route := httpTarget
 	ja := jwtauthPeer(fx)
+	tmpl := refClaims(b, fx)
 	return []impl{
 		{"bare", route(ok)},
 		{"jwtexp", route(nethttpjwt.Middleware(fx.m)(ok))},
 		{"jwtexp-nocache", route(nethttpjwt.Middleware(noCache(fx))(ok))},
 		{"auth0", route(auth0Peer(b, fx).CheckJWT(ok))},
 		{"jwtauth", route(jwtauth.Verifier(ja)(jwtauth.Authenticator(ja)(ok)))},
+		{"ref-copy", route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, _ := withRefClaims(r.Context(), tmpl)
+			ok.ServeHTTP(w, r.WithContext(ctx))
+		}))},
+		{"ref-spin", route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			refSpin()
+			ok.ServeHTTP(w, r)
+		}))},
 	}
 }
 

@@ -76,7 +76,7 @@ func (c *Claims) eachScope(f func(string) bool) bool {
 	if c == nil {
 		return true
 	}
-	for _, raw := range [2]string{c.scope, c.scp} {
+	for _, raw := range [2]string{c.raw(c.scope), c.raw(c.scp)} {
 		if raw == "" {
 			continue
 		}

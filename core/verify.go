@@ -123,7 +123,7 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 		return nil, nil, errPayload
 	}
 	pb = pb[:n]
-	var c Claims
+	c := Claims{payload: unsafeString(pb)} // parseClaims records spans of it
 	var cs claimSet
 	if err := parseClaims(pb, m.cfg.audience, &c, &cs); err != nil {
 		return nil, nil, err
@@ -136,7 +136,6 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 		return nil, nil, errBadSignature
 	}
 	c.ExpiresAt, c.IssuedAt, c.NotBefore = cs.exp, cs.iat, cs.nbf
-	c.payload = unsafeString(pb)
 	out := new(Claims)
 	*out = c
 	return out, k, nil

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,14 +101,14 @@ func (vc *verifiedCache) len() int {
 	return n
 }
 
-// cached answers an access token from the cache: the claims (a copy) when the token was verified
-// before and has not expired since, else nil.
-func (m *Manager) cached(token string, now time.Time) (*Claims, error) {
+// cached answers an access token from the cache: the claims (a copy, in dst when dst is not nil)
+// when the token was verified before and has not expired since, else nil.
+func (m *Manager) cached(token string, now time.Time, dst *Claims) (*Claims, error) {
 	c := m.cache.get(token)
 	if c == nil {
 		return nil, nil
 	}
-	return m.fromCache(token, c, now, nil)
+	return m.fromCache(token, c, now, dst)
 }
 
 // fromCache answers token from its cache entry c: a copy of the claims (in dst, or in memory of its
@@ -127,11 +126,12 @@ func (m *Manager) fromCache(token string, c *Claims, now time.Time, dst *Claims)
 	return dst, nil
 }
 
-// verifyCached is Verify's path for managers with a cache.
-func (m *Manager) verifyCached(ctx context.Context, token string, now time.Time) (*Claims, error) {
-	c, err := m.cached(token, now)
+// verifyCached is Verify's path for managers with a cache; the claims go to dst when dst is not
+// nil.
+func (m *Manager) verifyCached(token string, now time.Time, dst *Claims) (*Claims, error) {
+	c, err := m.cached(token, now, dst)
 	if c == nil && err == nil {
-		c, _, err = m.parseKey(token, kindAccess, now, 0)
+		c, _, err = m.parseKey(token, kindAccess, now, 0, dst)
 		if err == nil {
 			stored := new(Claims)
 			*stored = *c

@@ -38,12 +38,13 @@ var headerBufs = sync.Pool{New: func() any { return new([headerBufSize]byte) }}
 // that expired or malformed tokens cost no cryptography. expiredOK lets a token past its exp be
 // accepted for that much longer (logout only).
 func (m *Manager) parse(token string, kind tokenKind, now time.Time, expiredOK time.Duration) (*Claims, error) {
-	c, _, err := m.parseKey(token, kind, now, expiredOK)
+	c, _, err := m.parseKey(token, kind, now, expiredOK, nil)
 	return c, err
 }
 
-// parseKey is parse that also returns the key that verified the token.
-func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredOK time.Duration) (*Claims, *key, error) {
+// parseKey is parse that also returns the key that verified the token, and writes the claims to
+// dst when dst is not nil (else to memory of their own).
+func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredOK time.Duration, dst *Claims) (*Claims, *key, error) {
 	if len(token) > m.cfg.maxTokenSize {
 		return nil, nil, errTooLarge
 	}
@@ -136,9 +137,11 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 		return nil, nil, errBadSignature
 	}
 	c.ExpiresAt, c.IssuedAt, c.NotBefore = cs.exp, cs.iat, cs.nbf
-	out := new(Claims)
-	*out = c
-	return out, k, nil
+	if dst == nil {
+		dst = new(Claims)
+	}
+	*dst = c
+	return dst, k, nil
 }
 
 // checkClaims applies the registered-claim rules of RFC 7519 §4.1 with the configured leeway.
@@ -203,13 +206,9 @@ func (m *Manager) verifyInto(ctx context.Context, token string, hit, dst *Claims
 	case hit != nil:
 		c, err = m.fromCache(token, hit, now, dst)
 	case m.cache != nil:
-		c, err = m.verifyCached(ctx, token, now)
+		c, err = m.verifyCached(token, now, dst)
 	default:
-		c, err = m.parse(token, kindAccess, now, 0)
-	}
-	if err == nil && dst != nil && c != dst {
-		*dst = *c
-		c = dst
+		c, _, err = m.parseKey(token, kindAccess, now, 0, dst)
 	}
 	if err == nil && m.cfg.revocationCheck {
 		err = m.checkRevoked(ctx, c)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -107,4 +109,47 @@ func ExampleManager_Refresh() {
 	// rotate: <nil>
 	// replay: true true
 	// legitimate client: session ended
+}
+
+// A middleware of one's own for a router the adapters do not cover: AuthenticateContext returns
+// the request's context carrying the claims (read back with ClaimsFromContext), or the refusal
+// to answer with Problem.
+func ExampleManager_AuthenticateContext() {
+	m, err := core.New(
+		core.WithHMAC([]byte("an-access-secret-of-32-bytes-min"), []byte("a-refresh-secret-of-32-bytes-min")),
+		core.WithIssuer("my-service"), core.WithAudience("my-api"), core.WithLogger(nil),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+	middleware := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, _, err := m.AuthenticateContext(r.Context(), core.HTTPRequest(r), false)
+			if err != nil {
+				m.Problem(err).Write(w)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+	me := middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := core.ClaimsFromContext(r.Context())
+		fmt.Fprint(w, claims.Subject)
+	}))
+
+	pair, _ := m.Issue(context.Background(), "alice", nil)
+	for _, auth := range []string{"Bearer " + pair.AccessToken, ""} {
+		r := httptest.NewRequest(http.MethodGet, "/me", nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		me.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Body.String())
+	}
+	// Output:
+	// 200 alice
+	// 401 {"error":"unauthorized","error_description":"missing bearer token"}
 }

@@ -19,13 +19,7 @@ type ctxKey string
 func TestAuthenticateContext(t *testing.T) {
 	t.Parallel()
 	clock := testutil.NewClock(t0)
-	m, err := core.New(core.WithAccessKeys(core.Key{Secret: testutil.AccessSecret}),
-		core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}), core.WithIssuer(testutil.Issuer),
-		core.WithAudience(testutil.Audience), core.WithClock(clock.Now), core.WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testutil.SuiteManager(t, clock)
 	p, err := m.Issue(context.Background(), "alice", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -94,13 +88,7 @@ func TestAuthenticateContext(t *testing.T) {
 // A token answered from the verified-token cache costs one allocation: the context node, which
 // holds the request's copy of the claims.
 func TestAuthenticateContextAllocations(t *testing.T) {
-	m, err := core.New(core.WithAccessKeys(core.Key{Secret: testutil.AccessSecret}),
-		core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}), core.WithIssuer(testutil.Issuer),
-		core.WithAudience(testutil.Audience), core.WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
 	p, err := m.Issue(context.Background(), "alice", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -101,9 +101,9 @@ func (vc *verifiedCache) len() int {
 	return n
 }
 
-// cached answers an access token from the cache: the claims (a copy, in dst when dst is not nil)
-// when the token was verified before and has not expired since, else nil.
-func (m *Manager) cached(token string, now time.Time, dst *Claims) (*Claims, error) {
+// cached answers an access token from the cache: the claims (a copy, where dst says) when the
+// token was verified before and has not expired since, else nil.
+func (m *Manager) cached(token string, now time.Time, dst *claimsDst) (*Claims, error) {
 	c := m.cache.get(token)
 	if c == nil {
 		return nil, nil
@@ -111,24 +111,20 @@ func (m *Manager) cached(token string, now time.Time, dst *Claims) (*Claims, err
 	return m.fromCache(token, c, now, dst)
 }
 
-// fromCache answers token from its cache entry c: a copy of the claims (in dst, or in memory of its
-// own when dst is nil), or ErrTokenExpired (and the entry dropped) once exp plus the leeway has
-// passed.
-func (m *Manager) fromCache(token string, c *Claims, now time.Time, dst *Claims) (*Claims, error) {
+// fromCache answers token from its cache entry c: a copy of the claims (where dst says), or
+// ErrTokenExpired (and the entry dropped) once exp plus the leeway has passed.
+func (m *Manager) fromCache(token string, c *Claims, now time.Time, dst *claimsDst) (*Claims, error) {
 	if !now.Before(c.ExpiresAt.Add(m.cfg.leeway)) {
 		m.cache.drop(token)
 		return nil, errExpired
 	}
-	if dst == nil {
-		dst = new(Claims)
-	}
-	*dst = *c
-	return dst, nil
+	out := dst.claims()
+	*out = *c
+	return out, nil
 }
 
-// verifyCached is Verify's path for managers with a cache; the claims go to dst when dst is not
-// nil.
-func (m *Manager) verifyCached(token string, now time.Time, dst *Claims) (*Claims, error) {
+// verifyCached is Verify's path for managers with a cache; the claims go where dst says.
+func (m *Manager) verifyCached(token string, now time.Time, dst *claimsDst) (*Claims, error) {
 	c, err := m.cached(token, now, dst)
 	if c == nil && err == nil {
 		c, _, err = m.parseKey(token, kindAccess, now, 0, dst)

@@ -49,9 +49,26 @@ func (m *Manager) AuthenticateContext(ctx context.Context, r Request, optional b
 		m.rejected(ctx, err)
 		return ctx, nil, err
 	}
-	cc := &claimsContext{Context: ctx}
-	if _, err := m.verifyInto(ctx, token, hit, &cc.claims); err != nil {
+	dst := claimsDst{parent: ctx}
+	if _, err := m.verifyInto(ctx, token, hit, &dst); err != nil {
 		return ctx, nil, err
 	}
-	return cc, &cc.claims, nil
+	return dst.node, &dst.node.claims, nil
+}
+
+// claimsDst says where verification writes the claims it accepts: a nil *claimsDst, memory of
+// their own; else a claimsContext on parent, allocated only then, so that a refused token costs
+// no node.
+type claimsDst struct {
+	parent context.Context
+	node   *claimsContext
+}
+
+// claims returns where to write the claims of an accepted token.
+func (d *claimsDst) claims() *Claims {
+	if d == nil {
+		return new(Claims)
+	}
+	d.node = &claimsContext{Context: d.parent}
+	return &d.node.claims
 }

@@ -108,4 +108,14 @@ func TestAuthenticateContextAllocations(t *testing.T) {
 	if allocs != 1 {
 		t.Errorf("got %v allocations per cached request, want 1", allocs)
 	}
+	// A refused token costs no context node: it is allocated only for claims that passed, so a
+	// refusal allocates what Authenticate's does (a token that decodes allocates its payload).
+	for _, bad := range []string{"bm90.YSBKV1M.c2ln", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"} {
+		r.Header.Set("Authorization", "Bearer "+bad)
+		withNode := testing.AllocsPerRun(1000, func() { _, _, failed = m.AuthenticateContext(ctx, req, false) })
+		plain := testing.AllocsPerRun(1000, func() { _, failed = m.Authenticate(ctx, req) })
+		if failed == nil || withNode != plain {
+			t.Errorf("refused %q: AuthenticateContext allocates %v per request, Authenticate %v (err %v)", bad, withNode, plain, failed)
+		}
+	}
 }

@@ -42,9 +42,9 @@ func (m *Manager) parse(token string, kind tokenKind, now time.Time, expiredOK t
 	return c, err
 }
 
-// parseKey is parse that also returns the key that verified the token, and writes the claims to
-// dst when dst is not nil (else to memory of their own).
-func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredOK time.Duration, dst *Claims) (*Claims, *key, error) {
+// parseKey is parse that also returns the key that verified the token, and writes the claims
+// where dst says.
+func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredOK time.Duration, dst *claimsDst) (*Claims, *key, error) {
 	if len(token) > m.cfg.maxTokenSize {
 		return nil, nil, errTooLarge
 	}
@@ -137,11 +137,9 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 		return nil, nil, errBadSignature
 	}
 	c.ExpiresAt, c.IssuedAt, c.NotBefore = cs.exp, cs.iat, cs.nbf
-	if dst == nil {
-		dst = new(Claims)
-	}
-	*dst = c
-	return dst, k, nil
+	out := dst.claims()
+	*out = c
+	return out, k, nil
 }
 
 // checkClaims applies the registered-claim rules of RFC 7519 §4.1 with the configured leeway.
@@ -197,9 +195,8 @@ func (m *Manager) verify(ctx context.Context, token string, hit *Claims) (*Claim
 	return m.verifyInto(ctx, token, hit, nil)
 }
 
-// verifyInto is verify writing the claims to dst when dst is not nil (else to memory of their
-// own), and returning where it wrote them.
-func (m *Manager) verifyInto(ctx context.Context, token string, hit, dst *Claims) (*Claims, error) {
+// verifyInto is verify writing the claims where dst says, and returning where it wrote them.
+func (m *Manager) verifyInto(ctx context.Context, token string, hit *Claims, dst *claimsDst) (*Claims, error) {
 	var c *Claims
 	var err error
 	switch now := m.cfg.now(); {

@@ -204,7 +204,7 @@ func TestReplicaRevokedMakesNoCommands(t *testing.T) {
 			}
 		}
 	}
-	if got := hook.take(); len(got) != 0 {
+	if got := hook.takeQueries(); len(got) != 0 {
 		t.Errorf("Revoked with the replica in sync sent %d commands %q, want none", len(got), got)
 	}
 	if got := testing.AllocsPerRun(100, func() { _, _ = s.Revoked(ctx, "alice", "jti-1", "sid-1") }); got != 0 {
@@ -400,7 +400,7 @@ func TestReplicaResyncAfterRestart(t *testing.T) {
 	if r, err := b.Revoked(ctx, "alice", "jti-during", ""); err != nil || !r.TokenDenied {
 		t.Errorf("Revoked after resync: got (%+v, %v), want denied", r, err)
 	}
-	if got := hook.take(); len(got) != 0 {
+	if got := hook.takeQueries(); len(got) != 0 {
 		t.Errorf("Revoked after resync sent %q, want nothing", got)
 	}
 	if st := b.ReplicaStats(); st.Entries != 3 {
@@ -714,7 +714,7 @@ func TestReplicaManagers(t *testing.T) {
 		if _, err := m.Verify(ctx, p.AccessToken); err != nil {
 			t.Fatalf("manager %d: verify before logout: %v", i, err)
 		}
-		if got := hooks[i].take(); len(got) != 0 {
+		if got := hooks[i].takeQueries(); len(got) != 0 {
 			t.Errorf("manager %d: Verify sent %q, want nothing", i, got)
 		}
 	}

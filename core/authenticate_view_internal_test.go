@@ -26,12 +26,7 @@ func (viewRequest) Body(int64) ([]byte, error)  { return nil, nil }
 func TestAuthenticateKeepsNoRequestString(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	m, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
-		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t)
 	alice, _ := m.Issue(ctx, "alice", nil)
 	carol, _ := m.Issue(ctx, "carol", nil) // same length as alice: same token length
 	if len(alice.AccessToken) != len(carol.AccessToken) {

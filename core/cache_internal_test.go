@@ -27,12 +27,7 @@ func TestVerifiedCacheBounded(t *testing.T) {
 // HMAC and asymmetric access tokens are both cached once verified; a Manager verifying with a
 // remote key set keeps no cache.
 func TestVerifiedCacheHoldsHMACTokens(t *testing.T) {
-	m, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
-		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t)
 	p, err := m.Issue(t.Context(), "alice", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -49,12 +44,7 @@ func TestVerifiedCacheHoldsHMACTokens(t *testing.T) {
 	if n := m.cache.len(); n != 1 {
 		t.Fatalf("after a forged token: cache holds %d entries, want 1", n)
 	}
-	off, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
-		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil), WithVerifiedCache(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer off.Close()
+	off := testManager(t, WithVerifiedCache(0))
 	if off.cache != nil {
 		t.Fatal("WithVerifiedCache(0) kept a cache")
 	}
@@ -99,12 +89,7 @@ func tamperSignature(token string) string {
 // Problem keeps at most maxProblems answers, however many distinct requirements (one scope per
 // tenant, built per request) its refusals carry.
 func TestProblemCacheBounded(t *testing.T) {
-	m, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
-		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t)
 	for i := range 2 * maxProblems {
 		r, err := RequireScope("tenant:" + strconv.Itoa(i))
 		if err != nil {

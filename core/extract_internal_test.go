@@ -72,12 +72,7 @@ func (fuzzRequest) Body(int64) ([]byte, error) { return nil, nil }
 // FuzzExtractProbe: the request path's extraction, which looks the token up in the verified-token
 // cache on the way, answers exactly as extract does; a hit is the cache's entry for that token.
 func FuzzExtractProbe(f *testing.F) {
-	m, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
-		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil), WithTokenCookie("at"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(f, WithTokenCookie("at"))
 	p, _ := m.Issue(f.Context(), "alice", nil)
 	if _, err := m.Verify(f.Context(), p.AccessToken); err != nil { // cached from now on
 		f.Fatal(err)

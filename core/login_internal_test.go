@@ -8,12 +8,7 @@ import (
 // ServeLogin adds its own option without writing into spare capacity of the caller's slice,
 // which concurrent requests may share.
 func TestServeLoginKeepsCallerOptions(t *testing.T) {
-	m, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
-		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil), WithSessionClients())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, WithSessionClients())
 	opts := make([]IssueOption, 0, 4)
 	req := httptest.NewRequest("POST", "/login", nil)
 	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
@@ -28,12 +23,7 @@ func TestServeLoginKeepsCallerOptions(t *testing.T) {
 
 // A nil RefreshOption is skipped, as a nil IssueOption is.
 func TestRefreshNilOption(t *testing.T) {
-	m, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
-		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t)
 	p, err := m.Issue(t.Context(), "alice", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -77,12 +77,7 @@ type wrappedStore struct{ *MemoryStore }
 // A half-open probe that panics releases the probe: the next call after it may probe again
 // instead of being refused forever.
 func TestBreakerProbePanicReleases(t *testing.T) {
-	m, err := New(WithHMAC([]byte("access-secret-access-secret-0123"), []byte("refresh-secret-refresh-secret-01")),
-		WithIssuer("iss"), WithAudience("aud"), WithLogger(nil), WithStore(wrappedStore{NewMemoryStore()}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, WithStore(wrappedStore{NewMemoryStore()}))
 	m.breaker.openUntil = time.Unix(1, 0) // open, cooldown long over: the next call is the probe
 	func() {
 		defer func() {

@@ -191,11 +191,13 @@ func (m *Manager) call(ctx context.Context, op, what string, f func(ctx context.
 	}
 	sctx, cancel := context.WithTimeoutCause(ctx, m.cfg.guard.timeout, errStoreDeadline)
 	if probe {
-		// A probe that panics (a store bug; net/http recovers the panic) must not leave the
-		// breaker half-open with its one probe "out" forever.
+		// A probe that panics (a store bug; net/http recovers the panic) is a failed probe: the
+		// breaker opens for another cooldown instead of staying half-open with its one probe
+		// "out" forever, or letting every request probe a store that panics.
 		defer func() {
 			if p := recover(); p != nil {
-				m.breaker.release(true)
+				cancel()
+				m.breaker.done(false, true, now, &m.cfg.guard)
 				panic(p)
 			}
 		}()

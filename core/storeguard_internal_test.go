@@ -74,9 +74,9 @@ func TestStoreGuardOptions(t *testing.T) {
 // go through the guard as a remote store's would.
 type wrappedStore struct{ *MemoryStore }
 
-// A half-open probe that panics releases the probe: the next call after it may probe again
-// instead of being refused forever.
-func TestBreakerProbePanicReleases(t *testing.T) {
+// A half-open probe that panics is a failed probe: the breaker opens for another cooldown, then
+// lets one call probe again (neither refused forever nor probing on every request).
+func TestBreakerProbePanic(t *testing.T) {
 	m := testManager(t, WithStore(wrappedStore{NewMemoryStore()}))
 	m.breaker.openUntil = time.Unix(1, 0) // open, cooldown long over: the next call is the probe
 	func() {
@@ -87,7 +87,11 @@ func TestBreakerProbePanicReleases(t *testing.T) {
 		}()
 		_ = m.call(t.Context(), StoreOpRevoked, "probe", func(context.Context) error { panic("store bug") })
 	}()
-	if ok, probe := m.breaker.allow(time.Now()); !ok || !probe {
-		t.Fatalf("after a panicking probe: allow = (%v, %v), want another probe (true, true)", ok, probe)
+	now := m.cfg.now()
+	if ok, _ := m.breaker.allow(now); ok {
+		t.Fatal("after a panicking probe the breaker lets calls through, want it open for a cooldown")
+	}
+	if ok, probe := m.breaker.allow(now.Add(m.cfg.guard.cooldown + time.Second)); !ok || !probe {
+		t.Fatalf("a cooldown after a panicking probe: allow = (%v, %v), want another probe (true, true)", ok, probe)
 	}
 }

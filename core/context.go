@@ -39,8 +39,11 @@ func (c *claimsContext) String() string { return "core.ContextWithClaims" }
 // also returns ctx carrying the claims, as ContextWithClaims would, and the claims it returns are
 // those the context carries (ClaimsFromContext returns the same pointer). The claims and the
 // context node are one allocation. A refused request returns (ctx, nil, err); an anonymous one in
-// optional mode (ctx, nil, nil).
+// optional mode (ctx, nil, nil). ctx must not be nil.
 func (m *Manager) AuthenticateContext(ctx context.Context, r Request, optional bool) (context.Context, *Claims, error) {
+	if ctx == nil {
+		panic("core.Manager.AuthenticateContext: nil context (as context.WithValue, it needs a parent)")
+	}
 	token, hit, err := m.extractProbe(r, true)
 	if optional && err == errMissing {
 		return ctx, nil, nil
@@ -57,8 +60,9 @@ func (m *Manager) AuthenticateContext(ctx context.Context, r Request, optional b
 }
 
 // claimsDst says where verification writes the claims it accepts: a nil *claimsDst, memory of
-// their own; else a claimsContext on parent, allocated only then, so that a refused token costs
-// no node.
+// their own; else a claimsContext on parent, allocated only once the token's signature and
+// claims passed, so that a token refused by them costs no node (one refused by the revocation
+// check afterwards does).
 type claimsDst struct {
 	parent context.Context
 	node   *claimsContext

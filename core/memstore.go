@@ -58,6 +58,22 @@ type memSubject struct {
 	cutUntil time.Time            // ...while now is before this; zero: no cut-off
 }
 
+// revocationExpired reports whether one of r's revocation records has expired at now. Callers
+// hold the store's mu.
+func (r *memSubject) revocationExpired(now time.Time) bool {
+	for _, until := range r.denied {
+		if !now.Before(until) {
+			return true
+		}
+	}
+	for _, until := range r.revoked {
+		if !now.Before(until) {
+			return true
+		}
+	}
+	return !r.cutUntil.IsZero() && !now.Before(r.cutUntil)
+}
+
 // revokes reports whether r holds a revocation record (live or expired).
 func (r *memSubject) revokes() bool {
 	return len(r.denied) > 0 || len(r.revoked) > 0 || !r.cutUntil.IsZero()
@@ -161,7 +177,7 @@ func (s *MemoryStore) Sweep() {
 				delete(r.families, sid)
 			}
 		}
-		if r.revokes() {
+		if r.revocationExpired(now) { // else nothing to change: no write lock against readers
 			s.changeRevocations(subject, r, func() {
 				for jti, until := range r.denied {
 					if !now.Before(until) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -249,6 +250,7 @@ func TestMemoryStoreRevokedWhileWriting(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	ctx := context.Background()
 	stop := make(chan struct{})
+	var current atomic.Int64 // the subject being written: readers read it while it goes unlisted -> listed
 	var readers sync.WaitGroup
 	for range 3 {
 		readers.Go(func() {
@@ -258,7 +260,8 @@ func TestMemoryStoreRevokedWhileWriting(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := s.Revoked(ctx, "alice", "jti-0", "sid-0"); err != nil {
+				i := current.Load()
+				if _, err := s.Revoked(ctx, fmt.Sprintf("user-%d", i), fmt.Sprintf("jti-%d", i), fmt.Sprintf("sid-%d", i)); err != nil {
 					t.Errorf("Revoked: %v", err)
 					return
 				}
@@ -267,25 +270,27 @@ func TestMemoryStoreRevokedWhileWriting(t *testing.T) {
 	}
 	until := memEpoch.Add(time.Hour)
 	for i := range 300 {
-		sid, jti := fmt.Sprintf("sid-%d", i), fmt.Sprintf("jti-%d", i)
-		switch i % 3 {
+		// A fresh subject each time: every write takes it from unlisted to listed.
+		current.Store(int64(i))
+		sub, sid, jti := fmt.Sprintf("user-%d", i), fmt.Sprintf("sid-%d", i), fmt.Sprintf("jti-%d", i)
+		switch i % 4 {
 		case 0:
-			mustOK(t, "RevokeFamily", s.RevokeFamily(ctx, "alice", sid, until))
+			mustOK(t, "RevokeFamily", s.RevokeFamily(ctx, sub, sid, until))
 		case 1:
-			mustOK(t, "DenyToken", s.DenyToken(ctx, "alice", jti, until))
+			mustOK(t, "DenyToken", s.DenyToken(ctx, sub, jti, until))
+		case 2:
+			f := core.Family{Subject: sub, SessionID: sid, Current: "r", CurrentExpires: until, Expires: until}
+			_, err := s.CreateFamily(ctx, f, core.SessionLimit{})
+			mustOK(t, "CreateFamily", err)
+			mustOK(t, "EndSessions", errOf(s.EndSessions(ctx, sub, "", until)))
 		default:
-			mustOK(t, "EndSessions", errOf(s.EndSessions(ctx, "alice", "", until)))
-			mustOK(t, "RevokeFamily", s.RevokeFamily(ctx, "alice", sid, until))
+			mustOK(t, "CutOff", s.CutOff(ctx, sub, memEpoch, until))
 		}
-		r, err := s.Revoked(ctx, "alice", jti, sid)
+		r, err := s.Revoked(ctx, sub, jti, sid)
 		mustOK(t, "Revoked", err)
-		if !r.SessionRevoked && !r.TokenDenied {
+		if !r.SessionRevoked && !r.TokenDenied && !r.CutOff.Equal(memEpoch) {
 			t.Fatalf("write %d: Revoked right after it returned sees nothing: %+v", i, r)
 		}
-	}
-	mustOK(t, "CutOff", s.CutOff(ctx, "bob", memEpoch, until))
-	if r, _ := s.Revoked(ctx, "bob", "", ""); !r.CutOff.Equal(memEpoch) {
-		t.Fatalf("cut-off of a new subject not seen: %+v", r)
 	}
 	close(stop)
 	readers.Wait()

@@ -157,6 +157,11 @@ func (m *Manager) Authorize(ctx context.Context, c *Claims, reqs ...*Requirement
 	return err
 }
 
+// zero reports whether r asks for nothing: declared, never built by a Require* constructor.
+func (r *Requirement) zero() bool {
+	return r.scopes == nil && r.pred == nil && r.maxAge == 0 && r.acr == nil
+}
+
 func (m *Manager) authorize(c *Claims, reqs []*Requirement) error {
 	if c == nil {
 		return errMissing

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -131,5 +132,20 @@ func (m *Manager) Now() time.Time { return m.cfg.now() }
 func MustManager(m *Manager, who string) {
 	if m == nil {
 		panic(who + ": the *core.Manager is nil: pass the Manager core.New returned, after checking its error")
+	}
+}
+
+// MustRequirements panics, naming who, when reqs is empty or holds a nil requirement or a zero
+// one no Require* constructor built: the adapters' Authorize calls it at setup, so that such a
+// route fails when it is built instead of answering every request 500 (Manager.Authorize fails
+// closed on them) or, with no requirement at all, letting every authenticated request through.
+func MustRequirements(who string, reqs []*Requirement) {
+	if len(reqs) == 0 {
+		panic(who + ": no requirement: give at least one (core.RequireScope, core.RequireClaims, core.RequireStepUp)")
+	}
+	for i, r := range reqs {
+		if r == nil || r.zero() {
+			panic(fmt.Sprintf("%s: requirement %d was never built: make it with core.RequireScope, core.RequireClaims or core.RequireStepUp", who, i))
+		}
 	}
 }

@@ -61,5 +61,5 @@
 //
 // Mistakes in the setup fail when the route is built, not on its first request: every
 // constructor of a middleware or handler panics when given a nil *core.Manager, and Authorize
-// when given no requirement.
+// when given no requirement, or a nil one or one no core.Require* constructor built.
 package echo5jwt

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -363,6 +364,10 @@ func TestSetupChecks(t *testing.T) {
 	testutil.SetupChecks(t, "echo5jwt", map[string]func(*core.Manager){
 		"Middleware":              func(m *core.Manager) { echo5jwt.Middleware(m) },
 		"Authorize":               func(m *core.Manager) { echo5jwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"RequireScope":            func(m *core.Manager) { echo5jwt.RequireScope(m, "read") },
+		"RequireAnyScope":         func(m *core.Manager) { echo5jwt.RequireAnyScope(m, "read") },
+		"Require":                 func(m *core.Manager) { echo5jwt.Require(m, func(map[string]any) bool { return true }) },
+		"RequireStepUp":           func(m *core.Manager) { echo5jwt.RequireStepUp(m, core.StepUp{MaxAge: time.Minute}) },
 		"LoginHandler":            func(m *core.Manager) { echo5jwt.LoginHandler(m, login) },
 		"LogoutHandler":           func(m *core.Manager) { echo5jwt.LogoutHandler(m) },
 		"RefreshHandler":          func(m *core.Manager) { echo5jwt.RefreshHandler(m) },
@@ -370,5 +375,5 @@ func TestSetupChecks(t *testing.T) {
 		"SessionsHandler":         func(m *core.Manager) { echo5jwt.SessionsHandler(m) },
 		"EndSessionHandler":       func(m *core.Manager) { echo5jwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { echo5jwt.EndOtherSessionsHandler(m) },
-	}, func(m *core.Manager) { echo5jwt.Authorize(m) })
+	}, func(m *core.Manager, reqs ...*core.Requirement) { echo5jwt.Authorize(m, reqs...) })
 }

@@ -19,9 +19,7 @@ import (
 //	api.GET("/admin", admin, echojwt.RequireScope(m, "admin"))
 func Authorize(m *core.Manager, reqs ...*core.Requirement) echo.MiddlewareFunc {
 	core.MustManager(m, "echojwt.Authorize")
-	if len(reqs) == 0 {
-		panic("echojwt.Authorize: no requirement: give at least one (core.RequireScope, core.RequireClaims, core.RequireStepUp)")
-	}
+	core.MustRequirements("echojwt.Authorize", reqs)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			claims, _ := Claims(c)
@@ -36,12 +34,14 @@ func Authorize(m *core.Manager, reqs ...*core.Requirement) echo.MiddlewareFunc {
 // RequireScope is Authorize with core.RequireScope: the token must grant every one of scopes
 // (read from its scope or scp claim). It panics at setup if a scope is invalid or none is given.
 func RequireScope(m *core.Manager, scopes ...string) echo.MiddlewareFunc {
+	core.MustManager(m, "echojwt.RequireScope")
 	return Authorize(m, core.MustRequirement(core.RequireScope(scopes...)))
 }
 
 // RequireAnyScope is Authorize with core.RequireAnyScope: the token must grant at least one of
 // scopes. It panics at setup if a scope is invalid or none is given.
 func RequireAnyScope(m *core.Manager, scopes ...string) echo.MiddlewareFunc {
+	core.MustManager(m, "echojwt.RequireAnyScope")
 	return Authorize(m, core.MustRequirement(core.RequireAnyScope(scopes...)))
 }
 
@@ -49,6 +49,7 @@ func RequireAnyScope(m *core.Manager, scopes ...string) echo.MiddlewareFunc {
 // satisfy pred (a role check, for one); a refusal is 403 insufficient_scope. It panics at setup
 // if pred is nil.
 func Require[T any](m *core.Manager, pred func(T) bool) echo.MiddlewareFunc {
+	core.MustManager(m, "echojwt.Require")
 	return Authorize(m, core.MustRequirement(core.RequireClaims(pred)))
 }
 
@@ -56,6 +57,7 @@ func Require[T any](m *core.Manager, pred func(T) bool) echo.MiddlewareFunc {
 // s.MaxAge old and/or of one of the classes s.ACRValues (RFC 9470). It panics at setup if s is
 // empty or invalid.
 func RequireStepUp(m *core.Manager, s core.StepUp) echo.MiddlewareFunc {
+	core.MustManager(m, "echojwt.RequireStepUp")
 	return Authorize(m, core.MustRequirement(core.RequireStepUp(s)))
 }
 

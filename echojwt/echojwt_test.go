@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -282,6 +283,10 @@ func TestSetupChecks(t *testing.T) {
 	testutil.SetupChecks(t, "echojwt", map[string]func(*core.Manager){
 		"Middleware":              func(m *core.Manager) { echojwt.Middleware(m) },
 		"Authorize":               func(m *core.Manager) { echojwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"RequireScope":            func(m *core.Manager) { echojwt.RequireScope(m, "read") },
+		"RequireAnyScope":         func(m *core.Manager) { echojwt.RequireAnyScope(m, "read") },
+		"Require":                 func(m *core.Manager) { echojwt.Require(m, func(map[string]any) bool { return true }) },
+		"RequireStepUp":           func(m *core.Manager) { echojwt.RequireStepUp(m, core.StepUp{MaxAge: time.Minute}) },
 		"LoginHandler":            func(m *core.Manager) { echojwt.LoginHandler(m, login) },
 		"LogoutHandler":           func(m *core.Manager) { echojwt.LogoutHandler(m) },
 		"RefreshHandler":          func(m *core.Manager) { echojwt.RefreshHandler(m) },
@@ -289,5 +294,5 @@ func TestSetupChecks(t *testing.T) {
 		"SessionsHandler":         func(m *core.Manager) { echojwt.SessionsHandler(m) },
 		"EndSessionHandler":       func(m *core.Manager) { echojwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { echojwt.EndOtherSessionsHandler(m) },
-	}, func(m *core.Manager) { echojwt.Authorize(m) })
+	}, func(m *core.Manager, reqs ...*core.Requirement) { echojwt.Authorize(m, reqs...) })
 }

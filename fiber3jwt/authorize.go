@@ -17,9 +17,7 @@ import (
 //	api.Get("/admin", fiber3jwt.RequireScope(m, "admin"), admin)
 func Authorize(m *core.Manager, reqs ...*core.Requirement) fiber.Handler {
 	core.MustManager(m, "fiber3jwt.Authorize")
-	if len(reqs) == 0 {
-		panic("fiber3jwt.Authorize: no requirement: give at least one (core.RequireScope, core.RequireClaims, core.RequireStepUp)")
-	}
+	core.MustRequirements("fiber3jwt.Authorize", reqs)
 	return func(c fiber.Ctx) error {
 		claims, _ := Claims(c)
 		if err := m.Authorize(c.Context(), claims, reqs...); err != nil {
@@ -32,12 +30,14 @@ func Authorize(m *core.Manager, reqs ...*core.Requirement) fiber.Handler {
 // RequireScope is Authorize with core.RequireScope: the token must grant every one of scopes
 // (read from its scope or scp claim). It panics at setup if a scope is invalid or none is given.
 func RequireScope(m *core.Manager, scopes ...string) fiber.Handler {
+	core.MustManager(m, "fiber3jwt.RequireScope")
 	return Authorize(m, core.MustRequirement(core.RequireScope(scopes...)))
 }
 
 // RequireAnyScope is Authorize with core.RequireAnyScope: the token must grant at least one of
 // scopes. It panics at setup if a scope is invalid or none is given.
 func RequireAnyScope(m *core.Manager, scopes ...string) fiber.Handler {
+	core.MustManager(m, "fiber3jwt.RequireAnyScope")
 	return Authorize(m, core.MustRequirement(core.RequireAnyScope(scopes...)))
 }
 
@@ -45,6 +45,7 @@ func RequireAnyScope(m *core.Manager, scopes ...string) fiber.Handler {
 // satisfy pred (a role check, for one); a refusal is 403 insufficient_scope. It panics at setup
 // if pred is nil.
 func Require[T any](m *core.Manager, pred func(T) bool) fiber.Handler {
+	core.MustManager(m, "fiber3jwt.Require")
 	return Authorize(m, core.MustRequirement(core.RequireClaims(pred)))
 }
 
@@ -52,6 +53,7 @@ func Require[T any](m *core.Manager, pred func(T) bool) fiber.Handler {
 // s.MaxAge old and/or of one of the classes s.ACRValues (RFC 9470). It panics at setup if s is
 // empty or invalid.
 func RequireStepUp(m *core.Manager, s core.StepUp) fiber.Handler {
+	core.MustManager(m, "fiber3jwt.RequireStepUp")
 	return Authorize(m, core.MustRequirement(core.RequireStepUp(s)))
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/valyala/fasthttp"
@@ -443,6 +444,10 @@ func TestSetupChecks(t *testing.T) {
 	testutil.SetupChecks(t, "fiber3jwt", map[string]func(*core.Manager){
 		"Middleware":              func(m *core.Manager) { fiber3jwt.Middleware(m) },
 		"Authorize":               func(m *core.Manager) { fiber3jwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"RequireScope":            func(m *core.Manager) { fiber3jwt.RequireScope(m, "read") },
+		"RequireAnyScope":         func(m *core.Manager) { fiber3jwt.RequireAnyScope(m, "read") },
+		"Require":                 func(m *core.Manager) { fiber3jwt.Require(m, func(map[string]any) bool { return true }) },
+		"RequireStepUp":           func(m *core.Manager) { fiber3jwt.RequireStepUp(m, core.StepUp{MaxAge: time.Minute}) },
 		"LoginHandler":            func(m *core.Manager) { fiber3jwt.LoginHandler(m, login) },
 		"LogoutHandler":           func(m *core.Manager) { fiber3jwt.LogoutHandler(m) },
 		"RefreshHandler":          func(m *core.Manager) { fiber3jwt.RefreshHandler(m) },
@@ -450,5 +455,5 @@ func TestSetupChecks(t *testing.T) {
 		"SessionsHandler":         func(m *core.Manager) { fiber3jwt.SessionsHandler(m) },
 		"EndSessionHandler":       func(m *core.Manager) { fiber3jwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { fiber3jwt.EndOtherSessionsHandler(m) },
-	}, func(m *core.Manager) { fiber3jwt.Authorize(m) })
+	}, func(m *core.Manager, reqs ...*core.Requirement) { fiber3jwt.Authorize(m, reqs...) })
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -363,6 +364,10 @@ func TestSetupChecks(t *testing.T) {
 	testutil.SetupChecks(t, "fiberjwt", map[string]func(*core.Manager){
 		"Middleware":              func(m *core.Manager) { fiberjwt.Middleware(m) },
 		"Authorize":               func(m *core.Manager) { fiberjwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"RequireScope":            func(m *core.Manager) { fiberjwt.RequireScope(m, "read") },
+		"RequireAnyScope":         func(m *core.Manager) { fiberjwt.RequireAnyScope(m, "read") },
+		"Require":                 func(m *core.Manager) { fiberjwt.Require(m, func(map[string]any) bool { return true }) },
+		"RequireStepUp":           func(m *core.Manager) { fiberjwt.RequireStepUp(m, core.StepUp{MaxAge: time.Minute}) },
 		"LoginHandler":            func(m *core.Manager) { fiberjwt.LoginHandler(m, login) },
 		"LogoutHandler":           func(m *core.Manager) { fiberjwt.LogoutHandler(m) },
 		"RefreshHandler":          func(m *core.Manager) { fiberjwt.RefreshHandler(m) },
@@ -370,5 +375,5 @@ func TestSetupChecks(t *testing.T) {
 		"SessionsHandler":         func(m *core.Manager) { fiberjwt.SessionsHandler(m) },
 		"EndSessionHandler":       func(m *core.Manager) { fiberjwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { fiberjwt.EndOtherSessionsHandler(m) },
-	}, func(m *core.Manager) { fiberjwt.Authorize(m) })
+	}, func(m *core.Manager, reqs ...*core.Requirement) { fiberjwt.Authorize(m, reqs...) })
 }

@@ -19,9 +19,7 @@ import (
 //	api.GET("/admin", ginjwt.RequireScope(m, "admin"), admin)
 func Authorize(m *core.Manager, reqs ...*core.Requirement) gin.HandlerFunc {
 	core.MustManager(m, "ginjwt.Authorize")
-	if len(reqs) == 0 {
-		panic("ginjwt.Authorize: no requirement: give at least one (core.RequireScope, core.RequireClaims, core.RequireStepUp)")
-	}
+	core.MustRequirements("ginjwt.Authorize", reqs)
 	return func(c *gin.Context) {
 		claims, _ := Claims(c)
 		if err := m.Authorize(c.Request.Context(), claims, reqs...); err != nil {
@@ -35,12 +33,14 @@ func Authorize(m *core.Manager, reqs ...*core.Requirement) gin.HandlerFunc {
 // RequireScope is Authorize with core.RequireScope: the token must grant every one of scopes
 // (read from its scope or scp claim). It panics at setup if a scope is invalid or none is given.
 func RequireScope(m *core.Manager, scopes ...string) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.RequireScope")
 	return Authorize(m, core.MustRequirement(core.RequireScope(scopes...)))
 }
 
 // RequireAnyScope is Authorize with core.RequireAnyScope: the token must grant at least one of
 // scopes. It panics at setup if a scope is invalid or none is given.
 func RequireAnyScope(m *core.Manager, scopes ...string) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.RequireAnyScope")
 	return Authorize(m, core.MustRequirement(core.RequireAnyScope(scopes...)))
 }
 
@@ -48,6 +48,7 @@ func RequireAnyScope(m *core.Manager, scopes ...string) gin.HandlerFunc {
 // satisfy pred (a role check, for one); a refusal is 403 insufficient_scope. It panics at setup
 // if pred is nil.
 func Require[T any](m *core.Manager, pred func(T) bool) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.Require")
 	return Authorize(m, core.MustRequirement(core.RequireClaims(pred)))
 }
 
@@ -55,6 +56,7 @@ func Require[T any](m *core.Manager, pred func(T) bool) gin.HandlerFunc {
 // s.MaxAge old and/or of one of the classes s.ACRValues (RFC 9470). It panics at setup if s is
 // empty or invalid.
 func RequireStepUp(m *core.Manager, s core.StepUp) gin.HandlerFunc {
+	core.MustManager(m, "ginjwt.RequireStepUp")
 	return Authorize(m, core.MustRequirement(core.RequireStepUp(s)))
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -266,6 +267,10 @@ func TestSetupChecks(t *testing.T) {
 	testutil.SetupChecks(t, "ginjwt", map[string]func(*core.Manager){
 		"Middleware":              func(m *core.Manager) { ginjwt.Middleware(m) },
 		"Authorize":               func(m *core.Manager) { ginjwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"RequireScope":            func(m *core.Manager) { ginjwt.RequireScope(m, "read") },
+		"RequireAnyScope":         func(m *core.Manager) { ginjwt.RequireAnyScope(m, "read") },
+		"Require":                 func(m *core.Manager) { ginjwt.Require(m, func(map[string]any) bool { return true }) },
+		"RequireStepUp":           func(m *core.Manager) { ginjwt.RequireStepUp(m, core.StepUp{MaxAge: time.Minute}) },
 		"LoginHandler":            func(m *core.Manager) { ginjwt.LoginHandler(m, login) },
 		"LogoutHandler":           func(m *core.Manager) { ginjwt.LogoutHandler(m) },
 		"RefreshHandler":          func(m *core.Manager) { ginjwt.RefreshHandler(m) },
@@ -273,5 +278,5 @@ func TestSetupChecks(t *testing.T) {
 		"SessionsHandler":         func(m *core.Manager) { ginjwt.SessionsHandler(m) },
 		"EndSessionHandler":       func(m *core.Manager) { ginjwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { ginjwt.EndOtherSessionsHandler(m) },
-	}, func(m *core.Manager) { ginjwt.Authorize(m) })
+	}, func(m *core.Manager, reqs ...*core.Requirement) { ginjwt.Authorize(m, reqs...) })
 }

@@ -16,9 +16,7 @@ import (
 //	mux.Handle("GET /admin", nethttpjwt.Middleware(m)(nethttpjwt.RequireScope(m, "admin")(admin)))
 func Authorize(m *core.Manager, reqs ...*core.Requirement) func(http.Handler) http.Handler {
 	core.MustManager(m, "nethttpjwt.Authorize")
-	if len(reqs) == 0 {
-		panic("nethttpjwt.Authorize: no requirement: give at least one (core.RequireScope, core.RequireClaims, core.RequireStepUp)")
-	}
+	core.MustRequirements("nethttpjwt.Authorize", reqs)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, _ := Claims(r)
@@ -34,12 +32,14 @@ func Authorize(m *core.Manager, reqs ...*core.Requirement) func(http.Handler) ht
 // RequireScope is Authorize with core.RequireScope: the token must grant every one of scopes
 // (read from its scope or scp claim). It panics at setup if a scope is invalid or none is given.
 func RequireScope(m *core.Manager, scopes ...string) func(http.Handler) http.Handler {
+	core.MustManager(m, "nethttpjwt.RequireScope")
 	return Authorize(m, core.MustRequirement(core.RequireScope(scopes...)))
 }
 
 // RequireAnyScope is Authorize with core.RequireAnyScope: the token must grant at least one of
 // scopes. It panics at setup if a scope is invalid or none is given.
 func RequireAnyScope(m *core.Manager, scopes ...string) func(http.Handler) http.Handler {
+	core.MustManager(m, "nethttpjwt.RequireAnyScope")
 	return Authorize(m, core.MustRequirement(core.RequireAnyScope(scopes...)))
 }
 
@@ -47,6 +47,7 @@ func RequireAnyScope(m *core.Manager, scopes ...string) func(http.Handler) http.
 // satisfy pred (a role check, for one); a refusal is 403 insufficient_scope. It panics at setup
 // if pred is nil.
 func Require[T any](m *core.Manager, pred func(T) bool) func(http.Handler) http.Handler {
+	core.MustManager(m, "nethttpjwt.Require")
 	return Authorize(m, core.MustRequirement(core.RequireClaims(pred)))
 }
 
@@ -54,6 +55,7 @@ func Require[T any](m *core.Manager, pred func(T) bool) func(http.Handler) http.
 // s.MaxAge old and/or of one of the classes s.ACRValues (RFC 9470). It panics at setup if s is
 // empty or invalid.
 func RequireStepUp(m *core.Manager, s core.StepUp) func(http.Handler) http.Handler {
+	core.MustManager(m, "nethttpjwt.RequireStepUp")
 	return Authorize(m, core.MustRequirement(core.RequireStepUp(s)))
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/internal/testutil"
@@ -119,6 +120,10 @@ func TestSetupChecks(t *testing.T) {
 	testutil.SetupChecks(t, "nethttpjwt", map[string]func(*core.Manager){
 		"Middleware":              func(m *core.Manager) { nethttpjwt.Middleware(m) },
 		"Authorize":               func(m *core.Manager) { nethttpjwt.Authorize(m, core.MustRequirement(core.RequireScope("read"))) },
+		"RequireScope":            func(m *core.Manager) { nethttpjwt.RequireScope(m, "read") },
+		"RequireAnyScope":         func(m *core.Manager) { nethttpjwt.RequireAnyScope(m, "read") },
+		"Require":                 func(m *core.Manager) { nethttpjwt.Require(m, func(map[string]any) bool { return true }) },
+		"RequireStepUp":           func(m *core.Manager) { nethttpjwt.RequireStepUp(m, core.StepUp{MaxAge: time.Minute}) },
 		"LoginHandler":            func(m *core.Manager) { nethttpjwt.LoginHandler(m, login) },
 		"LogoutHandler":           func(m *core.Manager) { nethttpjwt.LogoutHandler(m) },
 		"RefreshHandler":          func(m *core.Manager) { nethttpjwt.RefreshHandler(m) },
@@ -126,5 +131,5 @@ func TestSetupChecks(t *testing.T) {
 		"SessionsHandler":         func(m *core.Manager) { nethttpjwt.SessionsHandler(m) },
 		"EndSessionHandler":       func(m *core.Manager) { nethttpjwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { nethttpjwt.EndOtherSessionsHandler(m) },
-	}, func(m *core.Manager) { nethttpjwt.Authorize(m) })
+	}, func(m *core.Manager, reqs ...*core.Requirement) { nethttpjwt.Authorize(m, reqs...) })
 }

@@ -10,14 +10,15 @@ import (
 
 // Constructors are the adapter functions that build a middleware or handler from a Manager; every
 // adapter has all of them.
-var Constructors = []string{"Middleware", "Authorize", "LoginHandler", "LogoutHandler", "RefreshHandler",
-	"JWKSHandler", "SessionsHandler", "EndSessionHandler", "EndOtherSessionsHandler"}
+var Constructors = []string{"Middleware", "Authorize", "RequireScope", "RequireAnyScope", "Require",
+	"RequireStepUp", "LoginHandler", "LogoutHandler", "RefreshHandler", "JWKSHandler", "SessionsHandler",
+	"EndSessionHandler", "EndOtherSessionsHandler"}
 
 // SetupChecks checks what an adapter refuses at setup rather than on the first request: each of
 // build's constructors (one per name in Constructors) panics with a nil *core.Manager, naming
-// itself (pkg.Name) and saying what to pass; noRequirement, which calls Authorize with a valid
-// Manager and no requirement, panics saying so.
-func SetupChecks(t *testing.T, pkg string, build map[string]func(*core.Manager), noRequirement func(*core.Manager)) {
+// itself (pkg.Name) and saying what to pass; authorize, which calls Authorize with a valid
+// Manager and the requirements given, panics with none, a nil one or a zero one.
+func SetupChecks(t *testing.T, pkg string, build map[string]func(*core.Manager), authorize func(*core.Manager, ...*core.Requirement)) {
 	t.Helper()
 	for _, name := range Constructors {
 		f, ok := build[name]
@@ -34,8 +35,19 @@ func SetupChecks(t *testing.T, pkg string, build map[string]func(*core.Manager),
 		t.Errorf("%s: %d constructors checked, want %d", pkg, len(build), len(Constructors))
 	}
 	m := SuiteManager(t, NewClockNow())
-	if msg := panicOf(func() { noRequirement(m) }); !strings.Contains(msg, pkg+".Authorize: no requirement") {
-		t.Errorf("%s.Authorize without requirements: got panic %q", pkg, msg)
+	for _, tc := range []struct {
+		name string
+		reqs []*core.Requirement
+		want string
+	}{
+		{"no requirement", nil, pkg + ".Authorize: no requirement"},
+		{"a nil requirement", []*core.Requirement{nil}, pkg + ".Authorize: requirement 0 was never built"},
+		{"a zero requirement", []*core.Requirement{core.MustRequirement(core.RequireScope("read")), new(core.Requirement)},
+			pkg + ".Authorize: requirement 1 was never built"},
+	} {
+		if msg := panicOf(func() { authorize(m, tc.reqs...) }); !strings.Contains(msg, tc.want) {
+			t.Errorf("%s.Authorize with %s: got panic %q, want one containing %q", pkg, tc.name, msg, tc.want)
+		}
 	}
 }
 

@@ -398,16 +398,16 @@ func revokeMany(t *testing.T, m *core.Manager, n int) []string {
 	return out
 }
 
-// countAccepted counts the revoked tokens m does not refuse as revoked: accepted ones, and ones
+// countNotRefusedAsRevoked counts the revoked tokens m does not refuse as revoked: accepted ones, and ones
 // refused for another reason (a store that could not answer says nothing about the
 // revocation records, so it must not pass for "still revoked").
-func countAccepted(ctx context.Context, m *core.Manager, tokens []string) (accepted int) {
+func countNotRefusedAsRevoked(ctx context.Context, m *core.Manager, tokens []string) (n int) {
 	for _, tok := range tokens {
 		if _, err := m.Verify(ctx, tok); !errors.Is(err, core.ErrTokenRevoked) {
-			accepted++
+			n++
 		}
 	}
-	return accepted
+	return n
 }
 
 // Redis restarts without its data: no revoked token becomes valid again, with or without the
@@ -439,19 +439,19 @@ func TestRestartWithoutDataRevokedStayRefused(t *testing.T) {
 	repl := newInstances(t, client, clockFn, 1, []Option{prefix, WithLocalReplica()})[0]
 	waitInSync(t, repl.store)
 	revoked := revokeMany(t, plain.m, 36)
-	waitForWithin(t, 5*time.Second, "the revocations to reach the replica", func() bool { return countAccepted(ctx, repl.m, revoked) == 0 })
+	waitForWithin(t, 5*time.Second, "the revocations to reach the replica", func() bool { return countNotRefusedAsRevoked(ctx, repl.m, revoked) == 0 })
 	losses.Store(0)
 	srv.Stop()
 	srv.Start()
-	if n := countAccepted(ctx, plain.m, revoked); n != 0 {
-		t.Errorf("after a restart without data, without the replica: %d/%d revoked tokens accepted, want 0", n, len(revoked))
+	if n := countNotRefusedAsRevoked(ctx, plain.m, revoked); n != 0 {
+		t.Errorf("after a restart without data, without the replica: %d/%d revoked tokens not refused as revoked, want 0", n, len(revoked))
 	}
-	if n := countAccepted(ctx, repl.m, revoked); n != 0 {
-		t.Errorf("after a restart without data, with the replica (while resyncing): %d/%d revoked tokens accepted, want 0", n, len(revoked))
+	if n := countNotRefusedAsRevoked(ctx, repl.m, revoked); n != 0 {
+		t.Errorf("after a restart without data, with the replica (while resyncing): %d/%d revoked tokens not refused as revoked, want 0", n, len(revoked))
 	}
 	waitInSync(t, repl.store)
-	if n := countAccepted(ctx, repl.m, revoked); n != 0 {
-		t.Errorf("after a restart without data, with the replica in sync again: %d/%d revoked tokens accepted, want 0", n, len(revoked))
+	if n := countNotRefusedAsRevoked(ctx, repl.m, revoked); n != 0 {
+		t.Errorf("after a restart without data, with the replica in sync again: %d/%d revoked tokens not refused as revoked, want 0", n, len(revoked))
 	}
 	if losses.Load() == 0 {
 		t.Error("no EventStoreDataLoss after a restart without data")
@@ -495,7 +495,7 @@ func TestEvictionPolicies(t *testing.T) {
 			in := newInstances(t, func() redis.UniversalClient { return client }, testutil.NewClockNow, 1,
 				[]Option{prefix, WithEvictionRisk(), WithEventHook(hook)})[0]
 			revoked := revokeMany(t, in.m, 150)
-			if n := countAccepted(ctx, in.m, revoked); n != 0 {
+			if n := countNotRefusedAsRevoked(ctx, in.m, revoked); n != 0 {
 				t.Fatalf("before eviction: %d accepted", n)
 			}
 			losses.Store(0)
@@ -526,7 +526,7 @@ func TestEvictionPolicies(t *testing.T) {
 				}
 			}
 			evicted := all - revocationKeys()
-			n := countAccepted(ctx, in.m, revoked)
+			n := countNotRefusedAsRevoked(ctx, in.m, revoked)
 			t.Logf("%s: %d of %d revocation records evicted; revoked tokens accepted %d/%d, %d loss event(s)", policy, evicted, all, n, len(revoked), losses.Load())
 			if n != 0 {
 				t.Errorf("%s with WithEvictionRisk: %d/%d revoked tokens accepted after eviction, want 0", policy, n, len(revoked))

@@ -197,7 +197,7 @@ func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return nex
 
 func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.add(cmd.Name())
+		h.add(cmdName(cmd))
 		return next(ctx, cmd)
 	}
 }
@@ -205,10 +205,18 @@ func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		for _, cmd := range cmds {
-			h.add(cmd.Name())
+			h.add(cmdName(cmd))
 		}
 		return next(ctx, cmds)
 	}
+}
+
+// cmdName is the command's name, with its subcommand for CLIENT ("client setinfo").
+func cmdName(cmd redis.Cmder) string {
+	if args := cmd.Args(); cmd.Name() == "client" && len(args) > 1 {
+		return "client " + strings.ToLower(fmt.Sprint(args[1]))
+	}
+	return cmd.Name()
 }
 
 func (h *countingHook) add(name string) {
@@ -233,7 +241,7 @@ func (h *countingHook) takeQueries() []string {
 	var out []string
 	for _, c := range h.take() {
 		switch c {
-		case "hello", "client", "auth", "select":
+		case "hello", "client setinfo", "auth", "select":
 		default:
 			out = append(out, c)
 		}

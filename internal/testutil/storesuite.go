@@ -532,9 +532,10 @@ func testRetryKey(e *storeEnv) {
 	e.rotate(thief, core.RotateReused)
 }
 
-// testRetryWindow: a retry with the rotation's own key stops being one once RetryWindow has
-// passed since the rotation (a leaked token and key must not keep yielding the current token):
-// it is reuse then, and so is any retry when the window is zero.
+// testRetryWindow: a retry with the rotation's own key is one until RetryWindow has passed since
+// the rotation (checked a millisecond before), and stops being one then (a leaked token and key
+// must not keep yielding the current token): it is reuse then, and so is any retry when the
+// window is zero.
 func testRetryWindow(e *storeEnv) {
 	for _, tc := range []struct {
 		sid    string
@@ -543,6 +544,7 @@ func testRetryWindow(e *storeEnv) {
 	}{
 		{"sid-late", time.Minute, time.Minute}, // at the window's end: no longer before it
 		{"sid-none", 0, 0},
+		{"sid-in-time", time.Minute, time.Minute - time.Millisecond}, // just before: still a retry
 	} {
 		f := e.create("alice", tc.sid, "jti-1")
 		req := e.request("alice", tc.sid, "jti-1", f.CurrentIssuedAt, "jti-2", 0)
@@ -551,6 +553,10 @@ func testRetryWindow(e *storeEnv) {
 		e.clock.Advance(tc.after)
 		retry := e.request("alice", tc.sid, "jti-1", f.CurrentIssuedAt, "jti-3", 0)
 		retry.RetryKey, retry.RetryWindow = "key-1", tc.window
+		if tc.after < tc.window {
+			e.rotate(retry, core.RotateRetry)
+			continue
+		}
 		e.rotate(retry, core.RotateReused)
 		if r := e.revoked("alice", "", tc.sid); !r.SessionRevoked {
 			e.t.Errorf("%s: a retry past its window did not revoke the session", tc.sid)

@@ -32,7 +32,8 @@ var (
 // Retries are safe: a client library re-sending the same rotation after a lost reply gets the
 // same answer, and a client that retries its request with the same WithRetryKey (the
 // Idempotency-Key header, in ServeRefresh) gets the session's current refresh token again
-// instead of a reuse verdict. Without a retry key, a client that lost the answer to a refresh
+// instead of a reuse verdict, for one access-token lifetime after the rotation it repeats (see
+// WithRetryKey). Without a retry key, a client that lost the answer to a refresh
 // and sends the old token again is indistinguishable from a thief and ends its session.
 //
 // Without rotation the refresh token is checked against the revocation records and only a new

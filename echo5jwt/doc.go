@@ -27,8 +27,8 @@
 // core.Manager.Problem decided through StatusCode (echo.HTTPStatusCoder, so echo.StatusCode(err)
 // and Echo's logging middleware see 401, 400, 403 or 503), renders core's JSON body through
 // MarshalJSON, and unwraps to the core error, so errors.Is(err, core.ErrTokenExpired) holds. Before
-// returning it the middleware sets core's WWW-Authenticate and Cache-Control headers on the
-// response. With Echo's default HTTPErrorHandler the answer is therefore exactly the one every
+// returning it the middleware sets core's headers (WWW-Authenticate, Cache-Control, Retry-After on
+// a 503) on the response. With Echo's default HTTPErrorHandler the answer is therefore exactly the one every
 // jwtexp adapter gives: the status, the RFC 6750 §3 challenge and the body
 // {"error": "invalid_token", "error_description": "token expired"}. A custom HTTPErrorHandler
 // may render the body its own way; the headers are already set. WithErrorHandler replaces the

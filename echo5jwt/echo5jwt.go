@@ -37,7 +37,7 @@ func WithErrorHandler(h func(c *echo.Context, err error) error) Option {
 
 // Middleware authenticates every request with m. An accepted request goes on with its claims
 // in c.Request()'s context (read them with Claims); for a refused one the middleware sets core's
-// WWW-Authenticate and Cache-Control headers and returns an *Error, which Echo's default
+// headers (WWW-Authenticate, Cache-Control, Retry-After on a 503) and returns an *Error, which Echo's default
 // HTTPErrorHandler renders as core's status and JSON body (see WithErrorHandler for the
 // alternative).
 func Middleware(m *core.Manager, opts ...Option) echo.MiddlewareFunc {

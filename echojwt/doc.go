@@ -23,8 +23,8 @@
 // WWW-Authenticate challenge and JSON body that core.Manager.Problem decides - the same answer in
 // every jwtexp adapter - and the middleware returns nil. With WithHTTPErrors it instead returns an
 // *echo.HTTPError (Code: the core status, Message: the short reason, Internal: the core error) for
-// the application's HTTPErrorHandler to render: the status and the WWW-Authenticate and
-// Cache-Control headers are still core's, but the body shape is then the application's (Echo's
+// the application's HTTPErrorHandler to render: the status and the headers (WWW-Authenticate,
+// Cache-Control, Retry-After on a 503) are still core's, but the body shape is then the application's (Echo's
 // default handler writes {"message": "token expired"}), not the {"error", "error_description"} shape.
 //
 // Behind the middleware, Claims and Custom read the verified claims; they are stored in

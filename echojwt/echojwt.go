@@ -39,8 +39,9 @@ func WithErrorHandler(h func(c echo.Context, err error) error) Option {
 // WithHTTPErrors makes the middleware return an *echo.HTTPError for a refused request instead of
 // answering it: Code is the status core decided (401, 400, 403, 503, ...), Message the short
 // client-safe reason ("token expired") and Internal the core error, so errors.Is(err,
-// core.ErrTokenExpired) holds in the application's HTTPErrorHandler. The WWW-Authenticate and
-// Cache-Control headers core decided are set on the response before returning; the body is
+// core.ErrTokenExpired) holds in the application's HTTPErrorHandler. The headers core decided
+// (WWW-Authenticate, Cache-Control, Retry-After on a 503) are set on the response before
+// returning; the body is
 // whatever the HTTPErrorHandler writes, so it no longer has the contract shape (RFC 6750 §3 challenge and a JSON
 // {"error", "error_description"} body).
 func WithHTTPErrors() Option { return func(o *options) { o.httpErrors = true } }

@@ -10,7 +10,10 @@
 // tabulate them: fw is gin, echo, echo5, fiber, fiber3 or nethttp; alg HS256, RS256, ES256 or
 // EdDSA; case valid, expired or garbage; impl bare (the route without any middleware), jwtexp,
 // jwtexp-nocache (without the verified-token cache; valid tokens only), or a peer of that
-// framework. BenchmarkEndToEnd measures the same routes through real servers on loopback.
+// framework. BenchmarkEndToEnd measures the same routes through real servers on loopback, one
+// cell after another; BenchmarkEndToEndPaired runs all of a framework's servers at once in
+// interleaved rounds, with bare-again (the bare route on a second server: the harness's own
+// error) and the reference middlewares ref-copy and ref-spin (see e2e_reference_test.go).
 // See BENCHMARKS.md at the repository root for the results and what each implementation checks.
 //
 // This is a separate module so that the peers never enter the library's go.mod.

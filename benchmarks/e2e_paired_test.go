@@ -42,7 +42,7 @@ func BenchmarkEndToEndPaired(b *testing.B) {
 					impls := fw.impls(b, fx)
 					var spinNS float64
 					if tokens == 1 {
-						spinNS = calibrateSpin(b, impls[0].target, findImpl(b, impls, "jwtexp"), fx.authorization["valid"])
+						spinNS = calibrateSpin(b, findImpl(b, impls, "bare"), findImpl(b, impls, "jwtexp"), fx.authorization["valid"])
 					}
 					for _, im := range impls {
 						if (tokens == 1 && im.name == "jwtexp-nocache") || (tokens > 1 && (im.name == "jwtexp" || isRef(im.name))) {

@@ -41,7 +41,7 @@ const e2eTokens = 8192
 //
 // Run it as interleaved passes (BENCHMARKS.md), e.g.
 //
-//	for i in 1 2 3 4 5; do go test -run '^$' -bench EndToEnd -benchtime 0.5s; done
+//	for i in 1 2 3; do go test -run '^$' -bench '^BenchmarkEndToEnd$' -benchtime 0.4s; done
 //
 // It only listens on 127.0.0.1.
 func BenchmarkEndToEnd(b *testing.B) {

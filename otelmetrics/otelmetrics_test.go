@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -301,5 +303,33 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		<-tick.C
+	}
+}
+
+// Store operations are a closed set: an Op that is not one of core.StoreOps is counted as
+// "other", so no event can add attribute sets (series) without bound.
+func TestStoreOpOther(t *testing.T) {
+	m, r := newMetrics(t)
+	op := attribute.Key("jwtexp.store.operation")
+	for i := range 5 {
+		name := fmt.Sprintf("op-%d", i)
+		m.Hook(context.Background(), core.Event{Kind: core.EventStoreFailure, Op: name})
+		m.Hook(context.Background(), core.Event{Kind: core.EventStoreCall, Op: name, Duration: time.Millisecond})
+	}
+	m.Hook(context.Background(), core.Event{Kind: core.EventStoreFailure, Op: core.StoreOps()[0]})
+	if got := r.sum("jwtexp.store.failures", op.String("other")); got != 5 {
+		t.Errorf("failures of unknown ops counted as other: got %d, want 5", got)
+	}
+	if got := r.sum("jwtexp.store.failures", op.String(core.StoreOps()[0])); got != 1 {
+		t.Errorf("failures of %s: got %d, want 1", core.StoreOps()[0], got)
+	}
+	if got := r.histogramCount("jwtexp.store.operation.duration", op.String("other")); got != 5 {
+		t.Errorf("durations of unknown ops counted as other: got %d, want 5", got)
+	}
+	fm, _ := r.metric("jwtexp.store.failures")
+	for _, dp := range fm.Data.(metricdata.Sum[int64]).DataPoints {
+		if v, _ := dp.Attributes.Value(op); strings.HasPrefix(v.AsString(), "op-") {
+			t.Errorf("an unknown op got a series of its own: %v", v.AsString())
+		}
 	}
 }

@@ -309,11 +309,14 @@ func WithRealm(realm string) Option {
 }
 
 // WithMaxTokenSize sets the largest token accepted, in bytes; larger ones are rejected before any
-// decoding. Default: 8192.
+// decoding. Default: 8192; at most 1 GiB.
 func WithMaxTokenSize(n int) Option {
 	return func(c *config) error {
 		if n < 64 {
 			return configError("WithMaxTokenSize: %d bytes is too small for any token", n)
+		}
+		if n > 1<<30 { // claims keep 32-bit offsets into the payload
+			return configError("WithMaxTokenSize: %d bytes is more than any request header carries: use at most 1 GiB", n)
 		}
 		c.maxTokenSize = n
 		return nil

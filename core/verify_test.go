@@ -372,6 +372,7 @@ func TestConfigErrors(t *testing.T) {
 		{"small RSA", []core.Option{core.WithAccessKeys(core.Key{Private: small})}, "needs at least 2048"},
 		{"unknown alg", []core.Option{core.WithAccessKeys(core.Key{Secret: testutil.AccessSecret, Algorithm: "HS1024"})}, "does not fit"},
 		{"zero access TTL", []core.Option{core.WithAccessTTL(0)}, "WithAccessTTL"},
+		{"huge max token size", []core.Option{core.WithMaxTokenSize(1 << 31)}, "at most 1 GiB"},
 		{"negative refresh TTL", []core.Option{core.WithRefreshTTL(-time.Second)}, "WithRefreshTTL"},
 		{"refresh shorter than access", []core.Option{core.WithAccessTTL(time.Hour), core.WithRefreshTTL(time.Minute)}, "shorter than access TTL"},
 		{"huge leeway", []core.Option{core.WithLeeway(5 * time.Minute)}, "WithUnsafeLeeway"},

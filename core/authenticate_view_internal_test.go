@@ -48,8 +48,8 @@ func TestAuthenticateKeepsNoRequestString(t *testing.T) {
 			t.Fatalf("claims changed with the request buffer: subject %q", c.Subject)
 		}
 	}
-	if c := m.cache.get(alice.AccessToken); c == nil || c.Subject != "alice" {
-		t.Fatalf("cache entry of alice's token after the buffer was reused: %v", c)
+	if e := m.cache.get(alice.AccessToken); e == nil || e.claims.Subject != "alice" {
+		t.Fatalf("cache entry of alice's token after the buffer was reused: %+v", e)
 	}
 	if c, err := m.Authenticate(ctx, r); err != nil || c.Subject != "carol" {
 		t.Fatalf("next request on the reused buffer: %v, %v", c, err)
@@ -58,7 +58,7 @@ func TestAuthenticateKeepsNoRequestString(t *testing.T) {
 	if _, err := m.Authenticate(ctx, r); err == nil {
 		t.Fatal("a forged token in the reused buffer was accepted")
 	}
-	if c := m.cache.get(carol.AccessToken); c == nil || c.Subject != "carol" {
-		t.Fatalf("cache entry of carol's token after the buffer was reused: %v", c)
+	if e := m.cache.get(carol.AccessToken); e == nil || e.claims.Subject != "carol" {
+		t.Fatalf("cache entry of carol's token after the buffer was reused: %+v", e)
 	}
 }

@@ -1,7 +1,10 @@
 package core
 
 import (
-	"sync"
+	"hash/maphash"
+	"math/bits"
+	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -23,6 +26,12 @@ const DefaultVerifiedCacheSize = 4096
 // and forged tokens never enter it, so it cannot be flooded by an attacker without valid tokens.
 // Expiry (exp plus leeway) is checked on every hit, and revocation is looked up on every hit
 // exactly as without the cache. Each hit returns a fresh copy of the claims.
+//
+// The cache holds at most entries tokens (above 4, entries rounded down to a multiple of 4); its
+// slots, 8 bytes each, are allocated with the Manager. Tokens are placed by a hash into groups of
+// 4: a token verified while its group is full replaces one of the four at random, so a cache
+// smaller than the set of tokens in use keeps verifying some of them again, never answering
+// wrong.
 func WithVerifiedCache(entries int) Option {
 	return func(c *config) error {
 		if entries < 0 {
@@ -34,51 +43,94 @@ func WithVerifiedCache(entries int) Option {
 }
 
 // verifiedCache maps token -> verified claims. Every authenticated request reads it, from every
-// core at once, so reads take no lock and write nothing shared (sync.Map's lookups are atomic
-// loads; a read lock would make every core write the lock's reader count). Eviction takes entries
-// in the map's iteration order, which follows a per-map random hash seed: it needs no bookkeeping
-// on hits and keeps the cache bounded.
+// core at once, so a read takes no lock and writes nothing shared: it is a fixed array of slots,
+// read with atomic loads. The slots form buckets of cacheWays; a token can only live in the bucket
+// its hash picks, and a token put into a full bucket replaces one of that bucket's entries at
+// random. So the cache never holds more than its size, evicting costs nothing, and a hit does no
+// bookkeeping. A token is hashed by its last bytes, its signature (RFC 7515 §7.1: the last
+// segment), which the issuer's key makes unpredictable; the whole token is compared on a hit.
 type verifiedCache struct {
-	max     int
-	n       atomic.Int64 // entries, kept by put and drop
-	entries sync.Map     // string -> *Claims
+	seed    maphash.Seed
+	buckets uint64
+	slots   []atomic.Pointer[cacheEntry]
 }
 
+// cacheWays is how many entries a bucket holds.
+const cacheWays = 4
+
+// cacheHashed is how many of a token's last bytes its cache hash covers: 256 bits of a signature
+// or MAC, more than any collision needs.
+const cacheHashed = 32
+
+// cacheEntry is one verified token. It is never written once published.
+type cacheEntry struct {
+	hash   uint64
+	token  string
+	until  time.Time // exp plus the Manager's leeway: from then on the token is expired
+	claims Claims
+}
+
+// newVerifiedCache returns a cache of at most max entries (max rounded down to a multiple of
+// cacheWays when it is larger), or nil for max <= 0.
 func newVerifiedCache(max int) *verifiedCache {
 	if max <= 0 {
 		return nil
 	}
-	return &verifiedCache{max: max}
+	ways := min(max, cacheWays)
+	buckets := max / ways
+	return &verifiedCache{seed: maphash.MakeSeed(), buckets: uint64(buckets), slots: make([]atomic.Pointer[cacheEntry], buckets*ways)}
 }
 
-func (vc *verifiedCache) get(token string) *Claims {
-	c, _ := vc.entries.Load(token)
-	claims, _ := c.(*Claims)
-	return claims
+func (vc *verifiedCache) hash(token string) uint64 {
+	return maphash.String(vc.seed, token[max(0, len(token)-cacheHashed):])
 }
 
-// put adds an entry; past max it first evicts one sixteenth of the entries. Concurrent puts may
-// overshoot max by the number of goroutines inserting at that moment, no more.
-func (vc *verifiedCache) put(token string, c *Claims) {
-	if _, loaded := vc.entries.LoadOrStore(token, c); loaded {
-		return
-	}
-	if vc.n.Add(1) <= int64(vc.max) {
-		return
-	}
-	evict := vc.max/16 + 1
-	vc.entries.Range(func(k, _ any) bool {
-		if _, ok := vc.entries.LoadAndDelete(k); ok {
-			vc.n.Add(-1)
-			evict--
+// bucket returns the slots token's hash h may live in.
+func (vc *verifiedCache) bucket(h uint64) []atomic.Pointer[cacheEntry] {
+	ways := uint64(len(vc.slots)) / vc.buckets
+	// The high bits of h pick the bucket (h*buckets/2^64, Lemire's multiply-shift); no division.
+	hi, _ := bits.Mul64(h, vc.buckets)
+	return vc.slots[hi*ways : (hi+1)*ways]
+}
+
+func (vc *verifiedCache) get(token string) *cacheEntry {
+	h := vc.hash(token)
+	b := vc.bucket(h)
+	for i := range b {
+		if e := b[i].Load(); e != nil && e.hash == h && e.token == token {
+			return e
 		}
-		return evict > 0
-	})
+	}
+	return nil
 }
 
+// put adds token's claims, expired from until on. The cache keeps a copy of token and of c. A
+// full bucket loses one entry picked at random: a token seen again after that is verified again.
+func (vc *verifiedCache) put(token string, c *Claims, until time.Time) {
+	h := vc.hash(token)
+	b := vc.bucket(h)
+	for i := range b {
+		if e := b[i].Load(); e != nil && e.hash == h && e.token == token {
+			return
+		}
+	}
+	e := &cacheEntry{hash: h, token: strings.Clone(token), until: until, claims: *c}
+	for i := range b {
+		if b[i].CompareAndSwap(nil, e) {
+			return
+		}
+	}
+	b[rand.N(len(b))].Store(e)
+}
+
+// drop removes token's entry, if it has one.
 func (vc *verifiedCache) drop(token string) {
-	if _, ok := vc.entries.LoadAndDelete(token); ok {
-		vc.n.Add(-1)
+	h := vc.hash(token)
+	b := vc.bucket(h)
+	for i := range b {
+		if e := b[i].Load(); e != nil && e.hash == h && e.token == token {
+			b[i].CompareAndSwap(e, nil)
+		}
 	}
 }
 
@@ -86,40 +138,40 @@ func (vc *verifiedCache) purge() {
 	if vc == nil {
 		return
 	}
-	vc.entries.Range(func(k, _ any) bool {
-		vc.drop(k.(string))
-		return true
-	})
+	for i := range vc.slots {
+		vc.slots[i].Store(nil)
+	}
 }
 
 func (vc *verifiedCache) len() int {
 	n := 0
-	vc.entries.Range(func(_, _ any) bool {
-		n++
-		return true
-	})
+	for i := range vc.slots {
+		if vc.slots[i].Load() != nil {
+			n++
+		}
+	}
 	return n
 }
 
 // cached answers an access token from the cache: the claims (a copy, where dst says) when the
 // token was verified before and has not expired since, else nil.
 func (m *Manager) cached(token string, now time.Time, dst *claimsDst) (*Claims, error) {
-	c := m.cache.get(token)
-	if c == nil {
+	e := m.cache.get(token)
+	if e == nil {
 		return nil, nil
 	}
-	return m.fromCache(token, c, now, dst)
+	return m.fromCache(e, now, dst)
 }
 
-// fromCache answers token from its cache entry c: a copy of the claims (where dst says), or
+// fromCache answers a token from its cache entry e: a copy of the claims (where dst says), or
 // ErrTokenExpired (and the entry dropped) once exp plus the leeway has passed.
-func (m *Manager) fromCache(token string, c *Claims, now time.Time, dst *claimsDst) (*Claims, error) {
-	if !now.Before(c.ExpiresAt.Add(m.cfg.leeway)) {
-		m.cache.drop(token)
+func (m *Manager) fromCache(e *cacheEntry, now time.Time, dst *claimsDst) (*Claims, error) {
+	if !now.Before(e.until) {
+		m.cache.drop(e.token)
 		return nil, errExpired
 	}
 	out := dst.claims()
-	*out = *c
+	*out = e.claims
 	return out, nil
 }
 
@@ -129,9 +181,7 @@ func (m *Manager) verifyCached(token string, now time.Time, dst *claimsDst) (*Cl
 	if c == nil && err == nil {
 		c, _, err = m.parseKey(token, kindAccess, now, 0, dst)
 		if err == nil {
-			stored := new(Claims)
-			*stored = *c
-			m.cache.put(string(append([]byte(nil), token...)), stored)
+			m.cache.put(token, c, c.ExpiresAt.Add(m.cfg.leeway))
 		}
 	}
 	return c, err

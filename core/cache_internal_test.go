@@ -5,22 +5,83 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+	"unsafe"
 )
 
 func TestVerifiedCacheBounded(t *testing.T) {
-	vc := newVerifiedCache(100)
-	for i := 0; i < 10000; i++ {
-		vc.put("token-"+strconv.Itoa(i), &Claims{})
-		if n := vc.len(); n > 100 {
-			t.Fatalf("cache holds %d entries, max 100", n)
+	for _, max := range []int{1, 3, 4, 100, 4096} {
+		vc := newVerifiedCache(max)
+		for i := 0; i < 4*max+100; i++ {
+			token := "token-" + strconv.Itoa(i)
+			vc.put(token, &Claims{Subject: token}, time.Time{})
+			if e := vc.get(token); e == nil || e.claims.Subject != token {
+				t.Fatalf("max %d: token %d not found right after put: %+v", max, i, e)
+			}
+			if n := vc.len(); n > max {
+				t.Fatalf("max %d: cache holds %d entries", max, n)
+			}
 		}
-	}
-	vc.purge()
-	if vc.len() != 0 {
-		t.Fatalf("purge left %d entries", vc.len())
+		// Filled with four times its size, a cache of 4 or more keeps at least three quarters of
+		// its slots full (one bucket of four takes a quarter of 4; 4096 random puts leave a
+		// bucket of 4 empty with probability e^-16).
+		if n := vc.len(); n < max*3/4 || n < 1 {
+			t.Fatalf("max %d: cache holds only %d entries after %d puts", max, n, 4*max+100)
+		}
+		vc.purge()
+		if vc.len() != 0 {
+			t.Fatalf("purge left %d entries", vc.len())
+		}
 	}
 	if newVerifiedCache(0) != nil {
 		t.Fatalf("size 0 must turn the cache off")
+	}
+}
+
+// Tokens that hash alike (the same last bytes: the hash covers only those) share a bucket; each
+// still finds its own entry, never another's, and drop removes only its own.
+func TestVerifiedCacheSameHash(t *testing.T) {
+	vc := newVerifiedCache(64)
+	tail := strings.Repeat("s", cacheHashed)
+	a, b, c := "a."+tail, "b."+tail, "c."+tail
+	if vc.hash(a) != vc.hash(b) {
+		t.Fatal("tokens with the same last bytes hash differently: the test needs another pair")
+	}
+	vc.put(a, &Claims{Subject: "a"}, time.Time{})
+	vc.put(b, &Claims{Subject: "b"}, time.Time{})
+	if e := vc.get(a); e == nil || e.claims.Subject != "a" {
+		t.Fatalf("get(a) = %+v", e)
+	}
+	if e := vc.get(b); e == nil || e.claims.Subject != "b" {
+		t.Fatalf("get(b) = %+v", e)
+	}
+	if e := vc.get(c); e != nil {
+		t.Fatalf("get of a token never put returned %q's entry", e.token)
+	}
+	vc.drop(a)
+	if e := vc.get(a); e != nil {
+		t.Fatal("dropped entry still found")
+	}
+	if e := vc.get(b); e == nil || e.claims.Subject != "b" {
+		t.Fatalf("drop(a) took b's entry: %+v", e)
+	}
+	short := "x" // shorter than cacheHashed
+	vc.put(short, &Claims{Subject: short}, time.Time{})
+	if e := vc.get(short); e == nil || e.claims.Subject != short {
+		t.Fatalf("short token: %+v", e)
+	}
+}
+
+// The cache keeps copies: a caller's buffer reused after put does not change the entry.
+func TestVerifiedCacheCopies(t *testing.T) {
+	vc := newVerifiedCache(8)
+	buf := []byte("token-one")
+	c := &Claims{Subject: "one"}
+	vc.put(unsafe.String(&buf[0], len(buf)), c, time.Time{})
+	copy(buf, "token-two")
+	c.Subject = "two"
+	if e := vc.get("token-one"); e == nil || e.claims.Subject != "one" || e.token != "token-one" {
+		t.Fatalf("entry changed with the caller's memory: %+v", e)
 	}
 }
 
@@ -50,8 +111,9 @@ func TestVerifiedCacheHoldsHMACTokens(t *testing.T) {
 	}
 }
 
-// Concurrent puts keep the cache bounded: at most one entry over max per goroutine inserting.
-func TestVerifiedCacheBoundedConcurrent(t *testing.T) {
+// Concurrent gets, puts and drops keep the cache bounded, and a get returns the entry of the token
+// asked for or nothing (-race checks the publication).
+func TestVerifiedCacheConcurrent(t *testing.T) {
 	vc := newVerifiedCache(100)
 	const writers = 8
 	var wg sync.WaitGroup
@@ -60,16 +122,24 @@ func TestVerifiedCacheBoundedConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 2000 {
-				vc.put(strconv.Itoa(w)+"-"+strconv.Itoa(i), &Claims{})
+				token := strconv.Itoa(w) + "-" + strconv.Itoa(i%300)
+				switch i % 3 {
+				case 0:
+					vc.put(token, &Claims{Subject: token}, time.Time{})
+				case 1:
+					if e := vc.get(token); e != nil && (e.token != token || e.claims.Subject != token) {
+						t.Errorf("get(%q) returned the entry of %q", token, e.token)
+						return
+					}
+				default:
+					vc.drop(token)
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	if n := vc.len(); n > 100+writers {
-		t.Fatalf("cache holds %d entries, max 100 (+%d concurrent writers)", n, writers)
-	}
-	if n, c := vc.len(), vc.n.Load(); int64(n) != c {
-		t.Fatalf("cache holds %d entries but counts %d", n, c)
+	if n := vc.len(); n > 100 {
+		t.Fatalf("cache holds %d entries, max 100", n)
 	}
 }
 

@@ -95,10 +95,10 @@ func (m *Manager) extract(r Request) (string, error) {
 }
 
 // extractProbe is extract that, with probe, also looks a Bearer token up in the verified-token
-// cache and returns the cached claims of a hit, so that the request path does one lookup and
+// cache and returns the entry of a hit, so that the request path does one lookup and
 // skips what a token known to be well formed does not need: the check for blanks and commas in
 // it (a cached token passed the strict parser). Answers are the same as without the probe.
-func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *Claims, err error) {
+func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheEntry, err error) {
 	found := 0
 	v, n := r.Header("Authorization")
 	if n > 1 {

@@ -191,17 +191,17 @@ func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
 
 // verify is Verify of a token whose verified-token cache entry, if any, the caller may already
 // have looked up (hit, or nil: look it up here).
-func (m *Manager) verify(ctx context.Context, token string, hit *Claims) (*Claims, error) {
+func (m *Manager) verify(ctx context.Context, token string, hit *cacheEntry) (*Claims, error) {
 	return m.verifyInto(ctx, token, hit, nil)
 }
 
 // verifyInto is verify writing the claims where dst says, and returning where it wrote them.
-func (m *Manager) verifyInto(ctx context.Context, token string, hit *Claims, dst *claimsDst) (*Claims, error) {
+func (m *Manager) verifyInto(ctx context.Context, token string, hit *cacheEntry, dst *claimsDst) (*Claims, error) {
 	var c *Claims
 	var err error
 	switch now := m.cfg.now(); {
 	case hit != nil:
-		c, err = m.fromCache(token, hit, now, dst)
+		c, err = m.fromCache(hit, now, dst)
 	case m.cache != nil:
 		c, err = m.verifyCached(token, now, dst)
 	default:

@@ -457,3 +457,41 @@ func TestSetupChecks(t *testing.T) {
 		"EndOtherSessionsHandler": func(m *core.Manager) { fiber3jwt.EndOtherSessionsHandler(m) },
 	}, func(m *core.Manager, reqs ...*core.Requirement) { fiber3jwt.Authorize(m, reqs...) })
 }
+// The middleware reads Authorization without fasthttp normalizing its name, and leaves the
+// request's normalizing as it found it: on (the default), a handler's lookup of a header by a
+// name in any case still finds it; off (DisableHeaderNormalizing), names are still compared as
+// received.
+func TestHeaderNormalizing(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	p, err := m.Issue(context.Background(), "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		disable  bool
+		authName string
+		want     string
+	}{
+		{false, "Authorization", "alice p"},
+		{false, "authorization", "alice p"}, // fasthttp stored it as Authorization
+		{true, "Authorization", "alice "},   // x-probe is not X-Probe when names are kept as sent
+	} {
+		app := newApp(fiber.Config{DisableHeaderNormalizing: tc.disable})
+		app.Get("/", fiber3jwt.Middleware(m), func(c fiber.Ctx) error {
+			claims, _ := fiber3jwt.Claims(c)
+			return c.SendString(claims.Subject + " " + c.Get("x-probe"))
+		})
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header[tc.authName] = []string{"Bearer " + p.AccessToken} // sent with the name as written
+		req.Header.Set("X-Probe", "p")
+		resp, err := app.Test(req, fiber.TestConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || string(b) != tc.want {
+			t.Errorf("normalizing disabled %v, %s header: %d %q, want 200 %q", tc.disable, tc.authName, resp.StatusCode, b, tc.want)
+		}
+	}
+}

@@ -457,6 +457,7 @@ func TestSetupChecks(t *testing.T) {
 		"EndOtherSessionsHandler": func(m *core.Manager) { fiber3jwt.EndOtherSessionsHandler(m) },
 	}, func(m *core.Manager, reqs ...*core.Requirement) { fiber3jwt.Authorize(m, reqs...) })
 }
+
 // The middleware reads Authorization without fasthttp normalizing its name, and leaves the
 // request's normalizing as it found it: on (the default), a handler's lookup of a header by a
 // name in any case still finds it; off (DisableHeaderNormalizing), names are still compared as

@@ -135,6 +135,15 @@ func MustManager(m *Manager, who string) {
 	}
 }
 
+// MustRouteParam panics, naming who, when param, the name of a route parameter, is empty: the
+// adapters' EndSessionHandler calls it at setup, so that a route built without the name of its
+// session-id parameter fails when it is built instead of answering every request 404.
+func MustRouteParam(who, param string) {
+	if param == "" {
+		panic(who + ": the route parameter name is empty: pass the name the route gives the session id (\"id\" for /sessions/{id} or /sessions/:id)")
+	}
+}
+
 // MustRequirements panics, naming who, when reqs is empty or holds a nil requirement or a zero
 // one no Require* constructor built: the adapters' Authorize calls it at setup, so that such a
 // route fails when it is built instead of answering every request 500 (Manager.Authorize fails

@@ -356,8 +356,9 @@ func TestSessionsConformance(t *testing.T) {
 	})
 }
 
-// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
-// built, with a message that names the function, not on the first request.
+// TestSetupChecks: a nil Manager, an Authorize without requirements and an EndSessionHandler
+// without its parameter name fail when the route is built, with a message that names the
+// function, not on the first request.
 func TestSetupChecks(t *testing.T) {
 	t.Parallel()
 	login := func(c *echo.Context) (string, map[string]any, error) { return "", nil, nil }
@@ -376,4 +377,5 @@ func TestSetupChecks(t *testing.T) {
 		"EndSessionHandler":       func(m *core.Manager) { echo5jwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { echo5jwt.EndOtherSessionsHandler(m) },
 	}, func(m *core.Manager, reqs ...*core.Requirement) { echo5jwt.Authorize(m, reqs...) })
+	testutil.ParamCheck(t, "echo5jwt", func(m *core.Manager, param string) { echo5jwt.EndSessionHandler(m, param) })
 }

@@ -24,6 +24,7 @@ func SessionsHandler(m *core.Manager) echo.HandlerFunc {
 // always returns nil: the answer is written.
 func EndSessionHandler(m *core.Manager, param string) echo.HandlerFunc {
 	core.MustManager(m, "echo5jwt.EndSessionHandler")
+	core.MustRouteParam("echo5jwt.EndSessionHandler", param)
 	return func(c *echo.Context) error {
 		claims, _ := Claims(c)
 		m.ServeEndSession(c.Request().Context(), claims, c.Param(param)).Write(c.Response())

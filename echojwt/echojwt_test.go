@@ -275,8 +275,9 @@ func TestSessionsConformance(t *testing.T) {
 	})
 }
 
-// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
-// built, with a message that names the function, not on the first request.
+// TestSetupChecks: a nil Manager, an Authorize without requirements and an EndSessionHandler
+// without its parameter name fail when the route is built, with a message that names the
+// function, not on the first request.
 func TestSetupChecks(t *testing.T) {
 	t.Parallel()
 	login := func(c echo.Context) (string, map[string]any, error) { return "", nil, nil }
@@ -295,4 +296,5 @@ func TestSetupChecks(t *testing.T) {
 		"EndSessionHandler":       func(m *core.Manager) { echojwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { echojwt.EndOtherSessionsHandler(m) },
 	}, func(m *core.Manager, reqs ...*core.Requirement) { echojwt.Authorize(m, reqs...) })
+	testutil.ParamCheck(t, "echojwt", func(m *core.Manager, param string) { echojwt.EndSessionHandler(m, param) })
 }

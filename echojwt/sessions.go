@@ -24,6 +24,7 @@ func SessionsHandler(m *core.Manager) echo.HandlerFunc {
 // always returns nil: the answer is written.
 func EndSessionHandler(m *core.Manager, param string) echo.HandlerFunc {
 	core.MustManager(m, "echojwt.EndSessionHandler")
+	core.MustRouteParam("echojwt.EndSessionHandler", param)
 	return func(c echo.Context) error {
 		claims, _ := Claims(c)
 		m.ServeEndSession(c.Request().Context(), claims, c.Param(param)).Write(c.Response())

@@ -63,6 +63,7 @@
 //	api.Get("/admin", fiber3jwt.RequireScope(m, "admin"), admin)
 //
 // Mistakes in the setup fail when the route is built, not on its first request: every
-// constructor of a middleware or handler panics when given a nil *core.Manager, and Authorize
-// when given no requirement, or a nil one or one no core.Require* constructor built.
+// constructor of a middleware or handler panics when given a nil *core.Manager, Authorize when
+// given no requirement, or a nil one or one no core.Require* constructor built, and
+// EndSessionHandler when given an empty route parameter name.
 package fiber3jwt

@@ -436,8 +436,9 @@ func TestSessionsConformance(t *testing.T) {
 	})
 }
 
-// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
-// built, with a message that names the function, not on the first request.
+// TestSetupChecks: a nil Manager, an Authorize without requirements and an EndSessionHandler
+// without its parameter name fail when the route is built, with a message that names the
+// function, not on the first request.
 func TestSetupChecks(t *testing.T) {
 	t.Parallel()
 	login := func(c fiber.Ctx) (string, map[string]any, error) { return "", nil, nil }
@@ -456,6 +457,7 @@ func TestSetupChecks(t *testing.T) {
 		"EndSessionHandler":       func(m *core.Manager) { fiber3jwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { fiber3jwt.EndOtherSessionsHandler(m) },
 	}, func(m *core.Manager, reqs ...*core.Requirement) { fiber3jwt.Authorize(m, reqs...) })
+	testutil.ParamCheck(t, "fiber3jwt", func(m *core.Manager, param string) { fiber3jwt.EndSessionHandler(m, param) })
 }
 
 // The middleware reads Authorization without fasthttp normalizing its name, and leaves the

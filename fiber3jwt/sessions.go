@@ -25,6 +25,7 @@ func SessionsHandler(m *core.Manager) fiber.Handler {
 // returns nil: the answer is written.
 func EndSessionHandler(m *core.Manager, param string) fiber.Handler {
 	core.MustManager(m, "fiber3jwt.EndSessionHandler")
+	core.MustRouteParam("fiber3jwt.EndSessionHandler", param)
 	return func(c fiber.Ctx) error {
 		claims, _ := Claims(c)
 		// A copy: the id reaches the store and event hooks, which may keep it after fasthttp

@@ -356,8 +356,9 @@ func TestSessionsConformance(t *testing.T) {
 	})
 }
 
-// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
-// built, with a message that names the function, not on the first request.
+// TestSetupChecks: a nil Manager, an Authorize without requirements and an EndSessionHandler
+// without its parameter name fail when the route is built, with a message that names the
+// function, not on the first request.
 func TestSetupChecks(t *testing.T) {
 	t.Parallel()
 	login := func(c *fiber.Ctx) (string, map[string]any, error) { return "", nil, nil }
@@ -376,6 +377,7 @@ func TestSetupChecks(t *testing.T) {
 		"EndSessionHandler":       func(m *core.Manager) { fiberjwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { fiberjwt.EndOtherSessionsHandler(m) },
 	}, func(m *core.Manager, reqs ...*core.Requirement) { fiberjwt.Authorize(m, reqs...) })
+	testutil.ParamCheck(t, "fiberjwt", func(m *core.Manager, param string) { fiberjwt.EndSessionHandler(m, param) })
 }
 
 // The middleware reads Authorization without fasthttp normalizing its name, and leaves the

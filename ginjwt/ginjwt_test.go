@@ -259,8 +259,9 @@ func TestWriteErrorNil(t *testing.T) {
 	}
 }
 
-// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
-// built, with a message that names the function, not on the first request.
+// TestSetupChecks: a nil Manager, an Authorize without requirements and an EndSessionHandler
+// without its parameter name fail when the route is built, with a message that names the
+// function, not on the first request.
 func TestSetupChecks(t *testing.T) {
 	t.Parallel()
 	login := func(c *gin.Context) (string, map[string]any, error) { return "", nil, nil }
@@ -279,4 +280,5 @@ func TestSetupChecks(t *testing.T) {
 		"EndSessionHandler":       func(m *core.Manager) { ginjwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { ginjwt.EndOtherSessionsHandler(m) },
 	}, func(m *core.Manager, reqs ...*core.Requirement) { ginjwt.Authorize(m, reqs...) })
+	testutil.ParamCheck(t, "ginjwt", func(m *core.Manager, param string) { ginjwt.EndSessionHandler(m, param) })
 }

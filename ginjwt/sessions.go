@@ -22,6 +22,7 @@ func SessionsHandler(m *core.Manager) gin.HandlerFunc {
 // when the id is not one of the caller's live sessions (see core.Manager.ServeEndSession).
 func EndSessionHandler(m *core.Manager, param string) gin.HandlerFunc {
 	core.MustManager(m, "ginjwt.EndSessionHandler")
+	core.MustRouteParam("ginjwt.EndSessionHandler", param)
 	return func(c *gin.Context) {
 		claims, _ := Claims(c)
 		m.ServeEndSession(c.Request.Context(), claims, c.Param(param)).Write(c.Writer)

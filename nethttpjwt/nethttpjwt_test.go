@@ -112,8 +112,9 @@ func TestSessionsConformance(t *testing.T) {
 	})
 }
 
-// TestSetupChecks: a nil Manager and an Authorize without requirements fail when the route is
-// built, with a message that names the function, not on the first request.
+// TestSetupChecks: a nil Manager, an Authorize without requirements and an EndSessionHandler
+// without its parameter name fail when the route is built, with a message that names the
+// function, not on the first request.
 func TestSetupChecks(t *testing.T) {
 	t.Parallel()
 	login := func(r *http.Request) (string, map[string]any, error) { return "", nil, nil }
@@ -132,4 +133,5 @@ func TestSetupChecks(t *testing.T) {
 		"EndSessionHandler":       func(m *core.Manager) { nethttpjwt.EndSessionHandler(m, "id") },
 		"EndOtherSessionsHandler": func(m *core.Manager) { nethttpjwt.EndOtherSessionsHandler(m) },
 	}, func(m *core.Manager, reqs ...*core.Requirement) { nethttpjwt.Authorize(m, reqs...) })
+	testutil.ParamCheck(t, "nethttpjwt", func(m *core.Manager, param string) { nethttpjwt.EndSessionHandler(m, param) })
 }

@@ -23,6 +23,7 @@ func SessionsHandler(m *core.Manager) http.Handler {
 // sessions (see core.Manager.ServeEndSession).
 func EndSessionHandler(m *core.Manager, param string) http.Handler {
 	core.MustManager(m, "nethttpjwt.EndSessionHandler")
+	core.MustRouteParam("nethttpjwt.EndSessionHandler", param)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := Claims(r)
 		m.ServeEndSession(r.Context(), c, r.PathValue(param)).Write(w)

@@ -51,6 +51,20 @@ func SetupChecks(t *testing.T, pkg string, build map[string]func(*core.Manager),
 	}
 }
 
+// ParamCheck checks that pkg's EndSessionHandler, given an empty route parameter name, fails when
+// the route is built, naming itself and what to pass.
+func ParamCheck(t *testing.T, pkg string, endSession func(m *core.Manager, param string)) {
+	t.Helper()
+	m := SuiteManager(t, NewClockNow())
+	msg := panicOf(func() { endSession(m, "") })
+	if want := pkg + ".EndSessionHandler: the route parameter name is empty"; !strings.Contains(msg, want) {
+		t.Errorf("%s.EndSessionHandler(m, \"\"): got panic %q, want one containing %q", pkg, msg, want)
+	}
+	if msg := panicOf(func() { endSession(m, "id") }); msg != "" {
+		t.Errorf("%s.EndSessionHandler(m, \"id\") panicked: %s", pkg, msg)
+	}
+}
+
 // panicOf runs f and returns what it panicked with, "" when it returned.
 func panicOf(f func()) (msg string) {
 	defer func() {

@@ -463,7 +463,7 @@ func TestSetupChecks(t *testing.T) {
 // The middleware reads Authorization without fasthttp normalizing its name, and leaves the
 // request's normalizing as it found it: on (the default), a handler's lookup of a header by a
 // name in any case still finds it; off (DisableHeaderNormalizing), names are still compared as
-// received.
+// received by the handler, and the middleware finds Authorization in any case.
 func TestHeaderNormalizing(t *testing.T) {
 	t.Parallel()
 	m := testutil.SuiteManager(t, testutil.NewClockNow())
@@ -479,6 +479,7 @@ func TestHeaderNormalizing(t *testing.T) {
 		{false, "Authorization", "alice p"},
 		{false, "authorization", "alice p"}, // fasthttp stored it as Authorization
 		{true, "Authorization", "alice "},   // x-probe is not X-Probe when names are kept as sent
+		{true, "authorization", "alice "},   // but Authorization is matched in any case (RFC 9110 §5.1)
 	} {
 		app := newApp(fiber.Config{DisableHeaderNormalizing: tc.disable})
 		app.Get("/", fiber3jwt.Middleware(m), func(c fiber.Ctx) error {

@@ -498,4 +498,17 @@ func TestHeaderNormalizing(t *testing.T) {
 			t.Errorf("normalizing disabled %v, %s header: %d %q, want 200 %q", tc.disable, tc.authName, resp.StatusCode, b, tc.want)
 		}
 	}
+	// Names kept as sent: Authorization and authorization are still two credentials.
+	app := newApp(fiber.Config{DisableHeaderNormalizing: true})
+	app.Get("/", fiber3jwt.Middleware(m), func(c fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) })
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header["Authorization"] = []string{"Bearer " + p.AccessToken}
+	req.Header["authorization"] = []string{"Bearer " + p.AccessToken}
+	resp, err := app.Test(req, fiber.TestConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("Authorization and authorization with normalizing disabled: %d, want 400", resp.StatusCode)
+	}
 }

@@ -13,6 +13,10 @@ import (
 // WithVerifiedCache).
 const DefaultVerifiedCacheSize = 4096
 
+// maxVerifiedCacheSize is the largest size WithVerifiedCache accepts: 16,777,216 entries, whose
+// slots alone take 128 MiB.
+const maxVerifiedCacheSize = 1 << 24
+
 // WithVerifiedCache sets how many verified access tokens the Manager remembers, keyed by the exact
 // token bytes, so that a client presenting the same token again skips the parsing and the
 // signature verification: an asymmetric signature (RS256, PS256, ES256, ES384, EdDSA) costs
@@ -28,7 +32,8 @@ const DefaultVerifiedCacheSize = 4096
 // exactly as without the cache. Each hit returns a fresh copy of the claims.
 //
 // The cache holds at most entries tokens (above 4, entries rounded down to a multiple of 4); its
-// slots, 8 bytes each, are allocated with the Manager. Tokens are placed by a hash into groups of
+// slots, 8 bytes each, are allocated with the Manager, so entries may be at most
+// 16,777,216 (128 MiB of slots). Tokens are placed by a hash into groups of
 // 4: a token verified while its group is full replaces one of the four at random, so a cache
 // smaller than the set of tokens in use keeps verifying some of them again, never answering
 // wrong.
@@ -36,6 +41,9 @@ func WithVerifiedCache(entries int) Option {
 	return func(c *config) error {
 		if entries < 0 {
 			return configError("WithVerifiedCache: %d entries is negative", entries)
+		}
+		if entries > maxVerifiedCacheSize {
+			return configError("WithVerifiedCache: %d entries is more than %d (each takes an 8-byte slot allocated with the Manager)", entries, maxVerifiedCacheSize)
 		}
 		c.cacheSize, c.cacheSet = entries, true
 		return nil

@@ -373,6 +373,7 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown alg", []core.Option{core.WithAccessKeys(core.Key{Secret: testutil.AccessSecret, Algorithm: "HS1024"})}, "does not fit"},
 		{"zero access TTL", []core.Option{core.WithAccessTTL(0)}, "WithAccessTTL"},
 		{"huge max token size", []core.Option{core.WithMaxTokenSize(1 << 31)}, "at most 1 GiB"},
+		{"huge verified cache", []core.Option{core.WithVerifiedCache(1<<24 + 1)}, "more than 16777216"},
 		{"negative refresh TTL", []core.Option{core.WithRefreshTTL(-time.Second)}, "WithRefreshTTL"},
 		{"refresh shorter than access", []core.Option{core.WithAccessTTL(time.Hour), core.WithRefreshTTL(time.Minute)}, "shorter than access TTL"},
 		{"huge leeway", []core.Option{core.WithLeeway(5 * time.Minute)}, "WithUnsafeLeeway"},

@@ -460,55 +460,18 @@ func TestSetupChecks(t *testing.T) {
 	testutil.ParamCheck(t, "fiber3jwt", func(m *core.Manager, param string) { fiber3jwt.EndSessionHandler(m, param) })
 }
 
-// The middleware reads Authorization without fasthttp normalizing its name, and leaves the
-// request's normalizing as it found it: on (the default), a handler's lookup of a header by a
-// name in any case still finds it; off (DisableHeaderNormalizing), names are still compared as
-// received by the handler, and the middleware finds Authorization in any case.
+// The middleware reads Authorization without fasthttp normalizing its name and leaves the
+// request's normalizing as it found it; with DisableHeaderNormalizing it still finds
+// Authorization in any case (see testutil.HeaderCaseSuite).
 func TestHeaderNormalizing(t *testing.T) {
 	t.Parallel()
 	m := testutil.SuiteManager(t, testutil.NewClockNow())
-	p, err := m.Issue(context.Background(), "alice", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		disable  bool
-		authName string
-		want     string
-	}{
-		{false, "Authorization", "alice p"},
-		{false, "authorization", "alice p"}, // fasthttp stored it as Authorization
-		{true, "Authorization", "alice "},   // x-probe is not X-Probe when names are kept as sent
-		{true, "authorization", "alice "},   // but Authorization is matched in any case (RFC 9110 §5.1)
-	} {
-		app := newApp(fiber.Config{DisableHeaderNormalizing: tc.disable})
+	testutil.HeaderCaseSuite(t, m, func(keepNames bool) testutil.Doer {
+		app := newApp(fiber.Config{DisableHeaderNormalizing: keepNames})
 		app.Get("/", fiber3jwt.Middleware(m), func(c fiber.Ctx) error {
 			claims, _ := fiber3jwt.Claims(c)
 			return c.SendString(claims.Subject + " " + c.Get("x-probe"))
 		})
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.Header[tc.authName] = []string{"Bearer " + p.AccessToken} // sent with the name as written
-		req.Header.Set("X-Probe", "p")
-		resp, err := app.Test(req, fiber.TestConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK || string(b) != tc.want {
-			t.Errorf("normalizing disabled %v, %s header: %d %q, want 200 %q", tc.disable, tc.authName, resp.StatusCode, b, tc.want)
-		}
-	}
-	// Names kept as sent: Authorization and authorization are still two credentials.
-	app := newApp(fiber.Config{DisableHeaderNormalizing: true})
-	app.Get("/", fiber3jwt.Middleware(m), func(c fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) })
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	req.Header["Authorization"] = []string{"Bearer " + p.AccessToken}
-	req.Header["authorization"] = []string{"Bearer " + p.AccessToken}
-	resp, err := app.Test(req, fiber.TestConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("Authorization and authorization with normalizing disabled: %d, want 400", resp.StatusCode)
-	}
+		return doer(t, app)
+	})
 }

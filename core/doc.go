@@ -42,9 +42,13 @@
 // Refresh presents the current refresh token of a session and receives a new pair; the store swaps
 // the session's current token id atomically, so of many concurrent refreshes exactly one wins
 // across all instances. Presenting an already-rotated token is reuse: the whole session is revoked
-// (RFC 9700 §4.14.2) and EventReuseDetected is emitted. WithRefreshGrace allows the immediately
-// previous token for a few seconds (two tabs refreshing at once); the replay is answered with the
-// session's current refresh token again, never with a second branch. Rotation never extends a
+// (RFC 9700 §4.14.2) and EventReuseDetected is emitted - except inside the grace window
+// (WithRefreshGrace, default 30 s): after a rotation, for that long, a session rotates no more,
+// and every refresh presenting its current token or the one just replaced is answered with the
+// current refresh token again, never with a second branch. So the client every tutorial teaches
+// (each call that fails refreshes on its own) survives a burst of parallel calls at expiry,
+// whatever order the answers arrive in. A refused refresh is 400 invalid_grant (RFC 6749 §5.2),
+// so a client that retries every 401 through a refresh does not loop. Rotation never extends a
 // session past WithMaxSessionAge. WithRotation(false) turns rotation off: refresh then returns only
 // a new access token.
 //

@@ -63,14 +63,15 @@ var (
 	// was cut off after the token was issued. HTTP 401.
 	ErrTokenRevoked = errors.New("jwtexp: token revoked")
 
-	// ErrRefreshReused: a refresh token that was already rotated was presented again. The whole
-	// family (session) has been revoked (RFC 9700 §4.14.2). HTTP 401 invalid_grant.
+	// ErrRefreshReused: a refresh token that was already rotated was presented again, outside
+	// the grace window. The whole family (session) has been revoked (RFC 9700 §4.14.2). HTTP 400
+	// invalid_grant.
 	ErrRefreshReused = errors.New("jwtexp: refresh token reused")
 
 	// ErrInvalidGrant wraps every refusal of a refresh request (bad, expired, revoked, reused or
-	// missing refresh token), so the refresh endpoint answers 401 with RFC 6749 §5.2's code
-	// invalid_grant whatever the cause (401 rather than §5.2's 400: see Manager.Problem); the
-	// cause stays in the chain.
+	// missing refresh token, malformed refresh request), so the refresh endpoint answers 400 with
+	// RFC 6749 §5.2's code invalid_grant whatever the cause; the cause stays in the chain.
+	// ErrInvalidCredentials (a refused login) matches it too but answers 401.
 	ErrInvalidGrant = errors.New("jwtexp: invalid grant")
 
 	// ErrInsufficientScope: the token is valid but lacks a required scope, or its claims fail a

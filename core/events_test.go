@@ -223,6 +223,7 @@ func TestReasonCode(t *testing.T) {
 	_, bad := m.Verify(ctx, testutil.Tamper(p.AccessToken))
 	_, wrongType := m.Verify(ctx, p.RefreshToken)
 	p2, _ := m.Refresh(ctx, p.RefreshToken)
+	clock.Advance(core.DefaultRefreshGrace)
 	_, reused := m.Refresh(ctx, p.RefreshToken)
 	for _, tc := range []struct {
 		err  error

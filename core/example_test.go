@@ -93,20 +93,29 @@ func ExampleManager_Verify_errors() {
 // Rotation: each refresh token works once; presenting a used one revokes the whole session.
 func ExampleManager_Refresh() {
 	ctx := context.Background()
+	now := time.Unix(1_800_000_000, 0)
 	m, _ := core.New(
 		core.WithHMAC([]byte("an-access-secret-of-32-bytes-min"), []byte("a-refresh-secret-of-32-bytes-min")),
 		core.WithIssuer("my-service"), core.WithAudience("my-api"), core.WithLogger(nil),
+		core.WithClock(func() time.Time { return now }),
 	)
 	defer m.Close()
 	first, _ := m.Issue(ctx, "alice", nil)
 	second, err := m.Refresh(ctx, first.RefreshToken)
 	fmt.Println("rotate:", err)
-	_, err = m.Refresh(ctx, first.RefreshToken) // stolen copy replayed
+	// The same client's other calls, refreshing with the old token a moment later (inside the
+	// grace window, 30 s by default), get the session's current refresh token: no second rotation.
+	now = now.Add(2 * time.Second)
+	burst, _ := m.Refresh(ctx, first.RefreshToken)
+	fmt.Println("burst:", burst.RefreshToken == second.RefreshToken)
+	now = now.Add(time.Minute)
+	_, err = m.Refresh(ctx, first.RefreshToken) // a stolen copy replayed after the window
 	fmt.Println("replay:", errors.Is(err, core.ErrRefreshReused), errors.Is(err, core.ErrInvalidGrant))
 	_, err = m.Refresh(ctx, second.RefreshToken)
 	fmt.Println("legitimate client:", core.Reason(err))
 	// Output:
 	// rotate: <nil>
+	// burst: true
 	// replay: true true
 	// legitimate client: session ended
 }

@@ -89,8 +89,8 @@ func FuzzExtract(f *testing.F) {
 	})
 }
 
-// FuzzRefreshBody: arbitrary refresh request bodies never panic and are refused with 401
-// invalid_grant unless they carry the current refresh token.
+// FuzzRefreshBody: arbitrary refresh request bodies never panic and are refused with 400
+// invalid_grant, without a challenge, unless they carry the current refresh token.
 func FuzzRefreshBody(f *testing.F) {
 	f.Add([]byte(`{"refresh_token":"x"}`), "application/json")
 	f.Add([]byte(`grant_type=refresh_token&refresh_token=x`), "application/x-www-form-urlencoded")
@@ -103,7 +103,7 @@ func FuzzRefreshBody(f *testing.F) {
 		r := httptest.NewRequest(http.MethodPost, "/refresh", bytes.NewReader(body))
 		r.Header.Set("Content-Type", ct)
 		resp := m.ServeRefresh(context.Background(), core.HTTPRequest(r))
-		if resp.Status != 401 || !bytes.Contains(resp.Body, []byte(`"invalid_grant"`)) {
+		if resp.Status != 400 || resp.WWWAuthenticate != "" || !bytes.Contains(resp.Body, []byte(`"invalid_grant"`)) {
 			t.Fatalf("body %q: got %d %s", body, resp.Status, resp.Body)
 		}
 	})

@@ -105,7 +105,7 @@ func TestRefreshHook(t *testing.T) {
 			if !errors.Is(err, core.ErrInvalidGrant) || !errors.Is(err, errDisabled) || core.Reason(err) != "session revoked" {
 				t.Fatalf("disabled: got %v, want invalid grant, session revoked, errDisabled in the chain", err)
 			}
-			if p := m.Problem(err); p.Status != 401 || !strings.Contains(string(p.Body), `"invalid_grant"`) {
+			if p := m.Problem(err); p.Status != 400 || !strings.Contains(string(p.Body), `"invalid_grant"`) {
 				t.Errorf("disabled: got %d %s", p.Status, p.Body)
 			}
 			if _, err := m.Verify(ctx, next.AccessToken); !errors.Is(err, core.ErrTokenRevoked) {

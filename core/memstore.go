@@ -355,6 +355,8 @@ func (s *MemoryStore) Rotate(_ context.Context, req RotateRequest) (Family, Rota
 	}
 	replayed := f.Previous != "" && req.Presented == f.Previous
 	switch {
+	case req.Presented == f.Current && now.Before(f.PreviousUntil):
+		return f, RotateGrace, nil // rotated less than the grace window ago: once per window
 	case req.Presented == f.Current:
 		f.Previous, f.PreviousUntil, f.RetryKey = f.Current, time.Time{}, req.RetryKey
 		if req.Grace > 0 {

@@ -17,6 +17,9 @@ const (
 	DefaultMaxSessionAge = 30 * 24 * time.Hour
 	DefaultLeeway        = 0
 	MaxLeeway            = time.Minute // larger leeways need WithUnsafeLeeway
+	// DefaultRefreshGrace is the refresh grace window (WithRefreshGrace) when none is set,
+	// shortened to the access TTL when that is shorter.
+	DefaultRefreshGrace  = 30 * time.Second
 	DefaultMaxTokenSize  = 8 << 10
 	DefaultRealm         = "jwtexp"
 	DefaultRefreshCookie = "jwtexp_refresh"
@@ -44,6 +47,7 @@ type config struct {
 	leeway                    time.Duration
 	unsafeLeeway              bool
 	grace                     time.Duration
+	graceSet                  bool
 	rotation                  bool
 	revocationCheck           bool
 	store                     Store
@@ -239,16 +243,29 @@ func WithUnsafeLeeway(d time.Duration) Option {
 	}
 }
 
-// WithRefreshGrace sets a window after a rotation during which the refresh token just replaced
-// may be presented again without being treated as reuse (two tabs refreshing at once). The replay
-// is answered with the family's current refresh token, never with a fork. Default: 0 (any replay
-// revokes the session, RFC 9700 §4.14.2).
+// WithRefreshGrace sets the grace window of refresh-token rotation: after a session's refresh
+// token rotates, for d, every refresh of that session presenting its current refresh token or
+// the one that rotation replaced is answered with the session's current refresh token (and a
+// new access token) and rotates nothing. A session therefore rotates at most once per window,
+// and a burst of refreshes - every call a client had in flight when its access token expired,
+// each refreshing on its own, from several tabs - ends with every caller holding the same
+// refresh token, in whatever order the answers arrive. Outside the window, presenting a
+// replaced token is reuse and revokes the session (RFC 9700 §4.14.2).
+//
+// The window must cover one burst: from the first refresh to the last request of the same
+// burst reaching the server, on the slowest network your users have (a mobile link with
+// retransmissions takes seconds per round trip). It is also how long a thief who replays a
+// stolen refresh token right after the user's own refresh goes undetected, so it should not be
+// longer than that. Default: 30s (DefaultRefreshGrace), or the access TTL when that is shorter.
+// 0 turns the window off: any second presentation of a token revokes the session, which a
+// client that refreshes once per failing call (rather than once for all, see the README's
+// "Writing a client") does not survive. A window longer than the access TTL is refused.
 func WithRefreshGrace(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
 			return configError("WithRefreshGrace: %v is negative", d)
 		}
-		c.grace = d
+		c.grace, c.graceSet = d, true
 		return nil
 	}
 }
@@ -457,8 +474,11 @@ func (c *config) validate() error {
 	if c.leeway > MaxLeeway && !c.unsafeLeeway {
 		errs = append(errs, configError("leeway %v is over %v: use a few seconds, or WithUnsafeLeeway if you must", c.leeway, MaxLeeway))
 	}
+	if !c.graceSet {
+		c.grace = min(DefaultRefreshGrace, c.accessTTL)
+	}
 	if c.grace > c.accessTTL {
-		errs = append(errs, configError("refresh grace %v is longer than access TTL %v: use a few seconds", c.grace, c.accessTTL))
+		errs = append(errs, configError("refresh grace %v is longer than access TTL %v: use at most the access TTL", c.grace, c.accessTTL))
 	}
 	if c.cookie.sameSite == http.SameSiteNoneMode && !c.cookie.secure {
 		errs = append(errs, configError("SameSite=None requires a Secure cookie: drop WithInsecureCookie"))

@@ -23,11 +23,13 @@ var (
 //
 // With rotation (the default) the presented token must be the session's current one: it is
 // retired and a new pair returned, atomically in the store, so that of many concurrent refreshes
-// with one token exactly one wins. Presenting a retired token is reuse: the session is revoked and
-// the error matches ErrRefreshReused (RFC 9700 §4.14.2) - unless the token was retired less than
-// the grace window ago, in which case the answer carries the session's current refresh token
-// again (never a second branch of the session). Rotation never extends a session past its
-// maximum age.
+// with one token exactly one wins. For the grace window after that rotation (WithRefreshGrace)
+// the session rotates no more: a refresh presenting the new token or the one it replaced gets the
+// session's current refresh token again with a new access token (never a second branch of the
+// session), so a burst of refreshes from one client ends with one token however its answers are
+// ordered. Presenting a retired token outside that window is reuse: the session is revoked and
+// the error matches ErrRefreshReused (RFC 9700 §4.14.2). Rotation never extends a session past
+// its maximum age.
 //
 // Retries are safe: a client library re-sending the same rotation after a lost reply gets the
 // same answer, and a client that retries its request with the same WithRetryKey (the
@@ -132,8 +134,9 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 
 // ServeRefresh answers a refresh request. The refresh token comes from a JSON body
 // {"refresh_token": "..."} (or a form body with grant_type=refresh_token, RFC 6749 §6), and
-// without a body from the refresh cookie; the answer uses the same transport. Every refusal is 401
-// invalid_grant; a store failure is 503.
+// without a body from the refresh cookie; the answer uses the same transport. Every refusal is 400
+// invalid_grant without a challenge (RFC 6749 §5.2), so a client that refreshes on every 401 does
+// not take a refused refresh for an expired access token and loop; a store failure is 503.
 func (m *Manager) ServeRefresh(ctx context.Context, r Request) Response {
 	if m.cfg.verificationOnly() {
 		return verifyOnlyProblem()

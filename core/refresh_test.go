@@ -109,8 +109,15 @@ func TestRotation(t *testing.T) {
 	if p2.RefreshToken == p1.RefreshToken || p2.SessionID != p1.SessionID {
 		t.Fatalf("rotation must hand out a new refresh token of the same session")
 	}
+	// Inside the grace window a second refresh with the retired token is the same client's burst:
+	// the session's current refresh token again, no second rotation.
 	clock.Advance(time.Second)
-	// Reuse of the retired token revokes the session...
+	again, err := m.Refresh(ctx, p1.RefreshToken)
+	if err != nil || again.RefreshToken != p2.RefreshToken {
+		t.Fatalf("replay inside the grace window: got %v, same token %v; want the current token", err, err == nil && again.RefreshToken == p2.RefreshToken)
+	}
+	clock.Advance(core.DefaultRefreshGrace)
+	// Past the window, reuse of the retired token revokes the session...
 	if _, err := m.Refresh(ctx, p1.RefreshToken); !errors.Is(err, core.ErrRefreshReused) || !errors.Is(err, core.ErrInvalidGrant) {
 		t.Fatalf("reuse: got %v, want ErrRefreshReused", err)
 	}
@@ -364,8 +371,8 @@ func TestServeRefreshEmptyBodyUsesCookie(t *testing.T) {
 		t.Fatalf("got %d %s %v, want 200 in cookie mode", resp.Status, resp.Body, resp.SetCookie)
 	}
 	r = httptest.NewRequest(http.MethodPost, "/refresh", strings.NewReader(`{}`))
-	if resp := m.ServeRefresh(context.Background(), core.HTTPRequest(r)); resp.Status != http.StatusUnauthorized {
-		t.Fatalf("empty body without cookie: got %d, want 401", resp.Status)
+	if resp := m.ServeRefresh(context.Background(), core.HTTPRequest(r)); resp.Status != http.StatusBadRequest || resp.WWWAuthenticate != "" {
+		t.Fatalf("empty body without cookie: got %d %q, want 400 without a challenge", resp.Status, resp.WWWAuthenticate)
 	}
 }
 

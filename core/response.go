@@ -63,12 +63,10 @@ func (r Response) SetControlHeaders(h http.Header) {
 //     challenge when scopes were required (RFC 6750 §3.1);
 //   - ErrInsufficientUserAuthentication: 401 insufficient_user_authentication with max_age
 //     and/or acr_values in the challenge (RFC 9470 §3);
-//   - ErrInvalidGrant (any refused refresh, and ErrInvalidCredentials at login): 401 with the
-//     error code invalid_grant of RFC 6749 §5.2. That section answers invalid_grant with 400,
-//     but it describes a token endpoint whose clients authenticate themselves; here the refresh
-//     token is the browser's only credential, and a client (like the example's) must read any
-//     refusal as "log in again", exactly as it reads a 401 from a protected route. So the
-//     status is 401 and the code keeps its OAuth meaning;
+//   - ErrInvalidGrant (any refused refresh): 400 invalid_grant without a challenge (RFC 6749
+//     §5.2). Not 401: a client that answers every 401 with a refresh would take a refused
+//     refresh for one more expired access token and refresh again, forever;
+//   - ErrInvalidCredentials (a refused login): 401 invalid_grant with a bare Bearer challenge;
 //   - ErrStoreUnavailable, and ErrRequestCanceled (the client went away while the store was
 //     asked): 503 temporarily_unavailable with Retry-After (the breaker's cooldown, at least 1 s),
 //     never an accept;
@@ -90,8 +88,10 @@ func (m *Manager) Problem(err error) Response {
 	switch {
 	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrRequestCanceled):
 		code, status, challenge = "temporarily_unavailable", http.StatusServiceUnavailable, false
-	case errors.Is(err, ErrInvalidGrant):
+	case errors.Is(err, ErrInvalidCredentials):
 		code = "invalid_grant"
+	case errors.Is(err, ErrInvalidGrant):
+		code, status, challenge = "invalid_grant", http.StatusBadRequest, false
 	case errors.Is(err, ErrTokenMissing):
 		code = "unauthorized"
 	case errors.Is(err, ErrInvalidRequest):

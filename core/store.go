@@ -37,7 +37,8 @@ type Store interface {
 	CreateFamily(ctx context.Context, f Family, limit SessionLimit) (ended []string, err error)
 
 	// Rotate atomically moves the family req.SessionID forward, as described on RotateRequest and
-	// RotateResult. Exactly one of many concurrent callers presenting the current jti gets RotateOK.
+	// RotateResult. Exactly one of many concurrent callers presenting the current jti gets RotateOK;
+	// inside the grace window that rotation opens, no caller rotates the family again.
 	// Rotate is idempotent: the same request arriving twice (a client library re-sending it after
 	// a lost reply: same Presented and Next) gets RotateOK and the unchanged family again, never a
 	// reuse verdict. Every decision (expiry, cut-off, grace) uses one clock for all instances
@@ -100,7 +101,7 @@ type Family struct {
 	CurrentIssuedAt time.Time // iat of the current refresh token (whole seconds)
 	CurrentExpires  time.Time // exp of the current refresh token (whole seconds); the record's expiry
 	Previous        string    // jti of the refresh token Current replaced; empty after login
-	PreviousUntil   time.Time // Previous may be replayed (grace) while now is before this; zero: never
+	PreviousUntil   time.Time // end of the grace window the last rotation opened (Previous and Current then get RotateGrace); zero: none
 	RetryKey        string    // RotateRequest.RetryKey of the rotation that retired Previous; "" if none
 	Expires         time.Time // absolute end of the session (MaxSessionAge after login)
 
@@ -138,8 +139,10 @@ type RotateRequest struct {
 	// Now is the Manager's current time. A store shared by several instances decides by its own
 	// clock instead (see Store.Rotate); Now is what a store without a clock of its own uses.
 	Now time.Time
-	// Grace is how long the token being replaced stays replayable, from the store's now. Zero
-	// means no grace window at all: any later presentation of the replaced token is reuse.
+	// Grace is the grace window this rotation opens, from the store's now: until it ends, the
+	// family rotates no more, and presenting either the token being replaced or the one
+	// installed gets RotateGrace and the family as it is. Zero means no window at all: any later
+	// presentation of the replaced token is reuse.
 	Grace time.Duration
 	// RetryKey identifies the client's request (the Idempotency-Key header of a refresh; empty
 	// when the client sent none). A later request presenting the token this rotation retires,
@@ -163,8 +166,10 @@ const (
 	// RotateOK: Presented was the current jti; Next is now current, Presented is the previous one,
 	// and LastUsed is Now.
 	RotateOK RotateResult = iota + 1
-	// RotateGrace: Presented was the previous jti, replayed before PreviousUntil. Nothing changed;
-	// the returned Family names the current token so the caller can hand it out again.
+	// RotateGrace: the family rotated less than the grace window ago (now is before
+	// PreviousUntil) and Presented is its previous or its current jti. Nothing changed: a family
+	// rotates at most once per window, so a burst of refreshes all end with the same token. The
+	// returned Family names the current token so the caller can hand it out again.
 	RotateGrace
 	// RotateReused: Presented belongs to the family but is neither current nor replayable. The
 	// family was deleted and its sid marked revoked until RevokeUntil (RFC 9700 §4.14.2).

@@ -475,3 +475,12 @@ func TestHeaderNormalizing(t *testing.T) {
 		return doer(t, app)
 	})
 }
+
+// TestNaiveClients: the refresh interceptor most tutorials teach, 20 calls in flight at each of
+// 50 expiries, over real connections, loses no session and trips no reuse alarm (see
+// testutil.RunNaiveClientSuite).
+func TestNaiveClients(t *testing.T) {
+	testutil.RunNaiveClientSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.ServerDoer(t, listen(t, router(m)))
+	})
+}

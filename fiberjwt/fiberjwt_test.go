@@ -395,3 +395,25 @@ func TestHeaderNormalizing(t *testing.T) {
 		return doer(t, app)
 	})
 }
+
+// TestNaiveClients: the refresh interceptor most tutorials teach, 20 calls in flight at each of
+// 50 expiries, over real connections, loses no session and trips no reuse alarm (see
+// testutil.RunNaiveClientSuite).
+func TestNaiveClients(t *testing.T) {
+	testutil.RunNaiveClientSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		app := router(m)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- app.Listener(ln) }()
+		t.Cleanup(func() {
+			if err := app.Shutdown(); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+			<-served
+		})
+		return testutil.ServerDoer(t, "http://"+ln.Addr().String())
+	})
+}

@@ -135,3 +135,11 @@ func TestSetupChecks(t *testing.T) {
 	}, func(m *core.Manager, reqs ...*core.Requirement) { nethttpjwt.Authorize(m, reqs...) })
 	testutil.ParamCheck(t, "nethttpjwt", func(m *core.Manager, param string) { nethttpjwt.EndSessionHandler(m, param) })
 }
+
+// TestNaiveClients: the refresh interceptor most tutorials teach, 20 calls in flight at each of
+// 50 expiries, loses no session and trips no reuse alarm (see testutil.RunNaiveClientSuite).
+func TestNaiveClients(t *testing.T) {
+	testutil.RunNaiveClientSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.HandlerDoer(router(m))
+	})
+}

@@ -355,6 +355,10 @@ if math.floor(lossat / 1000) >= tonumber(ARGV[3]) then
 end
 
 if f[2] == ARGV[2] then
+  local gu = tonumber(f[6])
+  if gu and now < gu then -- rotated less than the grace window ago: once per window
+    return family('grace', f[2], f[3], f[4], f[5], f[6], f[8])
+  end
   local ne = ARGV[6]
   if tonumber(ne) > ex then ne = f[7] end
   local pu = ''

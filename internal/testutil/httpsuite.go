@@ -52,7 +52,7 @@ func HandlerDoer(h http.Handler) Doer {
 }
 
 // SuiteManager is the Manager every adapter is tested with: HS256 test secrets, leeway 5s, access
-// TTL 5m, refresh grace 0, the given clock, logging off.
+// TTL 5m, the library's default refresh grace window, the given clock, logging off.
 func SuiteManager(t testing.TB, clock *Clock, opts ...core.Option) *core.Manager {
 	t.Helper()
 	base := []core.Option{
@@ -87,8 +87,9 @@ func invalidToken(desc string) Answer {
 		map[string]string{"error": "invalid_token", "error_description": desc}}
 }
 
+// invalidGrant is a refused refresh: 400 without a challenge (RFC 6749 §5.2).
 func invalidGrant(desc string) Answer {
-	return Answer{http.StatusUnauthorized, challenge("", ""),
+	return Answer{http.StatusBadRequest, "",
 		map[string]string{"error": "invalid_grant", "error_description": desc}}
 }
 
@@ -298,12 +299,27 @@ func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 		{"refresh with garbage body", func(e env) (*http.Response, Answer) {
 			return e.do(httptest.NewRequest(http.MethodPost, "/refresh", strings.NewReader("{{{"))), invalidGrant("malformed refresh request")
 		}},
-		{"refresh replay revokes the session", func(e env) (*http.Response, Answer) {
+		{"refresh replay inside the grace window gets the current token", func(e env) (*http.Response, Answer) {
 			s := login(e, false)
 			first := readJSON(e.t, e.do(refreshReq(s.refresh)))
+			e.clock.Advance(core.DefaultRefreshGrace - time.Second)
+			// Both the replaced token and the current one: the same refresh token, no rotation.
+			for _, tok := range []string{s.refresh, str(first["refresh_token"])} {
+				resp := e.do(refreshReq(tok))
+				if got := readJSON(e.t, resp); resp.StatusCode != http.StatusOK || got["refresh_token"] != first["refresh_token"] {
+					e.t.Fatalf("refresh inside the window: got %d, the current token: %v; want 200 and the current token",
+						resp.StatusCode, got["refresh_token"] == first["refresh_token"])
+				}
+			}
+			return e.do(get("/api/me", "Bearer "+s.access)), Answer{200, "", map[string]string{"sub": "alice"}}
+		}},
+		{"refresh replay after the grace window revokes the session", func(e env) (*http.Response, Answer) {
+			s := login(e, false)
+			first := readJSON(e.t, e.do(refreshReq(s.refresh)))
+			e.clock.Advance(core.DefaultRefreshGrace)
 			replay := e.do(refreshReq(s.refresh))
-			if got := readJSON(e.t, replay); replay.StatusCode != 401 || got["error_description"] != "refresh token reused" {
-				e.t.Fatalf("replay: got %d %v, want 401 refresh token reused", replay.StatusCode, got)
+			if got := readJSON(e.t, replay); replay.StatusCode != 400 || got["error_description"] != "refresh token reused" {
+				e.t.Fatalf("replay: got %d %v, want 400 refresh token reused", replay.StatusCode, got)
 			}
 			// The whole family is gone: the token the first refresh handed out is dead too.
 			return e.do(refreshReq(str(first["refresh_token"]))), invalidGrant("session ended")
@@ -380,7 +396,9 @@ func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 				e.t.Fatalf("retry with the same key: got %d, refresh token equal to the first answer's: %v; want 200 and the same token",
 					retry.StatusCode, body["refresh_token"] == first["refresh_token"])
 			}
-			// Another key is another request: the old token presented again is reuse.
+			// Another key is another request: past the grace window, the old token presented
+			// again is reuse.
+			e.clock.Advance(core.DefaultRefreshGrace)
 			return e.do(withKey(`"k-2"`)), invalidGrant("refresh token reused")
 		}},
 		{"refresh retried with its Idempotency-Key one access TTL later is reuse", func(e env) (*http.Response, Answer) {

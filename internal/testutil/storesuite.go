@@ -466,11 +466,21 @@ func testGraceWithin(e *storeEnv) {
 		e.clock.Set(req.Now.Add(after))
 		got := e.rotate(e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-fork", suiteGrace), core.RotateGrace)
 		expectFamily(e.t, fmt.Sprintf("grace replay %v after rotation", after), got, want)
+		// The current token inside the window: the same answer, no second rotation.
+		got = e.rotate(e.request("alice", "sid-1", "jti-2", req.NextIssuedAt, "jti-fork2", suiteGrace), core.RotateGrace)
+		expectFamily(e.t, fmt.Sprintf("current token %v after rotation", after), got, want)
 	}
-	// The replays changed nothing: the current token still rotates normally.
+	// The replays changed nothing: at the window's end the current token rotates normally.
+	e.clock.Set(graceUntil(req))
 	req2 := e.request("alice", "sid-1", "jti-2", req.NextIssuedAt, "jti-3", suiteGrace)
 	got := e.rotate(req2, core.RotateOK)
 	expectFamily(e.t, "rotation after grace replays", got, rotated(want, req2))
+	// The new rotation opens a new window: the token it replaced is replayable, the one before
+	// it (replaced a window ago) is reuse.
+	e.clock.Advance(suiteGrace / 2)
+	got = e.rotate(e.request("alice", "sid-1", "jti-2", req.NextIssuedAt, "jti-fork3", suiteGrace), core.RotateGrace)
+	expectFamily(e.t, "previous token in the second window", got, rotated(want, req2))
+	e.rotate(e.request("alice", "sid-1", "jti-1", f.CurrentIssuedAt, "jti-fork4", suiteGrace), core.RotateReused)
 }
 
 func testGraceAtEnd(e *storeEnv) {
@@ -961,5 +971,9 @@ func testConcurrentRotate(e *storeEnv, grace time.Duration) {
 	if sessionRevoked {
 		e.t.Errorf("after concurrent grace replays: got SessionRevoked true, want false")
 	}
+	// One rotation per window: the winner's token rotates again only once the window is over.
+	e.rotate(next, core.RotateGrace)
+	e.clock.Advance(grace) // the rotations ran at the clock's current instant
+	next.Now = e.clock.Now()
 	e.rotate(next, core.RotateOK)
 }

@@ -41,7 +41,7 @@ type Config struct {
 	Issuer, Audience            string        // JWT_ISSUER, JWT_AUDIENCE
 	AccessTTL, RefreshTTL       time.Duration // JWT_ACCESS_TTL 15m, JWT_REFRESH_TTL 168h
 	Leeway                      time.Duration // JWT_LEEWAY 10s
-	RefreshGrace                time.Duration // JWT_REFRESH_GRACE 5s
+	RefreshGrace                time.Duration // JWT_REFRESH_GRACE; negative (unset): the library default
 	IdleTimeout                 time.Duration // JWT_IDLE_TIMEOUT; 0 (unset): no idle timeout
 	RedisURL                    string        // REDIS_URL; empty: in-memory store
 	SigningKeyFile              string        // JWT_SIGNING_KEY_FILE: PEM private key signing access tokens (see keys.go)
@@ -60,7 +60,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		Addr: "127.0.0.1:8080", Issuer: "jwtexp-example", Audience: "jwtexp-api",
 		AccessTTL: 15 * time.Minute, RefreshTTL: 168 * time.Hour, Leeway: 10 * time.Second,
-		RefreshGrace: 5 * time.Second,
+		RefreshGrace: -1,
 	}
 	str := func(name string, dst *string) {
 		if v := getenv(name); v != "" {
@@ -142,7 +142,7 @@ func New(c Config) (*App, error) {
 	opts := []core.Option{
 		core.WithIssuer(c.Issuer), core.WithAudience(c.Audience),
 		core.WithAccessTTL(c.AccessTTL), core.WithRefreshTTL(c.RefreshTTL),
-		core.WithLeeway(c.Leeway), core.WithRefreshGrace(c.RefreshGrace),
+		core.WithLeeway(c.Leeway),
 		core.WithLogger(logger),
 		// "Your devices": each session records the browser, system and /24 network it came from.
 		core.WithSessionClients(),
@@ -152,6 +152,9 @@ func New(c Config) (*App, error) {
 	}
 	if c.IdleTimeout != 0 {
 		opts = append(opts, core.WithIdleTimeout(c.IdleTimeout))
+	}
+	if c.RefreshGrace >= 0 {
+		opts = append(opts, core.WithRefreshGrace(c.RefreshGrace))
 	}
 	a := &App{Config: c, metrics: http.NotFoundHandler()}
 	var hook core.Hook

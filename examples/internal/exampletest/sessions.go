@@ -88,8 +88,8 @@ func sessionsContract(t *testing.T, s *Server) {
 	if code, _, body = s.Do(t, "GET", "/api/me", laptop, nil, nil); code != 401 || body["error_description"] != "session revoked" {
 		t.Errorf("the ended session's access token: got %d %v, want 401 session revoked", code, body)
 	}
-	if code, _, body = s.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": laptopRefresh}, nil); code != 401 || body["error"] != "invalid_grant" {
-		t.Errorf("the ended session's refresh token: got %d %v, want 401 invalid_grant", code, body)
+	if code, _, body = s.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": laptopRefresh}, nil); code != 400 || body["error"] != "invalid_grant" {
+		t.Errorf("the ended session's refresh token: got %d %v, want 400 invalid_grant", code, body)
 	}
 	for _, id := range []string{laptopID, "not-a-session"} {
 		code, hdr, body = s.Do(t, "DELETE", "/api/sessions/"+id, phone, nil, nil)
@@ -123,8 +123,8 @@ func sessionsContract(t *testing.T, s *Server) {
 	if code, _, _ = s.Do(t, "GET", "/api/me", tablet, nil, nil); code != 401 {
 		t.Errorf("another device after DELETE /api/sessions: got %d, want 401", code)
 	}
-	if code, _, _ = s.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": tabletRefresh}, nil); code != 401 {
-		t.Errorf("another device's refresh after DELETE /api/sessions: got %d, want 401", code)
+	if code, _, _ = s.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": tabletRefresh}, nil); code != 400 {
+		t.Errorf("another device's refresh after DELETE /api/sessions: got %d, want 400", code)
 	}
 	code, _, body = s.Do(t, "GET", "/api/sessions", phone, nil, nil)
 	if list, _ := body["sessions"].([]any); code != 200 || len(list) != 1 {
@@ -147,7 +147,7 @@ func sessionsContract(t *testing.T, s *Server) {
 	}
 	idle, _ = body["refresh_token"].(string)
 	s.Clock.Advance(10*time.Minute + time.Second)
-	if code, _, body = s.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": idle}, nil); code != 401 || body["error"] != "invalid_grant" {
-		t.Errorf("refresh after the idle timeout: got %d %v, want 401 invalid_grant", code, body)
+	if code, _, body = s.Do(t, "POST", "/refresh", "", map[string]string{"refresh_token": idle}, nil); code != 400 || body["error"] != "invalid_grant" {
+		t.Errorf("refresh after the idle timeout: got %d %v, want 400 invalid_grant", code, body)
 	}
 }

@@ -25,9 +25,9 @@
 //     Secure, SameSite=Strict, Path=/refresh); without it, into the JSON body.
 //   - POST /refresh takes the refresh token from that cookie (the client sends
 //     no body, and the header "X-Refresh-Transport: cookie") or from a JSON body
-//     {"refresh_token"} (the client sends no cookie), rotates it, and answers 401
-//     {"error":"invalid_grant"} to any failure; presenting an already rotated
-//     token revokes the whole session (grace 0).
+//     {"refresh_token"} (the client sends no cookie), rotates it, and answers 400
+//     {"error":"invalid_grant"} to any failure (RFC 6749 §5.2); presenting an
+//     already rotated token revokes the whole session (grace 0).
 //   - GET /api/me needs "Authorization: Bearer <access token>".
 //   - POST /logout with the Bearer token revokes the session, clears the cookie
 //     and answers 204; the access token is refused afterwards.
@@ -647,8 +647,8 @@ func (d *driver) replay(t *testing.T) {
 	d.putCookie(t, rotated)
 	status := eval[int](t, d, "refresh with the rotated cookie after the reuse",
 		`fetch('/refresh', {method: 'POST', credentials: 'same-origin', headers: {'X-Refresh-Transport': 'cookie'}}).then((r) => r.status)`)
-	if status != 401 {
-		t.Errorf("POST /refresh with the rotated token after a reuse: status %d, want 401 (the reuse must revoke the session)", status)
+	if status != 400 {
+		t.Errorf("POST /refresh with the rotated token after a reuse: status %d, want 400 (the reuse must revoke the session)", status)
 	}
 }
 

@@ -203,7 +203,7 @@ func (s *fakeAPI) refreshHandler(w http.ResponseWriter, r *http.Request) {
 	case fromBody != "":
 		token = fromBody
 	default:
-		writeError(w, http.StatusUnauthorized, "invalid_grant", "no refresh token")
+		writeError(w, http.StatusBadRequest, "invalid_grant", "no refresh token")
 		return
 	}
 
@@ -212,16 +212,16 @@ func (s *fakeAPI) refreshHandler(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !ok:
 		s.mu.Unlock()
-		writeError(w, http.StatusUnauthorized, "invalid_grant", "unknown refresh token")
+		writeError(w, http.StatusBadRequest, "invalid_grant", "unknown refresh token")
 		return
 	case s.revoked[rec.sid]:
 		s.mu.Unlock()
-		writeError(w, http.StatusUnauthorized, "invalid_grant", "session revoked")
+		writeError(w, http.StatusBadRequest, "invalid_grant", "session revoked")
 		return
 	case !rec.current:
 		s.revoked[rec.sid] = true // reuse: the whole family goes
 		s.mu.Unlock()
-		writeError(w, http.StatusUnauthorized, "invalid_grant", "refresh token reused")
+		writeError(w, http.StatusBadRequest, "invalid_grant", "refresh token reused")
 		return
 	}
 	rec.current = false

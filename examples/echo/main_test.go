@@ -21,3 +21,8 @@ func TestSessions(t *testing.T) { exampletest.Sessions(t, start) }
 func TestBadConfigExits(t *testing.T) { exampletest.BadConfigExits(t) }
 
 func TestLoad(t *testing.T) { exampletest.Load(t, start) }
+
+// TestNaiveClients and TestNaiveAxios: the refresh interceptor most tutorials teach, in Go and in
+// Node with axios, loses no session on the example's defaults (see exampletest).
+func TestNaiveClients(t *testing.T) { exampletest.NaiveClients(t, start) }
+func TestNaiveAxios(t *testing.T)   { exampletest.NaiveAxios(t, start) }

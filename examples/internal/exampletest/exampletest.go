@@ -61,12 +61,25 @@ func (s *Server) RefreshCalls() int64 { return s.refreshN.Load() }
 // serves it with start and puts the counting proxy in front.
 func Start(t *testing.T, start Starter, env map[string]string) *Server {
 	t.Helper()
+	return startWith(t, start, env, testutil.NewClockNow())
+}
+
+// StartLive is Start on the real clock, for clients that wait for expiry themselves (Server.Clock
+// is nil).
+func StartLive(t *testing.T, start Starter, env map[string]string) *Server {
+	t.Helper()
+	return startWith(t, start, env, nil)
+}
+
+func startWith(t *testing.T, start Starter, env map[string]string, clock *testutil.Clock) *Server {
+	t.Helper()
 	cfg, err := exampleapp.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("FromEnv: %v", err)
 	}
-	clock := testutil.NewClockNow()
-	cfg.Clock = clock.Now
+	if clock != nil {
+		cfg.Clock = clock.Now
+	}
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	app, err := exampleapp.New(cfg)
 	if err != nil {
@@ -77,7 +90,9 @@ func Start(t *testing.T, start Starter, env map[string]string) *Server {
 	// runs (a new Redis looks like one that lost its data) and refuses tokens issued until then.
 	// The fake clock was read before New: bring it up to the time New returned, as a real clock
 	// would be, so the example's first tokens are issued after the loss.
-	clock.Set(time.Now().Truncate(time.Second))
+	if clock != nil {
+		clock.Set(time.Now().Truncate(time.Second))
+	}
 	s := &Server{App: app, Clock: clock}
 	target, _ := url.Parse(start(t, app))
 	proxy := httputil.NewSingleHostReverseProxy(target)

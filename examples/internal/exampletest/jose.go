@@ -28,8 +28,15 @@ func nodeUnavailable(t *testing.T, format string, args ...any) {
 // into a temp dir and returns the dir, which holds verify.mjs and node_modules.
 func installJose(t *testing.T) string {
 	t.Helper()
+	return installNode(t, "jose", "verify.mjs")
+}
+
+// installNode installs the pinned packages of testdata/<name> (package.json + package-lock.json,
+// npm ci) into a temp dir with the given scripts and returns the dir.
+func installNode(t *testing.T, name string, scripts ...string) string {
+	t.Helper()
 	if testing.Short() && os.Getenv(RequireNodeEnv) != "1" {
-		t.Skip("-short: skipping the Node interop test (npm install)")
+		t.Skip("-short: skipping a Node test (npm install)")
 	}
 	for _, bin := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -37,9 +44,9 @@ func installJose(t *testing.T) string {
 		}
 	}
 	_, file, _, _ := runtime.Caller(0)
-	src := filepath.Join(filepath.Dir(file), "testdata", "jose")
+	src := filepath.Join(filepath.Dir(file), "testdata", name)
 	dir := t.TempDir()
-	for _, name := range []string{"package.json", "package-lock.json", "verify.mjs"} {
+	for _, name := range append([]string{"package.json", "package-lock.json"}, scripts...) {
 		b, err := os.ReadFile(filepath.Join(src, name))
 		if err != nil {
 			t.Fatal(err)
@@ -52,9 +59,9 @@ func installJose(t *testing.T) string {
 	cmd := exec.Command("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		nodeUnavailable(t, "npm ci of jose failed (npm registry unreachable?): %v\n%s", err, out)
+		nodeUnavailable(t, "npm ci of %s failed (npm registry unreachable?): %v\n%s", name, err, out)
 	}
-	t.Logf("npm ci (jose) took %v", time.Since(began).Round(time.Millisecond))
+	t.Logf("npm ci (%s) took %v", name, time.Since(began).Round(time.Millisecond))
 	return dir
 }
 

@@ -1,0 +1,158 @@
+package exampletest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jwtexp/jwtexp/internal/testutil"
+)
+
+// NaiveClients plays the refresh interceptor most tutorials teach (testutil.RunNaiveClients: 20
+// calls in flight at each of 50 expiries, every failing call refreshing on its own, answers
+// stored out of order and late) against the example on its defaults, on the in-memory store and
+// on Redis: no session lost, no call failed, one refresh token per burst, no reuse detected. On
+// memory the fake clock passes each grace window, so every expiry rotates exactly once; on Redis
+// the window is measured by the server's clock, which the fake clock does not move, so the
+// session rotates at most once per expiry.
+func NaiveClients(t *testing.T, start Starter) {
+	for _, store := range []string{"memory", "redis"} {
+		t.Run(store, func(t *testing.T) {
+			env := map[string]string{"METRICS": "1"}
+			if store == "redis" {
+				env["REDIS_URL"] = testutil.StartRedis(t).URL()
+			}
+			s := Start(t, start, env)
+			rep := testutil.RunNaiveClients(t, testutil.NaiveRun{
+				Do: testutil.ServerDoer(t, s.URL),
+				// The example's defaults: access TTL 15m, leeway 10s.
+				Expire:   func() { s.Clock.Advance(15*time.Minute + 10*time.Second + time.Second) },
+				Answered: func() { s.Clock.Advance(50 * time.Millisecond) },
+				Seed:     2,
+			})
+			rotations := 0
+			if store == "memory" {
+				rotations = 50
+			}
+			testutil.CheckNaiveReport(t, rep, rotations)
+			m := refreshMetrics(t, s)
+			if m["reused"] != 0 {
+				t.Errorf("reuse detected %d times, want 0 (a burst is no theft)", m["reused"])
+			}
+			if store == "memory" && m["ok"] != 50 {
+				t.Errorf("rotations: got %d over 50 expiries, want 50", m["ok"])
+			}
+			if store == "redis" && (m["ok"] < 1 || m["ok"] > 50) {
+				t.Errorf("rotations: got %d over 50 expiries, want 1 to 50", m["ok"])
+			}
+			t.Logf("%s: %d refreshes, rotations %d, grace answers %d, %d answers stored late",
+				store, rep.Refreshes, m["ok"], m["grace"], rep.Delayed)
+		})
+	}
+}
+
+var refreshMetric = regexp.MustCompile(`(?m)^jwtexp_refreshes_total\{result="([a-z]+)"\} ([0-9]+)$`)
+
+// refreshMetrics reads jwtexp_refreshes_total by result from the example's /metrics (METRICS=1).
+func refreshMetrics(t *testing.T, s *Server) map[string]int {
+	t.Helper()
+	code, _, body := get(t, s.URL+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: got %d", code)
+	}
+	out := map[string]int{}
+	for _, m := range refreshMetric.FindAllStringSubmatch(body, -1) {
+		n, _ := strconv.Atoi(m[2])
+		out[m[1]] = n
+	}
+	return out
+}
+
+// axiosResult is what testdata/axios/naive.mjs reports for one server.
+type axiosResult struct {
+	Name  string `json:"name"`
+	Naive struct {
+		Redirects    int      `json:"redirects"`
+		Failed       int      `json:"failed"`
+		Succeeded    int      `json:"succeeded"`
+		RefreshCalls int      `json:"refreshCalls"`
+		Tokens       []string `json:"tokens"`
+	} `json:"naive"`
+	SameInstance struct {
+		Redirects    int  `json:"redirects"`
+		RefreshCalls int  `json:"refreshCalls"`
+		Looped       bool `json:"looped"`
+		LogoutStatus int  `json:"logoutStatus"`
+		FinalStatus  int  `json:"finalStatus"`
+	} `json:"sameInstance"`
+}
+
+// NaiveAxios runs the axios interceptor of the tutorials (testdata/axios/naive.mjs, Node) against
+// the example on its library defaults with a 2 s access TTL and leeway 0 on the real clock, on
+// the in-memory store and on Redis: 20 parallel calls across 5 expiries lose no session and fail
+// no call, and reuse is never detected; with the refresh sent through the same axios instance,
+// a call after logout ends with exactly one refresh call (400 invalid_grant) and one redirect
+// to the login page, not a loop. Skipped without node/npm or registry access unless
+// JWTEXP_REQUIRE_NODE=1.
+func NaiveAxios(t *testing.T, start Starter) {
+	dir := installNode(t, "axios", "naive.mjs")
+	const calls, expiries = 20, 5
+	type target struct {
+		Name string `json:"name"`
+		URL  string `json:"url"`
+	}
+	servers := map[string]*Server{}
+	var targets []target
+	for _, store := range []string{"memory", "redis"} {
+		env := map[string]string{"METRICS": "1", "JWT_ACCESS_TTL": "2s", "JWT_LEEWAY": "0s"}
+		if store == "redis" {
+			env["REDIS_URL"] = testutil.StartRedis(t).URL()
+		}
+		s := StartLive(t, start, env)
+		servers[store] = s
+		targets = append(targets, target{store, s.URL})
+	}
+	in, _ := json.Marshal(map[string]any{"targets": targets, "calls": calls, "expiries": expiries})
+	cmd := exec.Command("node", "naive.mjs")
+	cmd.Dir = dir
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node naive.mjs: %v\n%s", err, stderr.Bytes())
+	}
+	var results []axiosResult
+	if err := json.Unmarshal(out, &results); err != nil || len(results) != len(targets) {
+		t.Fatalf("naive.mjs output %q: %v", out, err)
+	}
+	for _, r := range results {
+		s := servers[r.Name]
+		n, same := r.Naive, r.SameInstance
+		if n.Redirects != 0 || n.Failed != 0 || n.Succeeded != calls*expiries {
+			t.Errorf("%s: naive interceptor: %d redirects to login, %d failed calls, %d succeeded; want 0, 0, %d",
+				r.Name, n.Redirects, n.Failed, n.Succeeded, calls*expiries)
+		}
+		m := refreshMetrics(t, s)
+		if m["reused"] != 0 {
+			t.Errorf("%s: reuse detected %d times, want 0", r.Name, m["reused"])
+		}
+		if m["ok"] > expiries {
+			t.Errorf("%s: %d rotations over %d expiries, want at most one per expiry", r.Name, m["ok"], expiries)
+		}
+		if same.LogoutStatus != http.StatusNoContent || same.Looped || same.RefreshCalls != 1 ||
+			same.Redirects != 1 || same.FinalStatus != http.StatusBadRequest {
+			t.Errorf("%s: refresh through the same instance after logout: %s; want logout 204, one refresh call answered 400, one redirect",
+				r.Name, fmt.Sprintf("logout %d, %d refresh calls, looped %v, %d redirects, final status %d",
+					same.LogoutStatus, same.RefreshCalls, same.Looped, same.Redirects, same.FinalStatus))
+		}
+		t.Logf("%s: %d calls over %d expiries, %d refresh calls (%d rotations, %d grace answers); after logout: %d refresh call, status %d",
+			r.Name, n.Succeeded, expiries, n.RefreshCalls, m["ok"], m["grace"], same.RefreshCalls, same.FinalStatus)
+	}
+}

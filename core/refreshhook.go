@@ -21,7 +21,7 @@ type refreshHook func(ctx context.Context, subject string, claims []byte) (membe
 // instead of staying until the session ends (up to WithMaxSessionAge). Names the Manager writes
 // itself are refused as in Issue.
 //
-// A non-nil error ends the session: the refresh is refused with 401 invalid_grant "session
+// A non-nil error ends the session: the refresh is refused with 400 invalid_grant "session
 // revoked", the session is revoked (its refresh tokens and its access tokens, at once) and an
 // EventRevoked carries the error (Reason "refresh refused"). Return one for a user who was
 // disabled or deleted. The error is in the chain of the one Refresh returns (errors.Is). An error

@@ -81,7 +81,7 @@ func Custom[T any](c *fiber.Ctx) (T, error) {
 }
 
 // RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
-// in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
+// in a JSON body or the refresh cookie, a new token pair in the same transport, 400 invalid_grant
 // on any refusal. It returns nil: the answer is written.
 func RefreshHandler(m *core.Manager) fiber.Handler {
 	core.MustManager(m, "fiberjwt.RefreshHandler")

@@ -79,7 +79,7 @@ func Custom[T any](c *gin.Context) (T, error) {
 }
 
 // RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
-// in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
+// in a JSON body or the refresh cookie, a new token pair in the same transport, 400 invalid_grant
 // on any refusal.
 func RefreshHandler(m *core.Manager) gin.HandlerFunc {
 	core.MustManager(m, "ginjwt.RefreshHandler")

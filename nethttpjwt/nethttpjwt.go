@@ -71,7 +71,7 @@ func Custom[T any](r *http.Request) (T, error) {
 }
 
 // RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
-// in a JSON body or the refresh cookie, a new token pair in the same transport, 401 invalid_grant
+// in a JSON body or the refresh cookie, a new token pair in the same transport, 400 invalid_grant
 // on any refusal.
 func RefreshHandler(m *core.Manager) http.Handler {
 	core.MustManager(m, "nethttpjwt.RefreshHandler")

@@ -73,27 +73,41 @@ func TestCluster6(t *testing.T) {
 	clients := func() redis.UniversalClient { return newClusterClientFor(t, tc) }
 
 	t.Run("exactly-once rotation", func(t *testing.T) {
-		ins := newInstances(t, clients, testutil.NewClockNow, 3, []Option{prefix}, core.WithStoreTimeout(5*time.Second))
+		// Every caller is answered (the grace window absorbs the burst), but exactly one of them
+		// rotated the session, and all hold the same refresh token.
+		var rotations atomic.Int32
+		hook := core.WithEventHook(func(_ context.Context, e core.Event) {
+			if e.Kind == core.EventRefreshed {
+				rotations.Add(1)
+			}
+		})
+		ins := newInstances(t, clients, testutil.NewClockNow, 3, []Option{prefix}, core.WithStoreTimeout(5*time.Second), hook)
 		const rounds, callers = 20, 30
 		for round := range rounds {
 			p, err := ins[round%3].m.Issue(ctx, fmt.Sprintf("user-%d", round), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var wins atomic.Int32
+			rotations.Store(0)
+			var answered atomic.Int32
+			tokens := sync.Map{}
 			var wg sync.WaitGroup
 			for i := range callers {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if _, err := ins[i%3].m.Refresh(ctx, p.RefreshToken); err == nil {
-						wins.Add(1)
+					if np, err := ins[i%3].m.Refresh(ctx, p.RefreshToken); err == nil {
+						answered.Add(1)
+						tokens.Store(np.RefreshToken, true)
 					}
 				}()
 			}
 			wg.Wait()
-			if wins.Load() != 1 {
-				t.Fatalf("round %d: %d of %d concurrent refreshes across 3 instances won, want exactly 1", round, wins.Load(), callers)
+			distinct := 0
+			tokens.Range(func(any, any) bool { distinct++; return true })
+			if rotations.Load() != 1 || answered.Load() != callers || distinct != 1 {
+				t.Fatalf("round %d: %d rotations, %d of %d answered, %d distinct refresh tokens; want 1, all, 1",
+					round, rotations.Load(), answered.Load(), callers, distinct)
 			}
 		}
 	})

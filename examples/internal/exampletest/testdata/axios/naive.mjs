@@ -23,7 +23,10 @@ async function login(base, storage) {
 
 async function naive(base, calls, expiries) {
   const storage = {};
-  const out = { redirects: 0, failed: 0, succeeded: 0, refreshCalls: 0, tokens: [] };
+  // redirects: refresh failures, by status (4xx: the server ended the session; 5xx: a
+  // transient failure the naive client treats the same way); failed: calls refused, by status.
+  const out = { redirects: {}, failed: {}, succeeded: 0, refreshCalls: 0, finalStatus: 0 };
+  const count = (m, err) => { const k = String(err.response?.status ?? 0); m[k] = (m[k] ?? 0) + 1; };
   const api = axios.create({ baseURL: base });
   api.interceptors.request.use((config) => {
     config.headers.Authorization = `Bearer ${storage.access}`;
@@ -45,7 +48,7 @@ async function naive(base, calls, expiries) {
         original.headers.Authorization = `Bearer ${token}`;
         return api(original);
       } catch (err) {
-        out.redirects++; // window.location = '/login'
+        count(out.redirects, err); // window.location = '/login'
         return Promise.reject(err);
       }
     }
@@ -59,10 +62,12 @@ async function naive(base, calls, expiries) {
     const results = await Promise.allSettled(Array.from({ length: calls }, () => api.get('/api/me')));
     for (const r of results) {
       if (r.status === 'fulfilled') out.succeeded++;
-      else out.failed++;
+      else count(out.failed, r.reason);
     }
-    out.tokens.push(storage.refresh);
   }
+  // The session is still alive: the stored refresh token still refreshes.
+  const last = await axios.post(`${base}/refresh`, { refresh_token: storage.refresh }, { validateStatus: () => true });
+  out.finalStatus = last.status;
   return out;
 }
 

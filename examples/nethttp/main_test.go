@@ -21,3 +21,6 @@ func TestSessions(t *testing.T) { exampletest.Sessions(t, start) }
 func TestBadConfigExits(t *testing.T) { exampletest.BadConfigExits(t) }
 
 func TestLoad(t *testing.T) { exampletest.Load(t, start) }
+
+// TestClient runs the Go client (jwtclient) against the example over loopback HTTP.
+func TestClient(t *testing.T) { exampletest.Client(t, start) }

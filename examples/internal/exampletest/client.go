@@ -147,6 +147,9 @@ func call(hc *http.Client, u string) error {
 // the session, as the grace window is 0); every refresh presents the refresh token persisted
 // last, and the persisted one is the example's current one whenever no refresh is under way.
 func clientLifetimes(t *testing.T, start Starter) {
+	if testing.Short() {
+		t.Skip("5,000 calls: run without -short")
+	}
 	s := Start(t, start, clientEnv)
 	f := newFront(t, s)
 	saved := make(chan struct{}, 64)

@@ -11,8 +11,10 @@ var (
 	ErrNotLoggedIn = errors.New("jwtclient: not logged in")
 
 	// ErrSessionEnded is returned once the session is over: the refresh endpoint refused the
-	// refresh token (400 or 401 invalid_grant, RFC 6749 §5.2: the session was logged out, ended
-	// elsewhere, expired, or its refresh token was reused), or Logout was called. The client
+	// refresh token (400 invalid_grant, RFC 6749 §5.2, or 401 from servers of before December
+	// 2026: the session was logged out, ended elsewhere, expired, or its refresh token was
+	// reused; any other 4xx but 408 and 429 counts as a refusal too, as a retry would not change
+	// it), or Logout was called. The client
 	// never retries a refresh after it and sends no further request for the session: log in
 	// again. The server's answer, when there was one, is in the chain as a *ServerError.
 	ErrSessionEnded = errors.New("jwtclient: session ended")

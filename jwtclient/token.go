@@ -26,7 +26,7 @@ type Token struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	// Expiry is when the access token expires, on the client's clock: the time the request that
 	// got it was sent plus expires_in. Zero when the server said nothing.
-	Expiry time.Time `json:"expiry,omitempty"`
+	Expiry time.Time `json:"expiry"`
 }
 
 // farFuture is the refresh point of a token whose expiry the client cannot know.

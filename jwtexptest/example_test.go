@@ -13,11 +13,10 @@ import (
 	"github.com/jwtexp/jwtexp/nethttpjwt"
 )
 
-// t stands in for the *testing.T of a real test in these examples.
-var t = &exampleT{}
-
 // Test a protected handler with tokens for each case, on the Kit's clock.
 func Example() {
+	t := newExampleT() // the *testing.T of a real test
+	defer t.cleanup()
 	k := jwtexptest.New(t, core.WithAccessTTL(15*time.Minute))
 	me := nethttpjwt.Middleware(k.Manager)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := nethttpjwt.Claims(r)
@@ -48,6 +47,8 @@ func Example() {
 
 // Test what the application answers while its store is down: the Manager fails closed.
 func ExampleFaultyStore() {
+	t := newExampleT() // the *testing.T of a real test
+	defer t.cleanup()
 	k := jwtexptest.New(t, core.WithStoreTimeout(20*time.Millisecond))
 	refresh := nethttpjwt.RefreshHandler(k.Manager)
 	pair := k.Login(t, "alice", nil)
@@ -75,6 +76,8 @@ func ExampleFaultyStore() {
 // document and JWK Set are served from IdentityProvider.URL, and Rotate publishes a new
 // signing key.
 func ExampleIdentityProvider() {
+	t := newExampleT() // the *testing.T of a real test
+	defer t.cleanup()
 	idp := jwtexptest.NewIdentityProvider(t, "ES256", nil, 5*time.Minute)
 	fmt.Println(strings.HasPrefix(idp.JWKSURL(), idp.URL))
 	fmt.Println(idp.Rotate(t)) // the previous key stays published until Retire
@@ -90,9 +93,18 @@ func ExampleIdentityProvider() {
 	// 200 1
 }
 
-// exampleT is the part of testing.TB the examples use.
-type exampleT struct{ testing.TB }
+// exampleT is the part of testing.TB the examples use; cleanup runs what Cleanup registered.
+type exampleT struct {
+	testing.TB
+	cleanups []func()
+}
 
+func newExampleT() *exampleT                { return &exampleT{} }
 func (*exampleT) Helper()                   {}
-func (*exampleT) Cleanup(func())            {}
+func (e *exampleT) Cleanup(f func())        { e.cleanups = append(e.cleanups, f) }
 func (*exampleT) Fatalf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
+func (e *exampleT) cleanup() {
+	for i := len(e.cleanups) - 1; i >= 0; i-- {
+		e.cleanups[i]()
+	}
+}

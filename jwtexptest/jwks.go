@@ -130,7 +130,7 @@ func (p *IdentityProvider) publish(t testing.TB) {
 	for i, k := range p.keys {
 		pub[i] = core.Key{ID: k.ID, Algorithm: k.Algorithm, Public: k.Private.Public()}
 	}
-	m, err := core.New(core.WithAccessKeys(pub[0], pub[1:]...), core.WithIssuer(p.URL+"/"), core.WithAudience(p.Audience), core.WithLogger(nil))
+	m, err := core.New(core.WithAccessKeys(pub[0], pub[1:]...), core.WithIssuer(p.URL), core.WithAudience(p.Audience), core.WithLogger(nil))
 	if err != nil {
 		t.Fatalf("jwtexptest: JWK Set: %v", err)
 	}

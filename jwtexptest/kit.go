@@ -59,6 +59,9 @@ func New(t testing.TB, opts ...core.Option) *Kit {
 // later. opts make it any case a test needs (Expired, NotYetValid, WrongIssuer, WrongKey,
 // AsRefreshToken, WithoutExp, WithLifetime, WithScopes, WithAuthTime, WithClaims, ...). The
 // token is signed as written, so the Manager decides about it exactly as it would in production.
+// Token signs with AccessSecret and RefreshSecret (HS256): a Kit built with other keys
+// (core.WithAccessKeys) verifies with those, so its tokens come from Login, or from an
+// IdentityProvider for a verification-only Manager.
 func (k *Kit) Token(t testing.TB, opts ...TokenOption) string {
 	t.Helper()
 	return mint(t, keyring{

@@ -440,3 +440,39 @@ type discardWriter struct{ h http.Header }
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
+
+// TestExpiredTokenOneRefresh: 50 goroutines asking for a token at once, with the access token
+// expired, wait for one refresh and all get its token.
+func TestExpiredTokenOneRefresh(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	s := newServer(t, clock, time.Minute)
+	c := newClient(t, s)
+	if err := c.Login(context.Background(), "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	var wg sync.WaitGroup
+	tokens := make([]string, 50)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, err := c.Token()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tokens[i] = tok.AccessToken
+		}()
+	}
+	wg.Wait()
+	for _, tok := range tokens {
+		if tok != tokens[0] {
+			t.Fatal("the goroutines got different access tokens")
+		}
+	}
+	if n := s.refreshes.Load(); n != 1 {
+		t.Fatalf("%d refreshes, want 1", n)
+	}
+}

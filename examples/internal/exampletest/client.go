@@ -154,7 +154,7 @@ func clientLifetimes(t *testing.T, start Starter) {
 	f := newFront(t, s)
 	saved := make(chan struct{}, 64)
 	c := newGoClient(t, s, f, saved)
-	<-saved
+	<-saved // the login's pair
 	hc := c.HTTPClient()
 	const lifetime, step, goroutines = time.Minute, 3 * time.Second, 50
 	var calls, failed atomic.Int64
@@ -174,7 +174,11 @@ func clientLifetimes(t *testing.T, start Starter) {
 		}
 		wg.Wait()
 		for n := f.refreshes.Load() - before; n > 0; n-- {
-			<-saved // the refresh this step started has been persisted
+			select {
+			case <-saved: // the refresh this step started has been persisted
+			case <-time.After(30 * time.Second):
+				t.Fatalf("at +%v: a refresh reached the example but no new pair was persisted", elapsed)
+			}
 		}
 		if p, i := f.persisted.Load(), f.issued.Load(); p != i {
 			t.Fatalf("at +%v: the persisted refresh token is not the example's current one", elapsed)
@@ -253,6 +257,13 @@ func clientLogout(t *testing.T, start Starter) {
 		t.Fatalf("after logout: %d of 500 calls returned ErrSessionEnded, %d requests reached the example; want 500 and 0", ended, n)
 	}
 	t.Logf("after logout: 500 calls, all ErrSessionEnded, 0 requests to the example")
+	// A new login (as a form this time) starts a new session.
+	if err := c.LoginForm(context.Background(), url.Values{"username": {demo["username"]}, "password": {demo["password"]}}); err != nil {
+		t.Fatalf("LoginForm after logout: %v", err)
+	}
+	if err := call(hc, f.URL+"/api/me"); err != nil {
+		t.Fatalf("after a new login: %v", err)
+	}
 }
 
 // clientEndedElsewhere: another device ends this client's session (DELETE /api/sessions/{id}).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -474,5 +475,84 @@ func TestExpiredTokenOneRefresh(t *testing.T) {
 	}
 	if n := s.refreshes.Load(); n != 1 {
 		t.Fatalf("%d refreshes, want 1", n)
+	}
+}
+
+// TestRotatedThen5xx: the server rotates, then its proxy answers 502 (the answer is lost the
+// other way); the retry carries the same key and gets the session's current pair.
+func TestRotatedThen5xx(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	s := newServer(t, clock, time.Minute)
+	s.beforeRefresh = func(w http.ResponseWriter, r *http.Request, n int64) bool {
+		if n != 1 {
+			return false
+		}
+		s.doRefreshNoHook(&discardWriter{h: http.Header{}}, r)
+		problem(w, 502, "bad_gateway", "upstream reset")
+		return true
+	}
+	var persisted atomic.Value
+	c := newClient(t, s, jwtclient.WithOnTokens(func(tok jwtclient.Token) { persisted.Store(tok.RefreshToken) }))
+	if err := c.Login(context.Background(), "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if code, err := get(t, c.HTTPClient(), s.URL+"/api/me"); code != 200 || err != nil {
+		t.Fatalf("after a 502 on a rotation the server made: %d %v, want 200", code, err)
+	}
+	if keys := s.retryKeys(); len(keys) != 2 || keys[0] != keys[1] {
+		t.Fatalf("Idempotency-Keys %q, want the same key twice", keys)
+	}
+	if persisted.Load() != s.currentRefresh() {
+		t.Fatal("the persisted refresh token is not the session's current one")
+	}
+}
+
+// TestWaitEndsWithContext: a caller waiting for a refresh stops when its context ends; the
+// refresh goes on for the others.
+func TestWaitEndsWithContext(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	s := newServer(t, clock, time.Minute)
+	release := make(chan struct{})
+	s.beforeRefresh = func(w http.ResponseWriter, r *http.Request, n int64) bool {
+		<-release
+		return false
+	}
+	c := newClient(t, s)
+	if err := c.Login(context.Background(), "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.TokenContext(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	close(release)
+	if tok, err := c.Token(); err != nil || tok.AccessToken == "" || s.refreshes.Load() != 1 {
+		t.Fatalf("the refresh under way: %v after %d refreshes, want a token after 1", err, s.refreshes.Load())
+	}
+}
+
+// TestTokenOrigins: with WithTokenOrigins the token goes to the origins named, and no further.
+func TestTokenOrigins(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, newFakeClock(), time.Minute)
+	var got atomic.Value
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("Authorization"))
+	}))
+	t.Cleanup(api.Close)
+	c := newClient(t, s, jwtclient.WithTokenOrigins(api.URL))
+	if err := c.Login(context.Background(), "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(t, c.HTTPClient(), api.URL+"/x"); err != nil || !strings.HasPrefix(got.Load().(string), "Bearer ") {
+		t.Fatalf("named origin: %v, Authorization %q", err, got.Load())
+	}
+	if code, _ := get(t, c.HTTPClient(), s.URL+"/api/me"); code != 401 {
+		t.Fatalf("origin not named: got %d, want 401 (no token sent)", code)
 	}
 }

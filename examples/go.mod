@@ -11,6 +11,7 @@ replace (
 	github.com/jwtexp/jwtexp/fiber3jwt => ../fiber3jwt
 	github.com/jwtexp/jwtexp/fiberjwt => ../fiberjwt
 	github.com/jwtexp/jwtexp/ginjwt => ../ginjwt
+	github.com/jwtexp/jwtexp/jwtclient => ../jwtclient
 	github.com/jwtexp/jwtexp/otelmetrics => ../otelmetrics
 	github.com/jwtexp/jwtexp/prommetrics => ../prommetrics
 )
@@ -29,6 +30,7 @@ require (
 	github.com/jwtexp/jwtexp/fiber3jwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/fiberjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/ginjwt v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/jwtclient v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/otelmetrics v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/prommetrics v0.0.0-00010101000000-000000000000
 	github.com/labstack/echo/v4 v4.16.0

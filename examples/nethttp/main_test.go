@@ -26,3 +26,6 @@ func TestLoad(t *testing.T) { exampletest.Load(t, start) }
 // Node with axios, loses no session on the example's defaults (see exampletest).
 func TestNaiveClients(t *testing.T) { exampletest.NaiveClients(t, start) }
 func TestNaiveAxios(t *testing.T)   { exampletest.NaiveAxios(t, start) }
+
+// TestClient runs the Go client (jwtclient) against the example over loopback HTTP.
+func TestClient(t *testing.T) { exampletest.Client(t, start) }

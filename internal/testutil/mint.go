@@ -8,18 +8,20 @@ import (
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jwtexp/jwtexp/jwtexptest"
 )
 
-// Fixed test secrets, long enough for HS256. Never use them outside tests.
+// Fixed test secrets, long enough for HS256, shared with the public test kit (jwtexptest). Never
+// use them outside tests.
 var (
-	AccessSecret  = []byte("test-access-secret-0123456789abcdef")
-	RefreshSecret = []byte("test-refresh-secret-0123456789abcdef")
+	AccessSecret  = jwtexptest.AccessSecret
+	RefreshSecret = jwtexptest.RefreshSecret
 )
 
-// Issuer and Audience are what the test managers are configured with.
+// Issuer and Audience are what the test managers are configured with, as the kit's are.
 const (
-	Issuer   = "jwtexp-test"
-	Audience = "jwtexp-api"
+	Issuer   = jwtexptest.Issuer
+	Audience = jwtexptest.Audience
 )
 
 // B64 is base64url without padding, as JWS uses it.

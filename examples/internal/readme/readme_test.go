@@ -74,6 +74,21 @@ var r *http.Request
 var claims *core.Claims
 `,
 	},
+	{ // Go client
+		imports: []string{"errors", "log", "github.com/jwtexp/jwtexp/jwtclient"},
+		stubs: `
+func save(jwtclient.Token) {}
+func load() (jwtclient.Token, bool) { return jwtclient.Token{}, false }
+`,
+	},
+	{ // test kit
+		imports: []string{"net/http", "net/http/httptest", "testing", "time", "github.com/jwtexp/jwtexp/core",
+			"github.com/jwtexp/jwtexp/jwtexptest", "github.com/jwtexp/jwtexp/nethttpjwt"},
+		stubs: `
+var t *testing.T
+var meHandler http.Handler
+`,
+	},
 	{ // Prometheus
 		imports: []string{"github.com/prometheus/client_golang/prometheus", "github.com/jwtexp/jwtexp/core", "github.com/jwtexp/jwtexp/prommetrics"},
 	},
@@ -171,22 +186,18 @@ func useDeclared(code string) (string, error) {
 	}
 	seen := map[string]bool{}
 	var names []string
-	ast.Inspect(f.Decls[0].(*ast.FuncDecl).Body, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.FuncLit:
-			return false // names inside a handler are that handler's business
-		case *ast.AssignStmt:
-			if n.Tok == token.DEFINE {
-				for _, l := range n.Lhs {
-					if id, ok := l.(*ast.Ident); ok && id.Name != "_" && !seen[id.Name] {
-						seen[id.Name] = true
-						names = append(names, id.Name)
-					}
+	// Top-level statements only: names declared in an if, a for or a handler are that
+	// block's business, and out of scope here.
+	for _, stmt := range f.Decls[0].(*ast.FuncDecl).Body.List {
+		if n, ok := stmt.(*ast.AssignStmt); ok && n.Tok == token.DEFINE {
+			for _, l := range n.Lhs {
+				if id, ok := l.(*ast.Ident); ok && id.Name != "_" && !seen[id.Name] {
+					seen[id.Name] = true
+					names = append(names, id.Name)
 				}
 			}
 		}
-		return true
-	})
+	}
 	for _, n := range names {
 		code += "\n_ = " + n
 	}

@@ -1,0 +1,3 @@
+module github.com/jwtexp/jwtexp/jwtclient
+
+go 1.22

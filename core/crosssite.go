@@ -5,10 +5,6 @@ import (
 	"strings"
 )
 
-// errCrossSite refuses a cookie-authenticated refresh or logout that a browser sent on behalf of
-// another site: the refresh cookie would otherwise be attached to a forged request (CSRF).
-var errCrossSite = newTokenError(ErrInvalidRequest, "cross-site request refused", nil)
-
 // WithTrustedOrigins names the browser origins, besides the server's own, that may refresh and
 // log out with the refresh cookie: for a front end served from another origin of the same
 // application ("https://app.example.com" calling "https://api.example.com"). Each origin is

@@ -18,9 +18,6 @@ type TokenPair struct {
 	SessionID        string
 }
 
-// ErrSubjectEmpty is returned by Issue for an empty subject. It matches ErrClaims.
-var ErrSubjectEmpty = &subError{msg: "jwtexp: subject is empty", parent: ErrClaims}
-
 // Issue starts a session for subject after the application has authenticated the user: it
 // returns an access token and a refresh token. Every token carries iss, sub, aud, iat, exp, a
 // random 128-bit jti and the session's sid, and auth_time, the time of this login, which every

@@ -18,8 +18,6 @@ type Credentials struct {
 	Password string
 }
 
-var errLoginBody = newTokenError(ErrInvalidRequest, "malformed login request", nil)
-
 // ReadCredentials reads the username and password of a login request: a JSON body
 // {"username": "...", "password": "..."} (member names exact, no duplicates), or a form body
 // (application/x-www-form-urlencoded) with username and password, as the resource owner password
@@ -58,8 +56,6 @@ func ReadCredentials(r Request) (Credentials, error) {
 	return c, nil
 }
 
-var errLoginInternal = errors.New("jwtexp: login failed")
-
 // ServeLogin answers a login request: it calls authenticate - the application's check of the
 // request's credentials against its user store, returning the user's subject and custom claims -
 // and on success issues a session (see Issue) and answers with the token response of
@@ -80,7 +76,7 @@ var errLoginInternal = errors.New("jwtexp: login failed")
 // A verification-only Manager answers 501 without calling authenticate.
 func (m *Manager) ServeLogin(ctx context.Context, r Request, authenticate func() (subject string, custom any, err error), opts ...IssueOption) Response {
 	if m.cfg.verificationOnly() {
-		return verifyOnlyProblem()
+		return m.Problem(ErrVerificationOnly)
 	}
 	subject, custom, err := authenticate()
 	if err == nil {

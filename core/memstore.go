@@ -2,17 +2,12 @@ package core
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 )
 
 // DefaultSweepInterval is how often a MemoryStore drops expired records in the background: 1 minute.
 const DefaultSweepInterval = time.Minute
-
-// errNoSessionID is returned by CreateFamily for a family without a sid: such a family could never
-// be rotated or revoked, so accepting it would only hide a bug in the caller.
-var errNoSessionID = errors.New("jwtexp: family has no session id")
 
 // MemoryStore is the in-memory Store, the default when no store is configured. It holds every
 // record in one process, so it is right for a single instance; several instances behind a load

@@ -11,12 +11,6 @@ import (
 	"github.com/go-json-experiment/json"
 )
 
-var (
-	errSessionEnded = newTokenError(ErrTokenRevoked, "session ended", nil)
-	errNoRefresh    = newTokenError(ErrTokenMissing, "missing refresh token", nil)
-	errRefreshBody  = newTokenError(ErrInvalidRequest, "malformed refresh request", nil)
-)
-
 // Refresh exchanges a refresh token for new tokens. Every refusal matches ErrInvalidGrant (the
 // cause stays in the chain: ErrTokenExpired, ErrRefreshReused, ErrTokenRevoked, ...); a store
 // failure returns ErrStoreUnavailable instead.
@@ -136,7 +130,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 // invalid_grant; a store failure is 503.
 func (m *Manager) ServeRefresh(ctx context.Context, r Request) Response {
 	if m.cfg.verificationOnly() {
-		return verifyOnlyProblem()
+		return m.Problem(ErrVerificationOnly)
 	}
 	token, cookie, err := m.refreshCredential(r)
 	if err != nil {

@@ -3,8 +3,6 @@ package core
 import (
 	"context"
 	"crypto"
-	"errors"
-	"net/http"
 	"sync"
 )
 
@@ -21,12 +19,6 @@ type KeySource interface {
 	// carries no deadline: the source bounds its own network time.
 	VerificationKey(ctx context.Context, kid string) (pub crypto.PublicKey, alg string, err error)
 }
-
-// ErrVerificationOnly is returned by Issue and Refresh of a verification-only Manager: one built
-// WithKeySource, or with WithAccessKeys whose active key is a public key (Key.Public) and no
-// refresh keys. It verifies tokens another service issues and has no key to sign with. Problem
-// answers it with 501 not_implemented.
-var ErrVerificationOnly = errors.New("jwtexp: verification-only manager: tokens are issued by the key owner, not here")
 
 // WithKeySource makes the Manager a verification-only resource server for tokens of another issuer
 // whose public keys src supplies, for example a JWKS URL through core/jwks. Every rule of
@@ -81,12 +73,6 @@ func verifyOnlyKeySets(c *config) (access, refresh *keySet, err error) {
 		return nil, nil, configError("WithKeySource needs an audience: a key set usually serves many services, so tokens are checked for this one (WithAudience, RFC 8725 §3.9)")
 	}
 	return &keySet{remote: &remoteKeys{src: c.keySource}}, refresh, nil
-}
-
-// verifyOnlyProblem is Problem's answer to ErrVerificationOnly.
-func verifyOnlyProblem() Response {
-	return Response{Status: http.StatusNotImplemented, CacheControl: "no-store",
-		Body: errorBody("not_implemented", "this server only verifies tokens")}
 }
 
 // remoteKeys selects keys from a KeySource and keeps the validated key per kid, so that a known

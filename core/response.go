@@ -78,32 +78,12 @@ func (r Response) SetControlHeaders(h http.Header) {
 //   - anything else: 500 server_error.
 //
 // The description is a fixed short text per failure ("token expired"); it never contains the
-// token, a secret or err.Error().
+// token, a secret or err.Error(). Status, code and default description are read from the one
+// table of sentinels (errorTable); nothing else decides them.
 func (m *Manager) Problem(err error) Response {
-	if errors.Is(err, ErrVerificationOnly) {
-		return verifyOnlyProblem() // 501 not_implemented
-	}
-	if r, ok := sessionProblem(err); ok {
-		return r // 404 not_found, 501 not_implemented
-	}
-	code, status, challenge := "invalid_token", http.StatusUnauthorized, true
-	switch {
-	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrRequestCanceled):
-		code, status, challenge = "temporarily_unavailable", http.StatusServiceUnavailable, false
-	case errors.Is(err, ErrInvalidGrant):
-		code = "invalid_grant"
-	case errors.Is(err, ErrTokenMissing):
-		code = "unauthorized"
-	case errors.Is(err, ErrInvalidRequest):
-		code, status = "invalid_request", http.StatusBadRequest
-	case errors.Is(err, ErrInsufficientScope):
-		code, status = "insufficient_scope", http.StatusForbidden
-	case errors.Is(err, ErrInsufficientUserAuthentication):
-		code = "insufficient_user_authentication"
-	case isTokenError(err):
-	default:
-		code, status, challenge = "server_error", http.StatusInternalServerError, false
-	}
+	row := answerRow(err)
+	code, status := row.oauth, row.status
+	challenge := status == http.StatusUnauthorized || status == http.StatusBadRequest || status == http.StatusForbidden
 	desc, params := Reason(err), challengeParams(err)
 	key := problemKey{code, desc, params}
 	m.problemsMu.RLock()
@@ -173,30 +153,6 @@ func isTokenError(err error) bool {
 	}
 	var te *tokenError
 	return errors.As(err, &te)
-}
-
-// Reason returns the short, client-safe reason for an error of the Manager, as used in
-// error_description ("token expired", "invalid signature", ...).
-func Reason(err error) string {
-	if te, ok := err.(*tokenError); ok {
-		return te.reason
-	}
-	var te *tokenError
-	if errors.As(err, &te) {
-		return te.reason
-	}
-	if errors.Is(err, ErrSessionNotFound) {
-		return "session not found"
-	}
-	for _, s := range []error{ErrTokenMissing, ErrInvalidRequest, ErrTokenMalformed, ErrSignature,
-		ErrTokenExpired, ErrTokenNotYetValid, ErrExpMissing, ErrIssuer, ErrAudience, ErrLifetime,
-		ErrClaims, ErrTokenType, ErrTokenRevoked, ErrRefreshReused, ErrInvalidCredentials, ErrInvalidGrant,
-		ErrInsufficientScope, ErrInsufficientUserAuthentication, ErrStoreUnavailable, ErrRequestCanceled} {
-		if errors.Is(err, s) {
-			return sentinelReason(s)
-		}
-	}
-	return "internal error"
 }
 
 // TokenResponse is the answer to a successful login or refresh (RFC 6749 §5.1): JSON with

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"net/netip"
@@ -21,18 +20,6 @@ const (
 	// MaxSessionClientLen is the longest client description WithSessionClient keeps, in bytes;
 	// a longer one is cut at a character boundary.
 	MaxSessionClientLen = 128
-)
-
-var (
-	// ErrSessionNotFound is returned by EndSession for an id that is not one of the subject's
-	// live sessions: unknown, ended, expired, or another subject's (the answer never tells these
-	// apart). Problem answers it with 404 not_found.
-	ErrSessionNotFound = errors.New("jwtexp: session not found")
-
-	// ErrSessionsNotRecorded is returned by Sessions, EndSession and EndOtherSessions of a Manager
-	// that records no sessions: one built WithRotation(false) (refresh tokens are then not kept in the
-	// store) or a verification-only one. Problem answers it with 501 not_implemented.
-	ErrSessionsNotRecorded = errors.New("jwtexp: sessions are not recorded: they need refresh-token rotation")
 )
 
 // WithMaxSessions bounds the live sessions of one subject (default DefaultMaxSessions, 32). A
@@ -412,17 +399,4 @@ func (m *Manager) ServeEndOtherSessions(ctx context.Context, c *Claims) Response
 		return m.Problem(err)
 	}
 	return Response{Status: http.StatusNoContent, CacheControl: "no-store"}
-}
-
-// sessionProblem is Problem's answer to the session sentinels; ok is false for other errors.
-func sessionProblem(err error) (Response, bool) {
-	switch {
-	case errors.Is(err, ErrSessionNotFound):
-		return Response{Status: http.StatusNotFound, CacheControl: "no-store",
-			Body: errorBody("not_found", "session not found")}, true
-	case errors.Is(err, ErrSessionsNotRecorded):
-		return Response{Status: http.StatusNotImplemented, CacheControl: "no-store",
-			Body: errorBody("not_implemented", "sessions are not recorded")}, true
-	}
-	return Response{}, false
 }

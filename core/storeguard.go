@@ -23,19 +23,6 @@ const (
 	DefaultBreakerCooldown = 500 * time.Millisecond
 )
 
-// ErrRequestCanceled: the caller's context was canceled (the client went away: net/http cancels
-// a request's context when its connection closes) before the store answered. It is not a store
-// failure: no EventStoreFailure is emitted and the circuit breaker does not count it. HTTP 503,
-// for whoever is still listening. A caller's deadline that passes first is different: the store
-// did not answer within the time the caller could give it, which is a store failure.
-var ErrRequestCanceled = errors.New("jwtexp: request canceled")
-
-// errStoreDeadline is the cause of a store call that ran out of the Manager's own deadline.
-var errStoreDeadline = errors.New("jwtexp: store call exceeded its deadline")
-
-// errBreakerOpen is the error of a call the breaker refused without calling the store.
-var errBreakerOpen = errors.New("jwtexp: store circuit open after repeated failures")
-
 type storeGuardConfig struct {
 	timeout  time.Duration
 	failures int

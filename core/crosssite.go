@@ -5,25 +5,6 @@ import (
 	"strings"
 )
 
-// WithTrustedOrigins names the browser origins, besides the server's own, that may refresh and
-// log out with the refresh cookie: for a front end served from another origin of the same
-// application ("https://app.example.com" calling "https://api.example.com"). Each origin is
-// scheme://host[:port] as browsers send it in the Origin header (RFC 6454 §6.1), without a path.
-// Default: none, only the server's own origin.
-func WithTrustedOrigins(origins ...string) Option {
-	return func(c *config) error {
-		for _, o := range origins {
-			u, err := url.Parse(o)
-			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-				(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-				return configError("WithTrustedOrigins: %q is not an origin: want scheme://host[:port], e.g. https://app.example.com", o)
-			}
-			c.trustedOrigins = append(c.trustedOrigins, strings.ToLower(u.Scheme+"://"+u.Host))
-		}
-		return nil
-	}
-}
-
 // crossSite reports whether a browser sent r for another site, so that the refresh cookie it
 // carries must not be honoured. SameSite=Strict already keeps the cookie off most cross-site
 // requests; this is the second line, for browsers or settings that send it anyway and for

@@ -151,39 +151,6 @@ func (m *Manager) ServeRefresh(ctx context.Context, r Request) Response {
 	return m.TokenResponse(p, cookie)
 }
 
-// RefreshOption adds to one Refresh call.
-type RefreshOption func(*refreshOptions)
-
-type refreshOptions struct{ retryKey string }
-
-// WithRetryKey names the client's refresh request, so that a retry of it (the same token with
-// the same key, after the client lost the answer) gets the session's current refresh token
-// again instead of ending the session as reuse. The key must be unique per refresh attempt (a
-// random UUID) and is kept with the session until its next rotation. A retry is honored for one
-// access-token lifetime (WithAccessTTL) after the rotation it repeats; a later one is reuse, so
-// that a leaked token and key stop being worth anything. Keys over 128 bytes, or with
-// characters outside printable ASCII, are ignored. ServeRefresh takes it from the
-// Idempotency-Key request header.
-func WithRetryKey(key string) RefreshOption {
-	return func(o *refreshOptions) {
-		if validRetryKey(key) {
-			o.retryKey = key
-		}
-	}
-}
-
-func validRetryKey(key string) bool {
-	if key == "" || len(key) > 128 {
-		return false
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x21 || key[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 // retryKey reads the Idempotency-Key header of a refresh request: a Structured Field string
 // ("...") as the IETF httpapi draft defines it, or the bare token some clients send.
 func retryKey(r Request) string {

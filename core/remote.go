@@ -20,29 +20,6 @@ type KeySource interface {
 	VerificationKey(ctx context.Context, kid string) (pub crypto.PublicKey, alg string, err error)
 }
 
-// WithKeySource makes the Manager a verification-only resource server for tokens of another issuer
-// whose public keys src supplies, for example a JWKS URL through core/jwks. Every rule of
-// self-issued access tokens still applies: exp required, nbf and iat with the leeway, the lifetime
-// cap (set WithMaxTokenLifetime to the issuer's token lifetime when it exceeds the access TTL),
-// revocation records of the store, typ. The token must carry a kid naming a key of the set (RFC
-// 7515 §4.1.4); its algorithm comes from the key (the JWK alg, else RS256 for RSA, the curve for
-// ECDSA, EdDSA for Ed25519), never from the token header alone, so an RSA key can never verify an
-// HS256 token (RFC 8725 §3.1). WithIssuer and WithAudience are required (RFC 8725 §3.8, §3.9):
-// WithoutAudience is refused. WithHMAC, WithAccessKeys and WithRefreshKeys cannot be combined with
-// it; Issue and Refresh fail with ErrVerificationOnly.
-//
-// For a fixed set of public keys (a PEM file, see ParsePublicKeyPEM) no source is needed: give
-// WithAccessKeys a Key with only Public set, older public keys if any, and no refresh keys.
-func WithKeySource(src KeySource) Option {
-	return func(c *config) error {
-		if src == nil {
-			return configError("WithKeySource: source is nil")
-		}
-		c.keySource = src
-		return nil
-	}
-}
-
 // VerificationOnly reports whether the Manager only verifies tokens another service issues (built
 // WithKeySource, or with a public active access key and no refresh keys): Issue and Refresh fail
 // with ErrVerificationOnly.

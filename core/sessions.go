@@ -12,68 +12,6 @@ import (
 	"unicode/utf8"
 )
 
-// Session limits. Each is repeated in the doc comment of the option that changes it.
-const (
-	// DefaultMaxSessions is how many live sessions one subject may hold unless WithMaxSessions
-	// says otherwise: 32.
-	DefaultMaxSessions = 32
-	// MaxSessionClientLen is the longest client description WithSessionClient keeps, in bytes;
-	// a longer one is cut at a character boundary.
-	MaxSessionClientLen = 128
-)
-
-// WithMaxSessions bounds the live sessions of one subject (default DefaultMaxSessions, 32). A
-// login beyond the bound ends the subject's least recently used session (the one refreshed
-// longest ago) in the same store call that records the new one: its refresh token stops working
-// and its access tokens are refused, as after a logout. Without a bound, anyone holding one
-// password could grow the store with every login. n must be at least 1.
-func WithMaxSessions(n int) Option {
-	return func(c *config) error {
-		if n < 1 {
-			return configError("WithMaxSessions: %d is not positive: allow at least one session per subject", n)
-		}
-		c.maxSessions = n
-		return nil
-	}
-}
-
-// WithIdleTimeout ends a session that nobody refreshed within d (default: off; then only the
-// refresh TTL and the maximum session age end it). Each refresh token of the session then
-// expires d after its issue (and never after the session's maximum age), and the store drops the
-// session at that time: a refresh after it is refused with invalid_grant, as for any ended
-// session. Rotation never moves the maximum age, so an active session still ends at it.
-//
-// d must be at least the access TTL (an access token is then never valid longer than its
-// session), shorter than the refresh TTL (which already ends a session unused for that long), and
-// needs rotation; New reports anything else as an error naming what to change.
-func WithIdleTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return configError("WithIdleTimeout: %v is not positive: leave the option out to turn the idle timeout off", d)
-		}
-		c.idleTimeout = d
-		return nil
-	}
-}
-
-// validateSessions checks the session options against the rest of the configuration.
-func (c *config) validateSessions() []error {
-	if c.idleTimeout == 0 {
-		return nil
-	}
-	var errs []error
-	if !c.rotation {
-		errs = append(errs, configError("WithIdleTimeout needs refresh-token rotation: drop WithRotation(false) or the idle timeout"))
-	}
-	if c.idleTimeout < c.accessTTL {
-		errs = append(errs, configError("idle timeout %v is shorter than access TTL %v: raise it or shorten the access TTL", c.idleTimeout, c.accessTTL))
-	}
-	if c.idleTimeout >= c.refreshTTL {
-		errs = append(errs, configError("idle timeout %v is not shorter than refresh TTL %v, which already ends an unused session: shorten it or drop it", c.idleTimeout, c.refreshTTL))
-	}
-	return errs
-}
-
 // refreshExpiry is the exp of a refresh token issued at iat, before the cap at the session's end.
 func (m *Manager) refreshExpiry(iat time.Time) time.Time {
 	if m.cfg.idleTimeout > 0 {
@@ -87,50 +25,6 @@ func (m *Manager) refreshExpiry(iat time.Time) time.Time {
 // stops its refresh tokens.)
 func (m *Manager) sessionRevokeUntil(now time.Time) time.Time {
 	return now.Add(m.maxLifetime + m.cfg.leeway)
-}
-
-// IssueOption adds something to the session Manager.Issue starts.
-type IssueOption func(*issueOptions)
-
-type issueOptions struct {
-	client     string
-	remoteAddr string // WithRemoteAddr
-	userAgent  string // set by ServeLogin when WithSessionClients is on
-	describe   bool   // ServeLogin with WithSessionClients: describe the client if no client was given
-}
-
-// WithRemoteAddr names the network address the login came from ("host:port", as
-// http.Request.RemoteAddr has it). The adapters' LoginHandler pass it; it is used only when the
-// Manager was built with WithSessionClients, and then only coarsely (see DescribeClient). Behind
-// a proxy it is the proxy's address unless the application passes the client address the proxy
-// vouches for.
-func WithRemoteAddr(addr string) IssueOption {
-	return func(o *issueOptions) { o.remoteAddr = addr }
-}
-
-// WithSessionClients makes ServeLogin (and so every adapter's LoginHandler) record with each new
-// session a description of its client, DescribeClient of the request's User-Agent and remote
-// address ("Firefox on Linux, 192.0.2.0/24"), for the list of sessions the user sees. Without
-// it nothing is recorded unless the application passes WithSessionClient itself. The
-// description is personal data: see WithSessionClient.
-func WithSessionClients() Option {
-	return func(c *config) error {
-		c.sessionClients = true
-		return nil
-	}
-}
-
-// WithSessionClient records desc with the new session, for the list of sessions a user sees
-// ("Firefox on Linux, 192.0.2.0/24"; see DescribeClient). It is kept in the store with the
-// session and only as long as the session, is never put in a token, and is shown only to the
-// session's subject. Without this option nothing is recorded.
-//
-// A client description is personal data (it can tell where and on what device someone signed
-// in): record only what your privacy notice covers, and keep it coarse. Control characters and
-// invalid UTF-8 are replaced, surrounding space is trimmed, and the text is cut to
-// MaxSessionClientLen bytes.
-func WithSessionClient(desc string) IssueOption {
-	return func(o *issueOptions) { o.client = cleanClient(desc) }
 }
 
 // cleanClient makes desc safe to store and display: valid UTF-8, no control characters, at most

@@ -447,3 +447,11 @@ func ReasonCodes() []string {
 	}
 	return append(codes, "other")
 }
+
+func isTokenError(err error) bool {
+	if _, ok := err.(*tokenError); ok {
+		return true
+	}
+	var te *tokenError
+	return errors.As(err, &te)
+}

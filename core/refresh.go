@@ -1,14 +1,8 @@
 package core
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"net/url"
-	"strings"
 	"time"
-
-	"github.com/go-json-experiment/json"
 )
 
 // Refresh exchanges a refresh token for new tokens. Every refusal matches ErrInvalidGrant (the
@@ -122,103 +116,4 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 		return nil, err
 	}
 	return p, nil
-}
-
-// ServeRefresh answers a refresh request. The refresh token comes from a JSON body
-// {"refresh_token": "..."} (or a form body with grant_type=refresh_token, RFC 6749 §6), and
-// without a body from the refresh cookie; the answer uses the same transport. Every refusal is 401
-// invalid_grant; a store failure is 503.
-func (m *Manager) ServeRefresh(ctx context.Context, r Request) Response {
-	if m.cfg.verificationOnly() {
-		return m.Problem(ErrVerificationOnly)
-	}
-	token, cookie, err := m.refreshCredential(r)
-	if err != nil {
-		return m.Problem(grantError(err))
-	}
-	var opts []RefreshOption
-	if key := retryKey(r); key != "" {
-		opts = append(opts, WithRetryKey(key))
-	}
-	p, err := m.Refresh(ctx, token, opts...)
-	if err != nil {
-		resp := m.Problem(err)
-		if cookie && !errors.Is(err, ErrStoreUnavailable) {
-			resp.SetCookie = []string{m.refreshCookie("", time.Time{})}
-		}
-		return resp
-	}
-	return m.TokenResponse(p, cookie)
-}
-
-// retryKey reads the Idempotency-Key header of a refresh request: a Structured Field string
-// ("...") as the IETF httpapi draft defines it, or the bare token some clients send.
-func retryKey(r Request) string {
-	v, n := r.Header("Idempotency-Key")
-	if n != 1 {
-		return ""
-	}
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		v = v[1 : len(v)-1]
-	}
-	return strings.Clone(v)
-}
-
-// refreshCredential reads the refresh token of a refresh or logout request: from the body when it
-// carries one, else from the refresh cookie. cookie reports which.
-func (m *Manager) refreshCredential(r Request) (token string, cookie bool, err error) {
-	body, err := r.Body(MaxBodySize)
-	if err != nil {
-		return "", false, errRefreshBody
-	}
-	if body = bytes.TrimSpace(body); len(body) > 0 {
-		ct, _ := r.Header("Content-Type")
-		switch mediaType(ct) {
-		case "application/x-www-form-urlencoded":
-			q, err := url.ParseQuery(string(body))
-			if err != nil || (q.Has("grant_type") && q.Get("grant_type") != "refresh_token") || len(q["refresh_token"]) != 1 {
-				return "", false, errRefreshBody
-			}
-			token = q.Get("refresh_token")
-		case "application/json", "":
-			// JSON only when the request says so (or says nothing, as non-browser clients may):
-			// a text/plain body is what a cross-site form can send without a preflight.
-			var req struct {
-				RefreshToken string `json:"refresh_token"`
-			}
-			if err := json.Unmarshal(body, &req); err != nil {
-				return "", false, errRefreshBody
-			}
-			token = req.RefreshToken
-		default:
-			return "", false, errRefreshBody
-		}
-		if token != "" {
-			return token, false, nil
-		}
-		// A body without a refresh token ("{}" from a generic client): use the cookie if any.
-	}
-	v, n := r.Cookie(m.cfg.cookie.name)
-	switch {
-	case n > 1:
-		return "", true, errTwoCredentials
-	case v == "":
-		return "", false, errNoRefresh
-	case m.crossSite(r):
-		return "", true, errCrossSite
-	}
-	return strings.Clone(v), true, nil
-}
-
-// mediaType is the media type of a Content-Type value, lower-case, without parameters; a
-// structured-syntax suffix "+json" (RFC 6839 §3.1) counts as application/json.
-func mediaType(ct string) string {
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	ct = strings.ToLower(strings.TrimSpace(ct))
-	if strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json") {
-		return "application/json"
-	}
-	return ct
 }

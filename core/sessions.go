@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"net"
-	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
@@ -218,79 +217,4 @@ func (m *Manager) sessionsRecorded(subject string) error {
 		return ErrSubjectEmpty
 	}
 	return nil
-}
-
-// ServeSessions answers "list my sessions" for the verified claims c of the request (the
-// adapters' SessionsHandler): 200 with
-//
-//	{"sessions": [{"id", "created_at", "last_used_at", "expires_at", "current", "client"}]}
-//
-// most recently used first; times are NumericDate seconds (RFC 7519 §2), expires_at is the
-// absolute end, current marks the session of c, client is null when none was recorded. nil
-// claims answer 401, a store failure 503.
-func (m *Manager) ServeSessions(ctx context.Context, c *Claims) Response {
-	if c == nil {
-		return m.Problem(ErrTokenMissing)
-	}
-	list, err := m.Sessions(ctx, c.Subject, c.SessionID)
-	if err != nil {
-		return m.Problem(err)
-	}
-	b := make([]byte, 0, 16+len(list)*160)
-	b = append(b, `{"sessions":[`...)
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"id":`...)
-		b = appendJSONString(b, s.ID)
-		b = append(b, `,"created_at":`...)
-		b = appendJSONInt(b, s.CreatedAt.Unix())
-		b = append(b, `,"last_used_at":`...)
-		b = appendJSONInt(b, s.LastUsedAt.Unix())
-		b = append(b, `,"expires_at":`...)
-		b = appendJSONInt(b, s.ExpiresAt.Unix())
-		b = append(b, `,"current":`...)
-		if s.Current {
-			b = append(b, "true"...)
-		} else {
-			b = append(b, "false"...)
-		}
-		b = append(b, `,"client":`...)
-		if s.Client == "" {
-			b = append(b, "null"...)
-		} else {
-			b = appendJSONString(b, s.Client)
-		}
-		b = append(b, '}')
-	}
-	b = append(b, "]}"...)
-	return Response{Status: http.StatusOK, CacheControl: "no-store", Body: b}
-}
-
-// ServeEndSession answers "end session id" for the verified claims c of the request (the
-// adapters' EndSessionHandler): 204 when id was one of c's subject's live sessions (ended as by
-// EndSession), 404 not_found otherwise (whoever the id belongs to), 401 for nil claims, 503 on a
-// store failure.
-func (m *Manager) ServeEndSession(ctx context.Context, c *Claims, id string) Response {
-	if c == nil {
-		return m.Problem(ErrTokenMissing)
-	}
-	if err := m.EndSession(ctx, c.Subject, id); err != nil {
-		return m.Problem(err)
-	}
-	return Response{Status: http.StatusNoContent, CacheControl: "no-store"}
-}
-
-// ServeEndOtherSessions answers "sign out other devices" for the verified claims c of the
-// request (the adapters' EndOtherSessionsHandler): every session of c's subject but c's own ends
-// (EndOtherSessions) and the answer is 204; 401 for nil claims, 503 on a store failure.
-func (m *Manager) ServeEndOtherSessions(ctx context.Context, c *Claims) Response {
-	if c == nil {
-		return m.Problem(ErrTokenMissing)
-	}
-	if _, err := m.EndOtherSessions(ctx, c.Subject, c.SessionID); err != nil {
-		return m.Problem(err)
-	}
-	return Response{Status: http.StatusNoContent, CacheControl: "no-store"}
 }

@@ -147,14 +147,6 @@ func errorBody(code, desc string) []byte {
 	return append(b, '}')
 }
 
-func isTokenError(err error) bool {
-	if _, ok := err.(*tokenError); ok {
-		return true
-	}
-	var te *tokenError
-	return errors.As(err, &te)
-}
-
 // TokenResponse is the answer to a successful login or refresh (RFC 6749 §5.1): JSON with
 // access_token, token_type "Bearer", expires_in (seconds) and refresh_token, with
 // Cache-Control: no-store. In cookie mode the refresh token goes into an HttpOnly, Secure,

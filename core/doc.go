@@ -1,6 +1,8 @@
 // Package core is the framework-neutral heart of jwtexp: it verifies and issues JSON Web Tokens
 // with correct expiry, rotates refresh tokens with reuse detection, revokes sessions, and decides
-// every HTTP answer. The adapters (nethttpjwt, ginjwt, echojwt, fiberjwt) only translate.
+// every HTTP answer. The six adapters only translate: nethttpjwt (net/http, chi, gorilla; in this
+// module), ginjwt (Gin), echojwt (Echo v4), echo5jwt (Echo v5), fiberjwt (Fiber v2) and fiber3jwt
+// (Fiber v3), each a module of its own but nethttpjwt.
 //
 // # Quick start
 //
@@ -126,6 +128,34 @@
 // logger (slog.Default() unless WithLogger) writes reuse detection, store failures and
 // configuration warnings at Warn and everything else at Debug, without the subject unless
 // WithSubjectInLogs.
+//
+// # Where things go
+//
+// Files are arranged by rule, so the file of any rule can be named without searching:
+//
+//   - options.go: every Option (and IssueOption, RefreshOption, MemoryOption) with the default
+//     it documents, and the checks of their combination; options_http.go: the HTTP-only ones
+//     (token sources, cookies, trusted origins, realm, size).
+//   - errors.go: every sentinel and error type, and errorTable, the one table that gives each
+//     sentinel its reason code, description, HTTP status and OAuth 2.0 error code. Problem,
+//     Reason, ReasonCode and the events read it; nothing else decides an answer.
+//   - http_*.go: the HTTP contract, and (with options_http.go, whose WithSameSite takes an
+//     http.SameSite) the only files that import net/http: http_request.go reads a request
+//     (the Request view, access-token extraction), http_credentials.go reads login and refresh
+//     credentials, http_response.go writes answers (Response, Problem, token responses),
+//     http_serve.go holds the Serve* handlers.
+//   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
+//     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set), claims.go
+//     and scope.go (claims), verify.go (verification, calling the verified-token cache of
+//     cache.go), issue.go (minting, size limits), refresh.go (rotation, the refresh hook),
+//     revoke.go, sessions.go, authorize.go, events.go, context.go.
+//   - store.go: the Store interface; memstore.go: the default store; storeguard.go: deadlines
+//     and the circuit breaker around every store call.
+//   - jsonscan.go: the strict JSON scanner; unsafe.go: the package's only use of unsafe.
+//
+// A new concern (a new credential type, a new key source, a new store) gets a file or package
+// named for it, at the layer it belongs to: its options still go to options.go, its sentinels
+// to errors.go with a row of errorTable, and its HTTP handling to an http_*.go file.
 //
 // # Security notes
 //

@@ -52,7 +52,7 @@
 //
 // # Login, scopes, roles and step-up
 //
-// ServeLogin (each adapter's LoginHandler) calls the application's authenticate function, which
+// HTTP.ServeLogin (each adapter's LoginHandler) calls the application's authenticate function, which
 // checks the credentials (ReadCredentials reads them) against the application's user store and
 // returns the subject and custom claims, or ErrInvalidCredentials (401 invalid_grant "invalid
 // username or password"). Issue refuses to mint a token over the maximum token size
@@ -74,7 +74,7 @@
 //
 // Access tokens may be signed with RS256, PS256, ES256, ES384 or EdDSA keys (Key.Private; load a
 // PEM file with LoadSigningKeyFile, ParsePrivateKeyPEM or ParsePublicKeyPEM) and published as a
-// JWK Set (RFC 7517 §5) by JWKS, ServeJWKS and each adapter's JWKSHandler, so that other services
+// JWK Set (RFC 7517 §5) by JWKS, HTTP.ServeJWKS and each adapter's JWKSHandler, so that other services
 // verify them without holding a secret. A rotation keeps the old key as an older key, selected by
 // kid, and KeyRetirable says when it may be dropped (when the last token it signed has expired).
 // A Manager verifies only - Issue and Refresh fail with ErrVerificationOnly - when its access key
@@ -99,8 +99,8 @@
 // description (personal data: keep it coarse, see DescribeClient). Sessions lists a user's live
 // sessions ("your devices", the current one marked), EndSession ends one of them (its tokens are
 // refused at once, as after a logout; another user's id is ErrSessionNotFound) and
-// EndOtherSessions ends all but the current one; ServeSessions, ServeEndSession and
-// ServeEndOtherSessions answer them over HTTP. WithMaxSessions bounds a user's live sessions
+// EndOtherSessions ends all but the current one; HTTP.ServeSessions, HTTP.ServeEndSession and
+// HTTP.ServeEndOtherSessions answer them over HTTP. WithMaxSessions bounds a user's live sessions
 // (default 32: a login beyond it ends the least recently used one), WithIdleTimeout ends a
 // session nobody refreshed for a while (off by default), and neither ever extends a session past
 // WithMaxSessionAge.
@@ -116,9 +116,18 @@
 // # Errors
 //
 // Every error matches one sentinel of this package with errors.Is, and golang-jwt's sentinel for
-// the same failure where one exists. Manager.Problem turns any error into the HTTP answer of the
+// the same failure where one exists. HTTP.Problem turns any error into the HTTP answer of the
 // contract (status, WWW-Authenticate per RFC 6750 §3, JSON body); Reason gives the short
 // client-safe text. No message contains a token or a secret.
+//
+// # The adapters' side: HTTP
+//
+// Manager is the application's type: it issues, verifies, refreshes and revokes, checks
+// requirements and lists sessions. What only adapters need - authenticating a request into its
+// context, the answer to an error, the token responses and the ready Serve* handlers - is on the
+// type HTTP that Manager.HTTP returns (m.HTTP().Problem(err), m.HTTP().ServeRefresh(ctx, r)). An
+// application needs it only to write an adapter for a framework the six do not cover; the example
+// of HTTP.AuthenticateContext shows one.
 //
 // # Events, metrics and logs
 //
@@ -159,7 +168,7 @@
 //
 // # Security notes
 //
-// Keep access tokens short. Prefer the HttpOnly refresh cookie (LoginResponse with the header
+// Keep access tokens short. Prefer the HttpOnly refresh cookie (HTTP.LoginResponse with the header
 // "X-Refresh-Transport: cookie") for browsers: a refresh token held by page script is exposed to
 // XSS. Use different secrets of at least 32 random bytes for access and refresh tokens, or
 // asymmetric keys for access tokens when other services verify them.

@@ -71,7 +71,7 @@ var (
 
 	// ErrInvalidGrant wraps every refusal of a refresh request (bad, expired, revoked, reused or
 	// missing refresh token), so the refresh endpoint answers 401 with RFC 6749 §5.2's code
-	// invalid_grant whatever the cause (401 rather than §5.2's 400: see Manager.Problem); the
+	// invalid_grant whatever the cause (401 rather than §5.2's 400: see HTTP.Problem); the
 	// cause stays in the chain.
 	ErrInvalidGrant = errors.New("jwtexp: invalid grant")
 

@@ -80,7 +80,8 @@ func (r Response) SetControlHeaders(h http.Header) {
 // The description is a fixed short text per failure ("token expired"); it never contains the
 // token, a secret or err.Error(). Status, code and default description are read from the one
 // table of sentinels (errorTable); nothing else decides them.
-func (m *Manager) Problem(err error) Response {
+func (h *HTTP) Problem(err error) Response {
+	m := h.m
 	row := answerRow(err)
 	code, status := row.oauth, row.status
 	challenge := status == http.StatusUnauthorized || status == http.StatusBadRequest || status == http.StatusForbidden
@@ -151,7 +152,8 @@ func errorBody(code, desc string) []byte {
 // access_token, token_type "Bearer", expires_in (seconds) and refresh_token, with
 // Cache-Control: no-store. In cookie mode the refresh token goes into an HttpOnly, Secure,
 // SameSite cookie scoped to the refresh path instead of the body, out of reach of page scripts.
-func (m *Manager) TokenResponse(p *TokenPair, cookie bool) Response {
+func (h *HTTP) TokenResponse(p *TokenPair, cookie bool) Response {
+	m := h.m
 	b := make([]byte, 0, 64+len(p.AccessToken)+len(p.RefreshToken))
 	b = append(b, `{"access_token":`...)
 	b = appendJSONString(b, p.AccessToken)
@@ -171,9 +173,9 @@ func (m *Manager) TokenResponse(p *TokenPair, cookie bool) Response {
 
 // LoginResponse answers a login request with p: in cookie mode when the request asked for it with
 // the header "X-Refresh-Transport: cookie", else with the refresh token in the body.
-func (m *Manager) LoginResponse(r Request, p *TokenPair) Response {
+func (h *HTTP) LoginResponse(r Request, p *TokenPair) Response {
 	v, _ := r.Header(RefreshTransportHeader)
-	return m.TokenResponse(p, v == "cookie")
+	return h.TokenResponse(p, v == "cookie")
 }
 
 func (m *Manager) refreshCookie(value string, expires time.Time) string {

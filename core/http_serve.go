@@ -27,9 +27,10 @@ import (
 //     (the client never sees it).
 //
 // A verification-only Manager answers 501 without calling authenticate.
-func (m *Manager) ServeLogin(ctx context.Context, r Request, authenticate func() (subject string, custom any, err error), opts ...IssueOption) Response {
+func (h *HTTP) ServeLogin(ctx context.Context, r Request, authenticate func() (subject string, custom any, err error), opts ...IssueOption) Response {
+	m := h.m
 	if m.cfg.verificationOnly() {
-		return m.Problem(ErrVerificationOnly)
+		return h.Problem(ErrVerificationOnly)
 	}
 	subject, custom, err := authenticate()
 	if err == nil {
@@ -41,33 +42,34 @@ func (m *Manager) ServeLogin(ctx context.Context, r Request, authenticate func()
 			opts = append(slices.Clip(opts), func(o *issueOptions) { o.describe, o.userAgent = true, ua })
 		}
 		if p, err = m.Issue(ctx, subject, custom, opts...); err == nil {
-			return m.LoginResponse(r, p)
+			return h.LoginResponse(r, p)
 		}
 	}
 	switch {
 	case errors.Is(err, ErrInvalidCredentials):
 		m.rejected(ctx, ErrInvalidCredentials)
-		return m.Problem(ErrInvalidCredentials)
+		return h.Problem(ErrInvalidCredentials)
 	case errors.Is(err, ErrInvalidRequest), errors.Is(err, ErrStoreUnavailable):
-		return m.Problem(err)
+		return h.Problem(err)
 	}
 	if m.logger != nil {
 		m.logger.LogAttrs(ctx, slog.LevelError, "jwtexp login failed", slog.String("error", err.Error()))
 	}
-	return m.Problem(errLoginInternal)
+	return h.Problem(errLoginInternal)
 }
 
 // ServeRefresh answers a refresh request. The refresh token comes from a JSON body
 // {"refresh_token": "..."} (or a form body with grant_type=refresh_token, RFC 6749 §6), and
 // without a body from the refresh cookie; the answer uses the same transport. Every refusal is 401
 // invalid_grant; a store failure is 503.
-func (m *Manager) ServeRefresh(ctx context.Context, r Request) Response {
+func (h *HTTP) ServeRefresh(ctx context.Context, r Request) Response {
+	m := h.m
 	if m.cfg.verificationOnly() {
-		return m.Problem(ErrVerificationOnly)
+		return h.Problem(ErrVerificationOnly)
 	}
 	token, cookie, err := m.refreshCredential(r)
 	if err != nil {
-		return m.Problem(grantError(err))
+		return h.Problem(grantError(err))
 	}
 	var opts []RefreshOption
 	if key := retryKey(r); key != "" {
@@ -75,29 +77,30 @@ func (m *Manager) ServeRefresh(ctx context.Context, r Request) Response {
 	}
 	p, err := m.Refresh(ctx, token, opts...)
 	if err != nil {
-		resp := m.Problem(err)
+		resp := h.Problem(err)
 		if cookie && !errors.Is(err, ErrStoreUnavailable) {
 			resp.SetCookie = []string{m.refreshCookie("", time.Time{})}
 		}
 		return resp
 	}
-	return m.TokenResponse(p, cookie)
+	return h.TokenResponse(p, cookie)
 }
 
 // ServeLogout answers a logout request: it revokes the session named by the Bearer
 // access token and/or by a refresh token in the JSON body or refresh cookie, clears the refresh
 // cookie and answers 204 No Content - also when the request carries no credential at all.
-func (m *Manager) ServeLogout(ctx context.Context, r Request) Response {
+func (h *HTTP) ServeLogout(ctx context.Context, r Request) Response {
+	m := h.m
 	access, err := m.extract(r)
 	if err != nil && err != errMissing {
-		return m.Problem(err)
+		return h.Problem(err)
 	}
 	refresh, _, err := m.refreshCredential(r)
 	if err != nil && !errors.Is(err, ErrTokenMissing) {
-		return m.Problem(err)
+		return h.Problem(err)
 	}
 	if err := m.Logout(ctx, access, refresh); err != nil {
-		return m.Problem(err)
+		return h.Problem(err)
 	}
 	return Response{
 		Status:       http.StatusNoContent,
@@ -114,13 +117,14 @@ func (m *Manager) ServeLogout(ctx context.Context, r Request) Response {
 // most recently used first; times are NumericDate seconds (RFC 7519 §2), expires_at is the
 // absolute end, current marks the session of c, client is null when none was recorded. nil
 // claims answer 401, a store failure 503.
-func (m *Manager) ServeSessions(ctx context.Context, c *Claims) Response {
+func (h *HTTP) ServeSessions(ctx context.Context, c *Claims) Response {
+	m := h.m
 	if c == nil {
-		return m.Problem(ErrTokenMissing)
+		return h.Problem(ErrTokenMissing)
 	}
 	list, err := m.Sessions(ctx, c.Subject, c.SessionID)
 	if err != nil {
-		return m.Problem(err)
+		return h.Problem(err)
 	}
 	b := make([]byte, 0, 16+len(list)*160)
 	b = append(b, `{"sessions":[`...)
@@ -158,12 +162,13 @@ func (m *Manager) ServeSessions(ctx context.Context, c *Claims) Response {
 // adapters' EndSessionHandler): 204 when id was one of c's subject's live sessions (ended as by
 // EndSession), 404 not_found otherwise (whoever the id belongs to), 401 for nil claims, 503 on a
 // store failure.
-func (m *Manager) ServeEndSession(ctx context.Context, c *Claims, id string) Response {
+func (h *HTTP) ServeEndSession(ctx context.Context, c *Claims, id string) Response {
+	m := h.m
 	if c == nil {
-		return m.Problem(ErrTokenMissing)
+		return h.Problem(ErrTokenMissing)
 	}
 	if err := m.EndSession(ctx, c.Subject, id); err != nil {
-		return m.Problem(err)
+		return h.Problem(err)
 	}
 	return Response{Status: http.StatusNoContent, CacheControl: "no-store"}
 }
@@ -171,12 +176,13 @@ func (m *Manager) ServeEndSession(ctx context.Context, c *Claims, id string) Res
 // ServeEndOtherSessions answers "sign out other devices" for the verified claims c of the
 // request (the adapters' EndOtherSessionsHandler): every session of c's subject but c's own ends
 // (EndOtherSessions) and the answer is 204; 401 for nil claims, 503 on a store failure.
-func (m *Manager) ServeEndOtherSessions(ctx context.Context, c *Claims) Response {
+func (h *HTTP) ServeEndOtherSessions(ctx context.Context, c *Claims) Response {
+	m := h.m
 	if c == nil {
-		return m.Problem(ErrTokenMissing)
+		return h.Problem(ErrTokenMissing)
 	}
 	if _, err := m.EndOtherSessions(ctx, c.Subject, c.SessionID); err != nil {
-		return m.Problem(err)
+		return h.Problem(err)
 	}
 	return Response{Status: http.StatusNoContent, CacheControl: "no-store"}
 }
@@ -189,6 +195,7 @@ const JWKSCacheControl = "public, max-age=300"
 // ServeJWKS is the answer to GET /.well-known/jwks.json (or wherever the key set is published):
 // 200 with the JWKS document as JSON and Cache-Control JWKSCacheControl (public, max-age=300), so
 // verifiers do not fetch it on every request yet see a newly published key within minutes.
-func (m *Manager) ServeJWKS() Response {
+func (h *HTTP) ServeJWKS() Response {
+	m := h.m
 	return Response{Status: http.StatusOK, CacheControl: JWKSCacheControl, Body: m.jwks}
 }

@@ -16,7 +16,7 @@ const (
 	// MaxBodySize bounds the JSON body a refresh or logout request may carry.
 	MaxBodySize = 64 << 10
 	// RefreshTransportHeader, sent with the value "cookie" on a login request, asks for the refresh
-	// token in an HttpOnly cookie instead of the JSON body (see Manager.TokenResponse).
+	// token in an HttpOnly cookie instead of the JSON body (see HTTP.TokenResponse).
 	RefreshTransportHeader = "X-Refresh-Transport"
 )
 

@@ -13,7 +13,7 @@ import (
 )
 
 // Request returns the core.Request view of c's request, for calling the Manager from a Fiber
-// handler (a login handler's m.LoginResponse, an application's own m.Authenticate). Every value
+// handler (a login handler's m.HTTP().LoginResponse, an application's own m.Authenticate). Every value
 // it returns is a copy: fasthttp reuses the request's buffers after the handler returns, and a
 // string still pointing into them would silently change under whoever kept it.
 func Request(c fiber.Ctx) core.Request { return fiberRequest{c.Request()} }

@@ -33,10 +33,6 @@ import (
 // (in whole seconds, as iat) is refused. Those tokens have expired once the longest token
 // lifetime has passed, so the cut-off refuses nothing else afterwards and never needs to expire.
 
-// markerSuffix ends every marker key. It starts with 'l', so the replica's SCAN pattern (kinds
-// starting with c, d or r) never matches a marker.
-const markerSuffix = ":live"
-
 // Guard modes passed to the scripts (ARGV): off (a Ring, whose shards the store cannot address
 // per slot), markers only, markers and the eviction counter.
 const (
@@ -120,26 +116,6 @@ type guard struct {
 
 	lossSeen  atomic.Int64 // the latest loss time this store has reported
 	repairing atomic.Bool
-}
-
-// markerKey returns the loss marker of subject's slot.
-func (s *Store) markerKey(subject string) string {
-	if !s.guard.cluster {
-		return s.prefix + "{!}" + markerSuffix
-	}
-	return s.prefix + "{" + slotTag(keySlot(encodeSubject(subject))) + "}" + markerSuffix
-}
-
-// markerKeys returns every marker key of the store.
-func (s *Store) markerKeys() []string {
-	if !s.guard.cluster {
-		return []string{s.prefix + "{!}" + markerSuffix}
-	}
-	keys := make([]string, slotCount)
-	for i := range keys {
-		keys[i] = s.prefix + "{" + slotTag(i) + "}" + markerSuffix
-	}
-	return keys
 }
 
 // prepare makes sure the eviction policy was checked and the markers written, once. Until it
@@ -301,54 +277,4 @@ func (s *Store) waitPastLoss(ctx context.Context, lossAt int64) {
 		case <-timer.C:
 		}
 	}
-}
-
-// Redis Cluster hash slots (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#key-distribution-model):
-// CRC16 (XMODEM) of the key's hash tag, modulo 16384.
-const slotCount = 16384
-
-var crc16Table = func() (t [256]uint16) {
-	for i := range t {
-		c := uint16(i) << 8
-		for range 8 {
-			if c&0x8000 != 0 {
-				c = c<<1 ^ 0x1021
-			} else {
-				c <<= 1
-			}
-		}
-		t[i] = c
-	}
-	return t
-}()
-
-// keySlot returns the slot of a hash tag's content (the part between the braces).
-func keySlot(tag string) int {
-	var crc uint16
-	for i := 0; i < len(tag); i++ {
-		crc = crc<<8 ^ crc16Table[byte(crc>>8)^tag[i]]
-	}
-	return int(crc) & (slotCount - 1)
-}
-
-var (
-	slotTagsOnce sync.Once
-	slotTags     []string
-)
-
-// slotTag returns a short hash tag content in slot: "!" followed by a base-36 number. "!" is
-// outside the alphabet of encoded subjects, so no subject's keys share a marker's name.
-func slotTag(slot int) string {
-	slotTagsOnce.Do(func() {
-		slotTags = make([]string, slotCount)
-		left := slotCount
-		for n := int64(0); left > 0; n++ {
-			tag := "!" + strconv.FormatInt(n, 36)
-			if sl := keySlot(tag); slotTags[sl] == "" {
-				slotTags[sl] = tag
-				left--
-			}
-		}
-	})
-	return slotTags[slot]
 }

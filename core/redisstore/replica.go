@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -39,10 +38,6 @@ const (
 	replicaScanCount     = 1000 // SCAN COUNT, and keys read per pipeline during a resync
 	replicaShards        = 64   // lock stripes; a power of two
 )
-
-// channelSuffix is appended to the key prefix to name the Pub/Sub channel revocations are
-// announced on.
-const channelSuffix = "revocations"
 
 // Record kinds, as the first byte of a message.
 const (
@@ -215,7 +210,7 @@ func newReplica(client redis.UniversalClient, prefix string, c config) *replica 
 	r := &replica{
 		client:        client,
 		prefix:        prefix,
-		channel:       prefix + channelSuffix,
+		channel:       channelName(prefix),
 		pingInterval:  c.pingInterval,
 		staleAfter:    2 * c.pingInterval,
 		maxEntries:    int64(c.maxEntries),
@@ -721,11 +716,6 @@ func isTimeout(err error) bool {
 // for the empty subject), so it holds no ':'; id is the jti, the sid, or for a cut-off its time
 // in Unix milliseconds. id comes last and may contain anything.
 
-// messageTail returns "<encoded subject>:<id>", the part of a message the scripts are given.
-func messageTail(subject, id string) string {
-	return encodeSubject(subject) + ":" + id
-}
-
 func (r *replica) parseMessage(payload string) (record, error) {
 	bad := func() (record, error) { return record{}, fmt.Errorf("bad revocation message %q", payload) }
 	if len(payload) < 2 || payload[1] != ':' {
@@ -773,66 +763,6 @@ func (r *replica) applyMessage(payload string) {
 		return
 	}
 	r.apply(rc, time.Now().UnixMilli())
-}
-
-func encodeSubject(subject string) string {
-	if subject == "" {
-		return "=" // not in the base64url alphabet, and never the whole of an encoding
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(subject))
-}
-
-func decodeSubject(enc string) (string, error) {
-	if enc == "=" {
-		return "", nil
-	}
-	if enc == "" {
-		return "", errors.New("empty subject encoding")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(enc)
-	return string(b), err
-}
-
-// parseKey recognises a revocation key of this prefix: "<prefix>{<subject>}:deny:<jti>",
-// ":rsid:<sid>" or ":cut". ok is false for families and anything else.
-func (r *replica) parseKey(key string) (kind byte, subject, id string, ok bool) {
-	rest, found := strings.CutPrefix(key, r.prefix+"{")
-	if !found {
-		return 0, "", "", false
-	}
-	enc, rest, found := strings.Cut(rest, "}") // the encoded subject holds no '}'
-	if !found {
-		return 0, "", "", false
-	}
-	subject, err := decodeSubject(enc)
-	if err != nil {
-		return 0, "", "", false
-	}
-	switch {
-	case rest == ":cut":
-		return kindCutOff, subject, "", true
-	case strings.HasPrefix(rest, ":deny:") && len(rest) > len(":deny:"):
-		return kindDenied, subject, rest[len(":deny:"):], true
-	case strings.HasPrefix(rest, ":rsid:") && len(rest) > len(":rsid:"):
-		return kindRevoked, subject, rest[len(":rsid:"):], true
-	}
-	return 0, "", "", false
-}
-
-// scanPattern is the SCAN MATCH pattern of the revocation keys: the prefix (glob characters
-// escaped), a hash tag, and a kind starting with 'c' (cut), 'd' (deny) or 'r' (rsid). Families
-// ("fam:") do not match; parseKey checks every key matched anyway.
-func (r *replica) scanPattern() string {
-	var b strings.Builder
-	for _, c := range []byte(r.prefix) {
-		switch c {
-		case '*', '?', '[', ']', '\\':
-			b.WriteByte('\\')
-		}
-		b.WriteByte(c)
-	}
-	b.WriteString("{*}:[cdr]*")
-	return b.String()
 }
 
 // resync rebuilds the replica from Redis: it scans the prefix for revocation keys (on Redis

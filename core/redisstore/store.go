@@ -13,9 +13,6 @@ import (
 	"github.com/jwtexp/jwtexp/core"
 )
 
-// DefaultPrefix is the prefix of every key the store writes unless WithPrefix sets another.
-const DefaultPrefix = "jwtexp:"
-
 // Store is a core.Store on Redis. Create it with New; it is safe for concurrent use.
 type Store struct {
 	client  redis.UniversalClient
@@ -105,7 +102,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if err := checkContextTimeout(client); err != nil {
 		return nil, err
 	}
-	s := &Store{client: client, prefix: c.prefix, channel: c.prefix + channelSuffix, hook: c.hook}
+	s := &Store{client: client, prefix: c.prefix, channel: channelName(c.prefix), hook: c.hook}
 	s.guard.mode, s.guard.fresh = guardMarker, c.freshMarkers
 	switch client.(type) {
 	case *redis.Ring:
@@ -193,19 +190,6 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
-
-// Key layout: see the package documentation.
-
-// tag returns "<prefix>{<encoded subject>}", the part every key of subject starts with.
-func (s *Store) tag(subject string) string {
-	return s.prefix + "{" + encodeSubject(subject) + "}"
-}
-
-func (s *Store) familyKey(subject, sid string) string  { return s.tag(subject) + ":fam:" + sid }
-func (s *Store) denyKey(subject, jti string) string    { return s.tag(subject) + ":deny:" + jti }
-func (s *Store) revokedKey(subject, sid string) string { return s.tag(subject) + ":rsid:" + sid }
-func (s *Store) cutKey(subject string) string          { return s.tag(subject) + ":cut" }
-func (s *Store) indexKey(subject string) string        { return s.tag(subject) + ":sess" }
 
 // ms encodes t as Unix milliseconds.
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
@@ -631,15 +615,15 @@ func (s *Store) revokedRemote(ctx context.Context, subject, jti, sid string) (co
 	}
 	tag := s.tag(subject)
 	keys := make([]string, 1, 4)
-	keys[0] = tag + ":cut"
+	keys[0] = cutKeyOf(tag)
 	denyAt, sidAt := -1, -1
 	if jti != "" {
 		denyAt = len(keys)
-		keys = append(keys, tag+":deny:"+jti)
+		keys = append(keys, denyKeyOf(tag, jti))
 	}
 	if sid != "" {
 		sidAt = len(keys)
-		keys = append(keys, tag+":rsid:"+sid)
+		keys = append(keys, revokedKeyOf(tag, sid))
 	}
 	markerAt := -1
 	if s.guard.mode != guardOff {
@@ -715,20 +699,4 @@ func parseCutOff(v string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("bad cut-off record %q", v)
 	}
 	return t, nil
-}
-
-// channelFor returns the channel the scripts announce subject's records on: the store's channel,
-// or on Redis Cluster the shard channel of the subject's slot, "{<slot tag>}<prefix>revocations"
-// (SPUBLISH reaches only the subscribers of the slot's own master, with no detour through the
-// cluster bus).
-func (s *Store) channelFor(subject string) string {
-	if !s.guard.cluster {
-		return s.channel
-	}
-	return shardChannel(s.prefix, keySlot(encodeSubject(subject)))
-}
-
-// shardChannel is the shard channel of one slot.
-func shardChannel(prefix string, slot int) string {
-	return "{" + slotTag(slot) + "}" + prefix + channelSuffix
 }

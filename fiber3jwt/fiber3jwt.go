@@ -51,7 +51,7 @@ func Middleware(m *core.Manager, opts ...Option) fiber.Handler {
 		if o.next != nil && o.next(c) {
 			return c.Next()
 		}
-		ctx, claims, err := m.HTTP().AuthenticateContext(c.Context(), viewRequest{fiberRequest{c.Request()}}, o.optional)
+		ctx, claims, err := m.HTTP().AuthenticateContext(c.Context(), viewRequest{fasthttpRequest{c.Request()}}, o.optional)
 		if err != nil {
 			return o.onError(c, err)
 		}

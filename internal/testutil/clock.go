@@ -1,43 +1,21 @@
 // Package testutil holds the helpers every jwtexp test shares: a fake clock, token minting
-// (including hostile tokens), a launcher for a real redis-server, the store conformance suite and
-// the HTTP conformance cases every adapter must pass.
+// (including hostile tokens), a launcher for a real redis-server, and the HTTP conformance
+// cases every adapter must pass.
 package testutil
 
 import (
-	"sync"
 	"time"
+
+	"github.com/jwtexp/jwtexp/core/storetest"
 )
 
-// Clock is a fake clock for tests: it only moves when told to. Safe for concurrent use.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// Clock is a fake clock for tests: it only moves when told to. Safe for concurrent use. It is
+// core/storetest's, so a Clock passes to the store conformance suite.
+type Clock = storetest.Clock
 
 // NewClock returns a clock standing at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+func NewClock(t time.Time) *Clock { return storetest.NewClock(t) }
 
 // NewClockNow returns a clock standing at the current wall time truncated to the second (useful
 // with Redis, whose TTLs run on the real clock).
-func NewClockNow() *Clock { return &Clock{now: time.Now().Truncate(time.Second)} }
-
-// Now returns the clock's time. Pass c.Now wherever a func() time.Time is wanted.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// Set moves the clock to t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
+func NewClockNow() *Clock { return storetest.NewClockNow() }

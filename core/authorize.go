@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -138,8 +137,6 @@ func authzError(kind error, reason, params string) *tokenError {
 	e.params = params
 	return e
 }
-
-var errNilRequirement = errors.New("jwtexp: nil requirement")
 
 // Authorize checks c, the claims of an authenticated request, against every requirement in
 // order and returns the first refusal: ErrInsufficientScope (403) or

@@ -107,7 +107,7 @@ func TestAuthorizeScopes(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrInsufficientScope", tc.name, err)
 		}
 	}
-	p := m.Problem(m.Authorize(ctx, none, all))
+	p := m.HTTP().Problem(m.Authorize(ctx, none, all))
 	if want := `Bearer realm="jwtexp", error="insufficient_scope", error_description="insufficient scope", scope="admin write"`; p.Status != 403 || p.WWWAuthenticate != want {
 		t.Errorf("problem: got %d %q, want 403 %q", p.Status, p.WWWAuthenticate, want)
 	}
@@ -117,7 +117,7 @@ func TestAuthorizeScopes(t *testing.T) {
 	if err := m.Authorize(ctx, nil, all); !errors.Is(err, core.ErrTokenMissing) {
 		t.Errorf("anonymous: got %v, want ErrTokenMissing", err)
 	}
-	if err := m.Authorize(ctx, both, nil); err == nil || m.Problem(err).Status != 500 {
+	if err := m.Authorize(ctx, both, nil); err == nil || m.HTTP().Problem(err).Status != 500 {
 		t.Errorf("nil requirement: got %v, want a 500", err)
 	}
 }
@@ -195,7 +195,7 @@ func TestRequireClaims(t *testing.T) {
 			t.Errorf("role %s: got %v", tc.role, err)
 		}
 		if err != nil {
-			p := m.Problem(err)
+			p := m.HTTP().Problem(err)
 			if want := `Bearer realm="jwtexp", error="insufficient_scope", error_description="insufficient privileges"`; p.Status != 403 || p.WWWAuthenticate != want {
 				t.Errorf("role %s: got %d %q", tc.role, p.Status, p.WWWAuthenticate)
 			}
@@ -242,7 +242,7 @@ func TestStepUp(t *testing.T) {
 	if !errors.Is(err, core.ErrInsufficientUserAuthentication) {
 		t.Fatalf("old login: got %v", err)
 	}
-	pr := m.Problem(err)
+	pr := m.HTTP().Problem(err)
 	want := `Bearer realm="jwtexp", error="insufficient_user_authentication", error_description="more recent authentication is required", max_age="300"`
 	if pr.Status != 401 || pr.WWWAuthenticate != want {
 		t.Errorf("problem: got %d %q, want 401 %q", pr.Status, pr.WWWAuthenticate, want)
@@ -286,7 +286,7 @@ func TestStepUp(t *testing.T) {
 		}
 	}
 	err = check(foreign(now, map[string]string{"acr": `"pwd"`}), mfa)
-	if got := m.Problem(err).WWWAuthenticate; got != `Bearer realm="jwtexp", error="insufficient_user_authentication", error_description="a different authentication level is required", acr_values="mfa hwk"` {
+	if got := m.HTTP().Problem(err).WWWAuthenticate; got != `Bearer realm="jwtexp", error="insufficient_user_authentication", error_description="a different authentication level is required", acr_values="mfa hwk"` {
 		t.Errorf("acr challenge: got %q", got)
 	}
 	for _, bad := range []map[string]string{{"auth_time": `"1"`}, {"auth_time": `-1`}, {"acr": `1`}} {
@@ -333,7 +333,7 @@ func TestTokenSizeCap(t *testing.T) {
 	if n := store.Len(); n != 0 {
 		t.Errorf("a refused Issue left %d records in the store", n)
 	}
-	if got := m.Problem(err).Status; got != http.StatusInternalServerError {
+	if got := m.HTTP().Problem(err).Status; got != http.StatusInternalServerError {
 		t.Errorf("status: got %d, want 500", got)
 	}
 	// Just under the limit passes, and every token issued is accepted back.
@@ -403,7 +403,7 @@ func TestZeroRequirementFailsClosed(t *testing.T) {
 	for name, r := range map[string]*core.Requirement{"zero value": &unset, "new": new(core.Requirement), "nil": nil} {
 		if err := m.Authorize(ctx, c, r); err == nil {
 			t.Errorf("%s requirement: Authorize let the request through", name)
-		} else if got := m.Problem(err).Status; got != http.StatusInternalServerError {
+		} else if got := m.HTTP().Problem(err).Status; got != http.StatusInternalServerError {
 			t.Errorf("%s requirement: status %d, want 500", name, got)
 		}
 	}

@@ -9,47 +9,6 @@ import (
 	"time"
 )
 
-// DefaultVerifiedCacheSize is how many verified access tokens a Manager remembers by default (see
-// WithVerifiedCache).
-const DefaultVerifiedCacheSize = 4096
-
-// maxVerifiedCacheSize is the largest size WithVerifiedCache accepts: 16,777,216 entries, whose
-// slots alone take 128 MiB.
-const maxVerifiedCacheSize = 1 << 24
-
-// WithVerifiedCache sets how many verified access tokens the Manager remembers, keyed by the exact
-// token bytes, so that a client presenting the same token again skips the parsing and the
-// signature verification: an asymmetric signature (RS256, PS256, ES256, ES384, EdDSA) costs
-// 20-200x the rest of the request's token work, and even an HMAC token's decoding, MAC and claims
-// checks cost several times the lookup. 0 turns the cache off. Default: 4096 entries.
-//
-// Why it is safe to have on: a token is immutable, so the same bytes verify the same way against
-// the same key set, and the configured key set of a Manager never changes (rotation builds a new
-// Manager). A Manager verifying with a remote key set (WithKeySource) keeps no cache, since the
-// issuer may withdraw a key at any time. Only tokens that passed every check are cached - garbage
-// and forged tokens never enter it, so it cannot be flooded by an attacker without valid tokens.
-// Expiry (exp plus leeway) is checked on every hit, and revocation is looked up on every hit
-// exactly as without the cache. Each hit returns a fresh copy of the claims.
-//
-// The cache holds at most entries tokens (above 4, entries rounded down to a multiple of 4); its
-// slots, 8 bytes each, are allocated with the Manager, so entries may be at most
-// 16,777,216 (128 MiB of slots). Tokens are placed by a hash into groups of
-// 4: a token verified while its group is full replaces one of the four at random, so a cache
-// smaller than the set of tokens in use keeps verifying some of them again, never answering
-// wrong.
-func WithVerifiedCache(entries int) Option {
-	return func(c *config) error {
-		if entries < 0 {
-			return configError("WithVerifiedCache: %d entries is negative", entries)
-		}
-		if entries > maxVerifiedCacheSize {
-			return configError("WithVerifiedCache: %d entries is more than %d (each takes an 8-byte slot allocated with the Manager)", entries, maxVerifiedCacheSize)
-		}
-		c.cacheSize, c.cacheSet = entries, true
-		return nil
-	}
-}
-
 // verifiedCache maps token -> verified claims. Every authenticated request reads it, from every
 // core at once, so a read takes no lock and writes nothing shared: it is a fixed array of slots,
 // read with atomic loads. The slots form buckets of cacheWays; a token can only live in the bucket
@@ -159,38 +118,4 @@ func (vc *verifiedCache) len() int {
 		}
 	}
 	return n
-}
-
-// cached answers an access token from the cache: the claims (a copy, where dst says) when the
-// token was verified before and has not expired since, else nil.
-func (m *Manager) cached(token string, now time.Time, dst *claimsDst) (*Claims, error) {
-	e := m.cache.get(token)
-	if e == nil {
-		return nil, nil
-	}
-	return m.fromCache(e, now, dst)
-}
-
-// fromCache answers a token from its cache entry e: a copy of the claims (where dst says), or
-// ErrTokenExpired (and the entry dropped) once exp plus the leeway has passed.
-func (m *Manager) fromCache(e *cacheEntry, now time.Time, dst *claimsDst) (*Claims, error) {
-	if !now.Before(e.until) {
-		m.cache.drop(e.token)
-		return nil, errExpired
-	}
-	out := dst.claims()
-	*out = e.claims
-	return out, nil
-}
-
-// verifyCached is Verify's path for managers with a cache; the claims go where dst says.
-func (m *Manager) verifyCached(token string, now time.Time, dst *claimsDst) (*Claims, error) {
-	c, err := m.cached(token, now, dst)
-	if c == nil && err == nil {
-		c, _, err = m.parseKey(token, kindAccess, now, 0, dst)
-		if err == nil {
-			m.cache.put(token, c, c.ExpiresAt.Add(m.cfg.leeway))
-		}
-	}
-	return c, err
 }

@@ -165,7 +165,7 @@ func TestProblemCacheBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p := m.Problem(r.refuse); p.Status != 403 {
+		if p := m.HTTP().Problem(r.refuse); p.Status != 403 {
 			t.Fatalf("refusal %d: status %d, want 403", i, p.Status)
 		}
 	}

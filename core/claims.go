@@ -1,7 +1,6 @@
 package core
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -98,11 +97,6 @@ func CustomClaims[T any](c *Claims) (T, error) {
 	return v, nil
 }
 
-// ErrNoClaims is what CustomClaims (and each adapter's Custom) returns for a request without
-// verified claims: an anonymous request of the optional mode, a skipped route, or a route
-// without the middleware.
-var ErrNoClaims = errors.New("jwtexp: no claims (anonymous request)")
-
 // reservedClaims are the names the Manager writes itself; custom claims may not use them.
 var reservedClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "auth_time"}
 
@@ -114,10 +108,6 @@ func isReserved(name string) bool {
 	}
 	return false
 }
-
-// ErrReservedClaim is returned by Issue when the custom claims use a name the Manager writes
-// itself (iss, sub, aud, exp, nbf, iat, jti, sid, auth_time). It matches ErrClaims.
-var ErrReservedClaim = &subError{msg: "jwtexp: custom claims use a reserved name", parent: ErrClaims}
 
 // encodeCustom marshals the application's claims and returns the members of the resulting object
 // without braces, ready to append to a claims object.

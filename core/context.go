@@ -35,30 +35,6 @@ func (c *claimsContext) Value(key any) any {
 
 func (c *claimsContext) String() string { return "core.ContextWithClaims" }
 
-// AuthenticateContext is Authenticate (or, with optional, AuthenticateOptional) for middleware: it
-// also returns ctx carrying the claims, as ContextWithClaims would, and the claims it returns are
-// those the context carries (ClaimsFromContext returns the same pointer). The claims and the
-// context node are one allocation. A refused request returns (ctx, nil, err); an anonymous one in
-// optional mode (ctx, nil, nil). ctx must not be nil.
-func (m *Manager) AuthenticateContext(ctx context.Context, r Request, optional bool) (context.Context, *Claims, error) {
-	if ctx == nil {
-		panic("core.Manager.AuthenticateContext: nil context (as context.WithValue, it needs a parent)")
-	}
-	token, hit, err := m.extractProbe(r, true)
-	if optional && err == errMissing {
-		return ctx, nil, nil
-	}
-	if err != nil {
-		m.rejected(ctx, err)
-		return ctx, nil, err
-	}
-	dst := claimsDst{parent: ctx}
-	if _, err := m.verifyInto(ctx, token, hit, &dst); err != nil {
-		return ctx, nil, err
-	}
-	return dst.node, &dst.node.claims, nil
-}
-
 // claimsDst says where verification writes the claims it accepts: a nil *claimsDst, memory of
 // their own; else a claimsContext on parent, allocated only once the token's signature and
 // claims passed, so that a token refused by them costs no node (one refused by the revocation

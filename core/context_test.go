@@ -35,7 +35,7 @@ func TestAuthenticateContext(t *testing.T) {
 	defer cancel()
 
 	for i := range 3 { // first sight, then the verified-token cache
-		ctx, c, err := m.AuthenticateContext(parent, request("Bearer "+p.AccessToken), false)
+		ctx, c, err := m.HTTP().AuthenticateContext(parent, request("Bearer "+p.AccessToken), false)
 		if err != nil || c == nil || c.Subject != "alice" {
 			t.Fatalf("request %d: got %+v, %v", i, c, err)
 		}
@@ -48,17 +48,17 @@ func TestAuthenticateContext(t *testing.T) {
 		c.Subject = "mallory" // a handler scribbling on its claims must not reach the next request
 	}
 	for _, optional := range []bool{false, true} {
-		ctx, c, err := m.AuthenticateContext(parent, request(""), optional)
+		ctx, c, err := m.HTTP().AuthenticateContext(parent, request(""), optional)
 		if ctx != parent || c != nil || (optional && err != nil) || (!optional && !errors.Is(err, core.ErrTokenMissing)) {
 			t.Errorf("no credential, optional %v: got %v, %+v, %v; want the parent context and %v", optional, ctx, c, err, !optional)
 		}
-		ctx, c, err = m.AuthenticateContext(parent, request("Bearer "+testutil.Tamper(p.AccessToken)), optional)
+		ctx, c, err = m.HTTP().AuthenticateContext(parent, request("Bearer "+testutil.Tamper(p.AccessToken)), optional)
 		if ctx != parent || c != nil || !errors.Is(err, core.ErrSignature) {
 			t.Errorf("tampered token, optional %v: got %v, %+v, %v", optional, ctx, c, err)
 		}
 	}
 
-	ctx, _, err := m.AuthenticateContext(parent, request("Bearer "+p.AccessToken), false)
+	ctx, _, err := m.HTTP().AuthenticateContext(parent, request("Bearer "+p.AccessToken), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestAuthenticateContext(t *testing.T) {
 	}
 
 	clock.Advance(time.Hour) // past exp: the cached entry answers ErrTokenExpired as Authenticate does
-	_, c, err := m.AuthenticateContext(context.Background(), request("Bearer "+p.AccessToken), false)
+	_, c, err := m.HTTP().AuthenticateContext(context.Background(), request("Bearer "+p.AccessToken), false)
 	_, err2 := m.Authenticate(context.Background(), request("Bearer "+p.AccessToken))
 	if c != nil || !errors.Is(err, core.ErrTokenExpired) || !errors.Is(err2, core.ErrTokenExpired) {
 		t.Fatalf("expired: got %+v, %v (Authenticate: %v)", c, err, err2)
@@ -98,7 +98,7 @@ func TestAuthenticateContextAllocations(t *testing.T) {
 	req, ctx := core.HTTPRequest(r), context.Background()
 	var failed error
 	allocs := testing.AllocsPerRun(1000, func() {
-		if _, _, err := m.AuthenticateContext(ctx, req, false); err != nil {
+		if _, _, err := m.HTTP().AuthenticateContext(ctx, req, false); err != nil {
 			failed = err
 		}
 	})
@@ -112,7 +112,7 @@ func TestAuthenticateContextAllocations(t *testing.T) {
 	// refusal allocates what Authenticate's does (a token that decodes allocates its payload).
 	for _, bad := range []string{"bm90.YSBKV1M.c2ln", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"} {
 		r.Header.Set("Authorization", "Bearer "+bad)
-		withNode := testing.AllocsPerRun(1000, func() { _, _, failed = m.AuthenticateContext(ctx, req, false) })
+		withNode := testing.AllocsPerRun(1000, func() { _, _, failed = m.HTTP().AuthenticateContext(ctx, req, false) })
 		plain := testing.AllocsPerRun(1000, func() { _, failed = m.Authenticate(ctx, req) })
 		if failed == nil || withNode != plain {
 			t.Errorf("refused %q: AuthenticateContext allocates %v per request, Authenticate %v (err %v)", bad, withNode, plain, failed)

@@ -1,6 +1,8 @@
 // Package core is the framework-neutral heart of jwtexp: it verifies and issues JSON Web Tokens
 // with correct expiry, rotates refresh tokens with reuse detection, revokes sessions, and decides
-// every HTTP answer. The adapters (nethttpjwt, ginjwt, echojwt, fiberjwt) only translate.
+// every HTTP answer. The six adapters only translate: nethttpjwt (net/http, chi, gorilla; in this
+// module), ginjwt (Gin), echojwt (Echo v4), echo5jwt (Echo v5), fiberjwt (Fiber v2) and fiber3jwt
+// (Fiber v3), each a module of its own but nethttpjwt.
 //
 // # Quick start
 //
@@ -54,7 +56,7 @@
 //
 // # Login, scopes, roles and step-up
 //
-// ServeLogin (each adapter's LoginHandler) calls the application's authenticate function, which
+// HTTP.ServeLogin (each adapter's LoginHandler) calls the application's authenticate function, which
 // checks the credentials (ReadCredentials reads them) against the application's user store and
 // returns the subject and custom claims, or ErrInvalidCredentials (401 invalid_grant "invalid
 // username or password"). Issue refuses to mint a token over the maximum token size
@@ -76,7 +78,7 @@
 //
 // Access tokens may be signed with RS256, PS256, ES256, ES384 or EdDSA keys (Key.Private; load a
 // PEM file with LoadSigningKeyFile, ParsePrivateKeyPEM or ParsePublicKeyPEM) and published as a
-// JWK Set (RFC 7517 §5) by JWKS, ServeJWKS and each adapter's JWKSHandler, so that other services
+// JWK Set (RFC 7517 §5) by JWKS, HTTP.ServeJWKS and each adapter's JWKSHandler, so that other services
 // verify them without holding a secret. A rotation keeps the old key as an older key, selected by
 // kid, and KeyRetirable says when it may be dropped (when the last token it signed has expired).
 // A Manager verifies only - Issue and Refresh fail with ErrVerificationOnly - when its access key
@@ -101,8 +103,8 @@
 // description (personal data: keep it coarse, see DescribeClient). Sessions lists a user's live
 // sessions ("your devices", the current one marked), EndSession ends one of them (its tokens are
 // refused at once, as after a logout; another user's id is ErrSessionNotFound) and
-// EndOtherSessions ends all but the current one; ServeSessions, ServeEndSession and
-// ServeEndOtherSessions answer them over HTTP. WithMaxSessions bounds a user's live sessions
+// EndOtherSessions ends all but the current one; HTTP.ServeSessions, HTTP.ServeEndSession and
+// HTTP.ServeEndOtherSessions answer them over HTTP. WithMaxSessions bounds a user's live sessions
 // (default 32: a login beyond it ends the least recently used one), WithIdleTimeout ends a
 // session nobody refreshed for a while (off by default), and neither ever extends a session past
 // WithMaxSessionAge.
@@ -118,9 +120,18 @@
 // # Errors
 //
 // Every error matches one sentinel of this package with errors.Is, and golang-jwt's sentinel for
-// the same failure where one exists. Manager.Problem turns any error into the HTTP answer of the
+// the same failure where one exists. HTTP.Problem turns any error into the HTTP answer of the
 // contract (status, WWW-Authenticate per RFC 6750 §3, JSON body); Reason gives the short
 // client-safe text. No message contains a token or a secret.
+//
+// # The adapters' side: HTTP
+//
+// Manager is the application's type: it issues, verifies, refreshes and revokes, checks
+// requirements and lists sessions. What only adapters need - authenticating a request into its
+// context, the answer to an error, the token responses and the ready Serve* handlers - is on the
+// type HTTP that Manager.HTTP returns (m.HTTP().Problem(err), m.HTTP().ServeRefresh(ctx, r)). An
+// application needs it only to write an adapter for a framework the six do not cover; the example
+// of HTTP.AuthenticateContext shows one.
 //
 // # Events, metrics and logs
 //
@@ -131,9 +142,37 @@
 // configuration warnings at Warn and everything else at Debug, without the subject unless
 // WithSubjectInLogs.
 //
+// # Where things go
+//
+// Files are arranged by rule, so the file of any rule can be named without searching:
+//
+//   - options.go: every Option (and IssueOption, RefreshOption, MemoryOption) with the default
+//     it documents, and the checks of their combination; options_http.go: the HTTP-only ones
+//     (token sources, cookies, trusted origins, realm, size).
+//   - errors.go: every sentinel and error type, and errorTable, the one table that gives each
+//     sentinel its reason code, description, HTTP status and OAuth 2.0 error code. Problem,
+//     Reason, ReasonCode and the events read it; nothing else decides an answer.
+//   - http_*.go: the HTTP contract, and (with options_http.go, whose WithSameSite takes an
+//     http.SameSite) the only files that import net/http: http_request.go reads a request
+//     (the Request view, access-token extraction), http_credentials.go reads login and refresh
+//     credentials, http_response.go writes answers (Response, Problem, token responses),
+//     http_serve.go holds the Serve* handlers.
+//   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
+//     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set), claims.go
+//     and scope.go (claims), verify.go (verification, calling the verified-token cache of
+//     cache.go), issue.go (minting, size limits), refresh.go (rotation, the refresh hook),
+//     revoke.go, sessions.go, authorize.go, events.go, context.go.
+//   - store.go: the Store interface; memstore.go: the default store; storeguard.go: deadlines
+//     and the circuit breaker around every store call.
+//   - jsonscan.go: the strict JSON scanner; unsafe.go: the package's only use of unsafe.
+//
+// A new concern (a new credential type, a new key source, a new store) gets a file or package
+// named for it, at the layer it belongs to: its options still go to options.go, its sentinels
+// to errors.go with a row of errorTable, and its HTTP handling to an http_*.go file.
+//
 // # Security notes
 //
-// Keep access tokens short. Prefer the HttpOnly refresh cookie (LoginResponse with the header
+// Keep access tokens short. Prefer the HttpOnly refresh cookie (HTTP.LoginResponse with the header
 // "X-Refresh-Transport: cookie") for browsers: a refresh token held by page script is exposed to
 // XSS. Use different secrets of at least 32 random bytes for access and refresh tokens, or
 // asymmetric keys for access tokens when other services verify them.

@@ -11,7 +11,9 @@ import (
 // where golang-jwt has a sentinel for the same failure it is in the chain too, so
 // errors.Is(err, jwt.ErrTokenExpired) keeps working for code written against golang-jwt.
 //
-// The HTTP answer for each is decided once, in Manager.Problem; the adapters only write it.
+// What each sentinel answers - its reason code, its default description, its HTTP status and its
+// OAuth 2.0 / RFC 6750 error code - is one row of errorTable below: Problem, Reason, ReasonCode and
+// the events read that table and nothing else, and the adapters only write what Problem decided.
 var (
 	// ErrTokenMissing: the request carries no credential. HTTP 401 with a bare Bearer challenge
 	// (RFC 6750 §3.1: no error code when authentication information is absent).
@@ -100,6 +102,47 @@ var (
 	// closed: the request is refused, never accepted. HTTP 503. The store's error is in the chain.
 	ErrStoreUnavailable = errors.New("jwtexp: store unavailable")
 
+	// ErrSubjectEmpty is returned by Issue for an empty subject. It matches ErrClaims.
+	ErrSubjectEmpty = &subError{msg: "jwtexp: subject is empty", parent: ErrClaims}
+
+	// ErrReservedClaim is returned by Issue when the custom claims use a name the Manager writes
+	// itself (iss, sub, aud, exp, nbf, iat, jti, sid, auth_time). It matches ErrClaims.
+	ErrReservedClaim = &subError{msg: "jwtexp: custom claims use a reserved name", parent: ErrClaims}
+
+	// ErrNoClaims is what CustomClaims (and each adapter's Custom) returns for a request without
+	// verified claims: an anonymous request of the optional mode, a skipped route, or a route
+	// without the middleware.
+	ErrNoClaims = errors.New("jwtexp: no claims (anonymous request)")
+
+	// ErrRequestCanceled: the caller's context was canceled (the client went away: net/http cancels
+	// a request's context when its connection closes) before the store answered. It is not a store
+	// failure: no EventStoreFailure is emitted and the circuit breaker does not count it. HTTP 503,
+	// for whoever is still listening. A caller's deadline that passes first is different: the store
+	// did not answer within the time the caller could give it, which is a store failure.
+	ErrRequestCanceled = errors.New("jwtexp: request canceled")
+
+	// ErrVerificationOnly is returned by Issue and Refresh of a verification-only Manager: one built
+	// WithKeySource, or with WithAccessKeys whose active key is a public key (Key.Public) and no
+	// refresh keys. It verifies tokens another service issues and has no key to sign with. Problem
+	// answers it with 501 not_implemented.
+	ErrVerificationOnly = errors.New("jwtexp: verification-only manager: tokens are issued by the key owner, not here")
+
+	// ErrSessionNotFound is returned by EndSession for an id that is not one of the subject's
+	// live sessions: unknown, ended, expired, or another subject's (the answer never tells these
+	// apart). Problem answers it with 404 not_found.
+	ErrSessionNotFound = errors.New("jwtexp: session not found")
+
+	// ErrSessionsNotRecorded is returned by Sessions, EndSession and EndOtherSessions of a Manager
+	// that records no sessions: one built WithRotation(false) (refresh tokens are then not kept in the
+	// store) or a verification-only one. Problem answers it with 501 not_implemented.
+	ErrSessionsNotRecorded = errors.New("jwtexp: sessions are not recorded: they need refresh-token rotation")
+
+	// ErrKeyFormat is returned by ParsePrivateKeyPEM, ParsePublicKeyPEM and LoadSigningKeyFile when the
+	// input is not a usable key: no PEM block, an encrypted key, a key of the other kind (public where
+	// a private one is wanted or the reverse), a key type JWS has no algorithm for here, an RSA key
+	// under 2048 bits (RFC 7518 §3.3) or an unsupported curve. The message says which.
+	ErrKeyFormat = errors.New("jwtexp: unusable key")
+
 	// ErrInvalidConfig: New or an option was given a configuration that cannot work safely.
 	ErrInvalidConfig = errors.New("jwtexp: invalid config")
 )
@@ -186,6 +229,27 @@ var (
 	errMissing        = newTokenError(ErrTokenMissing, "missing bearer token", nil)
 	errTwoCredentials = newTokenError(ErrInvalidRequest, "more than one credential in request", nil)
 	errBadAuthHeader  = newTokenError(ErrInvalidRequest, "malformed authorization header", nil)
+	errSessionEnded   = newTokenError(ErrTokenRevoked, "session ended", nil)
+	errNoRefresh      = newTokenError(ErrTokenMissing, "missing refresh token", nil)
+	errRefreshBody    = newTokenError(ErrInvalidRequest, "malformed refresh request", nil)
+	errLoginBody      = newTokenError(ErrInvalidRequest, "malformed login request", nil)
+	// errCrossSite refuses a cookie-authenticated refresh or logout that a browser sent on behalf
+	// of another site: the refresh cookie would otherwise be attached to a forged request (CSRF).
+	errCrossSite = newTokenError(ErrInvalidRequest, "cross-site request refused", nil)
+)
+
+// Plain errors: causes kept in a chain or answered as a 500, never a sentinel of their own.
+var (
+	errLoginInternal  = errors.New("jwtexp: login failed")
+	errNilRequirement = errors.New("jwtexp: nil requirement")
+	errBodyTooLarge   = errors.New("jwtexp: request body too large")
+	// errNoSessionID is returned by CreateFamily for a family without a sid: such a family could
+	// never be rotated or revoked, so accepting it would only hide a bug in the caller.
+	errNoSessionID = errors.New("jwtexp: family has no session id")
+	// errStoreDeadline is the cause of a store call that ran out of the Manager's own deadline.
+	errStoreDeadline = errors.New("jwtexp: store call exceeded its deadline")
+	// errBreakerOpen is the error of a call the breaker refused without calling the store.
+	errBreakerOpen = errors.New("jwtexp: store circuit open after repeated failures")
 )
 
 // claimTypeError reports a registered claim of the wrong JSON type or out of range.
@@ -221,50 +285,174 @@ type grantErr struct{ err error }
 func (e *grantErr) Error() string   { return ErrInvalidGrant.Error() + ": " + e.err.Error() }
 func (e *grantErr) Unwrap() []error { return []error{ErrInvalidGrant, e.err} }
 
-// sentinelReason is the default short reason for a sentinel, used when an error carries no
-// tokenError (for example an error a custom hook returned).
-func sentinelReason(kind error) string {
-	switch kind {
-	case ErrRequestCanceled:
-		return "request canceled"
-	case ErrTokenMissing:
-		return "missing bearer token"
-	case ErrInvalidRequest:
-		return "invalid request"
-	case ErrTokenMalformed:
-		return "malformed token"
-	case ErrSignature:
-		return "invalid signature"
-	case ErrTokenExpired:
-		return "token expired"
-	case ErrTokenNotYetValid:
-		return "token not yet valid"
-	case ErrExpMissing:
-		return "missing exp claim"
-	case ErrIssuer:
-		return "invalid issuer"
-	case ErrAudience:
-		return "invalid audience"
-	case ErrLifetime:
-		return "token lifetime too long"
-	case ErrClaims:
-		return "invalid claims"
-	case ErrTokenType:
-		return "wrong token type"
-	case ErrTokenRevoked:
-		return "token revoked"
-	case ErrRefreshReused:
-		return "refresh token reused"
-	case ErrInvalidCredentials:
-		return "invalid username or password"
-	case ErrInvalidGrant:
-		return "invalid refresh token"
-	case ErrInsufficientUserAuthentication:
-		return "more recent authentication is required"
-	case ErrInsufficientScope:
-		return "insufficient scope"
-	case ErrStoreUnavailable:
-		return "service temporarily unavailable"
+// errorRow is what one sentinel answers, everywhere: the reason code of metrics and events
+// (ReasonCode; "" reports "other"), the default short description (Reason of an error that carries
+// no fixed reason of its own, and error_description), the HTTP status and the OAuth 2.0 error code
+// of the body and of the Bearer challenge (RFC 6750 §3.1, RFC 6749 §5.2, RFC 9470 §3).
+type errorRow struct {
+	kind   error
+	code   string // ReasonCode; "": "other"
+	desc   string // default error_description; "": "internal error"
+	status int    // HTTP status Problem answers
+	oauth  string // "error" member of the body; in the challenge for 400, 401 and 403
+	// class marks a sentinel that wraps the error that caused it (a store failure, a refused
+	// refresh): its HTTP answer wins over the cause's, while Reason and ReasonCode name the cause.
+	class bool
+	// bare: Problem answers the sentinel with its row even when no error of this package carries
+	// it (an application returned it); a token failure is answered as one only when this package
+	// built it, anything else is a 500.
+	bare bool
+}
+
+// errorTable is the one table of sentinels. Order matters where an error matches several rows:
+// the first matching row wins, so the narrower come before the broader (ErrExpMissing, ErrIssuer,
+// ErrAudience, ErrLifetime, ErrSubjectEmpty and ErrReservedClaim match ErrClaims;
+// ErrInvalidCredentials matches ErrInvalidGrant), and the answers that win over their cause
+// (class) come before the token failures.
+var errorTable = [...]errorRow{
+	{kind: ErrVerificationOnly, desc: "this server only verifies tokens", status: 501, oauth: "not_implemented", bare: true},
+	{kind: ErrSessionNotFound, desc: "session not found", status: 404, oauth: "not_found", bare: true},
+	{kind: ErrSessionsNotRecorded, desc: "sessions are not recorded", status: 501, oauth: "not_implemented", bare: true},
+	{kind: ErrRequestCanceled, code: "request_canceled", desc: "request canceled", status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
+	{kind: ErrStoreUnavailable, code: "store_unavailable", desc: "service temporarily unavailable", status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
+	{kind: ErrInvalidCredentials, code: "invalid_credentials", desc: "invalid username or password", status: 401, oauth: "invalid_grant", bare: true},
+	{kind: ErrInvalidGrant, desc: "invalid refresh token", status: 400, oauth: "invalid_grant", class: true, bare: true},
+	{kind: ErrTokenMissing, code: "missing", desc: "missing bearer token", status: 401, oauth: "unauthorized", bare: true},
+	{kind: ErrInvalidRequest, code: "invalid_request", desc: "invalid request", status: 400, oauth: "invalid_request", bare: true},
+	{kind: ErrInsufficientScope, code: "insufficient_scope", desc: "insufficient scope", status: 403, oauth: "insufficient_scope", bare: true},
+	{kind: ErrInsufficientUserAuthentication, code: "insufficient_user_authentication", desc: "more recent authentication is required", status: 401, oauth: "insufficient_user_authentication", bare: true},
+	{kind: ErrRefreshReused, code: "reused", desc: "refresh token reused", status: 401, oauth: "invalid_token"},
+	{kind: ErrTokenRevoked, code: "revoked", desc: "token revoked", status: 401, oauth: "invalid_token"},
+	{kind: ErrTokenMalformed, code: "malformed", desc: "malformed token", status: 401, oauth: "invalid_token"},
+	{kind: ErrSignature, code: "bad_signature", desc: "invalid signature", status: 401, oauth: "invalid_token"},
+	{kind: ErrTokenExpired, code: "expired", desc: "token expired", status: 401, oauth: "invalid_token"},
+	{kind: ErrTokenNotYetValid, code: "not_yet_valid", desc: "token not yet valid", status: 401, oauth: "invalid_token"},
+	{kind: ErrExpMissing, code: "exp_missing", desc: "missing exp claim", status: 401, oauth: "invalid_token"},
+	{kind: ErrIssuer, code: "bad_issuer", desc: "invalid issuer", status: 401, oauth: "invalid_token"},
+	{kind: ErrAudience, code: "bad_audience", desc: "invalid audience", status: 401, oauth: "invalid_token"},
+	{kind: ErrLifetime, code: "lifetime_too_long", desc: "token lifetime too long", status: 401, oauth: "invalid_token"},
+	{kind: ErrTokenType, code: "wrong_type", desc: "wrong token type", status: 401, oauth: "invalid_token"},
+	{kind: ErrClaims, code: "bad_claims", desc: "invalid claims", status: 401, oauth: "invalid_token"},
+	// Not request failures: the application's or the operator's mistake, a 500 whose description
+	// ("internal error") says nothing.
+	{kind: ErrTokenTooLarge, status: 500, oauth: "server_error"},
+	{kind: ErrNoClaims, status: 500, oauth: "server_error"},
+	{kind: ErrKeyFormat, status: 500, oauth: "server_error"},
+	{kind: ErrInvalidConfig, status: 500, oauth: "server_error"},
+}
+
+// defaultRows: a token failure of a kind without a row, and anything that is no failure of this
+// package.
+var (
+	rowInvalidToken = errorRow{desc: "invalid token", status: 401, oauth: "invalid_token"}
+	rowInternal     = errorRow{desc: "internal error", status: 500, oauth: "server_error"}
+)
+
+// rowOf is the row of kind, a sentinel itself (not an error wrapping one); nil if it has none.
+func rowOf(kind error) *errorRow {
+	for i := range errorTable {
+		if errorTable[i].kind == kind {
+			return &errorTable[i]
+		}
 	}
-	return "invalid token"
+	return nil
+}
+
+// causeRow is the row that names what went wrong (Reason): the first row with a description err
+// matches; a class (a wrapper such as ErrInvalidGrant) only when err matches nothing narrower, and
+// then the last class it matches, the one nearest the cause (a refused grant inside a store
+// failure); nil if err matches none.
+func causeRow(err error) *errorRow {
+	var class *errorRow
+	for i := range errorTable {
+		r := &errorTable[i]
+		if r.desc == "" || !errors.Is(err, r.kind) {
+			continue
+		}
+		if !r.class {
+			return r
+		}
+		class = r
+	}
+	return class
+}
+
+// answerRow is the row whose status and code answer err (Problem): the first row err matches,
+// where a token failure counts only when this package built it (a tokenError in the chain).
+func answerRow(err error) *errorRow {
+	token := isTokenError(err)
+	for i := range errorTable {
+		r := &errorTable[i]
+		if (r.bare || token) && errors.Is(err, r.kind) {
+			return r
+		}
+	}
+	if token {
+		return &rowInvalidToken
+	}
+	return &rowInternal
+}
+
+// sentinelReason is the default short reason for a sentinel (its row's description).
+func sentinelReason(kind error) string {
+	if r := rowOf(kind); r != nil {
+		return r.desc
+	}
+	return rowInvalidToken.desc
+}
+
+// Reason returns the short, client-safe reason for an error of the Manager, as used in
+// error_description ("token expired", "invalid signature", ...).
+func Reason(err error) string {
+	if te, ok := err.(*tokenError); ok {
+		return te.reason
+	}
+	var te *tokenError
+	if errors.As(err, &te) {
+		return te.reason
+	}
+	if r := causeRow(err); r != nil {
+		return r.desc
+	}
+	return rowInternal.desc
+}
+
+// ReasonCode returns a short, stable, low-cardinality code for why err refused a request, for
+// metric labels and dashboards: "missing", "invalid_request", "malformed", "bad_signature",
+// "expired", "not_yet_valid", "exp_missing", "bad_issuer", "bad_audience", "lifetime_too_long",
+// "bad_claims", "wrong_type", "revoked", "reused", "insufficient_scope",
+// "insufficient_user_authentication" (step-up), "invalid_credentials" (login), "store_unavailable",
+// "request_canceled" (the client went away), or "other" for an error of none of these kinds (nil
+// included). Unlike Reason it never varies with details of the token.
+func ReasonCode(err error) string {
+	if te, ok := err.(*tokenError); ok { // the common case: no walk of the chain
+		if r := rowOf(te.kind); r != nil && r.code != "" {
+			return r.code
+		}
+	}
+	for i := range errorTable {
+		if r := &errorTable[i]; r.code != "" && errors.Is(err, r.kind) {
+			return r.code
+		}
+	}
+	return "other"
+}
+
+// ReasonCodes lists every value ReasonCode returns, so that metrics can be created up front.
+func ReasonCodes() []string {
+	codes := make([]string, 0, len(errorTable)+1)
+	for _, r := range errorTable {
+		if r.code != "" {
+			codes = append(codes, r.code)
+		}
+	}
+	return append(codes, "other")
+}
+
+func isTokenError(err error) bool {
+	if _, ok := err.(*tokenError); ok {
+		return true
+	}
+	var te *tokenError
+	return errors.As(err, &te)
 }

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 )
@@ -217,56 +216,4 @@ func (m *Manager) configWarnings() {
 	if !m.cfg.cookie.secure {
 		m.emit(ctx, Event{Kind: EventConfigWarning, Reason: "refresh cookie without Secure (WithInsecureCookie)"})
 	}
-}
-
-// ReasonCode returns a short, stable, low-cardinality code for why err refused a request, for
-// metric labels and dashboards: "missing", "invalid_request", "malformed", "bad_signature",
-// "expired", "not_yet_valid", "exp_missing", "bad_issuer", "bad_audience", "lifetime_too_long",
-// "bad_claims", "wrong_type", "revoked", "reused", "insufficient_scope",
-// "insufficient_user_authentication" (step-up), "invalid_credentials" (login), "store_unavailable",
-// "request_canceled" (the client went away), or "other" for an error of none of these kinds (nil
-// included). Unlike Reason it never varies with
-// details of the token.
-func ReasonCode(err error) string {
-	if te, ok := err.(*tokenError); ok { // the common case: no walk of the chain
-		for _, r := range reasonTable {
-			if te.kind == r.kind {
-				return r.code
-			}
-		}
-	}
-	for _, r := range reasonTable {
-		if errors.Is(err, r.kind) {
-			return r.code
-		}
-	}
-	return "other"
-}
-
-// ReasonCodes lists every value ReasonCode returns, so that metrics can be created up front.
-func ReasonCodes() []string {
-	codes := make([]string, 0, len(reasonTable)+1)
-	for _, r := range reasonTable {
-		codes = append(codes, r.code)
-	}
-	return append(codes, "other")
-}
-
-// reasonTable is the one list behind ReasonCode and ReasonCodes: each sentinel and its code, the
-// narrower before the broader (ErrExpMissing, ErrIssuer, ErrAudience and ErrLifetime also match
-// ErrClaims; ErrInvalidCredentials matches ErrInvalidGrant).
-var reasonTable = []struct {
-	kind error
-	code string
-}{
-	{ErrRequestCanceled, "request_canceled"}, {ErrStoreUnavailable, "store_unavailable"},
-	{ErrRefreshReused, "reused"}, {ErrTokenRevoked, "revoked"}, {ErrTokenMissing, "missing"},
-	{ErrInvalidRequest, "invalid_request"}, {ErrTokenMalformed, "malformed"},
-	{ErrSignature, "bad_signature"}, {ErrTokenExpired, "expired"},
-	{ErrTokenNotYetValid, "not_yet_valid"}, {ErrExpMissing, "exp_missing"},
-	{ErrIssuer, "bad_issuer"}, {ErrAudience, "bad_audience"}, {ErrLifetime, "lifetime_too_long"},
-	{ErrTokenType, "wrong_type"}, {ErrClaims, "bad_claims"},
-	{ErrInsufficientScope, "insufficient_scope"},
-	{ErrInsufficientUserAuthentication, "insufficient_user_authentication"},
-	{ErrInvalidCredentials, "invalid_credentials"},
 }

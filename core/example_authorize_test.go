@@ -42,7 +42,7 @@ func ExampleRequireClaims() {
 		err := m.Authorize(ctx, claims, adminOnly)
 		fmt.Printf("%s: %v", u.Role, err)
 		if err != nil {
-			fmt.Printf(" -> %d", m.Problem(err).Status)
+			fmt.Printf(" -> %d", m.HTTP().Problem(err).Status)
 		}
 		fmt.Println()
 	}
@@ -65,7 +65,7 @@ func ExampleRequireScope() {
 		err := m.Authorize(ctx, claims, admin)
 		fmt.Printf("%q: %v\n", claims.Scopes(), err)
 		if err != nil {
-			p := m.Problem(err)
+			p := m.HTTP().Problem(err)
 			fmt.Println(p.Status, p.WWWAuthenticate)
 		}
 	}
@@ -93,7 +93,7 @@ func ExampleRequireStepUp() {
 	claims, _ = m.Verify(ctx, pair.AccessToken)
 	err := m.Authorize(ctx, claims, recent)
 	fmt.Println("refreshed 10 minutes later:", errors.Is(err, core.ErrInsufficientUserAuthentication))
-	p := m.Problem(err)
+	p := m.HTTP().Problem(err)
 	fmt.Println(p.Status, p.WWWAuthenticate)
 	// Output:
 	// logged in at 12:00:00 -> <nil>
@@ -103,7 +103,7 @@ func ExampleRequireStepUp() {
 
 // A login endpoint: the application checks the credentials against its user store and returns
 // core.ErrInvalidCredentials when they are wrong; ServeLogin answers.
-func ExampleManager_ServeLogin() {
+func ExampleHTTP_ServeLogin() {
 	ctx := context.Background()
 	m := exampleManager(testutil.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)))
 	defer m.Close()
@@ -111,7 +111,7 @@ func ExampleManager_ServeLogin() {
 
 	for _, body := range []string{`{"username":"alice","password":"wonderland"}`, `{"username":"alice","password":"guess"}`} {
 		r := core.HTTPRequest(httptest.NewRequest("POST", "/login", strings.NewReader(body)))
-		resp := m.ServeLogin(ctx, r, func() (string, any, error) {
+		resp := m.HTTP().ServeLogin(ctx, r, func() (string, any, error) {
 			c, err := core.ReadCredentials(r)
 			if err != nil {
 				return "", nil, err

@@ -123,7 +123,7 @@ func ExampleManager_Refresh() {
 // A middleware of one's own for a router the adapters do not cover: AuthenticateContext returns
 // the request's context carrying the claims (read back with ClaimsFromContext), or the refusal
 // to answer with Problem.
-func ExampleManager_AuthenticateContext() {
+func ExampleHTTP_AuthenticateContext() {
 	m, err := core.New(
 		core.WithHMAC([]byte("an-access-secret-of-32-bytes-min"), []byte("a-refresh-secret-of-32-bytes-min")),
 		core.WithIssuer("my-service"), core.WithAudience("my-api"), core.WithLogger(nil),
@@ -135,9 +135,9 @@ func ExampleManager_AuthenticateContext() {
 	defer m.Close()
 	middleware := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx, _, err := m.AuthenticateContext(r.Context(), core.HTTPRequest(r), false)
+			ctx, _, err := m.HTTP().AuthenticateContext(r.Context(), core.HTTPRequest(r), false)
 			if err != nil {
-				m.Problem(err).Write(w)
+				m.HTTP().Problem(err).Write(w)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(ctx))

@@ -42,7 +42,7 @@ func FuzzVerify(f *testing.F) {
 		if c != nil {
 			t.Fatalf("claims returned with error %v", err)
 		}
-		if r := m.Problem(err); r.Status != 401 {
+		if r := m.HTTP().Problem(err); r.Status != 401 {
 			t.Fatalf("status %d for %v", r.Status, err)
 		}
 	})
@@ -81,7 +81,7 @@ func FuzzExtract(f *testing.F) {
 			}
 			return
 		}
-		switch st := m.Problem(err).Status; st {
+		switch st := m.HTTP().Problem(err).Status; st {
 		case 400, 401:
 		default:
 			t.Fatalf("status %d for %v", st, err)
@@ -102,7 +102,7 @@ func FuzzRefreshBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, ct string) {
 		r := httptest.NewRequest(http.MethodPost, "/refresh", bytes.NewReader(body))
 		r.Header.Set("Content-Type", ct)
-		resp := m.ServeRefresh(context.Background(), core.HTTPRequest(r))
+		resp := m.HTTP().ServeRefresh(context.Background(), core.HTTPRequest(r))
 		if resp.Status != 400 || resp.WWWAuthenticate != "" || !bytes.Contains(resp.Body, []byte(`"invalid_grant"`)) {
 			t.Fatalf("body %q: got %d %s", body, resp.Status, resp.Body)
 		}

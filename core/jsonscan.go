@@ -5,7 +5,6 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
-	"unsafe"
 )
 
 // This file holds a small strict JSON reader (RFC 8259) used for JOSE headers and claims. It walks
@@ -414,18 +413,3 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 func appendJSONInt(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }
-
-func unsafeString(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
-}
-
-// unsafeBytes views s as bytes for APIs that only read them (hash writes, base64 decoding).
-func unsafeBytes(s string) []byte {
-	if s == "" {
-		return nil
-	}
-	return unsafe.Slice(unsafe.StringData(s), len(s))
-}

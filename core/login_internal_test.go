@@ -12,7 +12,7 @@ func TestServeLoginKeepsCallerOptions(t *testing.T) {
 	opts := make([]IssueOption, 0, 4)
 	req := httptest.NewRequest("POST", "/login", nil)
 	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
-	resp := m.ServeLogin(t.Context(), HTTPRequest(req), func() (string, any, error) { return "alice", nil, nil }, opts...)
+	resp := m.HTTP().ServeLogin(t.Context(), HTTPRequest(req), func() (string, any, error) { return "alice", nil, nil }, opts...)
 	if resp.Status != 200 {
 		t.Fatalf("login: status %d", resp.Status)
 	}

@@ -91,7 +91,7 @@ func TestRefreshHook(t *testing.T) {
 			// The user store is down: 503, the session stays, the same token works later.
 			d.set(func(d *directory) { d.down = true })
 			_, err = refresh(next.RefreshToken)
-			if !errors.Is(err, core.ErrStoreUnavailable) || m.Problem(err).Status != 503 {
+			if !errors.Is(err, core.ErrStoreUnavailable) || m.HTTP().Problem(err).Status != 503 {
 				t.Fatalf("user store down: got %v, want ErrStoreUnavailable", err)
 			}
 			d.set(func(d *directory) { d.down = false })
@@ -105,7 +105,7 @@ func TestRefreshHook(t *testing.T) {
 			if !errors.Is(err, core.ErrInvalidGrant) || !errors.Is(err, errDisabled) || core.Reason(err) != "session revoked" {
 				t.Fatalf("disabled: got %v, want invalid grant, session revoked, errDisabled in the chain", err)
 			}
-			if p := m.Problem(err); p.Status != 400 || !strings.Contains(string(p.Body), `"invalid_grant"`) {
+			if p := m.HTTP().Problem(err); p.Status != 400 || !strings.Contains(string(p.Body), `"invalid_grant"`) {
 				t.Errorf("disabled: got %d %s", p.Status, p.Body)
 			}
 			if _, err := m.Verify(ctx, next.AccessToken); !errors.Is(err, core.ErrTokenRevoked) {
@@ -150,7 +150,7 @@ func TestRefreshHookClaims(t *testing.T) {
 	m = newManager(t, testutil.NewClock(t0), core.WithRefreshHook(func(_ context.Context, s string, b bad) (bad, error) { return bad{Sub: "mallory"}, nil }))
 	p, _ = m.Issue(ctx, "alice", nil)
 	_, err := m.Refresh(ctx, p.RefreshToken)
-	if !errors.Is(err, core.ErrReservedClaim) || m.Problem(err).Status != 500 {
+	if !errors.Is(err, core.ErrReservedClaim) || m.HTTP().Problem(err).Status != 500 {
 		t.Errorf("reserved name from the hook: got %v", err)
 	}
 
@@ -222,11 +222,11 @@ func TestServeLogin(t *testing.T) {
 		return func() (string, any, error) { return "", nil, err }
 	}
 
-	r := m.ServeLogin(ctx, req(false), ok)
+	r := m.HTTP().ServeLogin(ctx, req(false), ok)
 	if r.Status != 200 || !strings.Contains(string(r.Body), `"refresh_token"`) || r.CacheControl != "no-store" || len(r.SetCookie) != 0 {
 		t.Errorf("login: got %d %s %v", r.Status, r.Body, r.SetCookie)
 	}
-	r = m.ServeLogin(ctx, req(true), ok)
+	r = m.HTTP().ServeLogin(ctx, req(true), ok)
 	if r.Status != 200 || strings.Contains(string(r.Body), `"refresh_token"`) || len(r.SetCookie) != 1 || !strings.Contains(r.SetCookie[0], "HttpOnly") {
 		t.Errorf("cookie login: got %d %s %v", r.Status, r.Body, r.SetCookie)
 	}
@@ -247,7 +247,7 @@ func TestServeLogin(t *testing.T) {
 		"empty subject": {func() (string, any, error) { return "", nil, nil }, 500, "",
 			`{"error":"server_error","error_description":"internal error"}`},
 	} {
-		r := m.ServeLogin(ctx, req(false), tc.auth)
+		r := m.HTTP().ServeLogin(ctx, req(false), tc.auth)
 		if r.Status != tc.status || r.WWWAuthenticate != tc.challenge || string(r.Body) != tc.body {
 			t.Errorf("%s: got %d %q %s, want %d %q %s", name, r.Status, r.WWWAuthenticate, r.Body, tc.status, tc.challenge, tc.body)
 		}

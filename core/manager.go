@@ -23,6 +23,7 @@ type Manager struct {
 	problems    map[problemKey]Response // error answers, built once each (see Problem)
 	breaker     breaker                 // in front of the store (storeguard.go)
 	mem         *MemoryStore            // the store, when it is a *MemoryStore: the guard is not needed
+	http        HTTP                    // the adapters' side (see HTTP); http.m is the Manager
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
@@ -77,6 +78,7 @@ func New(opts ...Option) (*Manager, error) {
 // newManager builds the Manager of a checked configuration and its key sets.
 func newManager(c config, access, refresh *keySet) *Manager {
 	m := &Manager{cfg: c, access: access, refresh: refresh, store: c.store, maxLifetime: c.accessTTL}
+	m.http.m = m
 	if c.maxLifetime > 0 {
 		m.maxLifetime = c.maxLifetime
 	}

@@ -2,17 +2,9 @@ package core
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 )
-
-// DefaultSweepInterval is how often a MemoryStore drops expired records in the background: 1 minute.
-const DefaultSweepInterval = time.Minute
-
-// errNoSessionID is returned by CreateFamily for a family without a sid: such a family could never
-// be rotated or revoked, so accepting it would only hide a bug in the caller.
-var errNoSessionID = errors.New("jwtexp: family has no session id")
 
 // MemoryStore is the in-memory Store, the default when no store is configured. It holds every
 // record in one process, so it is right for a single instance; several instances behind a load
@@ -96,27 +88,6 @@ func (s *MemoryStore) changeRevocations(subject string, r *memSubject, change fu
 
 func (r *memSubject) empty() bool {
 	return len(r.families) == 0 && len(r.denied) == 0 && len(r.revoked) == 0 && r.cutUntil.IsZero()
-}
-
-// MemoryOption configures a MemoryStore.
-type MemoryOption func(*MemoryStore)
-
-// WithMemoryClock sets the clock the store expires records by (default time.Now). Give it the same
-// clock as the Manager, so that records expire exactly when the tokens they describe do. A nil
-// clock is ignored.
-func WithMemoryClock(now func() time.Time) MemoryOption {
-	return func(s *MemoryStore) {
-		if now != nil {
-			s.now = now
-		}
-	}
-}
-
-// WithSweepInterval sets how often the background sweeper drops expired records (default
-// DefaultSweepInterval, 1 minute). d <= 0 starts no sweeper: expired records are then still never
-// reported, but they stay in memory until Sweep is called.
-func WithSweepInterval(d time.Duration) MemoryOption {
-	return func(s *MemoryStore) { s.interval = d }
 }
 
 // NewMemoryStore returns an empty in-memory store and starts its sweeper goroutine. Call Close to

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/core/storetest"
 	"github.com/jwtexp/jwtexp/internal/testutil"
 )
 
 func TestMemoryStoreSuite(t *testing.T) {
-	testutil.StoreSuite(t, func(t *testing.T, clock *testutil.Clock) core.Store {
+	storetest.Run(t, func(t *testing.T, clock *testutil.Clock) core.Store {
 		return core.NewMemoryStore(core.WithMemoryClock(clock.Now))
-	}, testutil.StoreSuiteOptions{})
+	}, storetest.Options{})
 }
 
 var memEpoch = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)

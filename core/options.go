@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json"
 )
 
-// Defaults. Each is repeated in the doc comment of the option that changes it.
+// Defaults. Each is repeated in the doc comment of the option that changes it. (The defaults of
+// the HTTP-only options - token sources, cookies, realm, size - are with them in options_http.go.)
 const (
 	DefaultAccessTTL     = 15 * time.Minute
 	DefaultRefreshTTL    = 7 * 24 * time.Hour
@@ -19,17 +20,43 @@ const (
 	MaxLeeway            = time.Minute // larger leeways need WithUnsafeLeeway
 	// DefaultRefreshGrace is the refresh grace window (WithRefreshGrace) when none is set,
 	// shortened to the access TTL when that is shorter.
-	DefaultRefreshGrace  = 30 * time.Second
-	DefaultMaxTokenSize  = 8 << 10
-	DefaultRealm         = "jwtexp"
-	DefaultRefreshCookie = "jwtexp_refresh"
-	DefaultRefreshPath   = "/refresh"
-	// MaxBodySize bounds the JSON body a refresh or logout request may carry.
-	MaxBodySize = 64 << 10
-	// RefreshTransportHeader, sent with the value "cookie" on a login request, asks for the refresh
-	// token in an HttpOnly cookie instead of the JSON body (see Manager.TokenResponse).
-	RefreshTransportHeader = "X-Refresh-Transport"
+	DefaultRefreshGrace = 30 * time.Second
 )
+
+// DefaultVerifiedCacheSize is how many verified access tokens a Manager remembers by default (see
+// WithVerifiedCache).
+const DefaultVerifiedCacheSize = 4096
+
+// maxVerifiedCacheSize is the largest size WithVerifiedCache accepts: 16,777,216 entries, whose
+// slots alone take 128 MiB.
+const maxVerifiedCacheSize = 1 << 24
+
+// Session limits. Each is repeated in the doc comment of the option that changes it.
+const (
+	// DefaultMaxSessions is how many live sessions one subject may hold unless WithMaxSessions
+	// says otherwise: 32.
+	DefaultMaxSessions = 32
+	// MaxSessionClientLen is the longest client description WithSessionClient keeps, in bytes;
+	// a longer one is cut at a character boundary.
+	MaxSessionClientLen = 128
+)
+
+// Defaults of the store guard: every store call is bounded, and a store that keeps failing is
+// given a rest instead of a queue of waiting requests.
+const (
+	// DefaultStoreTimeout bounds every store call the Manager makes, whatever the caller's
+	// context allows. A healthy Redis on the same network answers in well under 10 ms; 300 ms
+	// only fires for a store that is frozen, partitioned or overloaded.
+	DefaultStoreTimeout = 300 * time.Millisecond
+	// DefaultBreakerFailures is how many store failures in a row open the breaker.
+	DefaultBreakerFailures = 5
+	// DefaultBreakerCooldown is how long an open breaker answers without calling the store
+	// before one probe call is let through.
+	DefaultBreakerCooldown = 500 * time.Millisecond
+)
+
+// DefaultSweepInterval is how often a MemoryStore drops expired records in the background: 1 minute.
+const DefaultSweepInterval = time.Minute
 
 // Option configures a Manager. Options check their own argument and return an error naming the
 // option; New checks the combination.
@@ -63,19 +90,11 @@ type config struct {
 	logger                    *slog.Logger
 	loggerSet                 bool
 	guard                     storeGuardConfig // store deadline, breaker, fail-open (storeguard.go)
-	trustedOrigins            []string         // WithTrustedOrigins (crosssite.go)
+	trustedOrigins            []string         // WithTrustedOrigins
 	logSubject                bool
-	maxSessions               int           // WithMaxSessions (sessions.go)
-	idleTimeout               time.Duration // WithIdleTimeout (sessions.go); 0: off
-	sessionClients            bool          // WithSessionClients (sessions.go)
-}
-
-type cookieConfig struct {
-	name     string
-	path     string
-	domain   string
-	secure   bool
-	sameSite http.SameSite
+	maxSessions               int           // WithMaxSessions
+	idleTimeout               time.Duration // WithIdleTimeout; 0: off
+	sessionClients            bool          // WithSessionClients
 }
 
 func defaultConfig() config {
@@ -91,10 +110,7 @@ func defaultConfig() config {
 		maxTokenSize:    DefaultMaxTokenSize,
 		guard:           defaultStoreGuard(),
 		maxSessions:     DefaultMaxSessions,
-		cookie: cookieConfig{
-			name: DefaultRefreshCookie, path: DefaultRefreshPath,
-			secure: true, sameSite: http.SameSiteStrictMode,
-		},
+		cookie:          defaultCookie(),
 	}
 }
 
@@ -130,6 +146,29 @@ func WithAccessKeys(active Key, older ...Key) Option {
 func WithRefreshKeys(active Key, older ...Key) Option {
 	return func(c *config) error {
 		c.refreshKey, c.refreshOlder = &active, older
+		return nil
+	}
+}
+
+// WithKeySource makes the Manager a verification-only resource server for tokens of another issuer
+// whose public keys src supplies, for example a JWKS URL through core/jwks. Every rule of
+// self-issued access tokens still applies: exp required, nbf and iat with the leeway, the lifetime
+// cap (set WithMaxTokenLifetime to the issuer's token lifetime when it exceeds the access TTL),
+// revocation records of the store, typ. The token must carry a kid naming a key of the set (RFC
+// 7515 §4.1.4); its algorithm comes from the key (the JWK alg, else RS256 for RSA, the curve for
+// ECDSA, EdDSA for Ed25519), never from the token header alone, so an RSA key can never verify an
+// HS256 token (RFC 8725 §3.1). WithIssuer and WithAudience are required (RFC 8725 §3.8, §3.9):
+// WithoutAudience is refused. WithHMAC, WithAccessKeys and WithRefreshKeys cannot be combined with
+// it; Issue and Refresh fail with ErrVerificationOnly.
+//
+// For a fixed set of public keys (a PEM file, see ParsePublicKeyPEM) no source is needed: give
+// WithAccessKeys a Key with only Public set, older public keys if any, and no refresh keys.
+func WithKeySource(src KeySource) Option {
+	return func(c *config) error {
+		if src == nil {
+			return configError("WithKeySource: source is nil")
+		}
+		c.keySource = src
 		return nil
 	}
 }
@@ -243,6 +282,17 @@ func WithUnsafeLeeway(d time.Duration) Option {
 	}
 }
 
+// WithClock sets the clock every time check reads. Tests pass a fake clock. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return configError("WithClock: clock is nil")
+		}
+		c.now = now
+		return nil
+	}
+}
+
 // WithRefreshGrace sets the grace window of refresh-token rotation: after a session's refresh
 // token rotates, for d, every refresh of that session presenting its current refresh token or
 // the one that rotation replaced is answered with the session's current refresh token (and a
@@ -280,12 +330,88 @@ func WithRotation(on bool) Option {
 	}
 }
 
-// WithRevocationCheck turns the per-request revocation lookup of access tokens on (the default)
-// or off. Off makes access-token verification purely stateless: logout then only stops refreshes,
-// and an access token stays usable until its exp.
-func WithRevocationCheck(on bool) Option {
+// WithRefreshHook calls hook on every refresh, before the refresh token is rotated, with the
+// session's subject and the custom claims of the presented refresh token decoded into the
+// application's type T (as CustomClaims does). What it returns becomes the custom claims of the
+// new tokens, so a role or a scope the application changed is in the very next access token
+// instead of staying until the session ends (up to WithMaxSessionAge). Names the Manager writes
+// itself are refused as in Issue.
+//
+// A non-nil error ends the session: the refresh is refused with 400 invalid_grant "session
+// revoked", the session is revoked (its refresh tokens and its access tokens, at once) and an
+// EventRevoked carries the error (Reason "refresh refused"). Return one for a user who was
+// disabled or deleted. The error is in the chain of the one Refresh returns (errors.Is). An error
+// matching ErrStoreUnavailable is the exception: the application's user store failed, so the
+// refresh is answered 503 and the session left as it is; the client may try again with the same
+// refresh token.
+//
+// Claims of the presented token that do not decode into T end the session too (the application
+// changed T incompatibly; the user logs in again). The hook runs on the refresh path: keep it as
+// fast as one lookup in the user store. Without a hook the refresh token's custom claims are
+// copied, at no extra cost. A nil hook is a configuration error.
+func WithRefreshHook[T any](hook func(ctx context.Context, subject string, current T) (T, error)) Option {
 	return func(c *config) error {
-		c.revocationCheck = on
+		if hook == nil {
+			return configError("WithRefreshHook: hook is nil")
+		}
+		c.refreshHook = func(ctx context.Context, subject string, claims []byte) ([]byte, error, error) {
+			var current T
+			if err := json.Unmarshal(claims, &current); err != nil {
+				return nil, fmt.Errorf("jwtexp: decode custom claims for the refresh hook: %w", err), nil
+			}
+			next, err := hook(ctx, subject, current)
+			if err != nil {
+				return nil, err, nil
+			}
+			members, err := encodeCustom(next)
+			return members, nil, err
+		}
+		return nil
+	}
+}
+
+// WithMaxSessions bounds the live sessions of one subject (default DefaultMaxSessions, 32). A
+// login beyond the bound ends the subject's least recently used session (the one refreshed
+// longest ago) in the same store call that records the new one: its refresh token stops working
+// and its access tokens are refused, as after a logout. Without a bound, anyone holding one
+// password could grow the store with every login. n must be at least 1.
+func WithMaxSessions(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return configError("WithMaxSessions: %d is not positive: allow at least one session per subject", n)
+		}
+		c.maxSessions = n
+		return nil
+	}
+}
+
+// WithIdleTimeout ends a session that nobody refreshed within d (default: off; then only the
+// refresh TTL and the maximum session age end it). Each refresh token of the session then
+// expires d after its issue (and never after the session's maximum age), and the store drops the
+// session at that time: a refresh after it is refused with invalid_grant, as for any ended
+// session. Rotation never moves the maximum age, so an active session still ends at it.
+//
+// d must be at least the access TTL (an access token is then never valid longer than its
+// session), shorter than the refresh TTL (which already ends a session unused for that long), and
+// needs rotation; New reports anything else as an error naming what to change.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return configError("WithIdleTimeout: %v is not positive: leave the option out to turn the idle timeout off", d)
+		}
+		c.idleTimeout = d
+		return nil
+	}
+}
+
+// WithSessionClients makes ServeLogin (and so every adapter's LoginHandler) record with each new
+// session a description of its client, DescribeClient of the request's User-Agent and remote
+// address ("Firefox on Linux, 192.0.2.0/24"), for the list of sessions the user sees. Without
+// it nothing is recorded unless the application passes WithSessionClient itself. The
+// description is personal data: see WithSessionClient.
+func WithSessionClients() Option {
+	return func(c *config) error {
+		c.sessionClients = true
 		return nil
 	}
 }
@@ -303,113 +429,101 @@ func WithStore(s Store) Option {
 	}
 }
 
-// WithClock sets the clock every time check reads. Tests pass a fake clock. Default: time.Now.
-func WithClock(now func() time.Time) Option {
+// WithRevocationCheck turns the per-request revocation lookup of access tokens on (the default)
+// or off. Off makes access-token verification purely stateless: logout then only stops refreshes,
+// and an access token stays usable until its exp.
+func WithRevocationCheck(on bool) Option {
 	return func(c *config) error {
-		if now == nil {
-			return configError("WithClock: clock is nil")
-		}
-		c.now = now
+		c.revocationCheck = on
 		return nil
 	}
 }
 
-// WithRealm sets the realm of WWW-Authenticate challenges (RFC 6750 §3). Default: "jwtexp".
-func WithRealm(realm string) Option {
+// WithStoreTimeout bounds every call the Manager makes to its store, on top of whatever deadline
+// the caller's context carries (the shorter one wins). A call that runs out fails closed with
+// ErrStoreUnavailable (503), so a frozen store costs each request at most d instead of holding
+// it, its goroutine and a connection until the store wakes up. Default: 300ms. d must be
+// positive and at most 10s. The in-memory store, which cannot stall, is called without a
+// deadline or breaker.
+//
+// The Redis store makes the deadline effective on the socket (go-redis honours context
+// deadlines only with ContextTimeoutEnabled; redisstore.New refuses a client without it).
+func WithStoreTimeout(d time.Duration) Option {
 	return func(c *config) error {
-		if realm == "" || strings.ContainsAny(realm, "\"\\\r\n") {
-			return configError("WithRealm: realm %q must be non-empty without quotes, backslashes or line breaks", realm)
+		if d <= 0 || d > 10*time.Second {
+			return configError("WithStoreTimeout(%v): want a positive duration of at most 10s (default %v)", d, DefaultStoreTimeout)
 		}
-		c.realm = realm
+		c.guard.timeout = d
 		return nil
 	}
 }
 
-// WithMaxTokenSize sets the largest token accepted, in bytes; larger ones are rejected before any
-// decoding. Default: 8192; at most 1 GiB.
-func WithMaxTokenSize(n int) Option {
+// WithStoreBreaker sets the circuit breaker in front of the store: after failures store errors
+// in a row, the Manager stops calling the store for cooldown (on the Manager's clock, see
+// WithClock) and answers at once (503 with
+// Retry-After, or the fail-open answer of WithFailOpenRevocation); then it lets one call through
+// as a probe, and the first success closes the breaker again, with no restart. A client that
+// went away (ErrRequestCanceled) does not count. Defaults: 5 failures, 500ms. failures must be
+// at least 1 and cooldown between 10ms and 1m.
+func WithStoreBreaker(failures int, cooldown time.Duration) Option {
 	return func(c *config) error {
-		if n < 64 {
-			return configError("WithMaxTokenSize: %d bytes is too small for any token", n)
+		if failures < 1 {
+			return configError("WithStoreBreaker: failures %d: want at least 1 (default %d)", failures, DefaultBreakerFailures)
 		}
-		if n > 1<<30 { // claims keep 32-bit offsets into the payload
-			return configError("WithMaxTokenSize: %d bytes is more than any request header carries: use at most 1 GiB", n)
+		if cooldown < 10*time.Millisecond || cooldown > time.Minute {
+			return configError("WithStoreBreaker: cooldown %v: want between 10ms and 1m (default %v)", cooldown, DefaultBreakerCooldown)
 		}
-		c.maxTokenSize = n
+		c.guard.failures, c.guard.cooldown = failures, cooldown
 		return nil
 	}
 }
 
-// WithTokenCookie also reads the access token from the named cookie. A request carrying the token
-// in more than one place is refused with ErrInvalidRequest.
-func WithTokenCookie(name string) Option {
-	return addSource(sourceCookie, name, "WithTokenCookie")
-}
-
-// WithTokenHeader also reads the access token, bare (no scheme), from the named header.
-func WithTokenHeader(name string) Option {
-	if http.CanonicalHeaderKey(name) == "Authorization" {
-		return func(*config) error {
-			return configError("WithTokenHeader: Authorization is always read; name another header")
-		}
-	}
-	return addSource(sourceHeader, http.CanonicalHeaderKey(name), "WithTokenHeader")
-}
-
-// WithTokenQuery also reads the access token from the named URL query parameter. Tokens in URLs
-// end up in logs and Referer headers (RFC 6750 §2.3, §5.3), so this is off unless asked for.
-func WithTokenQuery(name string) Option {
-	return addSource(sourceQuery, name, "WithTokenQuery")
-}
-
-func addSource(kind sourceKind, name, opt string) Option {
+// WithFailOpenRevocation makes the revocation check, and only it, fail open: while the store is
+// unreachable (an error, a timeout or an open breaker), an access token that passes every
+// stateless check (signature, exp, nbf, iat, issuer, audience, type, lifetime cap) is accepted,
+// and each such acceptance is reported as an EventRevocationSkipped. Refresh, login and logout
+// still fail closed: they change state the store must hold.
+//
+// The trade-off: availability of every API call during a store outage, against accepting a
+// token that was revoked (logout, reuse detection, "log out everywhere") until the store is
+// back or the token expires - at most the access TTL. The default (fail closed, 503) never
+// accepts a token it could not check.
+func WithFailOpenRevocation() Option {
 	return func(c *config) error {
-		if name == "" {
-			return configError("%s: name is empty", opt)
-		}
-		c.sources = append(c.sources, source{kind: kind, name: name})
+		c.guard.failOpen = true
 		return nil
 	}
 }
 
-// WithRefreshCookie sets the cookie that carries the refresh token in cookie mode: its name
-// (default "jwtexp_refresh") and the path it is scoped to (default "/refresh"; the logout route
-// must lie under it for logout to see the cookie, or use the default and mount logout anywhere:
-// the cookie is only needed by refresh). The cookie is always HttpOnly; see WithInsecureCookie.
-func WithRefreshCookie(name, path string) Option {
+// WithVerifiedCache sets how many verified access tokens the Manager remembers, keyed by the exact
+// token bytes, so that a client presenting the same token again skips the parsing and the
+// signature verification: an asymmetric signature (RS256, PS256, ES256, ES384, EdDSA) costs
+// 20-200x the rest of the request's token work, and even an HMAC token's decoding, MAC and claims
+// checks cost several times the lookup. 0 turns the cache off. Default: 4096 entries.
+//
+// Why it is safe to have on: a token is immutable, so the same bytes verify the same way against
+// the same key set, and the configured key set of a Manager never changes (rotation builds a new
+// Manager). A Manager verifying with a remote key set (WithKeySource) keeps no cache, since the
+// issuer may withdraw a key at any time. Only tokens that passed every check are cached - garbage
+// and forged tokens never enter it, so it cannot be flooded by an attacker without valid tokens.
+// Expiry (exp plus leeway) is checked on every hit, and revocation is looked up on every hit
+// exactly as without the cache. Each hit returns a fresh copy of the claims.
+//
+// The cache holds at most entries tokens (above 4, entries rounded down to a multiple of 4); its
+// slots, 8 bytes each, are allocated with the Manager, so entries may be at most
+// 16,777,216 (128 MiB of slots). Tokens are placed by a hash into groups of
+// 4: a token verified while its group is full replaces one of the four at random, so a cache
+// smaller than the set of tokens in use keeps verifying some of them again, never answering
+// wrong.
+func WithVerifiedCache(entries int) Option {
 	return func(c *config) error {
-		if name == "" || strings.ContainsAny(name, " ;,=\"") {
-			return configError("WithRefreshCookie: invalid cookie name %q", name)
+		if entries < 0 {
+			return configError("WithVerifiedCache: %d entries is negative", entries)
 		}
-		if !strings.HasPrefix(path, "/") {
-			return configError("WithRefreshCookie: path %q must start with /", path)
+		if entries > maxVerifiedCacheSize {
+			return configError("WithVerifiedCache: %d entries is more than %d (each takes an 8-byte slot allocated with the Manager)", entries, maxVerifiedCacheSize)
 		}
-		c.cookie.name, c.cookie.path = name, path
-		return nil
-	}
-}
-
-// WithCookieDomain sets the Domain attribute of the refresh cookie. Default: none (host only).
-func WithCookieDomain(domain string) Option {
-	return func(c *config) error {
-		c.cookie.domain = domain
-		return nil
-	}
-}
-
-// WithInsecureCookie drops the Secure attribute from the refresh cookie, for development over
-// plain HTTP on a host browsers do not already treat as secure. Never use it in production.
-func WithInsecureCookie() Option {
-	return func(c *config) error {
-		c.cookie.secure = false
-		return nil
-	}
-}
-
-// WithSameSite sets the SameSite attribute of the refresh cookie. Default: Strict.
-func WithSameSite(s http.SameSite) Option {
-	return func(c *config) error {
-		c.cookie.sameSite = s
+		c.cacheSize, c.cacheSet = entries, true
 		return nil
 	}
 }
@@ -480,9 +594,111 @@ func (c *config) validate() error {
 	if c.grace > c.accessTTL {
 		errs = append(errs, configError("refresh grace %v is longer than access TTL %v: use at most the access TTL", c.grace, c.accessTTL))
 	}
-	if c.cookie.sameSite == http.SameSiteNoneMode && !c.cookie.secure {
-		errs = append(errs, configError("SameSite=None requires a Secure cookie: drop WithInsecureCookie"))
-	}
+	errs = append(errs, c.validateCookie()...)
 	errs = append(errs, c.validateSessions()...)
 	return errors.Join(errs...)
+}
+
+// validateSessions checks the session options against the rest of the configuration.
+func (c *config) validateSessions() []error {
+	if c.idleTimeout == 0 {
+		return nil
+	}
+	var errs []error
+	if !c.rotation {
+		errs = append(errs, configError("WithIdleTimeout needs refresh-token rotation: drop WithRotation(false) or the idle timeout"))
+	}
+	if c.idleTimeout < c.accessTTL {
+		errs = append(errs, configError("idle timeout %v is shorter than access TTL %v: raise it or shorten the access TTL", c.idleTimeout, c.accessTTL))
+	}
+	if c.idleTimeout >= c.refreshTTL {
+		errs = append(errs, configError("idle timeout %v is not shorter than refresh TTL %v, which already ends an unused session: shorten it or drop it", c.idleTimeout, c.refreshTTL))
+	}
+	return errs
+}
+
+// IssueOption adds something to the session Manager.Issue starts.
+type IssueOption func(*issueOptions)
+
+type issueOptions struct {
+	client     string
+	remoteAddr string // WithRemoteAddr
+	userAgent  string // set by ServeLogin when WithSessionClients is on
+	describe   bool   // ServeLogin with WithSessionClients: describe the client if no client was given
+}
+
+// WithRemoteAddr names the network address the login came from ("host:port", as
+// http.Request.RemoteAddr has it). The adapters' LoginHandler pass it; it is used only when the
+// Manager was built with WithSessionClients, and then only coarsely (see DescribeClient). Behind
+// a proxy it is the proxy's address unless the application passes the client address the proxy
+// vouches for.
+func WithRemoteAddr(addr string) IssueOption {
+	return func(o *issueOptions) { o.remoteAddr = addr }
+}
+
+// WithSessionClient records desc with the new session, for the list of sessions a user sees
+// ("Firefox on Linux, 192.0.2.0/24"; see DescribeClient). It is kept in the store with the
+// session and only as long as the session, is never put in a token, and is shown only to the
+// session's subject. Without this option nothing is recorded.
+//
+// A client description is personal data (it can tell where and on what device someone signed
+// in): record only what your privacy notice covers, and keep it coarse. Control characters and
+// invalid UTF-8 are replaced, surrounding space is trimmed, and the text is cut to
+// MaxSessionClientLen bytes.
+func WithSessionClient(desc string) IssueOption {
+	return func(o *issueOptions) { o.client = cleanClient(desc) }
+}
+
+// RefreshOption adds to one Refresh call.
+type RefreshOption func(*refreshOptions)
+
+type refreshOptions struct{ retryKey string }
+
+// WithRetryKey names the client's refresh request, so that a retry of it (the same token with
+// the same key, after the client lost the answer) gets the session's current refresh token
+// again instead of ending the session as reuse. The key must be unique per refresh attempt (a
+// random UUID) and is kept with the session until its next rotation. A retry is honored for one
+// access-token lifetime (WithAccessTTL) after the rotation it repeats; a later one is reuse, so
+// that a leaked token and key stop being worth anything. Keys over 128 bytes, or with
+// characters outside printable ASCII, are ignored. ServeRefresh takes it from the
+// Idempotency-Key request header.
+func WithRetryKey(key string) RefreshOption {
+	return func(o *refreshOptions) {
+		if validRetryKey(key) {
+			o.retryKey = key
+		}
+	}
+}
+
+func validRetryKey(key string) bool {
+	if key == "" || len(key) > 128 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// MemoryOption configures a MemoryStore.
+type MemoryOption func(*MemoryStore)
+
+// WithMemoryClock sets the clock the store expires records by (default time.Now). Give it the same
+// clock as the Manager, so that records expire exactly when the tokens they describe do. A nil
+// clock is ignored.
+func WithMemoryClock(now func() time.Time) MemoryOption {
+	return func(s *MemoryStore) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// WithSweepInterval sets how often the background sweeper drops expired records (default
+// DefaultSweepInterval, 1 minute). d <= 0 starts no sweeper: expired records are then still never
+// reported, but they stay in memory until Sweep is called.
+func WithSweepInterval(d time.Duration) MemoryOption {
+	return func(s *MemoryStore) { s.interval = d }
 }

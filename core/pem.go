@@ -6,17 +6,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 )
-
-// ErrKeyFormat is returned by ParsePrivateKeyPEM, ParsePublicKeyPEM and LoadSigningKeyFile when the
-// input is not a usable key: no PEM block, an encrypted key, a key of the other kind (public where
-// a private one is wanted or the reverse), a key type JWS has no algorithm for here, an RSA key
-// under 2048 bits (RFC 7518 §3.3) or an unsupported curve. The message says which.
-var ErrKeyFormat = errors.New("jwtexp: unusable key")
 
 func keyFormatError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrKeyFormat, fmt.Sprintf(format, args...))

@@ -1,20 +1,10 @@
 package core
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"net/url"
-	"strings"
+	"fmt"
 	"time"
-
-	"github.com/go-json-experiment/json"
-)
-
-var (
-	errSessionEnded = newTokenError(ErrTokenRevoked, "session ended", nil)
-	errNoRefresh    = newTokenError(ErrTokenMissing, "missing refresh token", nil)
-	errRefreshBody  = newTokenError(ErrInvalidRequest, "malformed refresh request", nil)
 )
 
 // Refresh exchanges a refresh token for new tokens. Every refusal matches ErrInvalidGrant (the
@@ -132,135 +122,35 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 	return p, nil
 }
 
-// ServeRefresh answers a refresh request. The refresh token comes from a JSON body
-// {"refresh_token": "..."} (or a form body with grant_type=refresh_token, RFC 6749 §6), and
-// without a body from the refresh cookie; the answer uses the same transport. Every refusal is 400
-// invalid_grant without a challenge (RFC 6749 §5.2), so a client that refreshes on every 401 does
-// not take a refused refresh for an expired access token and loop; a store failure is 503.
-func (m *Manager) ServeRefresh(ctx context.Context, r Request) Response {
-	if m.cfg.verificationOnly() {
-		return verifyOnlyProblem()
-	}
-	token, cookie, err := m.refreshCredential(r)
-	if err != nil {
-		return m.Problem(grantError(err))
-	}
-	var opts []RefreshOption
-	if key := retryKey(r); key != "" {
-		opts = append(opts, WithRetryKey(key))
-	}
-	p, err := m.Refresh(ctx, token, opts...)
-	if err != nil {
-		resp := m.Problem(err)
-		if cookie && !errors.Is(err, ErrStoreUnavailable) {
-			resp.SetCookie = []string{m.refreshCookie("", time.Time{})}
-		}
-		return resp
-	}
-	return m.TokenResponse(p, cookie)
-}
+// refreshHook is WithRefreshHook's function with the types erased: it gets the refresh token's
+// claims object and returns the custom members of the new tokens, or the hook's refusal, or an
+// error of its own (claims that do not encode).
+type refreshHook func(ctx context.Context, subject string, claims []byte) (members []byte, refused, err error)
 
-// RefreshOption adds to one Refresh call.
-type RefreshOption func(*refreshOptions)
-
-type refreshOptions struct{ retryKey string }
-
-// WithRetryKey names the client's refresh request, so that a retry of it (the same token with
-// the same key, after the client lost the answer) gets the session's current refresh token
-// again instead of ending the session as reuse. The key must be unique per refresh attempt (a
-// random UUID) and is kept with the session until its next rotation. A retry is honored for one
-// access-token lifetime (WithAccessTTL) after the rotation it repeats; a later one is reuse, so
-// that a leaked token and key stop being worth anything. Keys over 128 bytes, or with
-// characters outside printable ASCII, are ignored. ServeRefresh takes it from the
-// Idempotency-Key request header.
-func WithRetryKey(key string) RefreshOption {
-	return func(o *refreshOptions) {
-		if validRetryKey(key) {
-			o.retryKey = key
-		}
-	}
-}
-
-func validRetryKey(key string) bool {
-	if key == "" || len(key) > 128 {
-		return false
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x21 || key[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-// retryKey reads the Idempotency-Key header of a refresh request: a Structured Field string
-// ("...") as the IETF httpapi draft defines it, or the bare token some clients send.
-func retryKey(r Request) string {
-	v, n := r.Header("Idempotency-Key")
-	if n != 1 {
-		return ""
-	}
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		v = v[1 : len(v)-1]
-	}
-	return strings.Clone(v)
-}
-
-// refreshCredential reads the refresh token of a refresh or logout request: from the body when it
-// carries one, else from the refresh cookie. cookie reports which.
-func (m *Manager) refreshCredential(r Request) (token string, cookie bool, err error) {
-	body, err := r.Body(MaxBodySize)
-	if err != nil {
-		return "", false, errRefreshBody
-	}
-	if body = bytes.TrimSpace(body); len(body) > 0 {
-		ct, _ := r.Header("Content-Type")
-		switch mediaType(ct) {
-		case "application/x-www-form-urlencoded":
-			q, err := url.ParseQuery(string(body))
-			if err != nil || (q.Has("grant_type") && q.Get("grant_type") != "refresh_token") || len(q["refresh_token"]) != 1 {
-				return "", false, errRefreshBody
-			}
-			token = q.Get("refresh_token")
-		case "application/json", "":
-			// JSON only when the request says so (or says nothing, as non-browser clients may):
-			// a text/plain body is what a cross-site form can send without a preflight.
-			var req struct {
-				RefreshToken string `json:"refresh_token"`
-			}
-			if err := json.Unmarshal(body, &req); err != nil {
-				return "", false, errRefreshBody
-			}
-			token = req.RefreshToken
-		default:
-			return "", false, errRefreshBody
-		}
-		if token != "" {
-			return token, false, nil
-		}
-		// A body without a refresh token ("{}" from a generic client): use the cookie if any.
-	}
-	v, n := r.Cookie(m.cfg.cookie.name)
+// runRefreshHook asks the refresh hook for the custom claims of the tokens replacing c, checks
+// that they fit the maximum token size, and ends the session when the hook refuses.
+func (m *Manager) runRefreshHook(ctx context.Context, c *Claims, now time.Time) ([]byte, error) {
+	members, refused, err := m.cfg.refreshHook(ctx, c.Subject, unsafeBytes(c.payload))
 	switch {
-	case n > 1:
-		return "", true, errTwoCredentials
-	case v == "":
-		return "", false, errNoRefresh
-	case m.crossSite(r):
-		return "", true, errCrossSite
+	case err != nil:
+		return nil, fmt.Errorf("jwtexp: refresh hook: %w", err)
+	case refused != nil && errors.Is(refused, ErrStoreUnavailable):
+		// The application's own store (its user directory) failed: 503, the session is kept.
+		err := storeError("refresh hook", refused)
+		m.storeFailed(ctx, StoreOpRefreshHook, err)
+		return nil, err
+	case refused != nil:
+		until := m.sessionMarkUntil(now)
+		if err := m.call(ctx, StoreOpRevokeFamily, "revoke session refused by the refresh hook", func(ctx context.Context) error {
+			return m.store.RevokeFamily(ctx, c.Subject, c.SessionID, until)
+		}); err != nil {
+			return nil, err
+		}
+		m.emit(ctx, Event{Kind: EventRevoked, Subject: c.Subject, SessionID: c.SessionID, Reason: "refresh refused", Err: refused})
+		return nil, grantError((&tokenError{kind: ErrTokenRevoked, reason: "session revoked", cause: refused}).withChain())
 	}
-	return strings.Clone(v), true, nil
-}
-
-// mediaType is the media type of a Content-Type value, lower-case, without parameters; a
-// structured-syntax suffix "+json" (RFC 6839 §3.1) counts as application/json.
-func mediaType(ct string) string {
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
+	if err := m.checkPairSize(c, now, members); err != nil {
+		return nil, err
 	}
-	ct = strings.ToLower(strings.TrimSpace(ct))
-	if strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json") {
-		return "application/json"
-	}
-	return ct
+	return members, nil
 }

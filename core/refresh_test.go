@@ -351,7 +351,7 @@ func TestStoreFailureFailsClosed(t *testing.T) {
 		if errors.Is(err, core.ErrInvalidGrant) {
 			t.Errorf("%s: a store failure is not a refused grant", name)
 		}
-		if r := m.Problem(err); r.Status != 503 || !strings.Contains(string(r.Body), "temporarily_unavailable") {
+		if r := m.HTTP().Problem(err); r.Status != 503 || !strings.Contains(string(r.Body), "temporarily_unavailable") {
 			t.Errorf("%s: got %d %s, want 503", name, r.Status, r.Body)
 		}
 	}
@@ -366,12 +366,12 @@ func TestServeRefreshEmptyBodyUsesCookie(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/refresh", strings.NewReader(`{}`))
 	r.Header.Set("Content-Type", "application/json")
 	r.AddCookie(&http.Cookie{Name: core.DefaultRefreshCookie, Value: p.RefreshToken})
-	resp := m.ServeRefresh(context.Background(), core.HTTPRequest(r))
+	resp := m.HTTP().ServeRefresh(context.Background(), core.HTTPRequest(r))
 	if resp.Status != http.StatusOK || len(resp.SetCookie) != 1 || strings.Contains(string(resp.Body), "refresh_token") {
 		t.Fatalf("got %d %s %v, want 200 in cookie mode", resp.Status, resp.Body, resp.SetCookie)
 	}
 	r = httptest.NewRequest(http.MethodPost, "/refresh", strings.NewReader(`{}`))
-	if resp := m.ServeRefresh(context.Background(), core.HTTPRequest(r)); resp.Status != http.StatusBadRequest || resp.WWWAuthenticate != "" {
+	if resp := m.HTTP().ServeRefresh(context.Background(), core.HTTPRequest(r)); resp.Status != http.StatusBadRequest || resp.WWWAuthenticate != "" {
 		t.Fatalf("empty body without cookie: got %d %q, want 400 without a challenge", resp.Status, resp.WWWAuthenticate)
 	}
 }

@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 )
 
@@ -136,26 +135,4 @@ func (m *Manager) Logout(ctx context.Context, accessToken, refreshToken string) 
 		}
 	}
 	return nil
-}
-
-// ServeLogout answers a logout request: it revokes the session named by the Bearer
-// access token and/or by a refresh token in the JSON body or refresh cookie, clears the refresh
-// cookie and answers 204 No Content - also when the request carries no credential at all.
-func (m *Manager) ServeLogout(ctx context.Context, r Request) Response {
-	access, err := m.extract(r)
-	if err != nil && err != errMissing {
-		return m.Problem(err)
-	}
-	refresh, _, err := m.refreshCredential(r)
-	if err != nil && !errors.Is(err, ErrTokenMissing) {
-		return m.Problem(err)
-	}
-	if err := m.Logout(ctx, access, refresh); err != nil {
-		return m.Problem(err)
-	}
-	return Response{
-		Status:       http.StatusNoContent,
-		CacheControl: "no-store",
-		SetCookie:    []string{m.refreshCookie("", time.Time{})},
-	}
 }

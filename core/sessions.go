@@ -2,9 +2,7 @@ package core
 
 import (
 	"context"
-	"errors"
 	"net"
-	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
@@ -12,80 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 )
-
-// Session limits. Each is repeated in the doc comment of the option that changes it.
-const (
-	// DefaultMaxSessions is how many live sessions one subject may hold unless WithMaxSessions
-	// says otherwise: 32.
-	DefaultMaxSessions = 32
-	// MaxSessionClientLen is the longest client description WithSessionClient keeps, in bytes;
-	// a longer one is cut at a character boundary.
-	MaxSessionClientLen = 128
-)
-
-var (
-	// ErrSessionNotFound is returned by EndSession for an id that is not one of the subject's
-	// live sessions: unknown, ended, expired, or another subject's (the answer never tells these
-	// apart). Problem answers it with 404 not_found.
-	ErrSessionNotFound = errors.New("jwtexp: session not found")
-
-	// ErrSessionsNotRecorded is returned by Sessions, EndSession and EndOtherSessions of a Manager
-	// that records no sessions: one built WithRotation(false) (refresh tokens are then not kept in the
-	// store) or a verification-only one. Problem answers it with 501 not_implemented.
-	ErrSessionsNotRecorded = errors.New("jwtexp: sessions are not recorded: they need refresh-token rotation")
-)
-
-// WithMaxSessions bounds the live sessions of one subject (default DefaultMaxSessions, 32). A
-// login beyond the bound ends the subject's least recently used session (the one refreshed
-// longest ago) in the same store call that records the new one: its refresh token stops working
-// and its access tokens are refused, as after a logout. Without a bound, anyone holding one
-// password could grow the store with every login. n must be at least 1.
-func WithMaxSessions(n int) Option {
-	return func(c *config) error {
-		if n < 1 {
-			return configError("WithMaxSessions: %d is not positive: allow at least one session per subject", n)
-		}
-		c.maxSessions = n
-		return nil
-	}
-}
-
-// WithIdleTimeout ends a session that nobody refreshed within d (default: off; then only the
-// refresh TTL and the maximum session age end it). Each refresh token of the session then
-// expires d after its issue (and never after the session's maximum age), and the store drops the
-// session at that time: a refresh after it is refused with invalid_grant, as for any ended
-// session. Rotation never moves the maximum age, so an active session still ends at it.
-//
-// d must be at least the access TTL (an access token is then never valid longer than its
-// session), shorter than the refresh TTL (which already ends a session unused for that long), and
-// needs rotation; New reports anything else as an error naming what to change.
-func WithIdleTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return configError("WithIdleTimeout: %v is not positive: leave the option out to turn the idle timeout off", d)
-		}
-		c.idleTimeout = d
-		return nil
-	}
-}
-
-// validateSessions checks the session options against the rest of the configuration.
-func (c *config) validateSessions() []error {
-	if c.idleTimeout == 0 {
-		return nil
-	}
-	var errs []error
-	if !c.rotation {
-		errs = append(errs, configError("WithIdleTimeout needs refresh-token rotation: drop WithRotation(false) or the idle timeout"))
-	}
-	if c.idleTimeout < c.accessTTL {
-		errs = append(errs, configError("idle timeout %v is shorter than access TTL %v: raise it or shorten the access TTL", c.idleTimeout, c.accessTTL))
-	}
-	if c.idleTimeout >= c.refreshTTL {
-		errs = append(errs, configError("idle timeout %v is not shorter than refresh TTL %v, which already ends an unused session: shorten it or drop it", c.idleTimeout, c.refreshTTL))
-	}
-	return errs
-}
 
 // refreshExpiry is the exp of a refresh token issued at iat, before the cap at the session's end.
 func (m *Manager) refreshExpiry(iat time.Time) time.Time {
@@ -100,50 +24,6 @@ func (m *Manager) refreshExpiry(iat time.Time) time.Time {
 // stops its refresh tokens.)
 func (m *Manager) sessionRevokeUntil(now time.Time) time.Time {
 	return now.Add(m.maxLifetime + m.cfg.leeway)
-}
-
-// IssueOption adds something to the session Manager.Issue starts.
-type IssueOption func(*issueOptions)
-
-type issueOptions struct {
-	client     string
-	remoteAddr string // WithRemoteAddr
-	userAgent  string // set by ServeLogin when WithSessionClients is on
-	describe   bool   // ServeLogin with WithSessionClients: describe the client if no client was given
-}
-
-// WithRemoteAddr names the network address the login came from ("host:port", as
-// http.Request.RemoteAddr has it). The adapters' LoginHandler pass it; it is used only when the
-// Manager was built with WithSessionClients, and then only coarsely (see DescribeClient). Behind
-// a proxy it is the proxy's address unless the application passes the client address the proxy
-// vouches for.
-func WithRemoteAddr(addr string) IssueOption {
-	return func(o *issueOptions) { o.remoteAddr = addr }
-}
-
-// WithSessionClients makes ServeLogin (and so every adapter's LoginHandler) record with each new
-// session a description of its client, DescribeClient of the request's User-Agent and remote
-// address ("Firefox on Linux, 192.0.2.0/24"), for the list of sessions the user sees. Without
-// it nothing is recorded unless the application passes WithSessionClient itself. The
-// description is personal data: see WithSessionClient.
-func WithSessionClients() Option {
-	return func(c *config) error {
-		c.sessionClients = true
-		return nil
-	}
-}
-
-// WithSessionClient records desc with the new session, for the list of sessions a user sees
-// ("Firefox on Linux, 192.0.2.0/24"; see DescribeClient). It is kept in the store with the
-// session and only as long as the session, is never put in a token, and is shown only to the
-// session's subject. Without this option nothing is recorded.
-//
-// A client description is personal data (it can tell where and on what device someone signed
-// in): record only what your privacy notice covers, and keep it coarse. Control characters and
-// invalid UTF-8 are replaced, surrounding space is trimmed, and the text is cut to
-// MaxSessionClientLen bytes.
-func WithSessionClient(desc string) IssueOption {
-	return func(o *issueOptions) { o.client = cleanClient(desc) }
 }
 
 // cleanClient makes desc safe to store and display: valid UTF-8, no control characters, at most
@@ -337,92 +217,4 @@ func (m *Manager) sessionsRecorded(subject string) error {
 		return ErrSubjectEmpty
 	}
 	return nil
-}
-
-// ServeSessions answers "list my sessions" for the verified claims c of the request (the
-// adapters' SessionsHandler): 200 with
-//
-//	{"sessions": [{"id", "created_at", "last_used_at", "expires_at", "current", "client"}]}
-//
-// most recently used first; times are NumericDate seconds (RFC 7519 §2), expires_at is the
-// absolute end, current marks the session of c, client is null when none was recorded. nil
-// claims answer 401, a store failure 503.
-func (m *Manager) ServeSessions(ctx context.Context, c *Claims) Response {
-	if c == nil {
-		return m.Problem(ErrTokenMissing)
-	}
-	list, err := m.Sessions(ctx, c.Subject, c.SessionID)
-	if err != nil {
-		return m.Problem(err)
-	}
-	b := make([]byte, 0, 16+len(list)*160)
-	b = append(b, `{"sessions":[`...)
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"id":`...)
-		b = appendJSONString(b, s.ID)
-		b = append(b, `,"created_at":`...)
-		b = appendJSONInt(b, s.CreatedAt.Unix())
-		b = append(b, `,"last_used_at":`...)
-		b = appendJSONInt(b, s.LastUsedAt.Unix())
-		b = append(b, `,"expires_at":`...)
-		b = appendJSONInt(b, s.ExpiresAt.Unix())
-		b = append(b, `,"current":`...)
-		if s.Current {
-			b = append(b, "true"...)
-		} else {
-			b = append(b, "false"...)
-		}
-		b = append(b, `,"client":`...)
-		if s.Client == "" {
-			b = append(b, "null"...)
-		} else {
-			b = appendJSONString(b, s.Client)
-		}
-		b = append(b, '}')
-	}
-	b = append(b, "]}"...)
-	return Response{Status: http.StatusOK, CacheControl: "no-store", Body: b}
-}
-
-// ServeEndSession answers "end session id" for the verified claims c of the request (the
-// adapters' EndSessionHandler): 204 when id was one of c's subject's live sessions (ended as by
-// EndSession), 404 not_found otherwise (whoever the id belongs to), 401 for nil claims, 503 on a
-// store failure.
-func (m *Manager) ServeEndSession(ctx context.Context, c *Claims, id string) Response {
-	if c == nil {
-		return m.Problem(ErrTokenMissing)
-	}
-	if err := m.EndSession(ctx, c.Subject, id); err != nil {
-		return m.Problem(err)
-	}
-	return Response{Status: http.StatusNoContent, CacheControl: "no-store"}
-}
-
-// ServeEndOtherSessions answers "sign out other devices" for the verified claims c of the
-// request (the adapters' EndOtherSessionsHandler): every session of c's subject but c's own ends
-// (EndOtherSessions) and the answer is 204; 401 for nil claims, 503 on a store failure.
-func (m *Manager) ServeEndOtherSessions(ctx context.Context, c *Claims) Response {
-	if c == nil {
-		return m.Problem(ErrTokenMissing)
-	}
-	if _, err := m.EndOtherSessions(ctx, c.Subject, c.SessionID); err != nil {
-		return m.Problem(err)
-	}
-	return Response{Status: http.StatusNoContent, CacheControl: "no-store"}
-}
-
-// sessionProblem is Problem's answer to the session sentinels; ok is false for other errors.
-func sessionProblem(err error) (Response, bool) {
-	switch {
-	case errors.Is(err, ErrSessionNotFound):
-		return Response{Status: http.StatusNotFound, CacheControl: "no-store",
-			Body: errorBody("not_found", "session not found")}, true
-	case errors.Is(err, ErrSessionsNotRecorded):
-		return Response{Status: http.StatusNotImplemented, CacheControl: "no-store",
-			Body: errorBody("not_implemented", "sessions are not recorded")}, true
-	}
-	return Response{}, false
 }

@@ -163,7 +163,7 @@ func TestServeSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := m.ServeSessions(ctx, claimsB)
+	r := m.HTTP().ServeSessions(ctx, claimsB)
 	var body struct {
 		Sessions []map[string]any `json:"sessions"`
 	}
@@ -187,15 +187,15 @@ func TestServeSessions(t *testing.T) {
 		status int
 		body   string
 	}{
-		{"end another subject's session", m.ServeEndSession(ctx, claimsB, mallory.SessionID), 404, `{"error":"not_found","error_description":"session not found"}`},
-		{"end an unknown session", m.ServeEndSession(ctx, claimsB, "nope"), 404, `{"error":"not_found","error_description":"session not found"}`},
-		{"end an empty id", m.ServeEndSession(ctx, claimsB, ""), 404, `{"error":"not_found","error_description":"session not found"}`},
-		{"list without claims", m.ServeSessions(ctx, nil), 401, ""},
-		{"end without claims", m.ServeEndSession(ctx, nil, a.SessionID), 401, ""},
-		{"end others without claims", m.ServeEndOtherSessions(ctx, nil), 401, ""},
-		{"end one", m.ServeEndSession(ctx, claimsB, a.SessionID), 204, ""},
-		{"end it again", m.ServeEndSession(ctx, claimsB, a.SessionID), 404, `{"error":"not_found","error_description":"session not found"}`},
-		{"end others", m.ServeEndOtherSessions(ctx, claimsB), 204, ""},
+		{"end another subject's session", m.HTTP().ServeEndSession(ctx, claimsB, mallory.SessionID), 404, `{"error":"not_found","error_description":"session not found"}`},
+		{"end an unknown session", m.HTTP().ServeEndSession(ctx, claimsB, "nope"), 404, `{"error":"not_found","error_description":"session not found"}`},
+		{"end an empty id", m.HTTP().ServeEndSession(ctx, claimsB, ""), 404, `{"error":"not_found","error_description":"session not found"}`},
+		{"list without claims", m.HTTP().ServeSessions(ctx, nil), 401, ""},
+		{"end without claims", m.HTTP().ServeEndSession(ctx, nil, a.SessionID), 401, ""},
+		{"end others without claims", m.HTTP().ServeEndOtherSessions(ctx, nil), 401, ""},
+		{"end one", m.HTTP().ServeEndSession(ctx, claimsB, a.SessionID), 204, ""},
+		{"end it again", m.HTTP().ServeEndSession(ctx, claimsB, a.SessionID), 404, `{"error":"not_found","error_description":"session not found"}`},
+		{"end others", m.HTTP().ServeEndOtherSessions(ctx, claimsB), 204, ""},
 	} {
 		if tc.resp.Status != tc.status || (tc.body != "" && string(tc.resp.Body) != tc.body) {
 			t.Errorf("%s: got %d %s, want %d %s", tc.name, tc.resp.Status, tc.resp.Body, tc.status, tc.body)
@@ -221,7 +221,7 @@ func TestSessionsWithoutRotation(t *testing.T) {
 	if _, err := m.Sessions(ctx, "alice", ""); !errors.Is(err, core.ErrSessionsNotRecorded) {
 		t.Errorf("Sessions without rotation: got %v, want ErrSessionsNotRecorded", err)
 	}
-	if r := m.ServeSessions(ctx, c); r.Status != http.StatusNotImplemented {
+	if r := m.HTTP().ServeSessions(ctx, c); r.Status != http.StatusNotImplemented {
 		t.Errorf("ServeSessions without rotation: got %d, want 501", r.Status)
 	}
 	if err := m.EndSession(ctx, "alice", p.SessionID); !errors.Is(err, core.ErrSessionsNotRecorded) {
@@ -270,7 +270,7 @@ func TestServeLoginSessionClients(t *testing.T) {
 		t.Helper()
 		r, _ := http.NewRequest(http.MethodPost, "/login", nil)
 		r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0")
-		resp := m.ServeLogin(ctx, core.HTTPRequest(r), func() (string, any, error) { return "alice", nil, nil },
+		resp := m.HTTP().ServeLogin(ctx, core.HTTPRequest(r), func() (string, any, error) { return "alice", nil, nil },
 			append([]core.IssueOption{core.WithRemoteAddr("192.0.2.77:4242")}, opts...)...)
 		if resp.Status != http.StatusOK {
 			t.Fatalf("login: got %d %s", resp.Status, resp.Body)

@@ -9,33 +9,6 @@ import (
 	"time"
 )
 
-// Defaults of the store guard: every store call is bounded, and a store that keeps failing is
-// given a rest instead of a queue of waiting requests.
-const (
-	// DefaultStoreTimeout bounds every store call the Manager makes, whatever the caller's
-	// context allows. A healthy Redis on the same network answers in well under 10 ms; 300 ms
-	// only fires for a store that is frozen, partitioned or overloaded.
-	DefaultStoreTimeout = 300 * time.Millisecond
-	// DefaultBreakerFailures is how many store failures in a row open the breaker.
-	DefaultBreakerFailures = 5
-	// DefaultBreakerCooldown is how long an open breaker answers without calling the store
-	// before one probe call is let through.
-	DefaultBreakerCooldown = 500 * time.Millisecond
-)
-
-// ErrRequestCanceled: the caller's context was canceled (the client went away: net/http cancels
-// a request's context when its connection closes) before the store answered. It is not a store
-// failure: no EventStoreFailure is emitted and the circuit breaker does not count it. HTTP 503,
-// for whoever is still listening. A caller's deadline that passes first is different: the store
-// did not answer within the time the caller could give it, which is a store failure.
-var ErrRequestCanceled = errors.New("jwtexp: request canceled")
-
-// errStoreDeadline is the cause of a store call that ran out of the Manager's own deadline.
-var errStoreDeadline = errors.New("jwtexp: store call exceeded its deadline")
-
-// errBreakerOpen is the error of a call the breaker refused without calling the store.
-var errBreakerOpen = errors.New("jwtexp: store circuit open after repeated failures")
-
 type storeGuardConfig struct {
 	timeout  time.Duration
 	failures int
@@ -45,62 +18,6 @@ type storeGuardConfig struct {
 
 func defaultStoreGuard() storeGuardConfig {
 	return storeGuardConfig{timeout: DefaultStoreTimeout, failures: DefaultBreakerFailures, cooldown: DefaultBreakerCooldown}
-}
-
-// WithStoreTimeout bounds every call the Manager makes to its store, on top of whatever deadline
-// the caller's context carries (the shorter one wins). A call that runs out fails closed with
-// ErrStoreUnavailable (503), so a frozen store costs each request at most d instead of holding
-// it, its goroutine and a connection until the store wakes up. Default: 300ms. d must be
-// positive and at most 10s. The in-memory store, which cannot stall, is called without a
-// deadline or breaker.
-//
-// The Redis store makes the deadline effective on the socket (go-redis honours context
-// deadlines only with ContextTimeoutEnabled; redisstore.New refuses a client without it).
-func WithStoreTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 || d > 10*time.Second {
-			return configError("WithStoreTimeout(%v): want a positive duration of at most 10s (default %v)", d, DefaultStoreTimeout)
-		}
-		c.guard.timeout = d
-		return nil
-	}
-}
-
-// WithStoreBreaker sets the circuit breaker in front of the store: after failures store errors
-// in a row, the Manager stops calling the store for cooldown (on the Manager's clock, see
-// WithClock) and answers at once (503 with
-// Retry-After, or the fail-open answer of WithFailOpenRevocation); then it lets one call through
-// as a probe, and the first success closes the breaker again, with no restart. A client that
-// went away (ErrRequestCanceled) does not count. Defaults: 5 failures, 500ms. failures must be
-// at least 1 and cooldown between 10ms and 1m.
-func WithStoreBreaker(failures int, cooldown time.Duration) Option {
-	return func(c *config) error {
-		if failures < 1 {
-			return configError("WithStoreBreaker: failures %d: want at least 1 (default %d)", failures, DefaultBreakerFailures)
-		}
-		if cooldown < 10*time.Millisecond || cooldown > time.Minute {
-			return configError("WithStoreBreaker: cooldown %v: want between 10ms and 1m (default %v)", cooldown, DefaultBreakerCooldown)
-		}
-		c.guard.failures, c.guard.cooldown = failures, cooldown
-		return nil
-	}
-}
-
-// WithFailOpenRevocation makes the revocation check, and only it, fail open: while the store is
-// unreachable (an error, a timeout or an open breaker), an access token that passes every
-// stateless check (signature, exp, nbf, iat, issuer, audience, type, lifetime cap) is accepted,
-// and each such acceptance is reported as an EventRevocationSkipped. Refresh, login and logout
-// still fail closed: they change state the store must hold.
-//
-// The trade-off: availability of every API call during a store outage, against accepting a
-// token that was revoked (logout, reuse detection, "log out everywhere") until the store is
-// back or the token expires - at most the access TTL. The default (fail closed, 503) never
-// accepts a token it could not check.
-func WithFailOpenRevocation() Option {
-	return func(c *config) error {
-		c.guard.failOpen = true
-		return nil
-	}
 }
 
 // breaker counts consecutive store failures and opens for a cooldown after too many.

@@ -288,3 +288,37 @@ func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
 	}
 	return nil
 }
+
+// cached answers an access token from the cache: the claims (a copy, where dst says) when the
+// token was verified before and has not expired since, else nil.
+func (m *Manager) cached(token string, now time.Time, dst *claimsDst) (*Claims, error) {
+	e := m.cache.get(token)
+	if e == nil {
+		return nil, nil
+	}
+	return m.fromCache(e, now, dst)
+}
+
+// fromCache answers a token from its cache entry e: a copy of the claims (where dst says), or
+// ErrTokenExpired (and the entry dropped) once exp plus the leeway has passed.
+func (m *Manager) fromCache(e *cacheEntry, now time.Time, dst *claimsDst) (*Claims, error) {
+	if !now.Before(e.until) {
+		m.cache.drop(e.token)
+		return nil, errExpired
+	}
+	out := dst.claims()
+	*out = e.claims
+	return out, nil
+}
+
+// verifyCached is Verify's path for managers with a cache; the claims go where dst says.
+func (m *Manager) verifyCached(token string, now time.Time, dst *claimsDst) (*Claims, error) {
+	c, err := m.cached(token, now, dst)
+	if c == nil && err == nil {
+		c, _, err = m.parseKey(token, kindAccess, now, 0, dst)
+		if err == nil {
+			m.cache.put(token, c, c.ExpiresAt.Add(m.cfg.leeway))
+		}
+	}
+	return c, err
+}

@@ -24,7 +24,7 @@
 //
 // As Echo v5 expects of a middleware, a refused request is not answered by the middleware: it
 // returns an *Error for the application's HTTPErrorHandler. The *Error reports the status
-// core.Manager.Problem decided through StatusCode (echo.HTTPStatusCoder, so echo.StatusCode(err)
+// core.HTTP.Problem decided through StatusCode (echo.HTTPStatusCoder, so echo.StatusCode(err)
 // and Echo's logging middleware see 401, 400, 403 or 503), renders core's JSON body through
 // MarshalJSON, and unwraps to the core error, so errors.Is(err, core.ErrTokenExpired) holds. Before
 // returning it the middleware sets core's headers (WWW-Authenticate, Cache-Control, Retry-After on

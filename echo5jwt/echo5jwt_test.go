@@ -102,7 +102,7 @@ func TestDefaultErrorHandler(t *testing.T) {
 			if auth != nil || !errors.Is(err, tc.sentinel) {
 				t.Fatalf("core: got %v %v, want %v", auth, err, tc.sentinel)
 			}
-			want := m.Problem(err)
+			want := m.HTTP().Problem(err)
 			w := httptest.NewRecorder()
 			e.ServeHTTP(w, req)
 			if w.Code != want.Status {

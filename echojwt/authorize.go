@@ -61,7 +61,7 @@ func RequireStepUp(m *core.Manager, s core.StepUp) echo.MiddlewareFunc {
 	return Authorize(m, core.MustRequirement(core.RequireStepUp(s)))
 }
 
-// LoginHandler answers POST login requests (see core.Manager.ServeLogin): it calls
+// LoginHandler answers POST login requests (see core.HTTP.ServeLogin): it calls
 // authenticate - the application's check of the request's credentials against its user store
 // (core.ReadCredentials(core.HTTPRequest(c.Request())) reads a JSON or form body) - and answers
 // with a new token pair (the refresh token in the HttpOnly cookie when the request carries
@@ -79,7 +79,7 @@ func LoginHandler[T any](m *core.Manager, authenticate func(c echo.Context) (sub
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(c.Response(), r.Body, core.MaxBodySize)
 		}
-		m.ServeLogin(r.Context(), core.HTTPRequest(r), func() (string, any, error) {
+		m.HTTP().ServeLogin(r.Context(), core.HTTPRequest(r), func() (string, any, error) {
 			sub, claims, err := authenticate(c)
 			return sub, claims, err
 		}, core.WithRemoteAddr(r.RemoteAddr)).Write(c.Response())

@@ -20,7 +20,7 @@
 //	})
 //
 // By default a refused request is answered by the middleware itself with the status,
-// WWW-Authenticate challenge and JSON body that core.Manager.Problem decides - the same answer in
+// WWW-Authenticate challenge and JSON body that core.HTTP.Problem decides - the same answer in
 // every jwtexp adapter - and the middleware returns nil. With WithHTTPErrors it instead returns an
 // *echo.HTTPError (Code: the core status, Message: the short reason, Internal: the core error) for
 // the application's HTTPErrorHandler to render: the status and the headers (WWW-Authenticate,

@@ -68,7 +68,7 @@ func Middleware(m *core.Manager, opts ...Option) echo.MiddlewareFunc {
 				return next(c)
 			}
 			r := c.Request()
-			ctx, claims, err := m.AuthenticateContext(r.Context(), core.HTTPRequest(r), o.optional)
+			ctx, claims, err := m.HTTP().AuthenticateContext(r.Context(), core.HTTPRequest(r), o.optional)
 			if err != nil {
 				return o.onError(c, err)
 			}
@@ -85,7 +85,7 @@ func Middleware(m *core.Manager, opts ...Option) echo.MiddlewareFunc {
 // httpError sets core's headers but Content-Type (challenge, Cache-Control, Retry-After on a
 // 503) and returns core's status as an *echo.HTTPError for the application's HTTPErrorHandler.
 func httpError(c echo.Context, m *core.Manager, err error) error {
-	p := m.Problem(err)
+	p := m.HTTP().Problem(err)
 	p.SetControlHeaders(c.Response().Header())
 	return &echo.HTTPError{Code: p.Status, Message: core.Reason(err), Internal: err}
 }
@@ -104,26 +104,26 @@ func Custom[T any](c echo.Context) (T, error) {
 	return core.CustomClaims[T](claims)
 }
 
-// RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
+// RefreshHandler answers POST refresh requests (see core.HTTP.ServeRefresh): the refresh token
 // in a JSON body or the refresh cookie, a new token pair in the same transport, 400 invalid_grant
 // on any refusal. It always returns nil: the answer is written.
 func RefreshHandler(m *core.Manager) echo.HandlerFunc {
 	core.MustManager(m, "echojwt.RefreshHandler")
 	return func(c echo.Context) error {
 		r := c.Request()
-		m.ServeRefresh(r.Context(), core.HTTPRequest(r)).Write(c.Response())
+		m.HTTP().ServeRefresh(r.Context(), core.HTTPRequest(r)).Write(c.Response())
 		return nil
 	}
 }
 
-// LogoutHandler answers POST logout requests (see core.Manager.ServeLogout): it revokes the
+// LogoutHandler answers POST logout requests (see core.HTTP.ServeLogout): it revokes the
 // session of the Bearer access token (which may have just expired) and/or of the refresh token,
 // clears the refresh cookie and answers 204. It always returns nil: the answer is written.
 func LogoutHandler(m *core.Manager) echo.HandlerFunc {
 	core.MustManager(m, "echojwt.LogoutHandler")
 	return func(c echo.Context) error {
 		r := c.Request()
-		m.ServeLogout(r.Context(), core.HTTPRequest(r)).Write(c.Response())
+		m.HTTP().ServeLogout(r.Context(), core.HTTPRequest(r)).Write(c.Response())
 		return nil
 	}
 }
@@ -133,13 +133,13 @@ func LogoutHandler(m *core.Manager) echo.HandlerFunc {
 // cookie when the request carries "X-Refresh-Transport: cookie". It returns nil, so a handler can
 // end with return echojwt.WriteTokens(c, m, p).
 func WriteTokens(c echo.Context, m *core.Manager, p *core.TokenPair) error {
-	m.LoginResponse(core.HTTPRequest(c.Request()), p).Write(c.Response())
+	m.HTTP().LoginResponse(core.HTTPRequest(c.Request()), p).Write(c.Response())
 	return nil
 }
 
 // WriteError answers c with m's response for err (status, WWW-Authenticate, JSON body), for handlers that call the Manager
 // themselves. It returns nil: the answer is written.
 func WriteError(c echo.Context, m *core.Manager, err error) error {
-	m.Problem(err).Write(c.Response())
+	m.HTTP().Problem(err).Write(c.Response())
 	return nil
 }

@@ -57,7 +57,7 @@ func RequireStepUp(m *core.Manager, s core.StepUp) fiber.Handler {
 	return Authorize(m, core.MustRequirement(core.RequireStepUp(s)))
 }
 
-// LoginHandler answers POST login requests (see core.Manager.ServeLogin): it calls
+// LoginHandler answers POST login requests (see core.HTTP.ServeLogin): it calls
 // authenticate - the application's check of the request's credentials against its user store
 // (core.ReadCredentials(fiber3jwt.Request(c)) reads a JSON or form body) - and answers with a new
 // token pair (the refresh token in the HttpOnly cookie when the request carries
@@ -70,7 +70,7 @@ func LoginHandler[T any](m *core.Manager, authenticate func(c fiber.Ctx) (subjec
 		panic("fiber3jwt.LoginHandler: authenticate is nil")
 	}
 	return func(c fiber.Ctx) error {
-		return WriteResponse(c, m.ServeLogin(c.Context(), Request(c), func() (string, any, error) {
+		return WriteResponse(c, m.HTTP().ServeLogin(c.Context(), Request(c), func() (string, any, error) {
 			sub, claims, err := authenticate(c)
 			return sub, claims, err
 		}, core.WithRemoteAddr(c.RequestCtx().RemoteAddr().String())))

@@ -21,7 +21,7 @@
 //	})
 //
 // A refused request is answered with the status, WWW-Authenticate challenge and JSON body that
-// core.Manager.Problem decides - the same answer in every jwtexp adapter - and the middleware
+// core.HTTP.Problem decides - the same answer in every jwtexp adapter - and the middleware
 // returns nil; WithErrorHandler can instead return an error for the app's Config.ErrorHandler.
 // WithNext skips the middleware for the requests it selects (Fiber's Next convention).
 //

@@ -20,7 +20,7 @@
 //	})
 //
 // A refused request is answered with the status, WWW-Authenticate challenge and JSON body that
-// core.Manager.Problem decides - the same answer in every jwtexp adapter - and the middleware
+// core.HTTP.Problem decides - the same answer in every jwtexp adapter - and the middleware
 // returns nil; WithErrorHandler can instead return an error for Fiber's ErrorHandler. Behind the
 // middleware, Claims and Custom read the verified claims from c.Locals (under a key no other
 // package can use); they are also in c.UserContext(), so code that passes that context on finds

@@ -51,7 +51,7 @@ func Middleware(m *core.Manager, opts ...Option) fiber.Handler {
 		if o.next != nil && o.next(c) {
 			return c.Next()
 		}
-		ctx, claims, err := m.AuthenticateContext(c.UserContext(), viewRequest{fiberRequest{c}}, o.optional)
+		ctx, claims, err := m.HTTP().AuthenticateContext(c.UserContext(), viewRequest{fasthttpRequest{c.Request()}}, o.optional)
 		if err != nil {
 			return o.onError(c, err)
 		}
@@ -80,23 +80,23 @@ func Custom[T any](c *fiber.Ctx) (T, error) {
 	return core.CustomClaims[T](claims)
 }
 
-// RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
+// RefreshHandler answers POST refresh requests (see core.HTTP.ServeRefresh): the refresh token
 // in a JSON body or the refresh cookie, a new token pair in the same transport, 400 invalid_grant
 // on any refusal. It returns nil: the answer is written.
 func RefreshHandler(m *core.Manager) fiber.Handler {
 	core.MustManager(m, "fiberjwt.RefreshHandler")
 	return func(c *fiber.Ctx) error {
-		return WriteResponse(c, m.ServeRefresh(c.UserContext(), Request(c)))
+		return WriteResponse(c, m.HTTP().ServeRefresh(c.UserContext(), Request(c)))
 	}
 }
 
-// LogoutHandler answers POST logout requests (see core.Manager.ServeLogout): it revokes the
+// LogoutHandler answers POST logout requests (see core.HTTP.ServeLogout): it revokes the
 // session of the Bearer access token (which may have just expired) and/or of the refresh token,
 // clears the refresh cookie and answers 204. It returns nil: the answer is written.
 func LogoutHandler(m *core.Manager) fiber.Handler {
 	core.MustManager(m, "fiberjwt.LogoutHandler")
 	return func(c *fiber.Ctx) error {
-		return WriteResponse(c, m.ServeLogout(c.UserContext(), Request(c)))
+		return WriteResponse(c, m.HTTP().ServeLogout(c.UserContext(), Request(c)))
 	}
 }
 
@@ -105,11 +105,11 @@ func LogoutHandler(m *core.Manager) fiber.Handler {
 // cookie when the request carries "X-Refresh-Transport: cookie". It returns nil, so a handler can
 // end with return fiberjwt.WriteTokens(c, m, p).
 func WriteTokens(c *fiber.Ctx, m *core.Manager, p *core.TokenPair) error {
-	return WriteResponse(c, m.LoginResponse(Request(c), p))
+	return WriteResponse(c, m.HTTP().LoginResponse(Request(c), p))
 }
 
 // WriteError answers c with m's response for err (status, WWW-Authenticate, JSON body), for handlers that call the Manager
 // themselves. It returns nil: the answer is written.
 func WriteError(c *fiber.Ctx, m *core.Manager, err error) error {
-	return WriteResponse(c, m.Problem(err))
+	return WriteResponse(c, m.HTTP().Problem(err))
 }

@@ -60,7 +60,7 @@ func RequireStepUp(m *core.Manager, s core.StepUp) gin.HandlerFunc {
 	return Authorize(m, core.MustRequirement(core.RequireStepUp(s)))
 }
 
-// LoginHandler answers POST login requests (see core.Manager.ServeLogin): it calls
+// LoginHandler answers POST login requests (see core.HTTP.ServeLogin): it calls
 // authenticate - the application's check of the request's credentials against its user store
 // (core.ReadCredentials(core.HTTPRequest(c.Request)) reads a JSON or form body) - and answers with
 // a new token pair (the refresh token in the HttpOnly cookie when the request carries
@@ -76,7 +76,7 @@ func LoginHandler[T any](m *core.Manager, authenticate func(c *gin.Context) (sub
 		if c.Request.Body != nil {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, core.MaxBodySize)
 		}
-		m.ServeLogin(c.Request.Context(), core.HTTPRequest(c.Request), func() (string, any, error) {
+		m.HTTP().ServeLogin(c.Request.Context(), core.HTTPRequest(c.Request), func() (string, any, error) {
 			sub, claims, err := authenticate(c)
 			return sub, claims, err
 		}, core.WithRemoteAddr(c.Request.RemoteAddr)).Write(c.Writer)

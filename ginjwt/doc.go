@@ -20,7 +20,7 @@
 //	})
 //
 // A refused request is answered with the status, WWW-Authenticate challenge and JSON body that
-// core.Manager.Problem decides (the same answer in every jwtexp adapter), recorded with c.Error
+// core.HTTP.Problem decides (the same answer in every jwtexp adapter), recorded with c.Error
 // so that logging middleware sees it, and aborted. Behind the middleware, Claims and Custom read
 // the verified claims; they are stored in c.Request's context (not in the gin.Context's map,
 // which would cost allocations per request), so net/http-style code

@@ -24,7 +24,7 @@ func WithOptional() Option { return func(o *options) { o.optional = true } }
 func WithSkip(skip func(*gin.Context) bool) Option { return func(o *options) { o.skip = skip } }
 
 // WithErrorHandler replaces the default answer to a refused request (the status,
-// WWW-Authenticate and JSON body, see core.Manager.Problem). err matches a core sentinel
+// WWW-Authenticate and JSON body, see core.HTTP.Problem). err matches a core sentinel
 // (errors.Is). Whatever h does, the middleware has already recorded err with c.Error and aborts
 // the chain after h returns, so a refused request never reaches the protected handler.
 func WithErrorHandler(h func(c *gin.Context, err error)) Option {
@@ -41,14 +41,14 @@ func Middleware(m *core.Manager, opts ...Option) gin.HandlerFunc {
 		opt(&o)
 	}
 	if o.onError == nil {
-		o.onError = func(c *gin.Context, err error) { m.Problem(err).Write(c.Writer) }
+		o.onError = func(c *gin.Context, err error) { m.HTTP().Problem(err).Write(c.Writer) }
 	}
 	return func(c *gin.Context) {
 		if o.skip != nil && o.skip(c) {
 			c.Next()
 			return
 		}
-		ctx, claims, err := m.AuthenticateContext(c.Request.Context(), core.HTTPRequest(c.Request), o.optional)
+		ctx, claims, err := m.HTTP().AuthenticateContext(c.Request.Context(), core.HTTPRequest(c.Request), o.optional)
 		if err != nil {
 			_ = c.Error(err)
 			o.onError(c, err)
@@ -78,23 +78,23 @@ func Custom[T any](c *gin.Context) (T, error) {
 	return core.CustomClaims[T](claims)
 }
 
-// RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
+// RefreshHandler answers POST refresh requests (see core.HTTP.ServeRefresh): the refresh token
 // in a JSON body or the refresh cookie, a new token pair in the same transport, 400 invalid_grant
 // on any refusal.
 func RefreshHandler(m *core.Manager) gin.HandlerFunc {
 	core.MustManager(m, "ginjwt.RefreshHandler")
 	return func(c *gin.Context) {
-		m.ServeRefresh(c.Request.Context(), core.HTTPRequest(c.Request)).Write(c.Writer)
+		m.HTTP().ServeRefresh(c.Request.Context(), core.HTTPRequest(c.Request)).Write(c.Writer)
 	}
 }
 
-// LogoutHandler answers POST logout requests (see core.Manager.ServeLogout): it revokes the
+// LogoutHandler answers POST logout requests (see core.HTTP.ServeLogout): it revokes the
 // session of the Bearer access token (which may have just expired) and/or of the refresh token,
 // clears the refresh cookie and answers 204.
 func LogoutHandler(m *core.Manager) gin.HandlerFunc {
 	core.MustManager(m, "ginjwt.LogoutHandler")
 	return func(c *gin.Context) {
-		m.ServeLogout(c.Request.Context(), core.HTTPRequest(c.Request)).Write(c.Writer)
+		m.HTTP().ServeLogout(c.Request.Context(), core.HTTPRequest(c.Request)).Write(c.Writer)
 	}
 }
 
@@ -102,15 +102,15 @@ func LogoutHandler(m *core.Manager) gin.HandlerFunc {
 // m.Issue (RFC 6749 §5.1 JSON, Cache-Control: no-store); the refresh token goes into the HttpOnly
 // cookie when the request carries "X-Refresh-Transport: cookie".
 func WriteTokens(c *gin.Context, m *core.Manager, p *core.TokenPair) {
-	m.LoginResponse(core.HTTPRequest(c.Request), p).Write(c.Writer)
+	m.HTTP().LoginResponse(core.HTTPRequest(c.Request), p).Write(c.Writer)
 }
 
 // WriteError answers c with m's response for err (status, WWW-Authenticate, JSON body), records err with c.Error and
 // aborts the chain, for handlers that call the Manager themselves.
 func WriteError(c *gin.Context, m *core.Manager, err error) {
-	if err != nil { // gin's c.Error panics on nil; m.Problem(nil) is a 500
+	if err != nil { // gin's c.Error panics on nil; m.HTTP().Problem(nil) is a 500
 		_ = c.Error(err)
 	}
-	m.Problem(err).Write(c.Writer)
+	m.HTTP().Problem(err).Write(c.Writer)
 	c.Abort()
 }

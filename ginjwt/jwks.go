@@ -8,8 +8,8 @@ import (
 
 // JWKSHandler serves m's JSON Web Key Set (RFC 7517 §5): the public keys that verify its access
 // tokens, never an HMAC secret or a private member, with Cache-Control: public, max-age=300 (see
-// core.Manager.ServeJWKS). Mount it at GET /.well-known/jwks.json.
+// core.HTTP.ServeJWKS). Mount it at GET /.well-known/jwks.json.
 func JWKSHandler(m *core.Manager) gin.HandlerFunc {
 	core.MustManager(m, "ginjwt.JWKSHandler")
-	return func(c *gin.Context) { m.ServeJWKS().Write(c.Writer) }
+	return func(c *gin.Context) { m.HTTP().ServeJWKS().Write(c.Writer) }
 }

@@ -8,33 +8,33 @@ import (
 
 // SessionsHandler answers "list my sessions" for the claims Middleware verified (mount it behind
 // the middleware): 200 JSON {"sessions": [...]}, the request's own session marked current (see
-// core.Manager.ServeSessions).
+// core.HTTP.ServeSessions).
 func SessionsHandler(m *core.Manager) gin.HandlerFunc {
 	core.MustManager(m, "ginjwt.SessionsHandler")
 	return func(c *gin.Context) {
 		claims, _ := Claims(c)
-		m.ServeSessions(c.Request.Context(), claims).Write(c.Writer)
+		m.HTTP().ServeSessions(c.Request.Context(), claims).Write(c.Writer)
 	}
 }
 
 // EndSessionHandler answers "end session {id}" behind Middleware, the id being the path
 // parameter named param (c.Param, as in the route "/api/sessions/:id"): 204, or 404 not_found
-// when the id is not one of the caller's live sessions (see core.Manager.ServeEndSession).
+// when the id is not one of the caller's live sessions (see core.HTTP.ServeEndSession).
 func EndSessionHandler(m *core.Manager, param string) gin.HandlerFunc {
 	core.MustManager(m, "ginjwt.EndSessionHandler")
 	core.MustRouteParam("ginjwt.EndSessionHandler", param)
 	return func(c *gin.Context) {
 		claims, _ := Claims(c)
-		m.ServeEndSession(c.Request.Context(), claims, c.Param(param)).Write(c.Writer)
+		m.HTTP().ServeEndSession(c.Request.Context(), claims, c.Param(param)).Write(c.Writer)
 	}
 }
 
 // EndOtherSessionsHandler answers "sign out other devices" behind Middleware: every session of
-// the caller but its own ends, 204 (see core.Manager.ServeEndOtherSessions).
+// the caller but its own ends, 204 (see core.HTTP.ServeEndOtherSessions).
 func EndOtherSessionsHandler(m *core.Manager) gin.HandlerFunc {
 	core.MustManager(m, "ginjwt.EndOtherSessionsHandler")
 	return func(c *gin.Context) {
 		claims, _ := Claims(c)
-		m.ServeEndOtherSessions(c.Request.Context(), claims).Write(c.Writer)
+		m.HTTP().ServeEndOtherSessions(c.Request.Context(), claims).Write(c.Writer)
 	}
 }

@@ -21,7 +21,7 @@ func Authorize(m *core.Manager, reqs ...*core.Requirement) func(http.Handler) ht
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, _ := Claims(r)
 			if err := m.Authorize(r.Context(), c, reqs...); err != nil {
-				m.Problem(err).Write(w)
+				m.HTTP().Problem(err).Write(w)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -59,7 +59,7 @@ func RequireStepUp(m *core.Manager, s core.StepUp) func(http.Handler) http.Handl
 	return Authorize(m, core.MustRequirement(core.RequireStepUp(s)))
 }
 
-// LoginHandler answers POST login requests (see core.Manager.ServeLogin): it calls
+// LoginHandler answers POST login requests (see core.HTTP.ServeLogin): it calls
 // authenticate - the application's check of the request's credentials against its user store
 // (core.ReadCredentials reads a JSON or form body) - and answers with a new token pair (the
 // refresh token in the HttpOnly cookie when the request carries "X-Refresh-Transport: cookie"),
@@ -75,7 +75,7 @@ func LoginHandler[T any](m *core.Manager, authenticate func(r *http.Request) (su
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, core.MaxBodySize)
 		}
-		m.ServeLogin(r.Context(), core.HTTPRequest(r), func() (string, any, error) {
+		m.HTTP().ServeLogin(r.Context(), core.HTTPRequest(r), func() (string, any, error) {
 			sub, claims, err := authenticate(r)
 			return sub, claims, err
 		}, core.WithRemoteAddr(r.RemoteAddr)).Write(w)

@@ -8,8 +8,8 @@ import (
 
 // JWKSHandler serves m's JSON Web Key Set (RFC 7517 §5): the public keys that verify its access
 // tokens, never an HMAC secret or a private member, with Cache-Control: public, max-age=300 (see
-// core.Manager.ServeJWKS). Mount it at GET /.well-known/jwks.json.
+// core.HTTP.ServeJWKS). Mount it at GET /.well-known/jwks.json.
 func JWKSHandler(m *core.Manager) http.Handler {
 	core.MustManager(m, "nethttpjwt.JWKSHandler")
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { m.ServeJWKS().Write(w) })
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { m.HTTP().ServeJWKS().Write(w) })
 }

@@ -24,7 +24,7 @@ func WithOptional() Option { return func(o *options) { o.optional = true } }
 func WithSkip(skip func(*http.Request) bool) Option { return func(o *options) { o.skip = skip } }
 
 // WithErrorHandler replaces the default answer to a refused request (the status,
-// WWW-Authenticate and JSON body, see core.Manager.Problem). err matches a core sentinel.
+// WWW-Authenticate and JSON body, see core.HTTP.Problem). err matches a core sentinel.
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return func(o *options) { o.onError = h }
 }
@@ -38,7 +38,7 @@ func Middleware(m *core.Manager, opts ...Option) func(http.Handler) http.Handler
 		opt(&o)
 	}
 	if o.onError == nil {
-		o.onError = func(w http.ResponseWriter, _ *http.Request, err error) { m.Problem(err).Write(w) }
+		o.onError = func(w http.ResponseWriter, _ *http.Request, err error) { m.HTTP().Problem(err).Write(w) }
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +46,7 @@ func Middleware(m *core.Manager, opts ...Option) func(http.Handler) http.Handler
 				next.ServeHTTP(w, r)
 				return
 			}
-			ctx, c, err := m.AuthenticateContext(r.Context(), core.HTTPRequest(r), o.optional)
+			ctx, c, err := m.HTTP().AuthenticateContext(r.Context(), core.HTTPRequest(r), o.optional)
 			if err != nil {
 				o.onError(w, r, err)
 				return
@@ -70,23 +70,23 @@ func Custom[T any](r *http.Request) (T, error) {
 	return core.CustomClaims[T](claims)
 }
 
-// RefreshHandler answers POST refresh requests (see core.Manager.ServeRefresh): the refresh token
+// RefreshHandler answers POST refresh requests (see core.HTTP.ServeRefresh): the refresh token
 // in a JSON body or the refresh cookie, a new token pair in the same transport, 400 invalid_grant
 // on any refusal.
 func RefreshHandler(m *core.Manager) http.Handler {
 	core.MustManager(m, "nethttpjwt.RefreshHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.ServeRefresh(r.Context(), core.HTTPRequest(r)).Write(w)
+		m.HTTP().ServeRefresh(r.Context(), core.HTTPRequest(r)).Write(w)
 	})
 }
 
-// LogoutHandler answers POST logout requests (see core.Manager.ServeLogout): it revokes the
+// LogoutHandler answers POST logout requests (see core.HTTP.ServeLogout): it revokes the
 // session of the Bearer access token (which may have just expired) and/or of the refresh token,
 // clears the refresh cookie and answers 204.
 func LogoutHandler(m *core.Manager) http.Handler {
 	core.MustManager(m, "nethttpjwt.LogoutHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.ServeLogout(r.Context(), core.HTTPRequest(r)).Write(w)
+		m.HTTP().ServeLogout(r.Context(), core.HTTPRequest(r)).Write(w)
 	})
 }
 
@@ -94,9 +94,9 @@ func LogoutHandler(m *core.Manager) http.Handler {
 // m.Issue (RFC 6749 §5.1 JSON, Cache-Control: no-store); the refresh token goes into the HttpOnly
 // cookie when the request carries "X-Refresh-Transport: cookie".
 func WriteTokens(w http.ResponseWriter, r *http.Request, m *core.Manager, p *core.TokenPair) {
-	m.LoginResponse(core.HTTPRequest(r), p).Write(w)
+	m.HTTP().LoginResponse(core.HTTPRequest(r), p).Write(w)
 }
 
 // WriteError answers a request with m's response for err (status, WWW-Authenticate, JSON body), for handlers that call the
 // Manager themselves.
-func WriteError(w http.ResponseWriter, m *core.Manager, err error) { m.Problem(err).Write(w) }
+func WriteError(w http.ResponseWriter, m *core.Manager, err error) { m.HTTP().Problem(err).Write(w) }

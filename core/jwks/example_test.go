@@ -20,7 +20,7 @@ func Example() {
 		core.WithRefreshKeys(core.Key{Secret: []byte("refresh-secret-of-the-idp-0123456789")}),
 		core.WithIssuer("https://idp.example/"), core.WithAudience("orders-api"), core.WithLogger(nil))
 	defer idp.Close()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { idp.ServeJWKS().Write(w) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { idp.HTTP().ServeJWKS().Write(w) }))
 	defer srv.Close()
 
 	// The resource server: no secret, only the JWKS URL (https in production).

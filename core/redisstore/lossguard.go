@@ -33,10 +33,6 @@ import (
 // (in whole seconds, as iat) is refused. Those tokens have expired once the longest token
 // lifetime has passed, so the cut-off refuses nothing else afterwards and never needs to expire.
 
-// markerSuffix ends every marker key. It starts with 'l', so the replica's SCAN pattern (kinds
-// starting with c, d or r) never matches a marker.
-const markerSuffix = ":live"
-
 // Guard modes passed to the scripts (ARGV): off (a Ring, whose shards the store cannot address
 // per slot), markers only, markers and the eviction counter.
 const (
@@ -48,65 +44,6 @@ const (
 // startupTimeout bounds the work New does on Redis (policy check, markers). When Redis cannot be
 // reached within it, New still returns the store, which repeats that work on its first call.
 const startupTimeout = 3 * time.Second
-
-// luaLossGuard is part of luaHelpers. lossguard(key, mode) checks the loss marker key and returns
-// the slot's loss time (Unix ms; 0: none). A missing or unreadable marker, or in mode "e" an
-// evicted_keys counter that changed since the last check, is a loss: the marker is rewritten with
-// the server's time, which is returned. Mode "" does nothing and returns 0.
-const luaLossGuard = `
-local function lossguard(key, mode)
-  if mode ~= 'm' and mode ~= 'e' then return 0 end
-  local v = redis.call('GET', key)
-  local at, ev
-  if v then at, ev = string.match(v, '^(%d+):(%d*)$') end
-  local cur = ''
-  if mode == 'e' then
-    cur = string.match(redis.call('INFO', 'stats'), 'evicted_keys:(%d+)') or ''
-  end
-  if at and (mode ~= 'e' or ev == cur) then return tonumber(at) end
-  local now = servernow()
-  redis.call('SET', key, now .. ':' .. cur)
-  return now
-end
-`
-
-// markerScript creates or checks one marker. KEYS: marker. ARGV: mode, fresh ("1": a missing
-// marker is created with no loss; only this package's tests use it). Returns the loss time.
-var markerScript = redis.NewScript(luaHelpers + `
-if ARGV[2] == '1' and not redis.call('GET', KEYS[1]) then
-  local cur = ''
-  if ARGV[1] == 'e' then cur = string.match(redis.call('INFO', 'stats'), 'evicted_keys:(%d+)') or '' end
-  redis.call('SET', KEYS[1], '0:' .. cur)
-end
-return lossguard(KEYS[1], ARGV[1])
-`)
-
-// revokedGuardScript is Revoked with the marker check as one script, used with
-// WithEvictionRisk (which reads the eviction counter) and after MGET found a marker missing.
-// KEYS: cut-off, deny mark, revoked-sid mark, marker. ARGV: mode.
-// Returns {lossAt, cut-off value or "", denied 0/1, revoked 0/1}.
-var revokedGuardScript = redis.NewScript(luaHelpers + `
-local at = lossguard(KEYS[4], ARGV[1])
-local v = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
-local d, r = 0, 0
-if v[2] then d = 1 end
-if v[3] then r = 1 end
-return {at, v[1] or '', d, r}
-`)
-
-// WithEvictionRisk lets New accept a Redis whose maxmemory-policy may evict keys (anything but
-// noeviction). Every key the store writes has a TTL, so volatile-* policies may evict revocation
-// records as readily as allkeys-* ones (volatile-ttl evicts them first), and an evicted
-// revocation makes a revoked token valid again. With this option the store detects evictions
-// instead: Revoked and Rotate become scripts that also read the node's evicted_keys counter
-// (INFO stats), and when it changed since the last check of a slot, every token of that slot
-// issued until then is refused, as after a restart without data (see "Persistence and
-// eviction" in the package documentation). Under memory pressure this logs users out again and
-// again; prefer noeviction and enough memory. It cannot be combined with WithLocalReplica,
-// whose copy cannot see evictions.
-func WithEvictionRisk() Option {
-	return func(c *config) { c.evictionRisk = true }
-}
 
 // guard is the loss-detection state of a Store.
 type guard struct {
@@ -120,26 +57,6 @@ type guard struct {
 
 	lossSeen  atomic.Int64 // the latest loss time this store has reported
 	repairing atomic.Bool
-}
-
-// markerKey returns the loss marker of subject's slot.
-func (s *Store) markerKey(subject string) string {
-	if !s.guard.cluster {
-		return s.prefix + "{!}" + markerSuffix
-	}
-	return s.prefix + "{" + slotTag(keySlot(encodeSubject(subject))) + "}" + markerSuffix
-}
-
-// markerKeys returns every marker key of the store.
-func (s *Store) markerKeys() []string {
-	if !s.guard.cluster {
-		return []string{s.prefix + "{!}" + markerSuffix}
-	}
-	keys := make([]string, slotCount)
-	for i := range keys {
-		keys[i] = s.prefix + "{" + slotTag(i) + "}" + markerSuffix
-	}
-	return keys
 }
 
 // prepare makes sure the eviction policy was checked and the markers written, once. Until it
@@ -301,54 +218,4 @@ func (s *Store) waitPastLoss(ctx context.Context, lossAt int64) {
 		case <-timer.C:
 		}
 	}
-}
-
-// Redis Cluster hash slots (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#key-distribution-model):
-// CRC16 (XMODEM) of the key's hash tag, modulo 16384.
-const slotCount = 16384
-
-var crc16Table = func() (t [256]uint16) {
-	for i := range t {
-		c := uint16(i) << 8
-		for range 8 {
-			if c&0x8000 != 0 {
-				c = c<<1 ^ 0x1021
-			} else {
-				c <<= 1
-			}
-		}
-		t[i] = c
-	}
-	return t
-}()
-
-// keySlot returns the slot of a hash tag's content (the part between the braces).
-func keySlot(tag string) int {
-	var crc uint16
-	for i := 0; i < len(tag); i++ {
-		crc = crc<<8 ^ crc16Table[byte(crc>>8)^tag[i]]
-	}
-	return int(crc) & (slotCount - 1)
-}
-
-var (
-	slotTagsOnce sync.Once
-	slotTags     []string
-)
-
-// slotTag returns a short hash tag content in slot: "!" followed by a base-36 number. "!" is
-// outside the alphabet of encoded subjects, so no subject's keys share a marker's name.
-func slotTag(slot int) string {
-	slotTagsOnce.Do(func() {
-		slotTags = make([]string, slotCount)
-		left := slotCount
-		for n := int64(0); left > 0; n++ {
-			tag := "!" + strconv.FormatInt(n, 36)
-			if sl := keySlot(tag); slotTags[sl] == "" {
-				slotTags[sl] = tag
-				left--
-			}
-		}
-	})
-	return slotTags[slot]
 }

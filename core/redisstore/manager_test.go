@@ -146,7 +146,7 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	if !errors.Is(err, core.ErrStoreUnavailable) {
 		t.Fatalf("login with Redis down: got %v, want ErrStoreUnavailable", err)
 	}
-	if r := m.Problem(err); r.Status != 503 {
+	if r := m.HTTP().Problem(err); r.Status != 503 {
 		t.Fatalf("status: got %d, want 503", r.Status)
 	}
 	rs.Start()
@@ -266,7 +266,7 @@ func TestCanceledClientIsNotAStoreFailure(t *testing.T) {
 	if _, err := m.Verify(context.Background(), p.AccessToken); err != nil {
 		t.Fatalf("verify after canceled clients: %v", err)
 	}
-	if r := m.Problem(core.ErrRequestCanceled); r.Status != 503 || r.RetryAfter == "" {
+	if r := m.HTTP().Problem(core.ErrRequestCanceled); r.Status != 503 || r.RetryAfter == "" {
 		t.Fatalf("answer to a canceled request: got %d Retry-After %q, want 503 with Retry-After", r.Status, r.RetryAfter)
 	}
 }

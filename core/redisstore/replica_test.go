@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/core/storetest"
 	"github.com/jwtexp/jwtexp/internal/testutil"
 )
 
@@ -108,13 +109,13 @@ func (c checkedStore) Revoked(ctx context.Context, subject, jti, sid string) (co
 func TestStoreSuiteReplica(t *testing.T) {
 	srv := testutil.StartRedis(t)
 	client := serverClient(t, srv)
-	testutil.StoreSuite(t, func(t *testing.T, _ *testutil.Clock) core.Store {
+	storetest.Run(t, func(t *testing.T, _ *testutil.Clock) core.Store {
 		s := newReplicaStore(t, client)
 		s.requestClock = true // the suite drives rotation decisions with its fake clock
 		return checkedStore{s, t}
-	}, testutil.StoreSuiteOptions{
+	}, storetest.Options{
 		RealTime: true,
-		TTL: func(t *testing.T, s core.Store, kind testutil.RecordKind, subject, id string) (time.Duration, bool) {
+		TTL: func(t *testing.T, s core.Store, kind storetest.RecordKind, subject, id string) (time.Duration, bool) {
 			t.Helper()
 			key := s.(checkedStore).key(kind, subject, id)
 			ttl, err := client.PTTL(context.Background(), key).Result()

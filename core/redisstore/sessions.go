@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/jwtexp/jwtexp/core"
 )
 
@@ -18,65 +16,6 @@ import (
 // script that adds a member makes the index live at least as long as that member's family, so
 // the index expires with the last family it names; members whose family expired are skipped by
 // readers and dropped by the next login.
-
-// luaIndex is prepended to the scripts that maintain the index.
-//
-// indextag returns "<prefix>{<subject>}" of an index key (it ends in ":sess").
-//
-// extendindex makes the index live at least until u (Unix ms, a string), never shorter than it
-// already does. PTTL (rather than PEXPIRETIME or PEXPIREAT ... GT) keeps Redis 6.2 supported.
-const luaIndex = `
-local function indextag(idx)
-  return string.sub(idx, 1, #idx - 5)
-end
-local function extendindex(idx, u)
-  local t = redis.call('PTTL', idx)
-  if t == -1 or (t >= 0 and servernow() + t < tonumber(u)) then
-    redis.call('PEXPIREAT', idx, u)
-  end
-end
-`
-
-// sessionsScript lists the live families of the index. It only reads.
-// KEYS: index. Returns {sid, sub, cur, cur_iat, cur_exp, prev, prev_until, exp, created, used,
-// client, sid, ...}, 11 elements per family, missing fields as "".
-var sessionsScript = redis.NewScript(luaHelpers + luaIndex + `
-local tag = indextag(KEYS[1])
-local out = {}
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local f = redis.call('HMGET', tag .. ':fam:' .. sid, 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev',
-    'prev_until', 'exp', 'created', 'used', 'client')
-  if f[1] then
-    out[#out + 1] = sid
-    for i = 1, 10 do out[#out + 1] = f[i] or '' end
-  end
-end
-return out
-`)
-
-// endSessionsScript deletes every family of the index but one and marks each sid revoked.
-// KEYS: index. ARGV: sid kept ("" for none), until, channel, encoded subject.
-// Returns {sid, message, ...} of the families it ended; message announces the sid mark, "" when
-// none was written.
-var endSessionsScript = redis.NewScript(luaHelpers + luaIndex + `
-local now = servernow()
-local tag = indextag(KEYS[1])
-local out = {}
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if sid ~= ARGV[1] then
-    redis.call('ZREM', KEYS[1], sid)
-    if redis.call('DEL', tag .. ':fam:' .. sid) == 1 then
-      local msg = ''
-      if mark(tag .. ':rsid:' .. sid, ARGV[2], now) == 1 then
-        msg = notify(ARGV[3], 's', ARGV[2], ARGV[4] .. ':' .. sid)
-      end
-      out[#out + 1] = sid
-      out[#out + 1] = msg
-    end
-  end
-end
-return out
-`)
 
 // Sessions implements core.Store in one round trip (one read-only script over the subject's
 // session index and the families it names).

@@ -13,9 +13,6 @@ import (
 	"github.com/jwtexp/jwtexp/core"
 )
 
-// DefaultPrefix is the prefix of every key the store writes unless WithPrefix sets another.
-const DefaultPrefix = "jwtexp:"
-
 // Store is a core.Store on Redis. Create it with New; it is safe for concurrent use.
 type Store struct {
 	client  redis.UniversalClient
@@ -40,32 +37,6 @@ func (s *Store) now(t time.Time) string {
 }
 
 var _ core.Store = (*Store)(nil)
-
-// Option configures a Store.
-type Option func(*config)
-
-type config struct {
-	prefix       string
-	replica      bool
-	pingInterval time.Duration
-	maxEntries   int
-	hook         core.Hook
-	evictionRisk bool
-
-	// Set by tests only: New creates missing loss markers without recording a loss, so that a
-	// test's fresh prefix does not count as a Redis that lost its data.
-	freshMarkers bool
-
-	// Set by tests only; zero means the default.
-	sweepInterval, fullRetry time.Duration
-}
-
-// WithPrefix sets the prefix of every key (default DefaultPrefix, "jwtexp:"), to share one Redis
-// database between applications or environments. It must be non-empty and must not contain '{'
-// or '}', which would change the keys' Cluster hash tag; New reports such a prefix as an error.
-func WithPrefix(prefix string) Option {
-	return func(c *config) { c.prefix = prefix }
-}
 
 // New returns a Store that keeps its records through client. The client stays the caller's:
 // Store.Close does not close it. New returns an error wrapping core.ErrInvalidConfig when client
@@ -105,7 +76,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if err := checkContextTimeout(client); err != nil {
 		return nil, err
 	}
-	s := &Store{client: client, prefix: c.prefix, channel: c.prefix + channelSuffix, hook: c.hook}
+	s := &Store{client: client, prefix: c.prefix, channel: channelName(c.prefix), hook: c.hook}
 	s.guard.mode, s.guard.fresh = guardMarker, c.freshMarkers
 	switch client.(type) {
 	case *redis.Ring:
@@ -194,19 +165,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Key layout: see the package documentation.
-
-// tag returns "<prefix>{<encoded subject>}", the part every key of subject starts with.
-func (s *Store) tag(subject string) string {
-	return s.prefix + "{" + encodeSubject(subject) + "}"
-}
-
-func (s *Store) familyKey(subject, sid string) string  { return s.tag(subject) + ":fam:" + sid }
-func (s *Store) denyKey(subject, jti string) string    { return s.tag(subject) + ":deny:" + jti }
-func (s *Store) revokedKey(subject, sid string) string { return s.tag(subject) + ":rsid:" + sid }
-func (s *Store) cutKey(subject string) string          { return s.tag(subject) + ":cut" }
-func (s *Store) indexKey(subject string) string        { return s.tag(subject) + ":sess" }
-
 // ms encodes t as Unix milliseconds.
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 
@@ -229,205 +187,6 @@ func parseMS(v string) (time.Time, error) {
 	}
 	return time.UnixMilli(n).UTC(), nil
 }
-
-// luaHelpers is prepended to the scripts that need them.
-//
-// servernow is the Redis server's clock in Unix milliseconds, the clock its key expiry runs on.
-//
-// mark makes key a revocation mark expiring at u (Unix ms, a string; the value is u too), unless u
-// is not after now or the key already lives at least that long: a mark is never shortened, and a
-// write whose expiry is in the past writes nothing.
-//
-// notify announces a record just written on the store's channel (on Redis Cluster the shard
-// channel of the record's slot, whose name starts with '{'), in the format described in
-// replica.go ("<kind>:<until>:<tail>", tail being "<encoded subject>:<id>"), and returns the
-// message so the writing store applies it to its own replica at once. It runs inside the script
-// that writes, so a record is never written without being announced. u must be the string the
-// caller passed (never a Lua number, which could print as a float).
-const luaHelpers = `
-local function servernow()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function mark(key, u, now)
-  local un = tonumber(u)
-  if not un or un <= now then return 0 end
-  local old = tonumber(redis.call('GET', key) or '')
-  if old and old >= un then return 0 end
-  redis.call('SET', key, u, 'PXAT', u)
-  return 1
-end
-local function notify(channel, kind, u, tail)
-  local m = kind .. ':' .. u .. ':' .. tail
-  if string.byte(channel, 1) == 123 then
-    redis.call('SPUBLISH', channel, m) -- a shard channel "{<slot tag>}...": Redis Cluster
-  else
-    redis.call('PUBLISH', channel, m)
-  end
-  return m
-end
-` + luaLossGuard
-
-// createScript writes a family, adds it to the subject's session index and, with a bound,
-// ends the least recently used families until the new one fits (see luaIndex). It checks the
-// slot's loss marker first (lossguard), so a loss is recorded before the session's tokens are
-// handed out rather than at their first use.
-// KEYS: family, index, loss marker. ARGV: sub, cur, cur_iat, cur_exp, prev, prev_until, exp,
-// created, used, client, max (<= 0: no bound), revoke until, channel, encoded subject, sid, loss
-// guard mode.
-// Returns {sid, message, sid, message, ...} of the families it ended; message announces the sid
-// mark, "" when none was written.
-var createScript = redis.NewScript(luaHelpers + luaIndex + `
-lossguard(KEYS[3], ARGV[16])
-local now = servernow()
-if tonumber(ARGV[4]) <= now then return {} end
-local tag = indextag(KEYS[2])
-local sid = ARGV[15]
-redis.call('ZREM', KEYS[2], sid)
-local ended = {}
-local max = tonumber(ARGV[11])
-if max and max > 0 then
-  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-    if redis.call('EXISTS', tag .. ':fam:' .. m) == 0 then redis.call('ZREM', KEYS[2], m) end
-  end
-  local n = redis.call('ZCARD', KEYS[2])
-  while n >= max do
-    local victim = redis.call('ZPOPMIN', KEYS[2])[1]
-    redis.call('DEL', tag .. ':fam:' .. victim)
-    local msg = ''
-    if mark(tag .. ':rsid:' .. victim, ARGV[12], now) == 1 then
-      msg = notify(ARGV[13], 's', ARGV[12], ARGV[14] .. ':' .. victim)
-    end
-    ended[#ended + 1] = victim
-    ended[#ended + 1] = msg
-    n = n - 1
-  end
-end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'cur', ARGV[2], 'cur_iat', ARGV[3], 'cur_exp', ARGV[4],
-  'prev', ARGV[5], 'prev_until', ARGV[6], 'exp', ARGV[7], 'created', ARGV[8], 'used', ARGV[9])
-if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'client', ARGV[10]) end
-redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-redis.call('ZADD', KEYS[2], ARGV[9] == '' and 0 or ARGV[9], sid)
-extendindex(KEYS[2], ARGV[4])
-return ended
-`)
-
-// rotateScript implements the rules of core.RotateRequest in one atomic step. Every decision uses
-// the server's clock (TIME), so instances whose clocks differ still decide alike; ARGV[7] overrides
-// it only in this package's own tests, which drive the store with a fake clock.
-// A rotation also sets the family's last use to now and moves it up in the session index; reuse
-// removes it from the index. A loss of the slot (lossguard) acts as a cut-off.
-// KEYS: family, revoked-sid mark, cut-off, session index, loss marker.
-// ARGV: sub, presented, presented iat (Unix seconds), next, next iat, next exp, now ("" = server
-// time), grace (ms; 0 = none), revoke until, channel, message tail of the sid mark, retry key, sid,
-// loss guard mode, retry window (ms; a retry is honored while now < used + window).
-// Returns {result} for "unknown", else {result, sub, cur, cur_iat, cur_exp, prev, prev_until, exp,
-// message, retry key, created, used, client} describing the family as stored after the call (for
-// "reused": as it was before deletion); message announces the sid mark written on reuse, and is
-// "" otherwise.
-var rotateScript = redis.NewScript(luaHelpers + luaIndex + `
-local now = tonumber(ARGV[7])
-if not now then now = servernow() end
-local lossat = lossguard(KEYS[5], ARGV[14])
-local f = redis.call('HMGET', KEYS[1], 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev', 'prev_until', 'exp', 'rk',
-  'created', 'used', 'client')
-local ce, ex = tonumber(f[4]), tonumber(f[7])
-if f[1] ~= ARGV[1] or not ce or not ex or now >= ce or now >= ex then
-  return {'unknown'}
-end
-for i = 1, 11 do
-  if not f[i] then f[i] = '' end
-end
-local function family(result, cur, iat, cexp, prev, puntil, rk, msg)
-  return {result, f[1], cur, iat, cexp, prev, puntil, f[7], msg or '', rk, f[9], f[10], f[11]}
-end
-
-local c = redis.call('GET', KEYS[3])
-if c then
-  local at, u = string.match(c, '^(%-?%d+):(%-?%d+)$')
-  if at and now < tonumber(u) and math.floor(tonumber(at) / 1000) >= tonumber(ARGV[3]) then
-    return family('cutoff', f[2], f[3], f[4], f[5], f[6], f[8])
-  end
-end
-if math.floor(lossat / 1000) >= tonumber(ARGV[3]) then
-  return family('cutoff', f[2], f[3], f[4], f[5], f[6], f[8])
-end
-
-if f[2] == ARGV[2] then
-  local gu = tonumber(f[6])
-  if gu and now < gu then -- rotated less than the grace window ago: once per window
-    return family('grace', f[2], f[3], f[4], f[5], f[6], f[8])
-  end
-  local ne = ARGV[6]
-  if tonumber(ne) > ex then ne = f[7] end
-  local pu = ''
-  if tonumber(ARGV[8]) > 0 then pu = tostring(now + tonumber(ARGV[8])) end
-  redis.call('HSET', KEYS[1], 'cur', ARGV[4], 'cur_iat', ARGV[5], 'cur_exp', ne, 'prev', f[2],
-    'prev_until', pu, 'rk', ARGV[12], 'used', now)
-  redis.call('PEXPIREAT', KEYS[1], ne)
-  redis.call('ZADD', KEYS[4], now, ARGV[13])
-  extendindex(KEYS[4], ne)
-  f[10] = tostring(now)
-  return family('ok', ARGV[4], ARGV[5], ne, f[2], pu, ARGV[12])
-end
-
-if f[5] ~= '' and f[5] == ARGV[2] then
-  if f[2] == ARGV[4] then
-    return family('ok', f[2], f[3], f[4], f[5], f[6], f[8]) -- the same request again
-  end
-  local used = tonumber(f[10])
-  if ARGV[12] ~= '' and ARGV[12] == f[8] and used and now < used + tonumber(ARGV[15]) then
-    return family('retry', f[2], f[3], f[4], f[5], f[6], f[8])
-  end
-  local pu = tonumber(f[6])
-  if pu and now < pu then
-    return family('grace', f[2], f[3], f[4], f[5], f[6], f[8])
-  end
-end
-
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[4], ARGV[13])
-local msg = ''
-if mark(KEYS[2], ARGV[9], now) == 1 then msg = notify(ARGV[10], 's', ARGV[9], ARGV[11]) end
-return family('reused', f[2], f[3], f[4], f[5], f[6], f[8], msg)
-`)
-
-// revokeScript deletes a family (and its entry in the session index) and marks its sid revoked.
-// KEYS: family, revoked-sid mark, session index. ARGV: until, channel, message tail, sid.
-// Returns the message announcing the mark, or "" when no mark was written.
-var revokeScript = redis.NewScript(luaHelpers + `
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[3], ARGV[4])
-if mark(KEYS[2], ARGV[1], servernow()) == 1 then return notify(ARGV[2], 's', ARGV[1], ARGV[3]) end
-return ''
-`)
-
-// denyScript puts a jti on the denylist. KEYS: deny mark. ARGV: until, channel, message tail.
-// Returns the message announcing the mark, or "" when nothing was written.
-var denyScript = redis.NewScript(luaHelpers + `
-if mark(KEYS[1], ARGV[1], servernow()) == 1 then return notify(ARGV[2], 'd', ARGV[1], ARGV[3]) end
-return ''
-`)
-
-// cutScript records a cut-off as "<at>:<until>" (Unix ms). A later cut-off replaces an earlier one
-// and keeps the later of the two expiries; an earlier one changes nothing.
-// KEYS: cut-off. ARGV: at, until, channel, encoded subject.
-// Returns the message announcing the record as stored, or "" when nothing was written.
-var cutScript = redis.NewScript(luaHelpers + `
-local u = ARGV[2]
-if tonumber(u) <= servernow() then return '' end
-local c = redis.call('GET', KEYS[1])
-if c then
-  local oa, ou = string.match(c, '^(%-?%d+):(%-?%d+)$')
-  if oa then
-    if tonumber(oa) > tonumber(ARGV[1]) then return '' end
-    if tonumber(ou) > tonumber(u) then u = ou end
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. u, 'PXAT', u)
-return notify(ARGV[3], 'c', u, ARGV[4] .. ':' .. ARGV[1])
-`)
 
 // errNoSessionID is returned by CreateFamily for a family without a sid.
 var errNoSessionID = errors.New("jwtexp: redisstore: family has no session id")
@@ -635,15 +394,15 @@ func (s *Store) revokedRemote(ctx context.Context, subject, jti, sid string) (co
 	}
 	tag := s.tag(subject)
 	keys := make([]string, 1, 4)
-	keys[0] = tag + ":cut"
+	keys[0] = cutKeyOf(tag)
 	denyAt, sidAt := -1, -1
 	if jti != "" {
 		denyAt = len(keys)
-		keys = append(keys, tag+":deny:"+jti)
+		keys = append(keys, denyKeyOf(tag, jti))
 	}
 	if sid != "" {
 		sidAt = len(keys)
-		keys = append(keys, tag+":rsid:"+sid)
+		keys = append(keys, revokedKeyOf(tag, sid))
 	}
 	markerAt := -1
 	if s.guard.mode != guardOff {
@@ -719,20 +478,4 @@ func parseCutOff(v string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("bad cut-off record %q", v)
 	}
 	return t, nil
-}
-
-// channelFor returns the channel the scripts announce subject's records on: the store's channel,
-// or on Redis Cluster the shard channel of the subject's slot, "{<slot tag>}<prefix>revocations"
-// (SPUBLISH reaches only the subscribers of the slot's own master, with no detour through the
-// cluster bus).
-func (s *Store) channelFor(subject string) string {
-	if !s.guard.cluster {
-		return s.channel
-	}
-	return shardChannel(s.prefix, keySlot(encodeSubject(subject)))
-}
-
-// shardChannel is the shard channel of one slot.
-func shardChannel(prefix string, slot int) string {
-	return "{" + slotTag(slot) + "}" + prefix + channelSuffix
 }

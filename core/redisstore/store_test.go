@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/core/storetest"
 	"github.com/jwtexp/jwtexp/internal/testutil"
 )
 
@@ -29,17 +30,17 @@ func newStore(t testing.TB, client redis.UniversalClient) *Store {
 
 var prefixes atomic.Int64
 
-func (s *Store) key(kind testutil.RecordKind, subject, id string) string {
+func (s *Store) key(kind storetest.RecordKind, subject, id string) string {
 	switch kind {
-	case testutil.RecordFamily:
+	case storetest.RecordFamily:
 		return s.familyKey(subject, id)
-	case testutil.RecordDenied:
+	case storetest.RecordDenied:
 		return s.denyKey(subject, id)
-	case testutil.RecordRevokedSession:
+	case storetest.RecordRevokedSession:
 		return s.revokedKey(subject, id)
-	case testutil.RecordCutOff:
+	case storetest.RecordCutOff:
 		return s.cutKey(subject)
-	case testutil.RecordSessionIndex:
+	case storetest.RecordSessionIndex:
 		return s.indexKey(subject)
 	}
 	panic(fmt.Sprintf("unknown record kind %v", kind))
@@ -48,13 +49,13 @@ func (s *Store) key(kind testutil.RecordKind, subject, id string) string {
 func TestStoreSuite(t *testing.T) {
 	srv := testutil.StartRedis(t)
 	client := serverClient(t, srv)
-	testutil.StoreSuite(t, func(t *testing.T, _ *testutil.Clock) core.Store {
+	storetest.Run(t, func(t *testing.T, _ *testutil.Clock) core.Store {
 		s := newStore(t, client)
 		s.requestClock = true // the suite drives rotation decisions with its fake clock
 		return s
-	}, testutil.StoreSuiteOptions{
+	}, storetest.Options{
 		RealTime: true,
-		TTL: func(t *testing.T, s core.Store, kind testutil.RecordKind, subject, id string) (time.Duration, bool) {
+		TTL: func(t *testing.T, s core.Store, kind storetest.RecordKind, subject, id string) (time.Duration, bool) {
 			t.Helper()
 			key := s.(*Store).key(kind, subject, id)
 			ttl, err := client.PTTL(context.Background(), key).Result()

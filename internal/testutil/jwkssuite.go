@@ -15,7 +15,7 @@ import (
 const JWKSPath = "/.well-known/jwks.json"
 
 // RunJWKSSuite checks an adapter's JWKSHandler (RFC 7517 §5): build mounts JWKSHandler(m) at GET
-// JWKSPath and returns a Doer for the router. The answer must be exactly core.Manager.ServeJWKS:
+// JWKSPath and returns a Doer for the router. The answer must be exactly core.HTTP.ServeJWKS:
 // 200, Cache-Control public, max-age=300, JSON, the public key with its kid and no private member;
 // an HMAC-only Manager publishes an empty set.
 func RunJWKSSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) {

@@ -135,7 +135,7 @@ func TestRedisSlow(t *testing.T) {
 	if _, err := m.Refresh(ctx, p.RefreshToken); !errors.Is(err, core.ErrStoreUnavailable) {
 		t.Fatalf("refresh against a stalled Redis: got %v, want ErrStoreUnavailable", err)
 	}
-	if r := m.Problem(core.ErrStoreUnavailable); r.Status != 503 {
+	if r := m.HTTP().Problem(core.ErrStoreUnavailable); r.Status != 503 {
 		t.Fatalf("status %d, want 503", r.Status)
 	}
 	waitFor(t, func() bool { _, err := m.Verify(ctx, p.AccessToken); return err == nil })

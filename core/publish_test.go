@@ -154,7 +154,7 @@ func TestJWKSPublish(t *testing.T) {
 		t.Fatal("JWKS handed out its own buffer")
 	}
 
-	r := m.ServeJWKS()
+	r := m.HTTP().ServeJWKS()
 	rec := httptest.NewRecorder()
 	r.Write(rec)
 	if rec.Code != http.StatusOK || rec.Header().Get("Cache-Control") != "public, max-age=300" ||

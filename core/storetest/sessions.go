@@ -1,4 +1,4 @@
-package testutil
+package storetest
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 	"github.com/jwtexp/jwtexp/core"
 )
 
-// sessionStoreCases are StoreSuite's rows for the per-subject session index: listing, the bound
+// sessionStoreCases are Run's rows for the per-subject session index: listing, the bound
 // on live sessions, ending others, the index's expiry, no lost update between a refresh and an
 // "end this session", and "log out everywhere" through a Manager on the store under test.
 var sessionStoreCases = []struct {
@@ -309,11 +309,22 @@ func bearer(token string) core.Request {
 	return core.HTTPRequest(r)
 }
 
+// The Manager the suite builds on the store under test signs and checks with these.
+var (
+	suiteAccessSecret  = []byte("test-access-secret-0123456789abcdef")
+	suiteRefreshSecret = []byte("test-refresh-secret-0123456789abcdef")
+)
+
+const (
+	suiteIssuer   = "jwtexp-test"
+	suiteAudience = "jwtexp-api"
+)
+
 // suiteManager builds a Manager on the store under test, reading the suite's clock.
 func (e *storeEnv) suiteManager(opts ...core.Option) *core.Manager {
 	e.t.Helper()
 	base := []core.Option{
-		core.WithHMAC(AccessSecret, RefreshSecret), core.WithIssuer(Issuer), core.WithAudience(Audience),
+		core.WithHMAC(suiteAccessSecret, suiteRefreshSecret), core.WithIssuer(suiteIssuer), core.WithAudience(suiteAudience),
 		core.WithAccessTTL(suiteAccessTTL), core.WithRefreshTTL(suiteRefreshTTL),
 		core.WithMaxSessionAge(suiteSessionAge), core.WithStore(e.s), core.WithClock(e.clock.Now),
 		core.WithLogger(nil),

@@ -10,14 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net/http"
 	"sort"
 )
-
-// JWKSCacheControl is the Cache-Control of ServeJWKS: shared caches and clients may keep the key
-// set for five minutes. Publish a new key (as an older, verification-only key) at least this long
-// before it starts signing, so that every verifier has it by then (see Manager.KeyRetirable).
-const JWKSCacheControl = "public, max-age=300"
 
 // jwk is one JSON Web Key (RFC 7517 §4) with the public members of RFC 7518 §6.2.1 (EC),
 // §6.3.1 (RSA) and RFC 8037 §2 (OKP). It never has a member for private or symmetric key
@@ -103,10 +97,3 @@ func buildJWKS(ks *keySet) []byte {
 // the set is empty: {"keys":[]}. The document is computed once in New; the returned slice is a
 // copy the caller may keep.
 func (m *Manager) JWKS() []byte { return append([]byte(nil), m.jwks...) }
-
-// ServeJWKS is the answer to GET /.well-known/jwks.json (or wherever the key set is published):
-// 200 with the JWKS document as JSON and Cache-Control JWKSCacheControl (public, max-age=300), so
-// verifiers do not fetch it on every request yet see a newly published key within minutes.
-func (m *Manager) ServeJWKS() Response {
-	return Response{Status: http.StatusOK, CacheControl: JWKSCacheControl, Body: m.jwks}
-}

@@ -183,8 +183,8 @@ func TestVerificationOnlyRefusesIssuing(t *testing.T) {
 		t.Fatalf("Refresh: got %v, want ErrVerificationOnly", err)
 	}
 	for name, r := range map[string]core.Response{
-		"Problem":      m.Problem(core.ErrVerificationOnly),
-		"ServeRefresh": m.ServeRefresh(ctx, core.HTTPRequest(httptest.NewRequest("POST", "/refresh", strings.NewReader(`{"refresh_token":"x"}`)))),
+		"Problem":      m.HTTP().Problem(core.ErrVerificationOnly),
+		"ServeRefresh": m.HTTP().ServeRefresh(ctx, core.HTTPRequest(httptest.NewRequest("POST", "/refresh", strings.NewReader(`{"refresh_token":"x"}`)))),
 	} {
 		if r.Status != http.StatusNotImplemented || !strings.Contains(string(r.Body), `"error":"not_implemented"`) {
 			t.Errorf("%s: got %d %s, want 501 not_implemented", name, r.Status, r.Body)

@@ -76,34 +76,16 @@ func (r Response) SetControlHeaders(h http.Header) {
 //   - anything else: 500 server_error.
 //
 // The description is a fixed short text per failure ("token expired"); it never contains the
-// token, a secret or err.Error().
-func (m *Manager) Problem(err error) Response {
-	if errors.Is(err, ErrVerificationOnly) {
-		return verifyOnlyProblem() // 501 not_implemented
-	}
-	if r, ok := sessionProblem(err); ok {
-		return r // 404 not_found, 501 not_implemented
-	}
-	code, status, challenge := "invalid_token", http.StatusUnauthorized, true
-	switch {
-	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrRequestCanceled):
-		code, status, challenge = "temporarily_unavailable", http.StatusServiceUnavailable, false
-	case errors.Is(err, ErrInvalidCredentials):
-		code = "invalid_grant"
-	case errors.Is(err, ErrInvalidGrant):
-		code, status, challenge = "invalid_grant", http.StatusBadRequest, false
-	case errors.Is(err, ErrTokenMissing):
-		code = "unauthorized"
-	case errors.Is(err, ErrInvalidRequest):
-		code, status = "invalid_request", http.StatusBadRequest
-	case errors.Is(err, ErrInsufficientScope):
-		code, status = "insufficient_scope", http.StatusForbidden
-	case errors.Is(err, ErrInsufficientUserAuthentication):
-		code = "insufficient_user_authentication"
-	case isTokenError(err):
-	default:
-		code, status, challenge = "server_error", http.StatusInternalServerError, false
-	}
+// token, a secret or err.Error(). Status, code and default description are read from the one
+// table of sentinels (errorTable); nothing else decides them.
+func (h *HTTP) Problem(err error) Response {
+	m := h.m
+	row := answerRow(err)
+	code, status := row.oauth, row.status
+	// A refused refresh grant is answered as a token endpoint answers it (RFC 6749 §5.2): 400
+	// without a challenge, since no Bearer credential was involved.
+	challenge := status == http.StatusUnauthorized || status == http.StatusForbidden ||
+		(status == http.StatusBadRequest && code != "invalid_grant")
 	desc, params := Reason(err), challengeParams(err)
 	key := problemKey{code, desc, params}
 	m.problemsMu.RLock()
@@ -167,43 +149,12 @@ func errorBody(code, desc string) []byte {
 	return append(b, '}')
 }
 
-func isTokenError(err error) bool {
-	if _, ok := err.(*tokenError); ok {
-		return true
-	}
-	var te *tokenError
-	return errors.As(err, &te)
-}
-
-// Reason returns the short, client-safe reason for an error of the Manager, as used in
-// error_description ("token expired", "invalid signature", ...).
-func Reason(err error) string {
-	if te, ok := err.(*tokenError); ok {
-		return te.reason
-	}
-	var te *tokenError
-	if errors.As(err, &te) {
-		return te.reason
-	}
-	if errors.Is(err, ErrSessionNotFound) {
-		return "session not found"
-	}
-	for _, s := range []error{ErrTokenMissing, ErrInvalidRequest, ErrTokenMalformed, ErrSignature,
-		ErrTokenExpired, ErrTokenNotYetValid, ErrExpMissing, ErrIssuer, ErrAudience, ErrLifetime,
-		ErrClaims, ErrTokenType, ErrTokenRevoked, ErrRefreshReused, ErrInvalidCredentials, ErrInvalidGrant,
-		ErrInsufficientScope, ErrInsufficientUserAuthentication, ErrStoreUnavailable, ErrRequestCanceled} {
-		if errors.Is(err, s) {
-			return sentinelReason(s)
-		}
-	}
-	return "internal error"
-}
-
 // TokenResponse is the answer to a successful login or refresh (RFC 6749 §5.1): JSON with
 // access_token, token_type "Bearer", expires_in (seconds) and refresh_token, with
 // Cache-Control: no-store. In cookie mode the refresh token goes into an HttpOnly, Secure,
 // SameSite cookie scoped to the refresh path instead of the body, out of reach of page scripts.
-func (m *Manager) TokenResponse(p *TokenPair, cookie bool) Response {
+func (h *HTTP) TokenResponse(p *TokenPair, cookie bool) Response {
+	m := h.m
 	b := make([]byte, 0, 64+len(p.AccessToken)+len(p.RefreshToken))
 	b = append(b, `{"access_token":`...)
 	b = appendJSONString(b, p.AccessToken)
@@ -223,9 +174,9 @@ func (m *Manager) TokenResponse(p *TokenPair, cookie bool) Response {
 
 // LoginResponse answers a login request with p: in cookie mode when the request asked for it with
 // the header "X-Refresh-Transport: cookie", else with the refresh token in the body.
-func (m *Manager) LoginResponse(r Request, p *TokenPair) Response {
+func (h *HTTP) LoginResponse(r Request, p *TokenPair) Response {
 	v, _ := r.Header(RefreshTransportHeader)
-	return m.TokenResponse(p, v == "cookie")
+	return h.TokenResponse(p, v == "cookie")
 }
 
 func (m *Manager) refreshCookie(value string, expires time.Time) string {

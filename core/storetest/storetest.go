@@ -1,4 +1,21 @@
-package testutil
+// Package storetest is the conformance suite of core.Store: the rules every store must keep
+// (atomic rotation with exactly one winner, the grace and retry windows, reuse detection, revocation
+// records that never shorten, cut-offs, the session index and its bound, expiry of every record,
+// isolation of subjects), run as subtests against a fresh store each. The memory store and the
+// Redis store run it; so should any other (Postgres, DynamoDB, ...):
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T, clock *storetest.Clock) core.Store {
+//			return mystore.New(db, mystore.WithClock(clock.Now)) // empty, for this subtest only
+//		})
+//	}
+//
+// A store that expires records by the wall clock of its server rather than by a clock it is given
+// passes Options{RealTime: true, TTL: ...}, TTL reporting a record's remaining lifetime.
+//
+// The package imports only the standard library and the root module, so a store's tests pull in
+// nothing else.
+package storetest
 
 import (
 	"context"
@@ -11,7 +28,7 @@ import (
 	"github.com/jwtexp/jwtexp/core"
 )
 
-// RecordKind names one kind of record a core.Store keeps, for StoreSuiteOptions.TTL.
+// RecordKind names one kind of record a core.Store keeps, for Options.TTL.
 type RecordKind int
 
 const (
@@ -44,8 +61,8 @@ func (k RecordKind) String() string {
 	return fmt.Sprintf("RecordKind(%d)", int(k))
 }
 
-// StoreSuiteOptions adapts StoreSuite to a store whose records cannot expire on a fake clock.
-type StoreSuiteOptions struct {
+// Options adapts Run to a store whose records cannot expire on a fake clock.
+type Options struct {
 	// RealTime says the store expires records by the wall clock (Redis does, on the server), not
 	// by the clock given to newStore. The suite then starts every clock at NewClockNow and checks
 	// each record's expiry with TTL instead of advancing the clock past it. Rotation rules are
@@ -78,16 +95,26 @@ const (
 // suiteEpoch is where the fake clock starts in non-real-time mode.
 var suiteEpoch = time.Date(2030, time.March, 4, 5, 6, 7, 0, time.UTC)
 
-// StoreSuite is the conformance suite every core.Store must pass. newStore returns a new, empty
-// store for one subtest; a store that expires records by an injected clock must use clock.Now. The
-// suite closes each store when its subtest ends (and checks that Close returns nil).
+// Run runs the conformance suite every core.Store must pass, one subtest per rule, in parallel.
+// newStore returns a new, empty store for one subtest; a store that expires records by an injected
+// clock must use clock.Now. The suite closes each store when its subtest ends (and checks that
+// Close returns nil). opts, at most one, adapts the suite to a store that expires records by the
+// wall clock (Options.RealTime).
 //
 // Times are compared at millisecond precision (the Redis store keeps milliseconds); the cut-off
 // and the presented iat are compared in whole seconds, as iat is.
-func StoreSuite(t *testing.T, newStore func(t *testing.T, clock *Clock) core.Store, opts StoreSuiteOptions) {
+func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) core.Store, options ...Options) {
 	t.Helper()
+	var opts Options
+	switch len(options) {
+	case 0:
+	case 1:
+		opts = options[0]
+	default:
+		t.Fatal("storetest.Run: at most one Options")
+	}
 	if opts.RealTime && opts.TTL == nil {
-		t.Fatal("StoreSuite: RealTime needs StoreSuiteOptions.TTL")
+		t.Fatal("storetest.Run: RealTime needs Options.TTL")
 	}
 	for _, tc := range slices.Concat(storeCases, sessionStoreCases) {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,7 +181,7 @@ type storeEnv struct {
 	t     *testing.T
 	s     core.Store
 	clock *Clock
-	opts  StoreSuiteOptions
+	opts  Options
 	ctx   context.Context
 }
 

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -69,8 +68,6 @@ func (h httpRequest) Body(limit int64) ([]byte, error) {
 	}
 	return b, nil
 }
-
-var errBodyTooLarge = errors.New("jwtexp: request body too large")
 
 type sourceKind uint8
 

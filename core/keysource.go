@@ -3,8 +3,6 @@ package core
 import (
 	"context"
 	"crypto"
-	"errors"
-	"net/http"
 	"sync"
 )
 
@@ -20,35 +18,6 @@ type KeySource interface {
 	// refused by the Manager. It is called on the request path, concurrently, with a context that
 	// carries no deadline: the source bounds its own network time.
 	VerificationKey(ctx context.Context, kid string) (pub crypto.PublicKey, alg string, err error)
-}
-
-// ErrVerificationOnly is returned by Issue and Refresh of a verification-only Manager: one built
-// WithKeySource, or with WithAccessKeys whose active key is a public key (Key.Public) and no
-// refresh keys. It verifies tokens another service issues and has no key to sign with. Problem
-// answers it with 501 not_implemented.
-var ErrVerificationOnly = errors.New("jwtexp: verification-only manager: tokens are issued by the key owner, not here")
-
-// WithKeySource makes the Manager a verification-only resource server for tokens of another issuer
-// whose public keys src supplies, for example a JWKS URL through core/jwks. Every rule of
-// self-issued access tokens still applies: exp required, nbf and iat with the leeway, the lifetime
-// cap (set WithMaxTokenLifetime to the issuer's token lifetime when it exceeds the access TTL),
-// revocation records of the store, typ. The token must carry a kid naming a key of the set (RFC
-// 7515 §4.1.4); its algorithm comes from the key (the JWK alg, else RS256 for RSA, the curve for
-// ECDSA, EdDSA for Ed25519), never from the token header alone, so an RSA key can never verify an
-// HS256 token (RFC 8725 §3.1). WithIssuer and WithAudience are required (RFC 8725 §3.8, §3.9):
-// WithoutAudience is refused. WithHMAC, WithAccessKeys and WithRefreshKeys cannot be combined with
-// it; Issue and Refresh fail with ErrVerificationOnly.
-//
-// For a fixed set of public keys (a PEM file, see ParsePublicKeyPEM) no source is needed: give
-// WithAccessKeys a Key with only Public set, older public keys if any, and no refresh keys.
-func WithKeySource(src KeySource) Option {
-	return func(c *config) error {
-		if src == nil {
-			return configError("WithKeySource: source is nil")
-		}
-		c.keySource = src
-		return nil
-	}
 }
 
 // VerificationOnly reports whether the Manager only verifies tokens another service issues (built
@@ -81,12 +50,6 @@ func verifyOnlyKeySets(c *config) (access, refresh *keySet, err error) {
 		return nil, nil, configError("WithKeySource needs an audience: a key set usually serves many services, so tokens are checked for this one (WithAudience, RFC 8725 §3.9)")
 	}
 	return &keySet{remote: &remoteKeys{src: c.keySource}}, refresh, nil
-}
-
-// verifyOnlyProblem is Problem's answer to ErrVerificationOnly.
-func verifyOnlyProblem() Response {
-	return Response{Status: http.StatusNotImplemented, CacheControl: "no-store",
-		Body: errorBody("not_implemented", "this server only verifies tokens")}
 }
 
 // remoteKeys selects keys from a KeySource and keeps the validated key per kid, so that a known

@@ -1,0 +1,165 @@
+package core
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Defaults of the HTTP-only options. Each is repeated in the doc comment of the option that
+// changes it.
+const (
+	DefaultMaxTokenSize  = 8 << 10
+	DefaultRealm         = "jwtexp"
+	DefaultRefreshCookie = "jwtexp_refresh"
+	DefaultRefreshPath   = "/refresh"
+	// MaxBodySize bounds the JSON body a refresh or logout request may carry.
+	MaxBodySize = 64 << 10
+	// RefreshTransportHeader, sent with the value "cookie" on a login request, asks for the refresh
+	// token in an HttpOnly cookie instead of the JSON body (see HTTP.TokenResponse).
+	RefreshTransportHeader = "X-Refresh-Transport"
+)
+
+// defaultCookie is the refresh cookie unless options change it: HttpOnly always, Secure, and
+// SameSite=Strict.
+func defaultCookie() cookieConfig {
+	return cookieConfig{
+		name: DefaultRefreshCookie, path: DefaultRefreshPath,
+		secure: true, sameSite: http.SameSiteStrictMode,
+	}
+}
+
+// validateCookie checks the cookie options against each other.
+func (c *config) validateCookie() []error {
+	if c.cookie.sameSite == http.SameSiteNoneMode && !c.cookie.secure {
+		return []error{configError("SameSite=None requires a Secure cookie: drop WithInsecureCookie")}
+	}
+	return nil
+}
+
+// WithRealm sets the realm of WWW-Authenticate challenges (RFC 6750 §3). Default: "jwtexp".
+func WithRealm(realm string) Option {
+	return func(c *config) error {
+		if realm == "" || strings.ContainsAny(realm, "\"\\\r\n") {
+			return configError("WithRealm: realm %q must be non-empty without quotes, backslashes or line breaks", realm)
+		}
+		c.realm = realm
+		return nil
+	}
+}
+
+// WithMaxTokenSize sets the largest token accepted, in bytes; larger ones are rejected before any
+// decoding. Default: 8192; at most 1 GiB.
+func WithMaxTokenSize(n int) Option {
+	return func(c *config) error {
+		if n < 64 {
+			return configError("WithMaxTokenSize: %d bytes is too small for any token", n)
+		}
+		if n > 1<<30 { // claims keep 32-bit offsets into the payload
+			return configError("WithMaxTokenSize: %d bytes is more than any request header carries: use at most 1 GiB", n)
+		}
+		c.maxTokenSize = n
+		return nil
+	}
+}
+
+// WithTokenCookie also reads the access token from the named cookie. A request carrying the token
+// in more than one place is refused with ErrInvalidRequest.
+func WithTokenCookie(name string) Option {
+	return addSource(sourceCookie, name, "WithTokenCookie")
+}
+
+// WithTokenHeader also reads the access token, bare (no scheme), from the named header.
+func WithTokenHeader(name string) Option {
+	if http.CanonicalHeaderKey(name) == "Authorization" {
+		return func(*config) error {
+			return configError("WithTokenHeader: Authorization is always read; name another header")
+		}
+	}
+	return addSource(sourceHeader, http.CanonicalHeaderKey(name), "WithTokenHeader")
+}
+
+// WithTokenQuery also reads the access token from the named URL query parameter. Tokens in URLs
+// end up in logs and Referer headers (RFC 6750 §2.3, §5.3), so this is off unless asked for.
+func WithTokenQuery(name string) Option {
+	return addSource(sourceQuery, name, "WithTokenQuery")
+}
+
+func addSource(kind sourceKind, name, opt string) Option {
+	return func(c *config) error {
+		if name == "" {
+			return configError("%s: name is empty", opt)
+		}
+		c.sources = append(c.sources, source{kind: kind, name: name})
+		return nil
+	}
+}
+
+// WithRefreshCookie sets the cookie that carries the refresh token in cookie mode: its name
+// (default "jwtexp_refresh") and the path it is scoped to (default "/refresh"; the logout route
+// must lie under it for logout to see the cookie, or use the default and mount logout anywhere:
+// the cookie is only needed by refresh). The cookie is always HttpOnly; see WithInsecureCookie.
+func WithRefreshCookie(name, path string) Option {
+	return func(c *config) error {
+		if name == "" || strings.ContainsAny(name, " ;,=\"") {
+			return configError("WithRefreshCookie: invalid cookie name %q", name)
+		}
+		if !strings.HasPrefix(path, "/") {
+			return configError("WithRefreshCookie: path %q must start with /", path)
+		}
+		c.cookie.name, c.cookie.path = name, path
+		return nil
+	}
+}
+
+// WithCookieDomain sets the Domain attribute of the refresh cookie. Default: none (host only).
+func WithCookieDomain(domain string) Option {
+	return func(c *config) error {
+		c.cookie.domain = domain
+		return nil
+	}
+}
+
+// WithInsecureCookie drops the Secure attribute from the refresh cookie, for development over
+// plain HTTP on a host browsers do not already treat as secure. Never use it in production.
+func WithInsecureCookie() Option {
+	return func(c *config) error {
+		c.cookie.secure = false
+		return nil
+	}
+}
+
+// WithSameSite sets the SameSite attribute of the refresh cookie. Default: Strict.
+func WithSameSite(s http.SameSite) Option {
+	return func(c *config) error {
+		c.cookie.sameSite = s
+		return nil
+	}
+}
+
+type cookieConfig struct {
+	name     string
+	path     string
+	domain   string
+	secure   bool
+	sameSite http.SameSite
+}
+
+// WithTrustedOrigins names the browser origins, besides the server's own, that may refresh and
+// log out with the refresh cookie: for a front end served from another origin of the same
+// application ("https://app.example.com" calling "https://api.example.com"). Each origin is
+// scheme://host[:port] as browsers send it in the Origin header (RFC 6454 §6.1), without a path.
+// Default: none, only the server's own origin.
+func WithTrustedOrigins(origins ...string) Option {
+	return func(c *config) error {
+		for _, o := range origins {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+				(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+				return configError("WithTrustedOrigins: %q is not an origin: want scheme://host[:port], e.g. https://app.example.com", o)
+			}
+			c.trustedOrigins = append(c.trustedOrigins, strings.ToLower(u.Scheme+"://"+u.Host))
+		}
+		return nil
+	}
+}

@@ -94,7 +94,7 @@
 // # Sessions
 //
 // With rotation each login is a session the store records with its creation, last refresh,
-// absolute end and, when the application passes WithSessionClient to Issue (or builds the Manager
+// absolute end and, when the application passes WithClientDescription to Issue (or builds the Manager
 // with WithSessionClients, for the adapters' LoginHandler), a short client
 // description (personal data: keep it coarse, see DescribeClient). Sessions lists a user's live
 // sessions ("your devices", the current one marked), EndSession ends one of them (its tokens are

@@ -33,7 +33,7 @@ const (
 	// DefaultMaxSessions is how many live sessions one subject may hold unless WithMaxSessions
 	// says otherwise: 32.
 	DefaultMaxSessions = 32
-	// MaxSessionClientLen is the longest client description WithSessionClient keeps, in bytes;
+	// MaxSessionClientLen is the longest client description WithClientDescription keeps, in bytes;
 	// a longer one is cut at a character boundary.
 	MaxSessionClientLen = 128
 )
@@ -390,8 +390,8 @@ func WithIdleTimeout(d time.Duration) Option {
 // WithSessionClients makes ServeLogin (and so every adapter's LoginHandler) record with each new
 // session a description of its client, DescribeClient of the request's User-Agent and remote
 // address ("Firefox on Linux, 192.0.2.0/24"), for the list of sessions the user sees. Without
-// it nothing is recorded unless the application passes WithSessionClient itself. The
-// description is personal data: see WithSessionClient.
+// it nothing is recorded unless the application passes WithClientDescription itself. The
+// description is personal data: see WithClientDescription.
 func WithSessionClients() Option {
 	return func(c *config) error {
 		c.sessionClients = true
@@ -616,7 +616,7 @@ func WithRemoteAddr(addr string) IssueOption {
 	return func(o *issueOptions) { o.remoteAddr = addr }
 }
 
-// WithSessionClient records desc with the new session, for the list of sessions a user sees
+// WithClientDescription records desc with the new session, for the list of sessions a user sees
 // ("Firefox on Linux, 192.0.2.0/24"; see DescribeClient). It is kept in the store with the
 // session and only as long as the session, is never put in a token, and is shown only to the
 // session's subject. Without this option nothing is recorded.
@@ -625,7 +625,7 @@ func WithRemoteAddr(addr string) IssueOption {
 // in): record only what your privacy notice covers, and keep it coarse. Control characters and
 // invalid UTF-8 are replaced, surrounding space is trimmed, and the text is cut to
 // MaxSessionClientLen bytes.
-func WithSessionClient(desc string) IssueOption {
+func WithClientDescription(desc string) IssueOption {
 	return func(o *issueOptions) { o.client = cleanClient(desc) }
 }
 

@@ -47,7 +47,7 @@
 // (RFC 9700 §4.14.2) and EventReuseDetected is emitted. WithRefreshGrace allows the immediately
 // previous token for a few seconds (two tabs refreshing at once); the replay is answered with the
 // session's current refresh token again, never with a second branch. Rotation never extends a
-// session past WithMaxSessionAge. WithRotation(false) turns rotation off: refresh then returns only
+// session past WithMaxSessionAge. WithoutRotation() turns rotation off: refresh then returns only
 // a new access token.
 //
 // # Login, scopes, roles and step-up
@@ -89,7 +89,7 @@
 // it ends the user's live sessions by id and cuts off only tokens issued before the current
 // second, since iat has whole seconds (see RevokeSubject). Each record expires when the tokens it
 // guards would have, so the store stays bounded. Verification asks the store once per request
-// (WithRevocationCheck(false) makes it stateless).
+// (WithoutRevocationCheck() makes it stateless).
 //
 // # Sessions
 //

@@ -132,7 +132,7 @@ var (
 	ErrSessionNotFound = errors.New("jwtexp: session not found")
 
 	// ErrSessionsNotRecorded is returned by Sessions, EndSession and EndOtherSessions of a Manager
-	// that records no sessions: one built WithRotation(false) (refresh tokens are then not kept in the
+	// that records no sessions: one built WithoutRotation() (refresh tokens are then not kept in the
 	// store) or a verification-only one. Problem answers it with 501 not_implemented.
 	ErrSessionsNotRecorded = errors.New("jwtexp: sessions are not recorded: they need refresh-token rotation")
 

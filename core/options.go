@@ -56,7 +56,9 @@ const (
 const DefaultSweepInterval = time.Minute
 
 // Option configures a Manager. Options check their own argument and return an error naming the
-// option; New checks the combination.
+// option; New checks the combination. An option that switches something takes no argument:
+// WithX() turns on what is off by default (WithInsecureCookie, WithSessionClients), WithoutX()
+// turns off what is on by default (WithoutAudience, WithoutRotation, WithoutRevocationCheck).
 type Option func(*config) error
 
 type config struct {
@@ -303,9 +305,19 @@ func WithRefreshGrace(d time.Duration) Option {
 	}
 }
 
-// WithRotation turns refresh-token rotation on (the default) or off. Off: a refresh returns only a
+// WithoutRotation turns refresh-token rotation off (it is on by default): a refresh returns only a
 // new access token and the refresh token stays valid until its exp or until logout; no family is
 // kept, so reuse cannot be detected.
+func WithoutRotation() Option {
+	return func(c *config) error {
+		c.rotation = false
+		return nil
+	}
+}
+
+// WithRotation turns refresh-token rotation on (the default) or off.
+//
+// Deprecated: rotation is on by default; use WithoutRotation to turn it off.
 func WithRotation(on bool) Option {
 	return func(c *config) error {
 		c.rotation = on
@@ -412,9 +424,20 @@ func WithStore(s Store) Option {
 	}
 }
 
-// WithRevocationCheck turns the per-request revocation lookup of access tokens on (the default)
-// or off. Off makes access-token verification purely stateless: logout then only stops refreshes,
+// WithoutRevocationCheck turns the per-request revocation lookup of access tokens off (it is on
+// by default). Access-token verification is then purely stateless: logout only stops refreshes,
 // and an access token stays usable until its exp.
+func WithoutRevocationCheck() Option {
+	return func(c *config) error {
+		c.revocationCheck = false
+		return nil
+	}
+}
+
+// WithRevocationCheck turns the per-request revocation lookup of access tokens on (the default)
+// or off.
+//
+// Deprecated: the check is on by default; use WithoutRevocationCheck to turn it off.
 func WithRevocationCheck(on bool) Option {
 	return func(c *config) error {
 		c.revocationCheck = on
@@ -586,7 +609,7 @@ func (c *config) validateSessions() []error {
 	}
 	var errs []error
 	if !c.rotation {
-		errs = append(errs, configError("WithIdleTimeout needs refresh-token rotation: drop WithRotation(false) or the idle timeout"))
+		errs = append(errs, configError("WithIdleTimeout needs refresh-token rotation: drop WithoutRotation() or the idle timeout"))
 	}
 	if c.idleTimeout < c.accessTTL {
 		errs = append(errs, configError("idle timeout %v is shorter than access TTL %v: raise it or shorten the access TTL", c.idleTimeout, c.accessTTL))

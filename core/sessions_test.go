@@ -35,7 +35,7 @@ func TestSessionOptions(t *testing.T) {
 		{"idle zero", []core.Option{core.WithIdleTimeout(0)}, "WithIdleTimeout: 0s is not positive"},
 		{"idle under access TTL", []core.Option{core.WithIdleTimeout(time.Minute)}, "idle timeout 1m0s is shorter than access TTL 5m0s"},
 		{"idle at refresh TTL", []core.Option{core.WithIdleTimeout(core.DefaultRefreshTTL)}, "is not shorter than refresh TTL"},
-		{"idle without rotation", []core.Option{core.WithIdleTimeout(time.Hour), core.WithRotation(false)}, "needs refresh-token rotation"},
+		{"idle without rotation", []core.Option{core.WithIdleTimeout(time.Hour), core.WithoutRotation()}, "needs refresh-token rotation"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,7 +215,7 @@ func TestServeSessions(t *testing.T) {
 func TestSessionsWithoutRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	m := sessionManager(t, testutil.NewClockNow(), core.WithRotation(false))
+	m := sessionManager(t, testutil.NewClockNow(), core.WithoutRotation())
 	p, _ := m.Issue(ctx, "alice", nil)
 	c, _ := m.Verify(ctx, p.AccessToken)
 	if _, err := m.Sessions(ctx, "alice", ""); !errors.Is(err, core.ErrSessionsNotRecorded) {

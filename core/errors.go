@@ -379,7 +379,17 @@ func causeRow(err error) *errorRow {
 // answerRow is the row whose status and code answer err (Problem): the first row err matches,
 // where a token failure counts only when this package built it (a tokenError in the chain).
 func answerRow(err error) *errorRow {
-	token := isTokenError(err)
+	if te, ok := err.(*tokenError); ok && te.cause == nil {
+		// The common case, a refusal this package built: its chain is its kind and golang-jwt's
+		// sentinel, which no row names, so its kind alone decides.
+		if r, ok := answerOfKind[te.kind]; ok {
+			return r
+		}
+	}
+	return firstAnswerRow(err, isTokenError(err))
+}
+
+func firstAnswerRow(err error, token bool) *errorRow {
 	for i := range errorTable {
 		r := &errorTable[i]
 		if (r.bare || token) && errors.Is(err, r.kind) {
@@ -391,6 +401,15 @@ func answerRow(err error) *errorRow {
 	}
 	return &rowInternal
 }
+
+// answerOfKind is answerRow of a tokenError of each kind of the table, computed once.
+var answerOfKind = func() map[error]*errorRow {
+	m := make(map[error]*errorRow, len(errorTable))
+	for _, r := range errorTable {
+		m[r.kind] = firstAnswerRow(r.kind, true)
+	}
+	return m
+}()
 
 // sentinelReason is the default short reason for a sentinel (its row's description).
 func sentinelReason(kind error) string {

@@ -152,14 +152,16 @@
 //     http.SameSite) the only files that import net/http: http_request.go reads a request
 //     (the Request view, access-token extraction), http_credentials.go reads login and refresh
 //     credentials, http_response.go writes answers (Response, Problem, token responses),
-//     http_serve.go holds the Serve* handlers.
+//     http_serve.go holds the Serve* handlers, and http_adapter.go the type HTTP that
+//     Manager.HTTP returns to adapters (AuthenticateContext).
 //   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
 //     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set), claims.go
 //     and scope.go (claims), verify.go (verification, calling the verified-token cache of
 //     cache.go), issue.go (minting, size limits), refresh.go (rotation, the refresh hook),
 //     revoke.go, sessions.go, authorize.go, events.go, context.go.
-//   - store.go: the Store interface; memstore.go: the default store; storeguard.go: deadlines
-//     and the circuit breaker around every store call.
+//   - store.go: the Store interface (core/storetest: the conformance suite every store runs);
+//     memstore.go: the default store; storeguard.go: deadlines and the circuit breaker around
+//     every store call.
 //   - jsonscan.go: the strict JSON scanner; unsafe.go: the package's only use of unsafe.
 //
 // A new concern (a new credential type, a new key source, a new store) gets a file or package

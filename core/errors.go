@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -303,7 +304,7 @@ type errorRow struct {
 	bare bool
 }
 
-// errorTable is the one table of sentinels. Order matters where an error matches several rows:
+// errorTable is the one table of sentinels, a row for each (TestEverySentinelHasARow). Order matters where an error matches several rows:
 // the first matching row wins, so the narrower come before the broader (ErrExpMissing, ErrIssuer,
 // ErrAudience, ErrLifetime, ErrSubjectEmpty and ErrReservedClaim match ErrClaims;
 // ErrInvalidCredentials matches ErrInvalidGrant), and the answers that win over their cause
@@ -331,6 +332,8 @@ var errorTable = [...]errorRow{
 	{kind: ErrAudience, code: "bad_audience", desc: "invalid audience", status: 401, oauth: "invalid_token"},
 	{kind: ErrLifetime, code: "lifetime_too_long", desc: "token lifetime too long", status: 401, oauth: "invalid_token"},
 	{kind: ErrTokenType, code: "wrong_type", desc: "wrong token type", status: 401, oauth: "invalid_token"},
+	{kind: ErrSubjectEmpty, code: "bad_claims", desc: "invalid claims", status: 401, oauth: "invalid_token"},
+	{kind: ErrReservedClaim, code: "bad_claims", desc: "invalid claims", status: 401, oauth: "invalid_token"},
 	{kind: ErrClaims, code: "bad_claims", desc: "invalid claims", status: 401, oauth: "invalid_token"},
 	// Not request failures: the application's or the operator's mistake, a 500 whose description
 	// ("internal error") says nothing.
@@ -460,7 +463,7 @@ func ReasonCode(err error) string {
 func ReasonCodes() []string {
 	codes := make([]string, 0, len(errorTable)+1)
 	for _, r := range errorTable {
-		if r.code != "" {
+		if r.code != "" && !slices.Contains(codes, r.code) {
 			codes = append(codes, r.code)
 		}
 	}

@@ -84,7 +84,6 @@ func (h *HTTP) Problem(err error) Response {
 	m := h.m
 	row := answerRow(err)
 	code, status := row.oauth, row.status
-	challenge := status == http.StatusUnauthorized || status == http.StatusBadRequest || status == http.StatusForbidden
 	desc, params := Reason(err), challengeParams(err)
 	key := problemKey{code, desc, params}
 	m.problemsMu.RLock()
@@ -97,11 +96,11 @@ func (h *HTTP) Problem(err error) Response {
 	if status == http.StatusServiceUnavailable {
 		r.RetryAfter = m.cfg.guard.retryAfter()
 	}
-	if challenge {
+	if row.challenge != noChallenge {
 		r.WWWAuthenticate = `Bearer realm="` + m.cfg.realm + `"`
 		// RFC 6750 §3.1: no error code when the request had no credential; a refused refresh
-		// grant is not a bearer-token error either.
-		if code != "unauthorized" && code != "invalid_grant" {
+		// grant is not a bearer-token error either (bareChallenge).
+		if row.challenge == fullChallenge {
 			r.WWWAuthenticate += `, error="` + code + `", error_description="` + desc + `"` + params
 		}
 	}

@@ -3,12 +3,12 @@ package main
 import (
 	"testing"
 
-	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
 	"github.com/jwtexp/jwtexp/examples/internal/exampletest"
 )
 
-func start(t *testing.T, app *exampleapp.App) string {
-	return exampletest.ServeHandler(t, newApp(app))
+func start(t *testing.T, env exampletest.Env) (exampletest.App, string) {
+	app, view := build(t, env)
+	return view, exampletest.ServeHandler(t, newApp(app))
 }
 
 func TestContract(t *testing.T) { exampletest.Contract(t, start) }

@@ -53,6 +53,13 @@ var snippets = []snippet{
 	{ // Redis store (writes its own imports)
 		imports: []string{"log"},
 	},
+	{ // your own store's conformance test (writes its own imports)
+		imports: []string{"time"},
+		stubs: `
+var t *testing.T
+func newTestStore(*testing.T, func() time.Time) core.Store { return nil }
+`,
+	},
 	{ // login with your user store
 		imports: []string{"context", "errors", "net/http", "github.com/jwtexp/jwtexp/core", "github.com/jwtexp/jwtexp/nethttpjwt"},
 		stubs: `

@@ -21,9 +21,9 @@ import (
 )
 
 func main() {
-	Main("echo", func(app *App) error {
+	Main("echo", func(app *App) Serving {
 		srv := Server(app.Config.Addr, newApp(app))
-		return srv.ListenAndServe()
+		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
 	})
 }
 

@@ -25,9 +25,9 @@ import (
 )
 
 func main() {
-	Main("echo5", func(app *App) error {
+	Main("echo5", func(app *App) Serving {
 		srv := Server(app.Config.Addr, newApp(app))
-		return srv.ListenAndServe()
+		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
 	})
 }
 

@@ -21,8 +21,9 @@ import (
 )
 
 func main() {
-	Main("fiber", func(app *App) error {
-		return newApp(app).Listen(app.Config.Addr)
+	Main("fiber", func(app *App) Serving {
+		f := newApp(app)
+		return Serving{Run: func() error { return f.Listen(app.Config.Addr) }, Shutdown: f.ShutdownWithContext}
 	})
 }
 

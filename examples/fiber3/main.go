@@ -20,8 +20,12 @@ import (
 )
 
 func main() {
-	Main("fiber3", func(app *App) error {
-		return newApp(app).Listen(app.Config.Addr, fiber.ListenConfig{DisableStartupMessage: true})
+	Main("fiber3", func(app *App) Serving {
+		f := newApp(app)
+		return Serving{
+			Run:      func() error { return f.Listen(app.Config.Addr, fiber.ListenConfig{DisableStartupMessage: true}) },
+			Shutdown: f.ShutdownWithContext,
+		}
 	})
 }
 

@@ -17,7 +17,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -271,24 +273,70 @@ func Me(c *core.Claims) core.Response {
 // Main is the examples' main: read the environment, build the App, and hand it to serve, which
 // listens on app.Config.Addr until it fails. Bad configuration exits with status 2 and a one-line
 // reason on stderr.
-func Main(name string, serve func(app *App) error) {
-	cfg, err := FromEnv(os.Getenv)
+func Main(name string, serve func(app *App) Serving) {
+	err := setButEmpty(os.Environ())
+	var cfg Config
 	if err == nil {
-		var app *App
+		cfg, err = FromEnv(os.Getenv)
+	}
+	var app *App
+	if err == nil {
 		app, err = New(cfg)
-		if err == nil {
-			defer app.Close()
-			slog.Info(name+" example listening", "addr", "http://"+cfg.Addr, "demo_user", DemoUser, "demo_password", DemoPassword)
-			err = serve(app)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "%s example: %v\n", name, err)
-				os.Exit(1)
-			}
-			return
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s example: invalid configuration: %v\n", name, err)
+		os.Exit(2)
+	}
+	// SIGINT (Ctrl-C) and SIGTERM (docker stop, systemd, Kubernetes) stop the example cleanly: no
+	// new connections, the requests in flight get ShutdownTimeout to finish, the Manager and its
+	// store are closed, exit status 0. A second signal during the drain ends it at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s := serve(app)
+	done := make(chan error, 1)
+	go func() { done <- s.Run() }()
+	slog.Info(name+" example listening", "addr", "http://"+cfg.Addr, "demo_user", DemoUser, "demo_password", DemoPassword)
+	select {
+	case err := <-done: // it could not listen, or stopped by itself
+		app.Close()
+		fmt.Fprintf(os.Stderr, "%s example: %v\n", name, err)
+		os.Exit(1)
+	case <-ctx.Done():
+	}
+	stop()
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	err = s.Shutdown(sctx)
+	cancel()
+	<-done
+	app.Close()
+	slog.Info(name+" example stopped", "drained", err == nil)
+}
+
+// Serving is how an example serves: Run serves until Shutdown is called (it may then return
+// http.ErrServerClosed or nil); Shutdown stops accepting connections and waits for the requests
+// in flight until its context ends.
+type Serving struct {
+	Run      func() error
+	Shutdown func(ctx context.Context) error
+}
+
+// ShutdownTimeout is how long an example waits for its requests in flight after SIGINT or SIGTERM.
+const ShutdownTimeout = 5 * time.Second
+
+// setButEmpty refuses a variable of the example's that is set to the empty string (JWT_ISSUER=
+// in a shell script or a compose file): read as unset it would quietly fall back to a default,
+// which for an issuer or an audience means trusting tokens meant for something else.
+func setButEmpty(environ []string) error {
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if value != "" {
+			continue
+		}
+		if strings.HasPrefix(name, "JWT_") || name == "ADDR" || name == "REDIS_URL" || name == "METRICS" {
+			return fmt.Errorf("%s is set but empty: give it a value, or unset it for the default", name)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "%s example: invalid configuration: %v\n", name, err)
-	os.Exit(2)
+	return nil
 }
 
 // Server timeouts of every example: a slow or silent client is dropped instead of holding a

@@ -22,9 +22,9 @@ import (
 )
 
 func main() {
-	Main("gin", func(app *App) error {
+	Main("gin", func(app *App) Serving {
 		srv := Server(app.Config.Addr, newApp(app))
-		return srv.ListenAndServe()
+		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
 	})
 }
 

@@ -20,9 +20,9 @@ import (
 )
 
 func main() {
-	Main("nethttp", func(app *App) error {
+	Main("nethttp", func(app *App) Serving {
 		srv := Server(app.Config.Addr, newApp(app))
-		return srv.ListenAndServe()
+		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
 	})
 }
 

@@ -20,6 +20,9 @@ func TestSessions(t *testing.T) { exampletest.Sessions(t, start) }
 // TestBadConfigExits runs the real binary with bad variables: exit 2 and a one-line reason.
 func TestBadConfigExits(t *testing.T) { exampletest.BadConfigExits(t) }
 
+// TestGracefulShutdown runs the real binary and stops it with SIGTERM, then SIGINT: exit 0.
+func TestGracefulShutdown(t *testing.T) { exampletest.GracefulShutdown(t) }
+
 func TestLoad(t *testing.T) { exampletest.Load(t, start) }
 
 // TestNaiveClients and TestNaiveAxios: the refresh interceptor most tutorials teach, in Go and in

@@ -95,5 +95,9 @@ func buildJWKS(ks *keySet) []byte {
 // y), §6.3.1 (RSA: n, e) or RFC 8037 §2 (OKP: crv, x). HMAC secrets and refresh-token keys are never
 // in it, nor any private member. With only HMAC keys, or in verification-only mode (WithKeySource),
 // the set is empty: {"keys":[]}. The document is computed once in New; the returned slice is a
-// copy the caller may keep.
-func (m *Manager) JWKS() []byte { return append([]byte(nil), m.jwks...) }
+// copy the caller may keep. With WithKeyRotation it is the key ring's Next, Current and Previous
+// keys, as this instance last read the ring, without the keys retired since.
+func (m *Manager) JWKS() []byte {
+	doc, _ := m.publishedJWKS()
+	return append([]byte(nil), doc...)
+}

@@ -11,22 +11,22 @@ type EventKind uint8
 
 // Event kinds. New kinds are added at the end; a hook should ignore kinds it does not know.
 const (
-	EventRejected          EventKind = iota + 1 // a credential was refused; Err and Reason say why
-	EventIssued                                 // a login issued a new session (token pair)
-	EventRefreshed                              // a refresh token was rotated (or, without rotation, used)
-	EventRefreshGrace                           // the previous refresh token was replayed inside the grace window
-	EventReuseDetected                          // a retired refresh token was presented; its session was revoked
-	EventRevoked                                // a token, session or subject was revoked (logout)
-	EventStoreFailure                           // the store failed; the request was refused (fail closed). Op names the call
-	EventAuthenticated                          // an access token was accepted (Verify, Authenticate)
-	EventStoreCall                              // the Manager called its store; Op, Duration, and Err when it failed
-	EventReplicaSync                            // a local revocation replica reports its state (InSync); see core/redisstore
-	EventKeysFetched                            // a remote key set was fetched; Err is nil on success; see core/jwks
-	EventConfigWarning                          // New accepted a configuration that weakens a safeguard; Reason says which
-	EventRevocationSkipped                      // the store failed and WithFailOpenRevocation accepted a token unchecked
-	EventStoreDataLoss                          // the store found it lost records (restart without data, eviction); older tokens are refused
-	EventKeyRotated                             // a key ring rotated (WithKeyRotation): Op the ring, KeyID the key that stopped signing, Duration how long it signed, Reason "created", "scheduled" or "emergency"
-	EventKeyRetiredPresented                    // a token named a retired key of a key ring: Op the ring, KeyID the key; the token was refused
+	EventRejected            EventKind = iota + 1 // a credential was refused; Err and Reason say why
+	EventIssued                                   // a login issued a new session (token pair)
+	EventRefreshed                                // a refresh token was rotated (or, without rotation, used)
+	EventRefreshGrace                             // the previous refresh token was replayed inside the grace window
+	EventReuseDetected                            // a retired refresh token was presented; its session was revoked
+	EventRevoked                                  // a token, session or subject was revoked (logout)
+	EventStoreFailure                             // the store failed; the request was refused (fail closed). Op names the call
+	EventAuthenticated                            // an access token was accepted (Verify, Authenticate)
+	EventStoreCall                                // the Manager called its store; Op, Duration, and Err when it failed
+	EventReplicaSync                              // a local revocation replica reports its state (InSync); see core/redisstore
+	EventKeysFetched                              // a remote key set was fetched; Err is nil on success; see core/jwks
+	EventConfigWarning                            // New accepted a configuration that weakens a safeguard; Reason says which
+	EventRevocationSkipped                        // the store failed and WithFailOpenRevocation accepted a token unchecked
+	EventStoreDataLoss                            // the store found it lost records (restart without data, eviction); older tokens are refused
+	EventKeyRotated                               // a key ring rotated (WithKeyRotation): Op the ring, KeyID the key that stopped signing, Duration how long it signed, Reason "created", "scheduled" or "emergency"
+	EventKeyRetiredPresented                      // a token named a retired key of a key ring: Op the ring, KeyID the key; the token was refused
 )
 
 // String returns the kind's name as used in logs and metric labels: "rejected", "issued", ...

@@ -34,6 +34,63 @@ func KeyRingOptions(clock *Clock, store core.Store, hook core.Hook) []core.Optio
 func KeyRingSuite(t *testing.T, newStore func(t *testing.T, clock *Clock) core.Store) {
 	t.Run("FiveRotationsThreeInstances", func(t *testing.T) { keyRingRotations(t, newStore) })
 	t.Run("Emergency", func(t *testing.T) { keyRingEmergency(t, newStore) })
+	t.Run("ConcurrentRotation", func(t *testing.T) { keyRingConcurrent(t, newStore) })
+}
+
+// keyRingConcurrent: eight Managers syncing at the same instant, right when a rotation is due,
+// rotate each ring exactly once, and all sign with the same key afterwards.
+func keyRingConcurrent(t *testing.T, newStore func(t *testing.T, clock *Clock) core.Store) {
+	clock := NewClockNow()
+	store := newStore(t, clock)
+	var mu sync.Mutex
+	count := map[string]int{}
+	hook := func(_ context.Context, e core.Event) {
+		if e.Kind == core.EventKeyRotated && e.Reason == "scheduled" {
+			mu.Lock()
+			count[e.Op]++
+			mu.Unlock()
+		}
+	}
+	var ms []*core.Manager
+	for range 8 {
+		m, err := core.New(KeyRingOptions(clock, store, hook)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		ms = append(ms, m)
+	}
+	for round := 1; round <= 5; round++ {
+		clock.Advance(20 * time.Second)
+		var wg sync.WaitGroup
+		startLine := make(chan struct{})
+		errs := make([]error, len(ms))
+		for i, m := range ms {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-startLine
+				errs[i] = m.SyncKeys(context.Background())
+			}()
+		}
+		close(startLine)
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := [2]int{count["access"], count["refresh"]}
+		mu.Unlock()
+		if got != [2]int{round, round} {
+			t.Fatalf("round %d: %v rotations (access, refresh), want %d each", round, got, round)
+		}
+		kid := TokenKID(t, mustIssue(t, ms[0]).AccessToken)
+		for i, m := range ms[1:] {
+			if k := TokenKID(t, mustIssue(t, m).AccessToken); k != kid {
+				t.Fatalf("round %d: instance %d signs with %s, instance 0 with %s", round, i+1, k, kid)
+			}
+		}
+	}
 }
 
 // ringFleet is three Managers sharing one store, each syncing its key ring every sync interval

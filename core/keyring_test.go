@@ -41,9 +41,9 @@ func TestKeyRingConfig(t *testing.T) {
 		opts []core.Option
 		want string
 	}{
-		{"period too short for the access TTL", []core.Option{core.WithKeyRotation("EdDSA", 20 * time.Second)},
+		{"period too short for the access TTL", []core.Option{core.WithKeyRotation("EdDSA", 20*time.Second)},
 			"period 20s is too short for access tokens living 15m0s with leeway 0s, sync interval 2s and JWKS max-age 8s: use at least 1m5s"},
-		{"period too short for the max-age", []core.Option{core.WithKeyRotation("EdDSA", 20 * time.Second), core.WithAccessTTL(10 * time.Second), core.WithJWKSMaxAge(30 * time.Second)},
+		{"period too short for the max-age", []core.Option{core.WithKeyRotation("EdDSA", 20*time.Second), core.WithAccessTTL(10 * time.Second), core.WithJWKSMaxAge(30 * time.Second)},
 			"use at least 38s"},
 		{"refresh period too short", []core.Option{core.WithKeyRotation("EdDSA", time.Hour), core.WithRefreshKeyRotation(time.Hour)},
 			"WithRefreshKeyRotation: period 1h0m0s is too short for refresh tokens living 168h0m0s with leeway 0s and sync interval 5s: use at least 12h0m1s"},

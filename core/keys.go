@@ -336,6 +336,10 @@ func (k *key) sign(signingInput string) (string, error) {
 //     JWKS; wait at least the JWKS cache lifetime (JWKSCacheControl, 5 minutes);
 //  2. switch: make the new key active and keep the old one as an older key; note the time;
 //  3. retire: once KeyRetirable(oldKID, switchTime) reports true, remove the old key.
+//
+// WithKeyRotation does all three by itself, for every instance sharing the store; for a Manager
+// built with it, KeyRetirable ignores stoppedSigning and answers from the ring: whether the key
+// is retired, and when it retires (zero while it is Next or Current).
 func (m *Manager) KeyRetirable(kid string, stoppedSigning time.Time) (bool, time.Time) {
 	var lifetime time.Duration
 	if m.access.ring != nil {

@@ -25,7 +25,7 @@ const (
 	EventConfigWarning                            // New accepted a configuration that weakens a safeguard; Reason says which
 	EventRevocationSkipped                        // the store failed and WithFailOpenRevocation accepted a token unchecked
 	EventStoreDataLoss                            // the store found it lost records (restart without data, eviction); older tokens are refused
-	EventKeyRotated                               // a key ring rotated (WithKeyRotation): Op the ring, KeyID the key that stopped signing, Duration how long it signed, Reason "created", "scheduled" or "emergency"
+	EventKeyRotated                               // a key ring rotated (WithKeyRotation): Op the ring, KeyID the key that stopped signing ("" when created), Duration how long it signed, Reason "created", "scheduled" or "emergency"
 	EventKeyRetiredPresented                      // a token named a retired key of a key ring: Op the ring, KeyID the key; the token was refused
 )
 

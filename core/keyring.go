@@ -444,9 +444,12 @@ func (r *ring) sync(ctx context.Context, compromised string) error {
 		if err := r.install(ctx, got, next.doc); err != nil {
 			return err
 		}
-		if next.stopped != nil && reason != "" {
-			r.m.emit(ctx, Event{Kind: EventKeyRotated, Op: r.name, KeyID: next.stopped.ID, Reason: reason,
-				Duration: time.Duration(next.stopped.Stopped-next.stopped.Signs) * time.Millisecond})
+		if reason != "" {
+			e := Event{Kind: EventKeyRotated, Op: r.name, Reason: reason}
+			if k := next.stopped; k != nil {
+				e.KeyID, e.Duration = k.ID, time.Duration(k.Stopped-k.Signs)*time.Millisecond
+			}
+			r.m.emit(ctx, e)
 		}
 		return nil
 	}

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -199,9 +200,10 @@ type ring struct {
 	retain  time.Duration // Stopped -> Retires
 	publish bool          // access keys: in the JWK Set
 
-	mu   sync.Mutex      // one sync at a time; guards keys
-	keys map[string]*key // material by kid, for the keys of the current view
-	view atomic.Pointer[ringView]
+	mu       sync.Mutex      // one sync at a time; guards keys
+	keys     map[string]*key // material by kid, for the keys of the current view
+	view     atomic.Pointer[ringView]
+	syncedAt atomic.Int64 // Unix ns, Manager clock, of the last read of the ring
 }
 
 // ringView is an immutable local copy of a ring.
@@ -213,7 +215,6 @@ type ringView struct {
 	current  *key
 	byKID    map[string]*key
 	retires  map[string]time.Time
-	syncedAt time.Time // Manager clock
 	retired  []string  // kids recently dropped from the ring (bounded), for EventKeyRetiredPresented
 	jwks     atomic.Pointer[jwksDoc]
 }
@@ -356,7 +357,7 @@ func (m *Manager) ensureKeys(ctx context.Context) error {
 	}
 	stale := m.cfg.now().Add(-2 * m.cfg.ring.sync)
 	for _, r := range []*ring{m.access.ring, m.refresh.ring} {
-		if r.view.Load().syncedAt.Before(stale) {
+		if r.syncedAt.Load() < stale.UnixNano() {
 			if err := r.sync(ctx, ""); err != nil {
 				return err
 			}
@@ -426,6 +427,10 @@ func (r *ring) sync(ctx context.Context, compromised string) error {
 			reason = "scheduled"
 		}
 		if reason == "" && st.Generation != 0 {
+			if old != nil && old.gen == st.Generation && bytes.Equal(old.raw, st.Document) {
+				r.syncedAt.Store(r.m.cfg.now().UnixNano()) // unchanged
+				return nil
+			}
 			return r.install(ctx, st, base)
 		}
 		next, err := r.advance(ctx, base, due, now, compromised, reason != "")
@@ -591,7 +596,7 @@ func generateKey(alg string) (crypto.Signer, error) {
 func (r *ring) install(ctx context.Context, st KeyRingState, doc ringDoc) error {
 	old := r.view.Load()
 	v := &ringView{gen: st.Generation, due: st.Due, doc: doc, raw: st.Document,
-		byKID: make(map[string]*key, len(doc.Keys)), retires: map[string]time.Time{}, syncedAt: r.m.cfg.now()}
+		byKID: make(map[string]*key, len(doc.Keys)), retires: map[string]time.Time{}}
 	keys := make(map[string]*key, len(doc.Keys))
 	purge := false
 	now := st.Now.UnixMilli()
@@ -630,6 +635,7 @@ func (r *ring) install(ctx context.Context, st KeyRingState, doc ringDoc) error 
 	}
 	r.keys = keys
 	r.view.Store(v)
+	r.syncedAt.Store(r.m.cfg.now().UnixNano())
 	if purge && r.publish {
 		r.m.cache.purge()
 	}

@@ -87,7 +87,9 @@ end
 // createScript writes a family, adds it to the subject's session index and, with a bound,
 // ends the least recently used families until the new one fits (see luaIndex). It checks the
 // slot's loss marker first (lossguard), so a loss is recorded before the session's tokens are
-// handed out rather than at their first use.
+// handed out rather than at their first use; a loss found in the second of cur_iat (or later)
+// would refuse the session's tokens at once, so the script then writes nothing and returns
+// {"cutoff", <loss time>}.
 // Returns {sid, message, sid, message, ...} of the families it ended; message announces the sid
 // mark, "" when none was written.
 var createScript = newScript("create",
@@ -98,7 +100,10 @@ var createScript = newScript("create",
 		"loss guard mode",
 	},
 	luaHelpers+luaIndex+`
-lossguard(KEYS[3], ARGV[16])
+local lossat = lossguard(KEYS[3], ARGV[16])
+if lossat > 0 and ARGV[3] ~= '' and math.floor(lossat / 1000) >= math.floor(tonumber(ARGV[3]) / 1000) then
+  return {'cutoff', tostring(lossat)}
+end
 local now = servernow()
 if tonumber(ARGV[4]) <= now then return {} end
 local tag = indextag(KEYS[2])

@@ -221,6 +221,12 @@ func (s *Store) CreateFamily(ctx context.Context, f core.Family, limit core.Sess
 	if err != nil {
 		return nil, s.opError(ctx, f.Subject, "create family", err)
 	}
+	if len(reply) == 2 && reply[0] == "cutoff" {
+		if at, err := strconv.ParseInt(reply[1], 10, 64); err == nil {
+			s.noteLoss(at)
+		}
+		return nil, fmt.Errorf("create family: records lost in the second of its iat: %w", core.ErrIssuedUnderCutOff)
+	}
 	ended, err := s.endedReply(reply)
 	if err != nil {
 		return nil, opError("create family", err)

@@ -208,15 +208,15 @@ type ring struct {
 
 // ringView is an immutable local copy of a ring.
 type ringView struct {
-	gen      int64
-	due      time.Time
-	doc      ringDoc
-	raw      []byte
-	current  *key
-	byKID    map[string]*key
-	retires  map[string]time.Time
-	retired  []string  // kids recently dropped from the ring (bounded), for EventKeyRetiredPresented
-	jwks     atomic.Pointer[jwksDoc]
+	gen     int64
+	due     time.Time
+	doc     ringDoc
+	raw     []byte
+	current *key
+	byKID   map[string]*key
+	retires map[string]time.Time
+	retired []string // kids recently dropped from the ring (bounded), for EventKeyRetiredPresented
+	jwks    atomic.Pointer[jwksDoc]
 }
 
 type jwksDoc struct {

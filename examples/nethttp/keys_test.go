@@ -12,3 +12,7 @@ func TestSigningKeys(t *testing.T) { exampletest.SigningKeys(t, start) }
 
 // TestJoseInterop: Node's jose verifies the example's tokens with its remote JWKS.
 func TestJoseInterop(t *testing.T) { exampletest.JoseInterop(t, start) }
+
+// TestKeyRotation: JWT_SIGNING_ALG and JWT_KEY_ROTATION, two instances sharing the key ring on
+// one Redis.
+func TestKeyRotation(t *testing.T) { exampletest.KeyRotation(t, start) }

@@ -46,6 +46,9 @@ type Config struct {
 	RedisURL                    string        // REDIS_URL; empty: in-memory store
 	SigningKeyFile              string        // JWT_SIGNING_KEY_FILE: PEM private key signing access tokens (see keys.go)
 	JWKSURL                     string        // JWT_JWKS_URL: verify tokens of that JWK Set only (see keys.go)
+	SigningAlg                  string        // JWT_SIGNING_ALG: EdDSA, ES256 or RS256 access keys (see keys.go)
+	KeyRotation                 time.Duration // JWT_KEY_ROTATION: the key ring's period; 0: no rotation
+	KeyEncryptionKey            []byte        // JWT_KEY_ENCRYPTION_KEY (base64 of 32 bytes): seals the ring's keys in Redis
 	Metrics                     bool          // METRICS=1: serve GET /metrics (Prometheus text format)
 	randomRefresh               bool          // JWT_SIGNING_KEY_FILE without JWT_REFRESH_SECRET
 

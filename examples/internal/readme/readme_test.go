@@ -21,9 +21,10 @@ import (
 // separate alternatives (one per framework) is split at blank lines, each part in a function of
 // its own, so that the same name may be declared in each.
 type snippet struct {
-	imports []string
-	stubs   string
-	split   bool
+	imports  []string
+	stubs    string
+	split    bool
+	toplevel bool // the block declares functions: it goes at file level as it is
 }
 
 // commonStubs stand in for what the README assumes the reader has.
@@ -52,6 +53,18 @@ var snippets = []snippet{
 	},
 	{ // Redis store (writes its own imports)
 		imports: []string{"log"},
+	},
+	{ // your own store: the conformance suite (writes its own imports)
+		imports:  []string{"time"},
+		stubs:    "func newTestStore(*testing.T, func() time.Time) core.Store { return nil }",
+		toplevel: true,
+	},
+	{ // key rotation
+		imports: []string{"time", "github.com/jwtexp/jwtexp/core"},
+		stubs: `
+var kek []byte
+var store core.Store
+`,
 	},
 	{ // login with your user store
 		imports: []string{"context", "errors", "net/http", "github.com/jwtexp/jwtexp/core", "github.com/jwtexp/jwtexp/nethttpjwt"},
@@ -133,6 +146,11 @@ func TestREADMESnippets(t *testing.T) {
 			fmt.Fprintf(&src, "\t%q\n", p)
 		}
 		src.WriteString(")\n" + snippets[i].stubs + "\n")
+		if snippets[i].toplevel {
+			src.WriteString(code)
+			files[fmt.Sprintf("block%d.go", i+1)] = src.String()
+			continue
+		}
 		parts := []string{code}
 		if snippets[i].split {
 			parts = strings.Split(code, "\n\n")

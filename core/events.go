@@ -140,7 +140,7 @@ func CombineHooks(hooks ...Hook) Hook {
 // so that a default logger (Info) writes nothing for a login, a refresh or an expired token.
 func (k EventKind) level() slog.Level {
 	switch k {
-	case EventReuseDetected, EventStoreFailure, EventConfigWarning, EventRevocationSkipped, EventStoreDataLoss, EventKeyRetiredPresented:
+	case EventReuseDetected, EventStoreFailure, EventConfigWarning, EventRevocationSkipped, EventStoreDataLoss:
 		return slog.LevelWarn
 	}
 	return slog.LevelDebug

@@ -504,7 +504,9 @@ func WithFailOpenRevocation() Option {
 //
 // Why it is safe to have on: a token is immutable, so the same bytes verify the same way against
 // the same key set, and the configured key set of a Manager never changes (rotation builds a new
-// Manager). A Manager verifying with a remote key set (WithKeySource) keeps no cache, since the
+// Manager; a key ring of WithKeyRotation retires a key only after every token it signed has
+// expired, and empties the cache when a key is retired early by RetireCompromisedKey). A Manager
+// verifying with a remote key set (WithKeySource) keeps no cache, since the
 // issuer may withdraw a key at any time. Only tokens that passed every check are cached - garbage
 // and forged tokens never enter it, so it cannot be flooded by an attacker without valid tokens.
 // Expiry (exp plus leeway) is checked on every hit, and revocation is looked up on every hit

@@ -32,7 +32,7 @@ func TestKeyRingKeyfuncConsumer(t *testing.T) {
 	for range 2 {
 		m, err := core.New(core.WithKeyRotation("EdDSA", 2*time.Second), core.WithStore(store),
 			core.WithIssuer("ring-issuer"), core.WithAudience("ring-api"),
-			core.WithAccessTTL(time.Second), core.WithRefreshTTL(time.Minute), core.WithLogger(nil))
+			core.WithAccessTTL(5*time.Second), core.WithRefreshTTL(time.Minute), core.WithLogger(nil))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,11 +1,15 @@
 package exampletest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os/exec"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,7 +17,8 @@ import (
 )
 
 // KeyRotation checks JWT_SIGNING_ALG with JWT_KEY_ROTATION: two instances on one Redis share one
-// key ring rotating every 2 s (1 s access tokens, no leeway), in real time. Every token one
+// key ring rotating every 2 s (5 s access tokens, no leeway: whole-second iat and exp would leave
+// a 1 s token a moment), in real time. Every token one
 // instance issues is accepted by the other, its kid is in both instances' JWK Sets, served with
 // Cache-Control max-age=1 (the publish-ahead), and a refresh token of one refreshes on the other.
 func KeyRotation(t *testing.T, start Starter) {
@@ -22,7 +27,7 @@ func KeyRotation(t *testing.T, start Starter) {
 	}
 	rs := testutil.StartRedis(t)
 	env := map[string]string{"REDIS_URL": rs.URL(), "JWT_SIGNING_ALG": "EdDSA", "JWT_KEY_ROTATION": "2s",
-		"JWT_ACCESS_TTL": "1s", "JWT_LEEWAY": "0s", "JWT_REFRESH_TTL": "1m",
+		"JWT_ACCESS_TTL": "5s", "JWT_LEEWAY": "0s", "JWT_REFRESH_TTL": "1m",
 		"JWT_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString([]byte("example-kek-for-tests-only-00032"))}
 	a, b := StartLive(t, start, env), StartLive(t, start, env)
 	kids := map[string]bool{}
@@ -85,4 +90,64 @@ func jwksKIDs(t *testing.T, s *Server) ([]string, string) {
 		out = append(out, k.Kid)
 	}
 	return out, resp.Header.Get("Cache-Control")
+}
+
+// JoseKeyRing checks that a JWKS consumer nobody here wrote follows a rotating key ring: Node's
+// jose (createRemoteJWKSet, caching the JWK Set for the max-age of its Cache-Control and never
+// refetching early on an unknown kid) verifies a token every 50 ms, logged in alternately on two
+// instances sharing a ring on one Redis that rotates every 2 s, for five rotations, the JWK Set
+// fetched from both in turn as behind a load balancer: zero unknown-kid failures. Skipped without
+// node/npm or registry access unless JWTEXP_REQUIRE_NODE=1.
+func JoseKeyRing(t *testing.T, start Starter) {
+	dir := installNode(t, "jose", "follow.mjs")
+	rs := testutil.StartRedis(t)
+	env := map[string]string{"REDIS_URL": rs.URL(), "JWT_SIGNING_ALG": "ES256", "JWT_KEY_ROTATION": "2s",
+		"JWT_ACCESS_TTL": "5s", "JWT_LEEWAY": "0s", "JWT_REFRESH_TTL": "1m",
+		"JWT_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString([]byte("example-kek-for-tests-only-00032"))}
+	a, b := StartLive(t, start, env), StartLive(t, start, env)
+	var turn atomic.Int64
+	var fetches atomic.Int64
+	balancer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		s := []*Server{a, b}[turn.Add(1)%2]
+		resp, err := http.Get(s.URL + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.Header().Set("Cache-Control", resp.Header.Get("Cache-Control"))
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(balancer.Close)
+	cfg, _ := json.Marshal(map[string]any{
+		"jwks": balancer.URL + "/.well-known/jwks.json", "login": []string{a.URL + "/login", b.URL + "/login"},
+		"issuer": a.App.Config.Issuer, "audience": a.App.Config.Audience, "ms": 10_500, "every": 50,
+		"username": demo["username"], "password": demo["password"],
+	})
+	cmd := exec.Command("node", "follow.mjs")
+	cmd.Dir = dir
+	cmd.Stdin = bytes.NewReader(cfg)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	raw, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node follow.mjs: %v\n%s", err, stderr.Bytes())
+	}
+	var res struct {
+		Tokens, UnknownKid, Failed, MaxAge int
+		Kids, Errors                       []string
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatalf("follow.mjs output %q: %v", raw, err)
+	}
+	t.Logf("jose: %d tokens, %d signing keys, %d JWKS fetches (max-age %d s), %d unknown-kid failures, %d other failures %v",
+		res.Tokens, len(res.Kids), fetches.Load(), res.MaxAge, res.UnknownKid, res.Failed, res.Errors)
+	if res.UnknownKid != 0 || res.Failed != 0 {
+		t.Fatalf("jose: %d unknown-kid and %d other failures of %d tokens: %v", res.UnknownKid, res.Failed, res.Tokens, res.Errors)
+	}
+	if res.MaxAge != 1 || len(res.Kids) < 5 {
+		t.Fatalf("jose: max-age %d, %d signing keys: want 1 s and at least 5 (five rotations)", res.MaxAge, len(res.Kids))
+	}
 }

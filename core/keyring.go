@@ -355,15 +355,26 @@ func (m *Manager) ensureKeys(ctx context.Context) error {
 	if m.access == nil || m.access.ring == nil {
 		return nil
 	}
-	stale := m.cfg.now().Add(-2 * m.cfg.ring.sync)
+	stale := m.cfg.now().Add(-2 * m.cfg.ring.sync).UnixNano()
 	for _, r := range []*ring{m.access.ring, m.refresh.ring} {
-		if r.syncedAt.Load() < stale.UnixNano() {
-			if err := r.sync(ctx, ""); err != nil {
+		if r.syncedAt.Load() < stale {
+			if err := r.syncIfStale(ctx, stale); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// syncIfStale syncs the ring unless another caller did since stale (Unix ns, Manager clock)
+// while this one waited for the lock: a burst of logins on a stale copy reads the store once.
+func (r *ring) syncIfStale(ctx context.Context, stale int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.syncedAt.Load() >= stale {
+		return nil
+	}
+	return r.syncLocked(ctx, "")
 }
 
 // signing returns the key that signs now: the active key, or the ring's Current.
@@ -399,6 +410,11 @@ func (r *ring) lookup(kid string, hasKID bool, now time.Time) *key {
 func (r *ring) sync(ctx context.Context, compromised string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.syncLocked(ctx, compromised)
+}
+
+// syncLocked is sync; the caller holds r.mu.
+func (r *ring) syncLocked(ctx context.Context, compromised string) error {
 	for range 5 {
 		st, err := r.load(ctx)
 		if err != nil {

@@ -198,3 +198,63 @@ func TestKeyRingSigners(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyRingStaleCopy: an instance whose copy of the ring is older than two sync intervals
+// (its background loop stalled) reads the store before it signs, rotating the ring when due, and
+// the token it signs verifies on an instance that has not synced since: the new Current was its
+// Next.
+func TestKeyRingStaleCopy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := testutil.NewClock(t0)
+	store := core.NewMemoryStore(core.WithMemoryClock(clock.Now))
+	t.Cleanup(func() { store.Close() })
+	var ms []*core.Manager
+	var rotated atomic.Int64
+	hook := func(_ context.Context, e core.Event) {
+		if e.Kind == core.EventKeyRotated && e.Reason == "scheduled" {
+			rotated.Add(1)
+		}
+	}
+	for range 2 {
+		m, err := core.New(testutil.KeyRingOptions(clock, store, hook)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		ms = append(ms, m)
+	}
+	before := testutil.TokenKID(t, mustPair(t, ms[1]).AccessToken)
+	clock.Advance(21 * time.Second)
+	var wg sync.WaitGroup
+	pairs := make([]*core.TokenPair, 8)
+	for i := range pairs { // a burst of logins on the stale copy: one rotation
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pairs[i] = mustPair(t, ms[0])
+		}()
+	}
+	wg.Wait()
+	if n := rotated.Load(); n != 2 {
+		t.Fatalf("%d rotations, want 2 (access and refresh rings, once each)", n)
+	}
+	for _, p := range pairs {
+		if kid := testutil.TokenKID(t, p.AccessToken); kid == before {
+			t.Fatalf("signed with the old Current %s after the rotation was due", kid)
+		}
+		if _, err := ms[1].Verify(ctx, p.AccessToken); err != nil {
+			t.Fatalf("on the instance that has not synced: %v", err)
+		}
+	}
+}
+
+func mustPair(t *testing.T, m *core.Manager) *core.TokenPair {
+	t.Helper()
+	p, err := m.Issue(context.Background(), "alice", nil)
+	if err != nil {
+		t.Error(err)
+		return &core.TokenPair{AccessToken: "x.x.x"}
+	}
+	return p
+}

@@ -739,9 +739,11 @@ const MinKeyRotation = 2 * time.Second
 //
 // It replaces WithHMAC, WithAccessKeys and WithRefreshKeys (combining them is an error), and
 // needs a store that keeps key rings (the MemoryStore and core/redisstore do) and, unless the
-// store is the Manager's own MemoryStore, WithKeyEncryptionKey or WithKeySigners: private keys
-// never reach a shared store unencrypted. New reads (and on first use creates) the ring, and
-// fails when the store cannot be reached.
+// store is a MemoryStore (which lives in this process: its rings are sealed with a key of the
+// process), WithKeyEncryptionKey or WithKeySigners: private keys never reach a shared store
+// unencrypted. New reads (and on first use creates) the rings, within 3 s, and fails when the
+// store cannot be reached or the ring does not open with this instance's KEK. A background
+// goroutine then reads the rings every sync interval (WithKeyRingSync) until Close.
 //
 // period must be at least MinKeyRotation, and long enough that at most 16 keys live at once
 // (period >= (access lifetime + leeway + 2 x sync interval) / 14) and, with WithJWKSMaxAge, that

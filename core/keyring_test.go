@@ -258,3 +258,13 @@ func mustPair(t *testing.T, m *core.Manager) *core.TokenPair {
 	}
 	return p
 }
+
+// TestKeyRingLongSync: a sync interval that leaves no room for the publish-ahead is refused.
+func TestKeyRingLongSync(t *testing.T) {
+	t.Parallel()
+	_, err := core.New(core.WithKeyRotation("EdDSA", 2*time.Second), core.WithKeyRingSync(900*time.Millisecond),
+		core.WithAccessTTL(time.Second), core.WithIssuer("i"), core.WithAudience("a"), core.WithLogger(nil))
+	if !errors.Is(err, core.ErrInvalidConfig) || !strings.Contains(err.Error(), "use at least 2.8s") {
+		t.Fatalf("got %v, want the minimum 2.8s (1 s max-age + 2 x 900 ms)", err)
+	}
+}

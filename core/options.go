@@ -868,7 +868,9 @@ func (c *config) validateKeyRing() []error {
 	life := max(c.accessTTL, c.maxLifetime) + c.leeway
 	given := *r // before the defaults that depend on the period
 	r.derive(c.refreshTTL + c.leeway)
-	if min := given.shortestPeriod(life, given.maxAge); r.period < min {
+	// The derived max-age fits the period by construction, except with a long WithKeyRingSync:
+	// the second bound catches that.
+	if min := max(given.shortestPeriod(life, given.maxAge), r.minPeriod(life, r.maxAge)); r.period < min {
 		errs = append(errs, configError("WithKeyRotation: period %v is too short for access tokens living %v with leeway %v, sync interval %v and JWKS max-age %v: use at least %v", r.period, max(c.accessTTL, c.maxLifetime), c.leeway, r.sync, r.maxAge, min))
 	}
 	if min := (&ringConfig{sync: r.sync}).minPeriod(c.refreshTTL+c.leeway, 0); r.refreshPeriod < min {

@@ -722,10 +722,11 @@ func (r *ring) material(ctx context.Context, rk *ringKey, current bool) (*key, e
 	return k, nil
 }
 
-// load reads the ring through the store guard.
+// load reads the ring through the store guard: the store-wide breaker (subject ""), since a ring
+// belongs to no subject.
 func (r *ring) load(ctx context.Context) (KeyRingState, error) {
 	var st KeyRingState
-	err := r.m.call(ctx, StoreOpLoadKeyRing, "load key ring", func(ctx context.Context) error {
+	err := r.m.call(ctx, StoreOpLoadKeyRing, "load key ring", "", func(ctx context.Context) error {
 		var err error
 		st, err = r.m.store.(KeyRingStore).LoadKeyRing(ctx, r.name, r.m.cfg.now())
 		return err
@@ -737,7 +738,7 @@ func (r *ring) load(ctx context.Context) (KeyRingState, error) {
 func (r *ring) swap(ctx context.Context, next KeyRingState, force bool) (KeyRingState, bool, error) {
 	var st KeyRingState
 	var ok bool
-	err := r.m.call(ctx, StoreOpSwapKeyRing, "swap key ring", func(ctx context.Context) error {
+	err := r.m.call(ctx, StoreOpSwapKeyRing, "swap key ring", "", func(ctx context.Context) error {
 		var err error
 		st, ok, err = r.m.store.(KeyRingStore).SwapKeyRing(ctx, r.name, next, force, r.m.cfg.now())
 		return err

@@ -123,7 +123,7 @@ func JoseKeyRing(t *testing.T, start Starter) {
 	t.Cleanup(balancer.Close)
 	cfg, _ := json.Marshal(map[string]any{
 		"jwks": balancer.URL + "/.well-known/jwks.json", "login": []string{a.URL + "/login", b.URL + "/login"},
-		"issuer": a.App.Config.Issuer, "audience": a.App.Config.Audience, "ms": 10_500, "every": 50,
+		"issuer": a.App.Issuer, "audience": a.App.Audience, "ms": 10_500, "every": 50,
 		"username": demo["username"], "password": demo["password"],
 	})
 	cmd := exec.Command("node", "follow.mjs")

@@ -21,16 +21,16 @@ import (
 // separate alternatives (one per framework) is split at blank lines, each part in a function of
 // its own, so that the same name may be declared in each.
 type snippet struct {
-	imports  []string
-	stubs    string
-	split    bool
-	toplevel bool // the block declares functions: it goes at file level as it is
+	imports []string
+	stubs   string
+	split   bool
 }
 
 // commonStubs stand in for what the README assumes the reader has.
 const commonStubs = `
 var accessSecret, refreshSecret []byte
 var m *core.Manager
+var t *testing.T // the snippets that show a test's body
 `
 
 // snippets has one entry per ```go block of README.md, in order.
@@ -54,10 +54,11 @@ var snippets = []snippet{
 	{ // Redis store (writes its own imports)
 		imports: []string{"log"},
 	},
-	{ // your own store: the conformance suite (writes its own imports)
-		imports:  []string{"time"},
-		stubs:    "func newTestStore(*testing.T, func() time.Time) core.Store { return nil }",
-		toplevel: true,
+	{ // your own store's conformance test (writes its own imports)
+		imports: []string{"time"},
+		stubs: `
+func newTestStore(*testing.T, func() time.Time) core.Store { return nil }
+`,
 	},
 	{ // key rotation
 		imports: []string{"time", "github.com/jwtexp/jwtexp/core"},
@@ -95,10 +96,9 @@ func load() (jwtclient.Token, bool) { return jwtclient.Token{}, false }
 `,
 	},
 	{ // test kit
-		imports: []string{"net/http", "net/http/httptest", "testing", "time", "github.com/jwtexp/jwtexp/core",
+		imports: []string{"net/http", "net/http/httptest", "time", "github.com/jwtexp/jwtexp/core",
 			"github.com/jwtexp/jwtexp/jwtexptest", "github.com/jwtexp/jwtexp/nethttpjwt"},
 		stubs: `
-var t *testing.T
 var meHandler http.Handler
 `,
 	},
@@ -137,7 +137,7 @@ func TestREADMESnippets(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	// One file per block: imports are per file, so Echo v4 and v5 (or Fiber v2 and v3) can both
 	// be "echo" (or "fiber").
-	files := map[string]string{"common.go": "package snippets\n\nimport \"github.com/jwtexp/jwtexp/core\"\n" + commonStubs}
+	files := map[string]string{"common.go": "package snippets\n\nimport (\n\t\"testing\"\n\n\t\"github.com/jwtexp/jwtexp/core\"\n)\n" + commonStubs}
 	for i, b := range blocks {
 		code, own := splitImports(string(b[1]))
 		var src strings.Builder
@@ -146,11 +146,6 @@ func TestREADMESnippets(t *testing.T) {
 			fmt.Fprintf(&src, "\t%q\n", p)
 		}
 		src.WriteString(")\n" + snippets[i].stubs + "\n")
-		if snippets[i].toplevel {
-			src.WriteString(code)
-			files[fmt.Sprintf("block%d.go", i+1)] = src.String()
-			continue
-		}
 		parts := []string{code}
 		if snippets[i].split {
 			parts = strings.Split(code, "\n\n")

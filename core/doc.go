@@ -185,15 +185,17 @@
 //     http_serve.go holds the Serve* handlers, and http_adapter.go the type HTTP that
 //     Manager.HTTP returns to adapters (AuthenticateContext).
 //   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
-//     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set), claims.go
+//     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set, the key
+//     ring's included), claims.go
 //     and scope.go (claims), verify.go (verification, calling the verified-token cache of
 //     cache.go), issue.go (minting, size limits), refresh.go (rotation, the refresh hook),
 //     revoke.go, sessions.go, authorize.go, events.go, context.go.
 //   - store.go: the Store interface and the optional KeyRingStore (core/storetest: the
 //     conformance suite every store runs); memstore.go: the default store (memstore_keyring.go:
 //     its key rings); storeguard.go: deadlines and the circuit breaker around every store call.
-//   - keyring.go: the key ring of WithKeyRotation (lifecycle, schedule, sync, emergency
-//     retirement); keyring_seal.go: its keys at rest (AES-GCM) and signing through KeySigners.
+//   - keyring.go: the key ring of WithKeyRotation (lifecycle, schedule, emergency retirement;
+//     publish.go publishes it); keyring_sync.go: its rotation and synchronisation through the store;
+//     keyring_seal.go: its keys at rest (AES-GCM) and signing through KeySigners.
 //   - jsonscan.go: the strict JSON scanner; unsafe.go: the package's only use of unsafe.
 //
 // A new concern (a new credential type, a new key source, a new store) gets a file or package

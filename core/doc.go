@@ -186,10 +186,9 @@
 //     Manager.HTTP returns to adapters (AuthenticateContext).
 //   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
 //     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set, the key
-//     ring's included), claims.go
-//     and scope.go (claims), verify.go (verification, calling the verified-token cache of
-//     cache.go), issue.go (minting, size limits), refresh.go (rotation, the refresh hook),
-//     revoke.go, sessions.go, authorize.go, events.go, context.go.
+//     ring's included), claims.go and scope.go (claims), verify.go (verification, calling the
+//     verified-token cache of cache.go), issue.go (minting, size limits), refresh.go (rotation,
+//     the refresh hook), revoke.go, sessions.go, authorize.go, events.go, context.go.
 //   - store.go: the Store interface and the optional KeyRingStore (core/storetest: the
 //     conformance suite every store runs); memstore.go: the default store (memstore_keyring.go:
 //     its key rings); storeguard.go: deadlines and the circuit breaker around every store call.

@@ -82,7 +82,7 @@ func (r *ring) syncLocked(ctx context.Context, compromised string) error {
 			return err
 		}
 		if reason != "" {
-			e := Event{Kind: EventKeyRotated, Op: r.name, Reason: reason}
+			e := Event{Kind: EventKeyRotated, Op: r.name, Reason: reason, KeyID: compromised}
 			if k := next.stopped; k != nil {
 				e.KeyID, e.Duration = k.ID, time.Duration(k.Stopped-k.Signs)*time.Millisecond
 			}

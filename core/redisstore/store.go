@@ -25,12 +25,14 @@ type Store struct {
 	clock   serverClock     // offset of the server's clock, for deadlines (deadline.go)
 	wait    replicationWait // revocations wait for replicas (durable.go)
 
-	// requestClock makes Rotate decide by RotateRequest.Now instead of the server's clock. Only
-	// this package's tests set it, to drive the store with a fake clock.
+	// requestClock makes Rotate decide by RotateRequest.Now, and the key-ring scripts by the
+	// Manager's now, instead of the server's clock. Only this package's tests set it, to drive
+	// the store with a fake clock.
 	requestClock bool
 }
 
-// now is the "now" argument of rotateScript: empty (the server's TIME) unless requestClock.
+// now is the "now" argument of rotateScript and the key-ring scripts: empty (the server's TIME)
+// unless requestClock.
 func (s *Store) now(t time.Time) string {
 	if s.requestClock {
 		return ms(t)

@@ -25,6 +25,7 @@ const (
 	EventConfigWarning                          // New accepted a configuration that weakens a safeguard; Reason says which
 	EventRevocationSkipped                      // the store failed and WithFailOpenRevocation accepted a token unchecked
 	EventStoreDataLoss                          // the store found it lost records (restart without data, eviction); older tokens are refused
+	EventConnectionEnded                        // a bound connection (Manager.Bind) ended; Err is its cause (ReasonCode: "expired", "revoked", ...), nil when the application or the client closed it
 )
 
 // String returns the kind's name as used in logs and metric labels: "rejected", "issued", ...
@@ -58,6 +59,8 @@ func (k EventKind) String() string {
 		return "revocation_skipped"
 	case EventStoreDataLoss:
 		return "store_data_loss"
+	case EventConnectionEnded:
+		return "connection_ended"
 	}
 	return "unknown"
 }

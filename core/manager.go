@@ -24,6 +24,7 @@ type Manager struct {
 	breaker     breaker                 // in front of the store (storeguard.go)
 	mem         *MemoryStore            // the store, when it is a *MemoryStore: the guard is not needed
 	http        HTTP                    // the adapters' side (see HTTP); http.m is the Manager
+	conns       connRegistry            // bound connections (connections.go)
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
@@ -101,9 +102,10 @@ func newManager(c config, access, refresh *keySet) *Manager {
 	return m
 }
 
-// Close stops the MemoryStore the Manager created for itself, if any. A store passed with
-// WithStore is left to its owner.
+// Close ends every bound connection (Bind) with context.Canceled and stops the MemoryStore the
+// Manager created for itself, if any. A store passed with WithStore is left to its owner.
 func (m *Manager) Close() error {
+	m.closeConnections()
 	if m.ownStore {
 		return m.store.Close()
 	}

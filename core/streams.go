@@ -132,6 +132,42 @@ func (s *SSE) out() error {
 	return nil
 }
 
+// EventStreamHeaders are the response headers of a bound Server-Sent Events stream, which the
+// adapters set before the first event: the media type, no caching, and no buffering by proxies
+// that honor X-Accel-Buffering (nginx), so that every event and the final "end" reach the client
+// at once.
+var EventStreamHeaders = [...][2]string{
+	{"Content-Type", "text/event-stream"},
+	{"Cache-Control", "no-store"},
+	{"X-Accel-Buffering", "no"},
+}
+
+// StreamFunc serves a bound Server-Sent Events stream: it sends events with sse until ctx (the
+// Connection's context) ends, then returns. It returns early with the error of a failed write
+// (the client went away). conn gives the claims the stream is bound to.
+type StreamFunc func(ctx context.Context, conn *Connection, sse *SSE) error
+
+// ServeEvents serves a Server-Sent Events stream bound to claims, the verified claims of the
+// request (Manager.Bind), on a response whose headers (EventStreamHeaders) the adapter has
+// written: it runs serve with the Connection's context, and when that context ended because of
+// the token (expiry, revocation) it writes the final event "end" with data {"reason":
+// EndReason(cause)}, for example {"reason":"token_expired"}, before returning. flush pushes
+// written bytes to the client (nil: none). Nil claims fail with ErrNoClaims before anything is
+// written.
+func (h *HTTP) ServeEvents(ctx context.Context, claims *Claims, w io.Writer, flush func() error, serve StreamFunc) error {
+	conn, err := h.m.Bind(ctx, claims)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	sse := NewSSE(w, flush)
+	err = serve(conn.Context(), conn, sse)
+	if cause := context.Cause(conn.Context()); Ended(conn.Context()) {
+		return sse.End(cause)
+	}
+	return err
+}
+
 // reauthMessage is the client's message that hands a bound WebSocket a fresher token.
 type reauthMessage struct {
 	Type        string `json:"type"`

@@ -1,0 +1,38 @@
+package fiber3jwt
+
+import (
+	"bufio"
+	"context"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/jwtexp/jwtexp/core"
+)
+
+// Events returns a handler that serves a Server-Sent Events stream bound to the token of the
+// request (see core.Manager.Bind), for a route behind Middleware: serve sends events until its
+// context ends, and when the token expires or is revoked the stream ends with the event "end"
+// and data {"reason":"token_expired"} or {"reason":"token_revoked"} (core.HTTP.ServeEvents). A
+// request without claims is answered as core.ErrNoClaims (500).
+//
+// Fiber writes the stream after the handler returned (SendStreamWriter), so serve must not
+// touch c; it notices a client that went away when a write (a flush) fails. For WebSocket,
+// see the module fastwsjwt.
+func Events(m *core.Manager, serve core.StreamFunc) fiber.Handler {
+	core.MustManager(m, "fiber3jwt.Events")
+	return func(c fiber.Ctx) error {
+		claims, ok := Claims(c)
+		if !ok {
+			return WriteError(c, m, core.ErrNoClaims)
+		}
+		for _, h := range core.EventStreamHeaders {
+			c.Set(h[0], h[1])
+		}
+		// The stream outlives the handler, and c with it: a context of its own, without
+		// the Ctx's cancellation (Fiber reuses the Ctx for the next request).
+		ctx := context.WithoutCancel(c.Context())
+		return c.SendStreamWriter(func(w *bufio.Writer) {
+			_ = m.HTTP().ServeEvents(ctx, claims, w, w.Flush, serve)
+		})
+	}
+}

@@ -207,15 +207,16 @@ func (c *Connection) end(cause error) {
 	last := r.deadlines.Len() == 0
 	r.mu.Unlock()
 	stop()
-	c.cancel(cause)
-	if last {
-		r.poke() // let the goroutine see there is nothing left and return
-	}
+	// The event first, so that whoever sees the context end also sees it counted.
 	e := Event{Kind: EventConnectionEnded, Subject: claims.Subject, SessionID: claims.SessionID, TokenID: claims.TokenID}
 	if !errors.Is(cause, context.Canceled) {
 		e.Err, e.Reason = cause, Reason(cause)
 	}
 	m.emit(context.WithoutCancel(c.ctx), e)
+	c.cancel(cause)
+	if last {
+		r.poke() // let the goroutine see there is nothing left and return
+	}
 }
 
 // forget removes c from the subject index. Callers hold r.mu and removed c from the heap.

@@ -43,6 +43,7 @@ type Metrics struct {
 	fetches     *prometheus.CounterVec
 	warnings    prometheus.Counter
 	dataLoss    prometheus.Counter
+	connEnded   *prometheus.CounterVec
 
 	// Resolved once, so the request path does no label lookup.
 	accepted                       prometheus.Counter
@@ -52,6 +53,7 @@ type Metrics struct {
 	storeObs                       map[string]prometheus.Observer // by core.StoreOps, and "other"
 	storeFail                      map[string]prometheus.Counter  // likewise
 	fetchOK, fetchErr              prometheus.Counter
+	ended                          map[string]prometheus.Counter // by core.EndReason
 
 	replicaSeen  atomic.Bool
 	replicaIn    atomic.Bool
@@ -78,6 +80,7 @@ func New(opts ...Option) *Metrics {
 		revocations: counter("revocations_total", "Revocations, by kind: token, session, subject.", "kind"),
 		storeFails:  counter("store_failures_total", "Requests refused because the store failed, by store call.", "op"),
 		fetches:     counter("jwks_fetches_total", "Fetches of the remote key set, by result: ok, error.", "result"),
+		connEnded:   counter("connections_ended_total", "Connections bound to a token (SSE, WebSocket) that ended, by reason: token_expired, token_revoked, unavailable, closed.", "reason"),
 		storeCalls: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "jwtexp", Name: "store_call_duration_seconds",
 			Help: "Duration of store calls, by Store method.", Buckets: o.buckets, ConstLabels: o.constLabels}, []string{"op"}),
 		inSyncDesc: prometheus.NewDesc("jwtexp_replica_in_sync", "1 while the Redis store's local replica answers without a network call, else 0.", nil, o.constLabels),
@@ -104,6 +107,10 @@ func New(opts ...Option) *Metrics {
 		m.storeFail[op] = m.storeFails.WithLabelValues(op)
 	}
 	m.fetchOK, m.fetchErr = m.fetches.WithLabelValues("ok"), m.fetches.WithLabelValues("error")
+	m.ended = make(map[string]prometheus.Counter)
+	for _, r := range []string{core.EndTokenExpired, core.EndTokenRevoked, core.EndUnavailable, core.EndClosed} {
+		m.ended[r] = m.connEnded.WithLabelValues(r)
+	}
 	return m
 }
 
@@ -167,6 +174,8 @@ func (m *Metrics) Hook(_ context.Context, e core.Event) {
 		m.warnings.Inc()
 	case core.EventStoreDataLoss:
 		m.dataLoss.Inc()
+	case core.EventConnectionEnded:
+		m.ended[core.EndReason(e.Err)].Inc() // EndReason returns one of the four keys
 	}
 }
 
@@ -202,7 +211,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.decisions, m.issued, m.refreshes, m.revocations, m.storeCalls, m.storeFails, m.fetches, m.warnings, m.dataLoss}
+	return []prometheus.Collector{m.decisions, m.issued, m.refreshes, m.revocations, m.storeCalls, m.storeFails, m.fetches, m.warnings, m.dataLoss, m.connEnded}
 }
 
 var _ prometheus.Collector = (*Metrics)(nil)

@@ -3,7 +3,6 @@ package echo5jwt_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -24,9 +23,7 @@ func TestStreams(t *testing.T) {
 		e.GET("/api/events", echo5jwt.Events(m, testutil.TickEvents), echo5jwt.Middleware(m))
 		e.GET("/api/ws", echo.WrapHandler(wsjwt.Handler(m, ticks)), echo5jwt.Middleware(m))
 		h := e
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
-		return srv.URL
+		return testutil.ServeStreams(t, h)
 	}
 	t.Run("events", func(t *testing.T) { t.Parallel(); testutil.EventsSuite(t, start) })
 	t.Run("websocket", func(t *testing.T) { t.Parallel(); testutil.WebSocketSuite(t, start, wsClient) })

@@ -2,6 +2,7 @@ package echojwt
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,6 +28,8 @@ func Events(m *core.Manager, serve core.StreamFunc) echo.HandlerFunc {
 		}
 		w.WriteHeader(http.StatusOK)
 		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's timeouts; its token bounds it
+		_ = rc.SetReadDeadline(time.Time{})  // else net/http cancels the request at ReadTimeout
 		if rc.Flush() != nil {
 			return nil
 		}

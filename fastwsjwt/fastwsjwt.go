@@ -102,8 +102,12 @@ func (s *Socket) Connection() *core.Connection { return s.bound }
 // while a message waits here unread: read it, or send none.
 func (s *Socket) Messages() <-chan Message { return s.messages }
 
-// WriteText writes one text message. Safe for concurrent use; ctx bounds the write.
+// WriteText writes one text message, unless ctx has ended (then it returns ctx's error). Safe
+// for concurrent use; ctx's deadline, if any, bounds the write.
 func (s *Socket) WriteText(ctx context.Context, msg []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	deadline, _ := ctx.Deadline() // zero: none
@@ -144,6 +148,8 @@ func Upgrade(m *core.Manager, ctx *fasthttp.RequestCtx, claims *core.Claims, ser
 		CheckOrigin:  o.checkOrigin,
 	}
 	return up.Upgrade(ctx, func(conn *websocket.Conn) {
+		// A socket outlives the server's ReadTimeout and WriteTimeout; its token bounds it.
+		_ = conn.NetConn().SetDeadline(time.Time{})
 		conn.SetReadLimit(o.readLimit)
 		run(m, conn, claims, serve)
 	})

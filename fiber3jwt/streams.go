@@ -3,6 +3,8 @@ package fiber3jwt
 import (
 	"bufio"
 	"context"
+	"net"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -31,8 +33,21 @@ func Events(m *core.Manager, serve core.StreamFunc) fiber.Handler {
 		// The stream outlives the handler, and c with it: a context of its own, without
 		// the Ctx's cancellation (Fiber reuses the Ctx for the next request).
 		ctx := context.WithoutCancel(c.Context())
+		conn := c.RequestCtx().Conn()
 		return c.SendStreamWriter(func(w *bufio.Writer) {
-			_ = m.HTTP().ServeEvents(ctx, claims, w, w.Flush, serve)
+			_ = m.HTTP().ServeEvents(ctx, claims, w, flusher(w, conn), serve)
 		})
+	}
+}
+
+// flusher flushes w and clears the connection's write deadline: a stream outlives the server's
+// WriteTimeout (its token's lifetime bounds it), and fasthttp sets that deadline when it starts
+// sending the response, which may be after the stream's first write, so every flush clears it.
+func flusher(w *bufio.Writer, conn net.Conn) func() error {
+	return func() error {
+		if conn != nil {
+			_ = conn.SetWriteDeadline(time.Time{})
+		}
+		return w.Flush()
 	}
 }

@@ -20,7 +20,7 @@ import (
 func TestStreams(t *testing.T) {
 	t.Parallel()
 	start := func(t *testing.T, m *core.Manager) string {
-		app := fiber.New()
+		app := fiber.New(fiber.Config{ReadTimeout: testutil.StreamServerTimeout, WriteTimeout: testutil.StreamServerTimeout})
 		app.Get("/api/events", fiber3jwt.Middleware(m), fiber3jwt.Events(m, testutil.TickEvents))
 		app.Get("/api/ws", fiber3jwt.Middleware(m), func(c fiber.Ctx) error {
 			claims, _ := fiber3jwt.Claims(c)

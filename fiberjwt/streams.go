@@ -2,6 +2,8 @@ package fiberjwt
 
 import (
 	"bufio"
+	"net"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -28,9 +30,22 @@ func Events(m *core.Manager, serve core.StreamFunc) fiber.Handler {
 			c.Set(h[0], h[1])
 		}
 		ctx := c.UserContext() // a context of its own, not c: it outlives the handler
+		conn := c.Context().Conn()
 		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-			_ = m.HTTP().ServeEvents(ctx, claims, w, w.Flush, serve)
+			_ = m.HTTP().ServeEvents(ctx, claims, w, flusher(w, conn), serve)
 		})
 		return nil
+	}
+}
+
+// flusher flushes w and clears the connection's write deadline: a stream outlives the server's
+// WriteTimeout (its token's lifetime bounds it), and fasthttp sets that deadline when it starts
+// sending the response, which may be after the stream's first write, so every flush clears it.
+func flusher(w *bufio.Writer, conn net.Conn) func() error {
+	return func() error {
+		if conn != nil {
+			_ = conn.SetWriteDeadline(time.Time{})
+		}
+		return w.Flush()
 	}
 }

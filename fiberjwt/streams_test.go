@@ -20,7 +20,7 @@ import (
 func TestStreams(t *testing.T) {
 	t.Parallel()
 	start := func(t *testing.T, m *core.Manager) string {
-		app := fiber.New()
+		app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: testutil.StreamServerTimeout, WriteTimeout: testutil.StreamServerTimeout})
 		app.Get("/api/events", fiberjwt.Middleware(m), fiberjwt.Events(m, testutil.TickEvents))
 		app.Get("/api/ws", fiberjwt.Middleware(m), func(c *fiber.Ctx) error {
 			claims, _ := fiberjwt.Claims(c)

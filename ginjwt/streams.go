@@ -2,6 +2,7 @@ package ginjwt
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -23,6 +24,11 @@ func Events(m *core.Manager, serve core.StreamFunc) gin.HandlerFunc {
 			return
 		}
 		w := c.Writer
+		// A stream outlives the server's WriteTimeout; its token's lifetime bounds it.
+		// ReadTimeout would cancel the request's context (net/http's background read fails).
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Time{})
+		_ = rc.SetReadDeadline(time.Time{})
 		for _, h := range core.EventStreamHeaders {
 			w.Header().Set(h[0], h[1])
 		}

@@ -3,7 +3,6 @@ package ginjwt_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -24,9 +23,7 @@ func TestStreams(t *testing.T) {
 		r.GET("/api/events", ginjwt.Middleware(m), ginjwt.Events(m, testutil.TickEvents))
 		r.GET("/api/ws", ginjwt.Middleware(m), gin.WrapH(wsjwt.Handler(m, ticks)))
 		h := r
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
-		return srv.URL
+		return testutil.ServeStreams(t, h)
 	}
 	t.Run("events", func(t *testing.T) { t.Parallel(); testutil.EventsSuite(t, start) })
 	t.Run("websocket", func(t *testing.T) { t.Parallel(); testutil.WebSocketSuite(t, start, wsClient) })

@@ -2,6 +2,7 @@ package nethttpjwt
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/jwtexp/jwtexp/core"
 )
@@ -11,7 +12,8 @@ import (
 // context ends, and when the token expires or is revoked the stream ends with the event "end"
 // and data {"reason":"token_expired"} or {"reason":"token_revoked"} (core.HTTP.ServeEvents). A
 // request without claims (no Middleware, or an anonymous one) is answered as core.ErrNoClaims
-// (500). For WebSocket, see the module wsjwt.
+// (500). The stream is exempt from the server's WriteTimeout (its token's lifetime bounds it).
+// For WebSocket, see the module wsjwt.
 func Events(m *core.Manager, serve core.StreamFunc) http.Handler {
 	core.MustManager(m, "nethttpjwt.Events")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -27,6 +29,8 @@ func serveEvents(m *core.Manager, w http.ResponseWriter, r *http.Request, serve 
 		return
 	}
 	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's timeouts; its token bounds it
+	_ = rc.SetReadDeadline(time.Time{})  // else net/http cancels the request at ReadTimeout
 	for _, h := range core.EventStreamHeaders {
 		w.Header().Set(h[0], h[1])
 	}

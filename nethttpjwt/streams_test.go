@@ -2,7 +2,6 @@ package nethttpjwt_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -15,8 +14,6 @@ func TestEvents(t *testing.T) {
 	testutil.EventsSuite(t, func(t *testing.T, m *core.Manager) string {
 		mux := http.NewServeMux()
 		mux.Handle("GET /api/events", nethttpjwt.Middleware(m)(nethttpjwt.Events(m, testutil.TickEvents)))
-		srv := httptest.NewServer(mux)
-		t.Cleanup(srv.Close)
-		return srv.URL
+		return testutil.ServeStreams(t, mux)
 	})
 }

@@ -46,6 +46,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -83,6 +84,7 @@ type ServeFunc func(ctx context.Context, s *Socket) error
 
 // Socket is a WebSocket bound to the token of the request that opened it.
 type Socket struct {
+	life     context.Context // ends when the client goes away or the handler returns
 	conn     *websocket.Conn
 	bound    *core.Connection
 	messages chan Message
@@ -107,9 +109,15 @@ func (s *Socket) Connection() *core.Connection { return s.bound }
 // reauthentication - while a message waits here unread: read it, or send none.
 func (s *Socket) Messages() <-chan Message { return s.messages }
 
-// WriteText writes one text message. Safe for concurrent use.
+// WriteText writes one text message, unless ctx has ended (then it returns ctx's error). Safe
+// for concurrent use. A write under way is not abandoned when ctx ends: the WebSocket library
+// tears the whole connection down when a write's context ends, which would cut the close frame
+// that tells the client why the socket ends; the socket's own life bounds it instead.
 func (s *Socket) WriteText(ctx context.Context, msg []byte) error {
-	return s.conn.Write(ctx, websocket.MessageText, msg)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.conn.Write(s.life, websocket.MessageText, msg)
 }
 
 // WriteJSON writes v as one JSON text message. Safe for concurrent use.
@@ -138,6 +146,11 @@ func Handler(m *core.Manager, serve ServeFunc, opts ...Option) http.Handler {
 			m.HTTP().Problem(core.ErrNoClaims).Write(w)
 			return
 		}
+		// A socket outlives the server's ReadTimeout and WriteTimeout, whose deadlines stay on a
+		// hijacked connection; its token's lifetime bounds it.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
 		conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 			Subprotocols:   []string{core.WebSocketProtocol},
 			OriginPatterns: o.origins,
@@ -160,7 +173,7 @@ func run(m *core.Manager, parent context.Context, conn *websocket.Conn, claims *
 		return
 	}
 	defer bound.Close()
-	s := &Socket{conn: conn, bound: bound, messages: make(chan Message, queue)}
+	s := &Socket{life: ctx, conn: conn, bound: bound, messages: make(chan Message, queue)}
 	done := make(chan struct{})
 	go s.read(ctx, cancel, done) // a WebSocket needs a reader anyway: it answers pings and closes
 	err = serve(bound.Context(), s)

@@ -3,7 +3,6 @@ package wsjwt_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -60,8 +59,6 @@ func TestWebSocketNetHTTP(t *testing.T) {
 	testutil.WebSocketSuite(t, func(t *testing.T, m *core.Manager) string {
 		mux := http.NewServeMux()
 		mux.Handle("GET /api/ws", nethttpjwt.Middleware(m)(wsjwt.Handler(m, Ticks)))
-		srv := httptest.NewServer(mux)
-		t.Cleanup(srv.Close)
-		return srv.URL
+		return testutil.ServeStreams(t, mux)
 	}, Client)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,10 @@ import (
 
 // StreamTick is how often the suite's streams tick: often, so that the suite runs fast.
 const StreamTick = 50 * time.Millisecond
+
+// StreamServerTimeout is the read and write timeout of the suite's servers (net/http's
+// ReadTimeout and WriteTimeout, Fiber's): short, so that the suite sees a stream outlive them.
+const StreamServerTimeout = 300 * time.Millisecond
 
 // streamWait bounds every wait of the suite for an event, far above what a pass needs.
 const streamWait = 10 * time.Second
@@ -56,7 +61,7 @@ func TickEvents(ctx context.Context, conn *core.Connection, sse *core.SSE) error
 }
 
 // StreamServer starts a server of the adapter under test on a new Manager m and returns its
-// base URL ("http://127.0.0.1:port"). It serves GET /api/events (TickEvents, through the
+// base URL ("http://127.0.0.1:port"), with read and write timeouts of StreamServerTimeout. It serves GET /api/events (TickEvents, through the
 // adapter's Events) and, for the WebSocket suite, GET /api/ws (ticks {"type":"tick","sub","exp"}
 // every StreamTick through the WebSocket helper), both behind the adapter's Middleware; the
 // server stops when the test ends.
@@ -199,6 +204,17 @@ func within(t *testing.T, what string, since, at time.Time) {
 	}
 }
 
+// ServeStreams serves h on a loopback port until the test ends, with the read and write timeouts
+// of StreamServerTimeout, and returns its base URL: the StreamServer body for http.Handler
+// routers (net/http, Gin, Echo).
+func ServeStreams(t *testing.T, h http.Handler) string {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = StreamServerTimeout, StreamServerTimeout
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // EventsSuite runs the Server-Sent Events cases against the adapter's server.
 func EventsSuite(t *testing.T, start StreamServer) {
 	t.Helper()
@@ -235,6 +251,17 @@ func EventsSuite(t *testing.T, start StreamServer) {
 			t.Fatal(err)
 		}
 		within(t, "log out everywhere", since, s.expectEnd(t, core.EndTokenRevoked))
+	})
+	t.Run("outlives the server's timeouts", func(t *testing.T) {
+		t.Parallel()
+		e := newStreamEnv(t, start)
+		p := e.login("alice")
+		s := e.openEvents(p.AccessToken)
+		for end := time.Now().Add(4 * StreamServerTimeout); time.Now().Before(end); {
+			s.expectTick(t, "alice", p.AccessExpiresAt)
+		}
+		e.expire(p)
+		s.expectEnd(t, core.EndTokenExpired)
 	})
 	t.Run("refused without a token", func(t *testing.T) {
 		t.Parallel()
@@ -371,6 +398,17 @@ func WebSocketSuite(t *testing.T, start StreamServer, client WSClient) {
 			t.Fatal(err)
 		}
 		within(t, "logout", since, expectWSClose(t, client, conn, core.CloseTokenRevoked, "token revoked"))
+	})
+	t.Run("outlives the server's timeouts", func(t *testing.T) {
+		t.Parallel()
+		e := newStreamEnv(t, start)
+		p := e.login("alice")
+		conn := e.dial(client, bearerHeader(p.AccessToken), nil)
+		for end := time.Now().Add(4 * StreamServerTimeout); time.Now().Before(end); {
+			expectWSTick(t, conn, "alice", p.AccessExpiresAt)
+		}
+		e.expire(p)
+		expectWSClose(t, client, conn, core.CloseTokenExpired, "token expired")
 	})
 	t.Run("the token as a subprotocol", func(t *testing.T) {
 		t.Parallel()

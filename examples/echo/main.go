@@ -15,6 +15,7 @@ import (
 	"github.com/jwtexp/jwtexp/echojwt"
 	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
 	"github.com/jwtexp/jwtexp/examples/internal/web"
+	"github.com/jwtexp/jwtexp/wsjwt"
 )
 
 func main() {
@@ -52,6 +53,8 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e.GET("/api/sessions", echojwt.SessionsHandler(m), auth)
 	e.DELETE("/api/sessions/:id", echojwt.EndSessionHandler(m, "id"), auth)
 	e.DELETE("/api/sessions", echojwt.EndOtherSessionsHandler(m), auth)
+	e.GET("/api/events", echojwt.Events(m, exampleapp.Events), auth)
+	e.GET("/api/ws", echo.WrapHandler(wsjwt.Handler(m, exampleapp.Socket)), auth)
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	e.Any("/*", echo.WrapHandler(web.Handler()))
 	return e

@@ -19,6 +19,7 @@ import (
 	"github.com/jwtexp/jwtexp/echo5jwt"
 	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
 	"github.com/jwtexp/jwtexp/examples/internal/web"
+	"github.com/jwtexp/jwtexp/wsjwt"
 )
 
 func main() {
@@ -55,6 +56,8 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e.GET("/api/sessions", echo5jwt.SessionsHandler(m), auth)
 	e.DELETE("/api/sessions/:id", echo5jwt.EndSessionHandler(m, "id"), auth)
 	e.DELETE("/api/sessions", echo5jwt.EndOtherSessionsHandler(m), auth)
+	e.GET("/api/events", echo5jwt.Events(m, exampleapp.Events), auth)
+	e.GET("/api/ws", echo.WrapHandler(wsjwt.Handler(m, exampleapp.Socket)), auth)
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	e.Any("/*", echo.WrapHandler(web.Handler()))
 	return e

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
 	"github.com/jwtexp/jwtexp/examples/internal/web"
+	"github.com/jwtexp/jwtexp/fastwsjwt"
 	"github.com/jwtexp/jwtexp/fiberjwt"
 )
 
@@ -59,6 +60,11 @@ func newApp(app *exampleapp.App) *fiber.App {
 	f.Get("/api/sessions", auth, fiberjwt.SessionsHandler(m))
 	f.Delete("/api/sessions/:id", auth, fiberjwt.EndSessionHandler(m, "id"))
 	f.Delete("/api/sessions", auth, fiberjwt.EndOtherSessionsHandler(m))
+	f.Get("/api/events", auth, fiberjwt.Events(m, exampleapp.Events))
+	f.Get("/api/ws", auth, func(c *fiber.Ctx) error {
+		claims, _ := fiberjwt.Claims(c)
+		return fastwsjwt.Upgrade(m, c.Context(), claims, exampleapp.FastSocket)
+	})
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	f.Use(adaptor.HTTPHandler(web.Handler()))
 	return f

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
 	"github.com/jwtexp/jwtexp/examples/internal/web"
+	"github.com/jwtexp/jwtexp/fastwsjwt"
 	"github.com/jwtexp/jwtexp/fiber3jwt"
 )
 
@@ -55,6 +56,11 @@ func newApp(app *exampleapp.App) *fiber.App {
 	f.Get("/api/sessions", auth, fiber3jwt.SessionsHandler(m))
 	f.Delete("/api/sessions/:id", auth, fiber3jwt.EndSessionHandler(m, "id"))
 	f.Delete("/api/sessions", auth, fiber3jwt.EndOtherSessionsHandler(m))
+	f.Get("/api/events", auth, fiber3jwt.Events(m, exampleapp.Events))
+	f.Get("/api/ws", auth, func(c fiber.Ctx) error {
+		claims, _ := fiber3jwt.Claims(c)
+		return fastwsjwt.Upgrade(m, c.RequestCtx(), claims, exampleapp.FastSocket)
+	})
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	f.Use(adaptor.HTTPHandler(web.Handler()))
 	return f

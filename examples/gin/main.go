@@ -16,6 +16,7 @@ import (
 	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
 	"github.com/jwtexp/jwtexp/examples/internal/web"
 	"github.com/jwtexp/jwtexp/ginjwt"
+	"github.com/jwtexp/jwtexp/wsjwt"
 )
 
 func main() {
@@ -49,6 +50,8 @@ func newApp(app *exampleapp.App) *gin.Engine {
 	api.GET("/me", me)
 	api.GET("/admin", ginjwt.RequireScope(m, exampleapp.AdminScope), me)
 	api.GET("/sensitive", ginjwt.RequireStepUp(m, exampleapp.RecentLogin), me)
+	api.GET("/events", ginjwt.Events(m, exampleapp.Events))
+	api.GET("/ws", gin.WrapH(wsjwt.Handler(m, exampleapp.Socket)))
 	sessions := r.Group("/api/sessions", ginjwt.Middleware(m))
 	sessions.GET("", ginjwt.SessionsHandler(m))
 	sessions.DELETE("/:id", ginjwt.EndSessionHandler(m, "id"))

@@ -1,7 +1,8 @@
 // Command nethttp is the net/http example of jwtexp: POST /login (demo user
 // alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
 // GET /api/admin (scope "admin"), GET /api/sensitive (a login at most 5 minutes old, RFC
-// 9470) and the /api/sessions routes; and the browser client at /. Configure it with the
+// 9470), the /api/sessions routes, GET /api/events (SSE) and GET /api/ws (WebSocket), which end
+// with their token; and the browser client at /. Configure it with the
 // environment variables of the README.
 //
 //	go run ./examples/nethttp
@@ -14,6 +15,7 @@ import (
 	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
 	"github.com/jwtexp/jwtexp/examples/internal/web"
 	"github.com/jwtexp/jwtexp/nethttpjwt"
+	"github.com/jwtexp/jwtexp/wsjwt"
 )
 
 func main() {
@@ -45,6 +47,8 @@ func newApp(app *exampleapp.App) http.Handler {
 	mux.Handle("GET /api/sessions", auth(nethttpjwt.SessionsHandler(m)))
 	mux.Handle("DELETE /api/sessions/{id}", auth(nethttpjwt.EndSessionHandler(m, "id")))
 	mux.Handle("DELETE /api/sessions", auth(nethttpjwt.EndOtherSessionsHandler(m)))
+	mux.Handle("GET /api/events", auth(nethttpjwt.Events(m, exampleapp.Events)))
+	mux.Handle("GET /api/ws", auth(wsjwt.Handler(m, exampleapp.Socket)))
 	mux.Handle("GET /", web.Handler())
 	return mux
 }

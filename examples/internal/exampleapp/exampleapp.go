@@ -146,6 +146,9 @@ func New(c Config) (*App, error) {
 		core.WithLogger(logger),
 		// "Your devices": each session records the browser, system and /24 network it came from.
 		core.WithSessionClients(),
+		// The browser client opens GET /api/ws with new WebSocket(url, ["jwtexp.bearer", token]):
+		// browsers cannot set Authorization on a WebSocket.
+		core.WithWebSocketProtocolToken(),
 	}
 	if c.Clock != nil {
 		opts = append(opts, core.WithClock(c.Clock))
@@ -190,7 +193,9 @@ func New(c Config) (*App, error) {
 			a.redis.Close()
 			return nil, fmt.Errorf("REDIS_URL: cannot reach Redis: %v", err)
 		}
-		st, err := redisstore.New(a.redis, redisstore.WithEventHook(hook))
+		// The local replica answers revocation checks without a round trip and hears every
+		// instance's revocations, which end /api/events and /api/ws within moments.
+		st, err := redisstore.New(a.redis, redisstore.WithEventHook(hook), redisstore.WithLocalReplica())
 		if err != nil {
 			a.redis.Close()
 			return nil, err

@@ -82,7 +82,7 @@ type connRegistry struct {
 // too, a little later). A token already past exp plus leeway gives a Connection whose Context has
 // ended already.
 //
-// Nil claims (an anonymous request) fail with ErrNoClaims. With WithRevocationCheck(false) a
+// Nil claims (an anonymous request) fail with ErrNoClaims. With WithoutRevocationCheck a
 // connection ends only at its token's expiry, as the token itself would.
 func (m *Manager) Bind(ctx context.Context, c *Claims) (*Connection, error) {
 	if c == nil {

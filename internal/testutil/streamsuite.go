@@ -215,6 +215,21 @@ func ServeStreams(t *testing.T, h http.Handler) string {
 	return srv.URL
 }
 
+// waitReleased waits until the Manager holds no bound connection: the server noticed every
+// client that left and released its connection.
+func (e *streamEnv) waitReleased(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(streamWait)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for e.m.Connections() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Connections: %d bound %v after the clients left, want 0", e.m.Connections(), streamWait)
+		}
+		<-tick.C
+	}
+}
+
 // EventsSuite runs the Server-Sent Events cases against the adapter's server.
 func EventsSuite(t *testing.T, start StreamServer) {
 	t.Helper()
@@ -282,15 +297,7 @@ func EventsSuite(t *testing.T, start StreamServer) {
 		s := e.openEvents(p.AccessToken)
 		s.expectTick(t, "alice", p.AccessExpiresAt)
 		s.resp.Body.Close()
-		deadline := time.Now().Add(streamWait)
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for e.m.Connections() != 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("Connections: %d bound %v after the client left, want 0", e.m.Connections(), streamWait)
-			}
-			<-tick.C
-		}
+		e.waitReleased(t)
 	})
 }
 
@@ -409,6 +416,23 @@ func WebSocketSuite(t *testing.T, start StreamServer, client WSClient) {
 		}
 		e.expire(p)
 		expectWSClose(t, client, conn, core.CloseTokenExpired, "token expired")
+	})
+	t.Run("the client leaving releases the connection", func(t *testing.T) {
+		t.Parallel()
+		e := newStreamEnv(t, start)
+		p := e.login("alice")
+		conns := make([]WSConn, 20)
+		for i := range conns {
+			conns[i] = e.dial(client, bearerHeader(p.AccessToken), nil)
+			expectWSTick(t, conns[i], "alice", p.AccessExpiresAt)
+		}
+		if n := e.m.Connections(); n != len(conns) {
+			t.Fatalf("Connections with %d sockets open: got %d", len(conns), n)
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		e.waitReleased(t)
 	})
 	t.Run("the token as a subprotocol", func(t *testing.T) {
 		t.Parallel()

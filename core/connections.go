@@ -172,12 +172,18 @@ func (c *Connection) Reauthenticate(ctx context.Context, accessToken string) (*C
 		return nil, err
 	}
 	r.mu.Lock()
-	if c.index < 0 { // ended meanwhile, or expired and ending
+	if c.index == ended {
 		r.mu.Unlock()
+		<-c.ctx.Done() // end cancels the context right after it marks the connection ended
 		return nil, context.Cause(c.ctx)
 	}
 	c.claims, c.deadline = nc, nc.ExpiresAt.Add(c.m.cfg.leeway)
-	heap.Fix(&r.deadlines, c.index)
+	if c.index == outOfHeap {
+		// Popped for its old deadline, not ended yet: the new token arrived just in time.
+		heap.Push(&r.deadlines, c)
+	} else {
+		heap.Fix(&r.deadlines, c.index)
+	}
 	r.mu.Unlock()
 	r.poke()
 	return nc, nil
@@ -190,11 +196,15 @@ func (c *Connection) Close() {
 }
 
 // end ends the connection with cause, once, and reports it as EventConnectionEnded.
-func (c *Connection) end(cause error) {
+func (c *Connection) end(cause error) { c.endIf(cause, false) }
+
+// endIf is end; with expired, only if the connection is still out of the heap as the goroutine
+// popped it for its deadline, not put back meanwhile by a Reauthenticate that came just in time.
+func (c *Connection) endIf(cause error, expired bool) {
 	m := c.m
 	r := &m.conns
 	r.mu.Lock()
-	if c.index == ended {
+	if c.index == ended || (expired && c.index != outOfHeap) {
 		r.mu.Unlock()
 		return
 	}
@@ -319,7 +329,7 @@ func (m *Manager) serveConnections() {
 		}
 		r.mu.Unlock()
 		for _, c := range expired {
-			c.end(errExpired)
+			c.endIf(errExpired, true)
 		}
 		if len(check) > 0 {
 			m.checkConnections(check)

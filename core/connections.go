@@ -67,6 +67,7 @@ type connRegistry struct {
 	pending    map[string]struct{} // subjects announced since the last check
 	pendingAll bool                // every subject announced
 	running    bool                // the goroutine runs
+	checking   bool                // a round of revocation checks runs
 	nextPoll   time.Time           // by the Manager's clock; zero: the store announces
 	wake       chan struct{}       // capacity 1: pokes the goroutine
 
@@ -302,29 +303,34 @@ func (m *Manager) serveConnections() {
 		for r.deadlines.Len() > 0 && !now.Before(r.deadlines[0].deadline) {
 			expired = append(expired, heap.Pop(&r.deadlines).(*Connection)) // outOfHeap: end ends it
 		}
-		poll := !r.nextPoll.IsZero() && !now.Before(r.nextPoll)
+		// The checks run in a goroutine of their own, one round at a time, so that a slow
+		// store never delays an expiry; what is announced meanwhile waits for the next round.
+		poll := !r.nextPoll.IsZero() && !now.Before(r.nextPoll) && !r.checking
 		if poll {
 			r.nextPoll = now.Add(m.cfg.connCheck)
 		}
-		switch {
-		case r.pendingAll || poll:
-			for _, c := range r.deadlines {
-				check = append(check, c)
-			}
-		default:
-			for subject := range r.pending {
-				for c := range r.bySubject[subject] {
+		if !r.checking {
+			switch {
+			case r.pendingAll || poll:
+				for _, c := range r.deadlines {
 					check = append(check, c)
 				}
+			default:
+				for subject := range r.pending {
+					for c := range r.bySubject[subject] {
+						check = append(check, c)
+					}
+				}
 			}
+			r.pendingAll = false
+			clear(r.pending)
+			r.checking = len(check) > 0
 		}
-		r.pendingAll = false
-		clear(r.pending)
 		wait := connectionTick
 		if r.deadlines.Len() > 0 {
 			wait = min(wait, r.deadlines[0].deadline.Sub(now))
 		}
-		if !r.nextPoll.IsZero() {
+		if !r.nextPoll.IsZero() && !r.checking {
 			wait = min(wait, r.nextPoll.Sub(now))
 		}
 		r.mu.Unlock()
@@ -332,7 +338,14 @@ func (m *Manager) serveConnections() {
 			c.endIf(errExpired, true)
 		}
 		if len(check) > 0 {
-			m.checkConnections(check)
+			go func(check []*Connection) {
+				m.checkConnections(check)
+				r.mu.Lock()
+				r.checking = false
+				r.mu.Unlock()
+				r.poke() // whatever was announced meanwhile
+			}(check)
+			check = nil // the goroutine owns it
 		}
 		timer.Reset(max(wait, time.Millisecond))
 		select {

@@ -40,6 +40,12 @@ require (
 )
 
 require (
+	github.com/coder/websocket v1.8.14 // indirect
+	github.com/fasthttp/websocket v1.5.12 // indirect
+	github.com/savsgio/gotils v0.0.0-20240704082632-aef3928b8a38 // indirect
+)
+
+require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect
 	github.com/MicahParks/keyfunc/v3 v3.9.1 // indirect
 	github.com/andybalholm/brotli v1.2.1 // indirect
@@ -64,6 +70,8 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
+	github.com/jwtexp/jwtexp/fastwsjwt v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/wsjwt v0.0.0-00010101000000-000000000000
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
@@ -103,3 +111,7 @@ require (
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+replace github.com/jwtexp/jwtexp/wsjwt => ../wsjwt
+
+replace github.com/jwtexp/jwtexp/fastwsjwt => ../fastwsjwt

@@ -261,7 +261,7 @@ func TestLogoutSurvivesFailover(t *testing.T) {
 }
 
 // waitReplication waits until replica's link to its master is up and the initial sync is done.
-func waitReplication(t *testing.T, replica *testutil.RedisServer) {
+func waitReplication(t testing.TB, replica *testutil.RedisServer) {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: replica.Addr})
 	defer c.Close()
@@ -273,5 +273,40 @@ func waitReplication(t *testing.T, replica *testutil.RedisServer) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the replica did not sync: %s", info)
 		}
+	}
+}
+
+// BenchmarkLogoutReplicationWait measures what the replication wait costs a logout: a master
+// with one replica on loopback, RevokeFamily with and without WAIT.
+func BenchmarkLogoutReplicationWait(b *testing.B) {
+	master, replica := testutil.StartRedis(b), testutil.StartRedis(b)
+	host, port, _ := strings.Cut(master.Addr, ":")
+	replica.Do("REPLICAOF", host, port)
+	waitReplication(b, replica)
+	for _, tc := range []struct {
+		name string
+		opts []redisstore.Option
+	}{
+		{"wait", nil},
+		{"nowait", []redisstore.Option{redisstore.WithoutReplicationWait()}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			client := redis.NewClient(&redis.Options{Addr: master.Addr, ContextTimeoutEnabled: true})
+			defer client.Close()
+			st, err := redisstore.New(client, tc.opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			ctx := context.Background()
+			until := time.Now().Add(time.Hour)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := st.RevokeFamily(ctx, "alice", fmt.Sprintf("sid-%d", i), until); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

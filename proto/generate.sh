@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Regenerates the Go code of the protos in proto/ (jwtexp.auth.v1), with pinned plugins:
+#
+#	proto/generate.sh
+#
+# Needs protoc (Debian: apt-get install protobuf-compiler) and Go; the plugins are installed at
+# the versions below into a temporary GOBIN. The output is committed; CI runs this and fails when
+# it changes anything.
+#   rpcproto/authv1/            messages and descriptors (google.golang.org/protobuf only)
+#   grpcjwt/authv1grpc/         the gRPC stubs (protoc-gen-go-grpc)
+#   connectjwt/authv1connect/   the Connect stubs (protoc-gen-connect-go)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROTOC_GEN_GO=google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+PROTOC_GEN_GO_GRPC=google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+PROTOC_GEN_CONNECT_GO=connectrpc.com/connect/cmd/protoc-gen-connect-go@v1.21.1
+
+bin=$(mktemp -d)
+out=$(mktemp -d)
+trap 'rm -rf "$bin" "$out"' EXIT
+for p in "$PROTOC_GEN_GO" "$PROTOC_GEN_GO_GRPC" "$PROTOC_GEN_CONNECT_GO"; do
+	GOBIN=$bin GOWORK=off GOFLAGS=-mod=mod go install "$p"
+done
+export PATH="$bin:$PATH"
+
+protos=(jwtexp/auth/v1/auth.proto jwtexp/auth/v1/auth_service.proto)
+mod=github.com/jwtexp/jwtexp
+
+# Messages and file descriptors: one package that needs only protobuf.
+protoc -I proto --go_out="$out" --go_opt=module=$mod "${protos[@]}"
+# gRPC stubs: auth_service.proto is mapped into grpcjwt's package, so the stubs import the messages
+# from rpcproto/authv1 and the message package never imports grpc.
+protoc -I proto --go-grpc_out="$out" --go-grpc_opt=module=$mod \
+	--go-grpc_opt=Mjwtexp/auth/v1/auth_service.proto=$mod/grpcjwt/authv1grpc\;authv1grpc \
+	jwtexp/auth/v1/auth_service.proto
+# Connect stubs: generated beside the messages (authv1/authv1connect), then moved into connectjwt.
+protoc -I proto --connect-go_out="$out" --connect-go_opt=module=$mod jwtexp/auth/v1/auth_service.proto
+
+rm -rf rpcproto/authv1/*.pb.go grpcjwt/authv1grpc connectjwt/authv1connect
+mkdir -p rpcproto/authv1 grpcjwt/authv1grpc connectjwt/authv1connect
+cp "$out"/rpcproto/authv1/*.pb.go rpcproto/authv1/
+cp "$out"/grpcjwt/authv1grpc/*.go grpcjwt/authv1grpc/
+cp "$out"/rpcproto/authv1/authv1connect/*.go connectjwt/authv1connect/

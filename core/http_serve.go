@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -162,11 +163,18 @@ func (h *HTTP) ServeSessions(ctx context.Context, c *Claims) Response {
 // ServeEndSession answers "end session id" for the verified claims c of the request (the
 // adapters' EndSessionHandler): 204 when id was one of c's subject's live sessions (ended as by
 // EndSession), 404 not_found otherwise (whoever the id belongs to), 401 for nil claims, 503 on a
-// store failure.
+// store failure. One leading "/" of id is dropped, so the handler may be mounted with a
+// catch-all parameter ("/api/sessions/*id" in Gin and Echo): then "/api/sessions/" reaches it
+// (an empty id: 404) instead of being redirected to the collection, whose DELETE ends every
+// other session.
 func (h *HTTP) ServeEndSession(ctx context.Context, c *Claims, id string) Response {
 	m := h.m
 	if c == nil {
 		return h.Problem(ErrTokenMissing)
+	}
+	id = strings.TrimPrefix(id, "/")
+	if id == "" {
+		return h.Problem(ErrSessionNotFound)
 	}
 	if err := m.EndSession(ctx, c.Subject, id); err != nil {
 		return h.Problem(err)
@@ -177,10 +185,19 @@ func (h *HTTP) ServeEndSession(ctx context.Context, c *Claims, id string) Respon
 // ServeEndOtherSessions answers "sign out other devices" for the verified claims c of the
 // request (the adapters' EndOtherSessionsHandler): every session of c's subject but c's own ends
 // (EndOtherSessions) and the answer is 204; 401 for nil claims, 503 on a store failure.
-func (h *HTTP) ServeEndOtherSessions(ctx context.Context, c *Claims) Response {
+//
+// path is the request's path as the router received it. A path that is not in canonical form -
+// a trailing "/", an empty segment ("//"), a "." or ".." segment - is answered 404 not_found and
+// ends nothing: it is a request for "end session <empty id>" (DELETE /api/sessions/) or a mangled
+// one that a lenient router (Fiber's default routing, for one) handed to this handler, and a
+// client that meant to end one session must never end all the others.
+func (h *HTTP) ServeEndOtherSessions(ctx context.Context, c *Claims, path string) Response {
 	m := h.m
 	if c == nil {
 		return h.Problem(ErrTokenMissing)
+	}
+	if !CanonicalPath(path) {
+		return h.Problem(ErrSessionNotFound)
 	}
 	if _, err := m.EndOtherSessions(ctx, c.Subject, c.SessionID); err != nil {
 		return h.Problem(err)
@@ -199,4 +216,23 @@ const JWKSCacheControl = "public, max-age=300"
 func (h *HTTP) ServeJWKS() Response {
 	m := h.m
 	return Response{Status: http.StatusOK, CacheControl: JWKSCacheControl, Body: m.jwks}
+}
+
+// CanonicalPath reports whether path is "/" or a clean absolute path: no trailing "/", no empty,
+// "." or ".." segment. The empty path (an adapter that cannot tell) counts as canonical.
+// HTTP.ServeEndOtherSessions refuses a request whose path is not canonical, and nethttpjwt's
+// StrictPaths keeps ServeMux from redirecting such a request to the clean path.
+func CanonicalPath(path string) bool {
+	if path == "" || path == "/" {
+		return true
+	}
+	if path[0] != '/' || path[len(path)-1] == '/' {
+		return false
+	}
+	for _, seg := range strings.Split(path[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }

@@ -192,10 +192,14 @@ func TestServeSessions(t *testing.T) {
 		{"end an empty id", m.HTTP().ServeEndSession(ctx, claimsB, ""), 404, `{"error":"not_found","error_description":"session not found"}`},
 		{"list without claims", m.HTTP().ServeSessions(ctx, nil), 401, ""},
 		{"end without claims", m.HTTP().ServeEndSession(ctx, nil, a.SessionID), 401, ""},
-		{"end others without claims", m.HTTP().ServeEndOtherSessions(ctx, nil), 401, ""},
+		{"end others without claims", m.HTTP().ServeEndOtherSessions(ctx, nil, "/api/sessions"), 401, ""},
+		{"end an id of only a slash (catch-all route)", m.HTTP().ServeEndSession(ctx, claimsB, "/"), 404, `{"error":"not_found","error_description":"session not found"}`},
 		{"end one", m.HTTP().ServeEndSession(ctx, claimsB, a.SessionID), 204, ""},
 		{"end it again", m.HTTP().ServeEndSession(ctx, claimsB, a.SessionID), 404, `{"error":"not_found","error_description":"session not found"}`},
-		{"end others", m.HTTP().ServeEndOtherSessions(ctx, claimsB), 204, ""},
+		{"end others at a trailing slash", m.HTTP().ServeEndOtherSessions(ctx, claimsB, "/api/sessions/"), 404, `{"error":"not_found","error_description":"session not found"}`},
+		{"end others at an empty segment", m.HTTP().ServeEndOtherSessions(ctx, claimsB, "/api//sessions"), 404, ""},
+		{"end others at a dot segment", m.HTTP().ServeEndOtherSessions(ctx, claimsB, "/api/./sessions"), 404, ""},
+		{"end others", m.HTTP().ServeEndOtherSessions(ctx, claimsB, "/api/sessions"), 204, ""},
 	} {
 		if tc.resp.Status != tc.status || (tc.body != "" && string(tc.resp.Body) != tc.body) {
 			t.Errorf("%s: got %d %s, want %d %s", tc.name, tc.resp.Status, tc.resp.Body, tc.status, tc.body)

@@ -306,3 +306,14 @@ func TestNaiveClients(t *testing.T) {
 		return testutil.HandlerDoer(router(m))
 	})
 }
+
+// TestPathSafety: with the framework's default settings, a mangled "end session" request
+// (DELETE /api/sessions/, /api//sessions, ...) followed through any redirect never ends the
+// caller's other sessions (see testutil.RunPathSafetySuite).
+func TestPathSafety(t *testing.T) {
+	testutil.RunPathSafetySuite(t, func(t *testing.T, m *core.Manager) string {
+		srv := httptest.NewServer(router(m))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	})
+}

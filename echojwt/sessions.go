@@ -39,7 +39,7 @@ func EndOtherSessionsHandler(m *core.Manager) echo.HandlerFunc {
 	core.MustManager(m, "echojwt.EndOtherSessionsHandler")
 	return func(c echo.Context) error {
 		claims, _ := Claims(c)
-		m.HTTP().ServeEndOtherSessions(c.Request().Context(), claims).Write(c.Response())
+		m.HTTP().ServeEndOtherSessions(c.Request().Context(), claims, c.Request().URL.Path).Write(c.Response())
 		return nil
 	}
 }

@@ -484,3 +484,12 @@ func TestNaiveClients(t *testing.T) {
 		return testutil.ServerDoer(t, listen(t, router(m)))
 	})
 }
+
+// TestPathSafety: with Fiber's default settings (lenient routing: "/api/sessions/" reaches the
+// "/api/sessions" route), a mangled "end session" request never ends the caller's other sessions
+// (see testutil.RunPathSafetySuite).
+func TestPathSafety(t *testing.T) {
+	testutil.RunPathSafetySuite(t, func(t *testing.T, m *core.Manager) string {
+		return listen(t, router(m))
+	})
+}

@@ -42,6 +42,6 @@ func EndOtherSessionsHandler(m *core.Manager) fiber.Handler {
 	core.MustManager(m, "fiber3jwt.EndOtherSessionsHandler")
 	return func(c fiber.Ctx) error {
 		claims, _ := Claims(c)
-		return WriteResponse(c, m.HTTP().ServeEndOtherSessions(c.Context(), claims))
+		return WriteResponse(c, m.HTTP().ServeEndOtherSessions(c.Context(), claims, c.Path()))
 	}
 }

@@ -417,3 +417,25 @@ func TestNaiveClients(t *testing.T) {
 		return testutil.ServerDoer(t, "http://"+ln.Addr().String())
 	})
 }
+
+// TestPathSafety: with Fiber's default settings (lenient routing: "/api/sessions/" reaches the
+// "/api/sessions" route), a mangled "end session" request never ends the caller's other sessions
+// (see testutil.RunPathSafetySuite).
+func TestPathSafety(t *testing.T) {
+	testutil.RunPathSafetySuite(t, func(t *testing.T, m *core.Manager) string {
+		app := router(m)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- app.Listener(ln) }()
+		t.Cleanup(func() {
+			if err := app.Shutdown(); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+			<-served
+		})
+		return "http://" + ln.Addr().String()
+	})
+}

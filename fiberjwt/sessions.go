@@ -41,6 +41,6 @@ func EndOtherSessionsHandler(m *core.Manager) fiber.Handler {
 	core.MustManager(m, "fiberjwt.EndOtherSessionsHandler")
 	return func(c *fiber.Ctx) error {
 		claims, _ := Claims(c)
-		return WriteResponse(c, m.HTTP().ServeEndOtherSessions(c.UserContext(), claims))
+		return WriteResponse(c, m.HTTP().ServeEndOtherSessions(c.UserContext(), claims, c.Path()))
 	}
 }

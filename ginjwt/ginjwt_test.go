@@ -45,7 +45,7 @@ func router(m *core.Manager) *gin.Engine {
 	api.GET("/sensitive", ginjwt.RequireStepUp(m, testutil.SuiteRecentLogin), me)
 	api.GET("/mfa", ginjwt.RequireStepUp(m, testutil.SuiteMFA), me)
 	api.GET("/sessions", ginjwt.SessionsHandler(m))
-	api.DELETE("/sessions/:id", ginjwt.EndSessionHandler(m, "id"))
+	api.DELETE("/sessions/*id", ginjwt.EndSessionHandler(m, "id")) // a catch-all: "/sessions/" is not redirected
 	api.DELETE("/sessions", ginjwt.EndOtherSessionsHandler(m))
 	r.GET("/optional", ginjwt.Middleware(m, ginjwt.WithOptional()), me)
 	r.POST("/refresh", ginjwt.RefreshHandler(m))
@@ -288,5 +288,16 @@ func TestSetupChecks(t *testing.T) {
 func TestNaiveClients(t *testing.T) {
 	testutil.RunNaiveClientSuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
 		return testutil.HandlerDoer(router(m))
+	})
+}
+
+// TestPathSafety: with the framework's default settings, a mangled "end session" request
+// (DELETE /api/sessions/, /api//sessions, ...) followed through any redirect never ends the
+// caller's other sessions (see testutil.RunPathSafetySuite).
+func TestPathSafety(t *testing.T) {
+	testutil.RunPathSafetySuite(t, func(t *testing.T, m *core.Manager) string {
+		srv := httptest.NewServer(router(m))
+		t.Cleanup(srv.Close)
+		return srv.URL
 	})
 }

@@ -18,8 +18,11 @@ func SessionsHandler(m *core.Manager) gin.HandlerFunc {
 }
 
 // EndSessionHandler answers "end session {id}" behind Middleware, the id being the path
-// parameter named param (c.Param, as in the route "/api/sessions/:id"): 204, or 404 not_found
-// when the id is not one of the caller's live sessions (see core.HTTP.ServeEndSession).
+// parameter named param (c.Param): 204, or 404 not_found when the id is not one of the caller's
+// live sessions (see core.HTTP.ServeEndSession). Mount it with a catch-all parameter,
+// "/api/sessions/*id": then "DELETE /api/sessions/" (an empty id) reaches it and gets 404. With
+// "/api/sessions/:id" Gin's default RedirectTrailingSlash answers that request with a 307 to
+// "/api/sessions", which browsers and curl -L follow with DELETE: every other session ends.
 func EndSessionHandler(m *core.Manager, param string) gin.HandlerFunc {
 	core.MustManager(m, "ginjwt.EndSessionHandler")
 	core.MustRouteParam("ginjwt.EndSessionHandler", param)
@@ -35,6 +38,6 @@ func EndOtherSessionsHandler(m *core.Manager) gin.HandlerFunc {
 	core.MustManager(m, "ginjwt.EndOtherSessionsHandler")
 	return func(c *gin.Context) {
 		claims, _ := Claims(c)
-		m.HTTP().ServeEndOtherSessions(c.Request.Context(), claims).Write(c.Writer)
+		m.HTTP().ServeEndOtherSessions(c.Request.Context(), claims, c.Request.URL.Path).Write(c.Writer)
 	}
 }

@@ -30,6 +30,7 @@ require (
 	github.com/jwtexp/jwtexp/fiber3jwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/fiberjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/ginjwt v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/grpcjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/jwtclient v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/otelmetrics v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/prommetrics v0.0.0-00010101000000-000000000000
@@ -37,6 +38,8 @@ require (
 	github.com/labstack/echo/v5 v5.4.6
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -64,6 +67,7 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
+	github.com/jwtexp/jwtexp/rpcproto v0.0.0-00010101000000-000000000000 // indirect
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
@@ -97,9 +101,15 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
-	golang.org/x/net v0.59.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 )
+
+replace github.com/jwtexp/jwtexp/grpcjwt => ../grpcjwt
+
+replace github.com/jwtexp/jwtexp/connectjwt => ../connectjwt
+
+replace github.com/jwtexp/jwtexp/rpcproto => ../rpcproto

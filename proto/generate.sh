@@ -9,6 +9,10 @@
 #   rpcproto/authv1/            messages and descriptors (google.golang.org/protobuf only)
 #   grpcjwt/authv1grpc/         the gRPC stubs (protoc-gen-go-grpc)
 #   connectjwt/authv1connect/   the Connect stubs (protoc-gen-connect-go)
+#   examples/grpc/demo*.pb.go   jwtexp.example.v1 messages and gRPC stubs, in the example's package main
+#   examples/connect/demo.pb.go jwtexp.example.v1 messages, in the example's package main (its handlers
+#                               are written with connect.NewUnaryHandler: Connect stubs would need an
+#                               importable message package, and the example must stay one directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,8 +41,18 @@ protoc -I proto --go-grpc_out="$out" --go-grpc_opt=module=$mod \
 # Connect stubs: generated beside the messages (authv1/authv1connect), then moved into connectjwt.
 protoc -I proto --connect-go_out="$out" --connect-go_opt=module=$mod jwtexp/auth/v1/auth_service.proto
 
+# The examples' DemoService: into each example's package main.
+demo=jwtexp/example/v1/demo.proto
+mkdir -p "$out/grpc" "$out/connect"
+protoc -I proto --go_out="$out/grpc" --go_opt=paths=source_relative --go-grpc_out="$out/grpc" \
+	--go-grpc_opt=paths=source_relative $demo
+protoc -I proto --go_out="$out/connect" --go_opt=paths=source_relative $demo
+
 rm -rf rpcproto/authv1/*.pb.go grpcjwt/authv1grpc connectjwt/authv1connect
 mkdir -p rpcproto/authv1 grpcjwt/authv1grpc connectjwt/authv1connect
 cp "$out"/rpcproto/authv1/*.pb.go rpcproto/authv1/
 cp "$out"/grpcjwt/authv1grpc/*.go grpcjwt/authv1grpc/
 cp "$out"/rpcproto/authv1/authv1connect/*.go connectjwt/authv1connect/
+mkdir -p examples/grpc examples/connect
+cp "$out"/grpc/jwtexp/example/v1/demo.pb.go "$out"/grpc/jwtexp/example/v1/demo_grpc.pb.go examples/grpc/
+cp "$out"/connect/jwtexp/example/v1/demo.pb.go examples/connect/

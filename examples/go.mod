@@ -17,12 +17,15 @@ replace (
 )
 
 require (
+	connectrpc.com/connect v1.21.1
+	connectrpc.com/grpcreflect v1.3.1
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/jwtexp/jwtexp v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/connectjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/core/jwks v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/core/redisstore v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/echo5jwt v0.0.0-00010101000000-000000000000
@@ -34,6 +37,7 @@ require (
 	github.com/jwtexp/jwtexp/jwtclient v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/otelmetrics v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/prommetrics v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/rpcproto v0.0.0-00010101000000-000000000000
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.6
 	github.com/prometheus/client_golang v1.25.0
@@ -67,7 +71,6 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
-	github.com/jwtexp/jwtexp/rpcproto v0.0.0-00010101000000-000000000000 // indirect
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect

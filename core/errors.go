@@ -102,6 +102,14 @@ var (
 	// closed: the request is refused, never accepted. HTTP 503. The store's error is in the chain.
 	ErrStoreUnavailable = errors.New("jwtexp: store unavailable")
 
+	// ErrIssuedUnderCutOff: Issue refused to start a session because the store reports a cut-off
+	// that covers the current second - a data loss it has just found (a Redis restarted without
+	// its data) refuses every token issued up to and including the second it was found in, since
+	// iat has whole seconds. Tokens minted now would be refused at once, so none are handed out
+	// and no session is recorded: HTTP 503 with Retry-After, and a login retried a second later
+	// succeeds. It is no store failure: the circuit breaker does not count it.
+	ErrIssuedUnderCutOff = errors.New("jwtexp: tokens issued now would fall under a cut-off; retry in a second")
+
 	// ErrSubjectEmpty is returned by Issue for an empty subject. It matches ErrClaims.
 	ErrSubjectEmpty = &subError{msg: "jwtexp: subject is empty", parent: ErrClaims}
 
@@ -315,6 +323,7 @@ var errorTable = [...]errorRow{
 	{kind: ErrSessionsNotRecorded, desc: "sessions are not recorded", status: 501, oauth: "not_implemented", bare: true},
 	{kind: ErrRequestCanceled, code: "request_canceled", desc: "request canceled", status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
 	{kind: ErrStoreUnavailable, code: "store_unavailable", desc: "service temporarily unavailable", status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
+	{kind: ErrIssuedUnderCutOff, code: "cut_off_second", desc: "service temporarily unavailable", status: 503, oauth: "temporarily_unavailable", bare: true},
 	{kind: ErrInvalidCredentials, code: "invalid_credentials", desc: "invalid username or password", status: 401, oauth: "invalid_grant", bare: true},
 	{kind: ErrInvalidGrant, desc: "invalid refresh token", status: 400, oauth: "invalid_grant", class: true, bare: true},
 	{kind: ErrTokenMissing, code: "missing", desc: "missing bearer token", status: 401, oauth: "unauthorized", bare: true},

@@ -235,6 +235,7 @@ func TestReasonCode(t *testing.T) {
 		{core.ErrInvalidCredentials, "invalid_credentials"},
 		{fmt.Errorf("%w: check revocation: %w", core.ErrRequestCanceled, context.Canceled), "request_canceled"},
 		{core.ErrInsufficientUserAuthentication, "insufficient_user_authentication"},
+		{fmt.Errorf("create family: %w", core.ErrIssuedUnderCutOff), "cut_off_second"},
 	} {
 		if got := core.ReasonCode(tc.err); got != tc.want {
 			t.Errorf("ReasonCode(%v) = %q, want %q", tc.err, got, tc.want)
@@ -242,8 +243,8 @@ func TestReasonCode(t *testing.T) {
 	}
 	_ = p2
 	codes := core.ReasonCodes()
-	if n := len(codes); n != 20 {
-		t.Errorf("ReasonCodes: %d codes, want 20", n)
+	if n := len(codes); n != 21 {
+		t.Errorf("ReasonCodes: %d codes, want 21", n)
 	}
 	seen := map[string]bool{}
 	for _, c := range codes {

@@ -57,7 +57,7 @@ func ExampleNew() {
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, core.ErrInvalidConfig))
 	// Output:
-	// jwtexp: invalid config: access key "": HS256 secret is 9 bytes, needs at least 32 (RFC 7518 §3.2)
+	// jwtexp: invalid config: access secret (WithHMAC) or active access key (WithAccessKeys): HS256 secret is 9 bytes, needs at least 32 (RFC 7518 §3.2)
 	// true
 }
 

@@ -24,6 +24,8 @@ import (
 //     (reported as EventRejected);
 //   - an error matching ErrInvalidRequest (ReadCredentials' error, for one): 400 invalid_request;
 //   - an error matching ErrStoreUnavailable (the user store is down): 503;
+//   - ErrIssuedUnderCutOff (the session store just found a data loss, and tokens issued in this
+//     second would be refused): 503 with Retry-After, never 200 with tokens that do not work;
 //   - any other error: 500 server_error "internal error", logged at Error level with the error
 //     (the client never sees it).
 //
@@ -50,7 +52,7 @@ func (h *HTTP) ServeLogin(ctx context.Context, r Request, authenticate func() (s
 	case errors.Is(err, ErrInvalidCredentials):
 		m.rejected(ctx, ErrInvalidCredentials)
 		return h.Problem(ErrInvalidCredentials)
-	case errors.Is(err, ErrInvalidRequest), errors.Is(err, ErrStoreUnavailable):
+	case errors.Is(err, ErrInvalidRequest), errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrIssuedUnderCutOff):
 		return h.Problem(err)
 	}
 	if m.logger != nil {

@@ -71,6 +71,22 @@ type macState struct {
 	sig [sha512.Size]byte
 }
 
+// keyName names a key in a configuration error: by its ID, or, without one, by the setting it
+// came from ("access secret (WithHMAC) or active access key (WithAccessKeys)"), never as an
+// empty quoted name.
+func keyName(role, id string) string {
+	if id != "" {
+		return fmt.Sprintf("%s key %q", role, id)
+	}
+	switch role {
+	case "access":
+		return "access secret (WithHMAC) or active access key (WithAccessKeys)"
+	case "refresh":
+		return "refresh secret (WithHMAC) or active refresh key (WithRefreshKeys)"
+	}
+	return role + " key without an ID"
+}
+
 func newKey(k Key, role string) (*key, error) {
 	set := 0
 	if k.Secret != nil {
@@ -83,7 +99,7 @@ func newKey(k Key, role string) (*key, error) {
 		set++
 	}
 	if set != 1 {
-		return nil, configError("%s key %q: set exactly one of Secret, Private or Public", role, k.ID)
+		return nil, configError("%s: set exactly one of Secret, Private or Public", keyName(role, k.ID))
 	}
 	out := &key{kid: k.ID}
 	switch {
@@ -101,11 +117,11 @@ func newKey(k Key, role string) (*key, error) {
 		case "HS512":
 			newHash, out.macSize = sha512.New, sha512.Size
 		default:
-			return nil, configError("%s key %q: algorithm %q does not fit an HMAC secret (use HS256, HS384 or HS512)", role, k.ID, alg)
+			return nil, configError("%s: algorithm %q does not fit an HMAC secret (use HS256, HS384 or HS512)", keyName(role, k.ID), alg)
 		}
 		// RFC 7518 §3.2: a key of the same size as the hash output or larger MUST be used.
 		if len(k.Secret) < out.macSize {
-			return nil, configError("%s key %q: %s secret is %d bytes, needs at least %d (RFC 7518 §3.2)", role, k.ID, alg, len(k.Secret), out.macSize)
+			return nil, configError("%s: %s secret is %d bytes, needs at least %d (RFC 7518 §3.2)", keyName(role, k.ID), alg, len(k.Secret), out.macSize)
 		}
 		secret := append([]byte(nil), k.Secret...)
 		out.alg, out.secret = alg, secret
@@ -119,13 +135,13 @@ func newKey(k Key, role string) (*key, error) {
 		}
 		alg, err := asymmetricAlg(pub, k.Algorithm)
 		if err != nil {
-			return nil, configError("%s key %q: %v", role, k.ID, err)
+			return nil, configError("%s: %v", keyName(role, k.ID), err)
 		}
 		out.alg, out.verifyKey = alg, pub
 	}
 	out.method = jwt.GetSigningMethod(out.alg)
 	if out.method == nil {
-		return nil, configError("%s key %q: unknown algorithm %q", role, k.ID, out.alg)
+		return nil, configError("%s: unknown algorithm %q", keyName(role, k.ID), out.alg)
 	}
 	out.header = encodeHeader(out.alg, "JWT", out.kid)
 	out.refresh = encodeHeader(out.alg, refreshType, out.kid)

@@ -28,7 +28,10 @@ type Store interface {
 	// CreateFamily records a new session (token family) at login. The record expires at
 	// f.CurrentExpires, which never lies after f.Expires (the absolute session end; a store caps
 	// it there). A family that would already be expired is not written. A family without a
-	// SessionID is a caller bug and is refused with an error.
+	// SessionID is a caller bug and is refused with an error. A store that keeps a cut-off
+	// covering f.CurrentIssuedAt's second (a data loss it found in that second) writes nothing
+	// and returns an error matching ErrIssuedUnderCutOff, so no session whose tokens are already
+	// refused is started; the Manager answers 503 and the client retries a second later.
 	//
 	// In the same atomic step it bounds the subject's live sessions: when, with f, the subject
 	// would hold more than limit.Max live families, the least recently used ones (smallest

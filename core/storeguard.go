@@ -93,7 +93,7 @@ func (m *Manager) call(ctx context.Context, op, what string, f func(ctx context.
 		start := m.storeStart()
 		err := f(ctx)
 		m.storeDone(ctx, op, start, err)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrIssuedUnderCutOff) {
 			err = storeError(what, err)
 			m.storeFailed(ctx, op, err)
 		}
@@ -130,6 +130,10 @@ func (m *Manager) call(ctx context.Context, op, what string, f func(ctx context.
 	if errors.Is(ctx.Err(), context.Canceled) { // the client went away: not the store's fault
 		m.breaker.release(probe)
 		return fmt.Errorf("%w: %s: %w", ErrRequestCanceled, what, context.Cause(ctx))
+	}
+	if errors.Is(err, ErrIssuedUnderCutOff) { // the store answered: a refusal, not a failure
+		m.breaker.done(true, probe, now, &m.cfg.guard)
+		return err
 	}
 	if errors.Is(context.Cause(sctx), errStoreDeadline) {
 		err = fmt.Errorf("%w after %v: %w", errStoreDeadline, m.cfg.guard.timeout, err)

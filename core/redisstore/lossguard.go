@@ -84,6 +84,7 @@ func (s *Store) prepare(ctx context.Context) error {
 			return err
 		}
 	}
+	s.measureServerClock(ctx)
 	s.guard.ready.Store(true)
 	return nil
 }

@@ -87,7 +87,11 @@ end
 // createScript writes a family, adds it to the subject's session index and, with a bound,
 // ends the least recently used families until the new one fits (see luaIndex). It checks the
 // slot's loss marker first (lossguard), so a loss is recorded before the session's tokens are
-// handed out rather than at their first use.
+// handed out rather than at their first use; a loss found in the second of cur_iat (or later)
+// would refuse the session's tokens at once, so the script then writes nothing and returns
+// {"cutoff", <loss time>}. Run past the caller's deadline (a frozen Redis that resumed), it
+// writes nothing either and returns {"late"}: the caller has already answered that the login
+// failed.
 // Returns {sid, message, sid, message, ...} of the families it ended; message announces the sid
 // mark, "" when none was written.
 var createScript = newScript("create",
@@ -95,10 +99,14 @@ var createScript = newScript("create",
 	[]string{
 		"sub", "cur", "cur_iat", "cur_exp", "prev", "prev_until", "exp", "created", "used", "client",
 		"max sessions (<= 0: no bound)", "revoke until", "channel", "encoded subject", "sid",
-		"loss guard mode",
+		"loss guard mode", "deadline (Unix ms, server clock; \"\": none)",
 	},
 	luaHelpers+luaIndex+`
-lossguard(KEYS[3], ARGV[16])
+if ARGV[17] ~= '' and servernow() > tonumber(ARGV[17]) then return {'late'} end
+local lossat = lossguard(KEYS[3], ARGV[16])
+if lossat > 0 and ARGV[3] ~= '' and math.floor(lossat / 1000) >= math.floor(tonumber(ARGV[3]) / 1000) then
+  return {'cutoff', tostring(lossat)}
+end
 local now = servernow()
 if tonumber(ARGV[4]) <= now then return {} end
 local tag = indextag(KEYS[2])

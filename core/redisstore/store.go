@@ -17,11 +17,12 @@ import (
 type Store struct {
 	client  redis.UniversalClient
 	prefix  string
-	channel string    // where revocation writes are announced
-	replica *replica  // nil without WithLocalReplica
-	hook    core.Hook // nil: no events (WithEventHook)
-	guard   guard     // loss detection (lossguard.go)
-	reload  reloader  // cluster topology refresh on connection errors (failover.go)
+	channel string      // where revocation writes are announced
+	replica *replica    // nil without WithLocalReplica
+	hook    core.Hook   // nil: no events (WithEventHook)
+	guard   guard       // loss detection (lossguard.go)
+	reload  reloader    // cluster topology refresh on connection errors (failover.go)
+	clock   serverClock // offset of the server's clock, for deadlines (deadline.go)
 
 	// requestClock makes Rotate decide by RotateRequest.Now instead of the server's clock. Only
 	// this package's tests set it, to drive the store with a fake clock.
@@ -215,9 +216,18 @@ func (s *Store) CreateFamily(ctx context.Context, f core.Family, limit core.Sess
 		f.Previous, optionalMS(f.PreviousUntil), ms(f.Expires),
 		optionalMS(f.CreatedAt), optionalMS(f.LastUsed), f.Client,
 		limit.Max, optionalMS(limit.RevokeUntil), s.channelFor(f.Subject), encodeSubject(f.Subject), f.SessionID,
-		s.guard.mode).StringSlice()
+		s.guard.mode, s.serverDeadline(ctx)).StringSlice()
 	if err != nil {
 		return nil, s.opError(ctx, f.Subject, "create family", err)
+	}
+	if len(reply) == 1 && reply[0] == "late" {
+		return nil, opError("create family", errLate)
+	}
+	if len(reply) == 2 && reply[0] == "cutoff" {
+		if at, err := strconv.ParseInt(reply[1], 10, 64); err == nil {
+			s.noteLoss(at)
+		}
+		return nil, fmt.Errorf("create family: records lost in the second of its iat: %w", core.ErrIssuedUnderCutOff)
 	}
 	ended, err := s.endedReply(reply)
 	if err != nil {

@@ -1,0 +1,133 @@
+package faulttest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/core/redisstore"
+	"github.com/jwtexp/jwtexp/internal/testutil"
+)
+
+// TestLoginDuringFreezeCreatesNothing: logins answered 503 while redis-server is stopped
+// (SIGSTOP) must not create their sessions when it resumes and runs the commands waiting in its
+// sockets. Before, 8 clients retrying during a freeze created sessions that, through the session
+// cap, ended real ones; now the create script gets the caller's deadline in the server's clock
+// and writes nothing past it.
+func TestLoginDuringFreezeCreatesNothing(t *testing.T) {
+	rs := testutil.StartRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: rs.Addr, ContextTimeoutEnabled: true})
+	defer client.Close()
+	st, err := redisstore.New(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	// Real time: the store's deadlines are wall-clock ones, as in production.
+	m := testutil.SuiteManager(t, testutil.NewClockNow(), core.WithStore(st), core.WithClock(time.Now),
+		core.WithStoreTimeout(200*time.Millisecond), core.WithMaxSessions(4))
+	for range 3 {
+		if _, err := m.Issue(ctx, "alice", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := st.Sessions(ctx, "alice")
+	if err != nil || len(before) != 3 {
+		t.Fatalf("sessions before the freeze: %d (%v), want 3", len(before), err)
+	}
+	base := connectedClients(t, client)
+
+	if err := syscall.Kill(rs.PID(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var refused, created sync.Map
+	for i := range 8 { // 8 clients, each trying twice while Redis is stopped
+		wg.Go(func() {
+			for j := range 2 {
+				_, err := m.Issue(ctx, "alice", nil)
+				key := fmt.Sprintf("%d/%d", i, j)
+				if errors.Is(err, core.ErrStoreUnavailable) {
+					refused.Store(key, true)
+				} else {
+					created.Store(key, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := syscall.Kill(rs.PID(), syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	created.Range(func(k, v any) bool {
+		t.Errorf("login %v while Redis was stopped: got %v, want ErrStoreUnavailable", k, v)
+		return true
+	})
+	// Redis has run every command waiting in the abandoned connections once it has read them
+	// to their end and dropped them: wait for the connection count to come back.
+	deadline := time.Now().Add(20 * time.Second)
+	for connectedClients(t, client) > base {
+		if time.Now().After(deadline) {
+			t.Fatalf("abandoned connections still open 20 s after SIGCONT")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a real server's state, not ordering goroutines
+	}
+	after, err := st.Sessions(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 3 {
+		t.Fatalf("sessions after the freeze: %d, want the 3 real ones (logins answered 503 must create nothing)", len(after))
+	}
+	for _, f := range before {
+		if !hasSession(after, f.SessionID) {
+			t.Errorf("real session %s ended by the freeze", f.SessionID)
+		}
+	}
+	// And logins work again, once the breaker's cooldown (Retry-After) has passed.
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		_, err := m.Issue(ctx, "alice", nil)
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("login after the freeze: %v", err)
+		}
+	}
+}
+
+func hasSession(list []core.Family, sid string) bool {
+	for _, f := range list {
+		if f.SessionID == sid {
+			return true
+		}
+	}
+	return false
+}
+
+var connectedRE = regexp.MustCompile(`connected_clients:(\d+)`)
+
+// connectedClients is the server's connected_clients (INFO clients).
+func connectedClients(t *testing.T, c *redis.Client) int {
+	t.Helper()
+	info, err := c.Info(context.Background(), "clients").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := connectedRE.FindStringSubmatch(info)
+	if m == nil {
+		t.Fatalf("no connected_clients in INFO: %q", info)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}

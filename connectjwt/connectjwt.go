@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"connectrpc.com/connect"
 	"github.com/jwtexp/jwtexp/core"
@@ -190,6 +189,6 @@ func (header) Body(int64) ([]byte, error)  { return nil, nil }
 
 // bearer returns the token of the Authorization header as core read it.
 func bearer(h http.Header) string {
-	_, token, _ := strings.Cut(h.Get("Authorization"), " ")
-	return strings.TrimSpace(token)
+	token, _ := authrpc.Bearer(h.Get("Authorization"))
+	return token
 }

@@ -25,19 +25,19 @@ func TestRPCSuite(t *testing.T) {
 		opts []connect.ClientOption
 	}{
 		{"connect", nil},
-		{"grpc", []connect.ClientOption{connect.WithGRPC()}},
+		{"grpc", []connect.ClientOption{connect.WithGRPC()}}, // no challenge: see Interceptor's doc
 		{"grpcweb", []connect.ClientOption{connect.WithGRPCWeb()}},
 	}
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			testutil.RunRPCSuite(t, func(t *testing.T, m *core.Manager, optional bool) testutil.RPCTarget {
-				return target(t, m, optional, p.opts)
+				return target(t, m, optional, p.opts, p.name == "grpc")
 			})
 		})
 	}
 }
 
-func target(t *testing.T, m *core.Manager, optional bool, copts []connect.ClientOption) testutil.RPCTarget {
+func target(t *testing.T, m *core.Manager, optional bool, copts []connect.ClientOption, noChallenge bool) testutil.RPCTarget {
 	url, client := serve(t, m, optional)
 	auth := authv1connect.NewAuthServiceClient(client, url, copts...)
 	newUnary := func(procedure string) *connect.Client[emptypb.Empty, wrapperspb.StringValue] {
@@ -49,6 +49,7 @@ func target(t *testing.T, m *core.Manager, optional bool, copts []connect.Client
 	}
 	ticks := newUnary(testutil.RPCTicks)
 	return testutil.RPCTarget{
+		NoChallenge: noChallenge,
 		Call: func(ctx context.Context, procedure, authorization string) testutil.RPCResult {
 			resp, err := unary[procedure].CallUnary(ctx, request(&emptypb.Empty{}, authorization))
 			if err != nil {
@@ -159,5 +160,5 @@ func result(err error) testutil.RPCResult {
 	if !errors.As(err, &ce) {
 		return testutil.RPCResult{Code: uint32(connect.CodeUnknown), Message: err.Error()}
 	}
-	return testutil.RPCResult{Code: uint32(ce.Code()), Message: ce.Message()}
+	return testutil.RPCResult{Code: uint32(ce.Code()), Message: ce.Message(), Challenge: ce.Meta().Get("Www-Authenticate")}
 }

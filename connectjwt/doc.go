@@ -28,7 +28,9 @@
 // invalid_grant, not Unauthenticated, so that a client refreshing on every Unauthenticated does
 // not loop); CodeUnavailable when the store is down (the Manager fails closed). The message is
 // core's short reason ("token expired"), never the token. The error's metadata carries the
-// WWW-Authenticate challenge the HTTP adapters would send.
+// WWW-Authenticate challenge the HTTP adapters would send, over the Connect and gRPC-Web
+// protocols; over gRPC, error metadata travels in HTTP/2 trailers, where Go's server drops
+// authentication fields (RFC 9110 §6.5.1), so there the code and message are all there is.
 //
 // # Streams
 //

@@ -27,8 +27,8 @@
 // carries scope="..."); InvalidArgument for a refused refresh (RFC 6749 §5.2 invalid_grant, not
 // Unauthenticated, so that a client refreshing on every Unauthenticated does not loop);
 // Unavailable when the store is down (the Manager fails closed). The message is core's short
-// reason ("token expired"), never the token. The trailer www-authenticate carries the Bearer
-// challenge the HTTP adapters would send.
+// reason ("token expired"), never the token. The header metadata www-authenticate carries the
+// Bearer challenge the HTTP adapters would send (grpc.Header on the client).
 //
 // # Streams
 //

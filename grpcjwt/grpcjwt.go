@@ -105,7 +105,7 @@ func UnaryServerInterceptor(m *core.Manager, opts ...Option) grpc.UnaryServerInt
 		ctx, _, err := in.authenticate(ctx, info.FullMethod)
 		if err != nil {
 			if v := in.challenge(err); v != nil {
-				_ = grpc.SetTrailer(ctx, v)
+				_ = grpc.SetHeader(ctx, v)
 			}
 			return nil, in.onError(ctx, err)
 		}
@@ -140,13 +140,14 @@ func StreamServerInterceptor(m *core.Manager, opts ...Option) grpc.StreamServerI
 
 func (in *interceptor) streamError(ss grpc.ServerStream, err error) error {
 	if v := in.challenge(err); v != nil {
-		ss.SetTrailer(v)
+		_ = ss.SetHeader(v)
 	}
 	return in.onError(ss.Context(), err)
 }
 
-// challenge returns the refusal's Bearer challenge of the HTTP contract as trailer metadata
-// www-authenticate, for clients that read it (RFC 6750 §3, RFC 9470 §3), or nil.
+// challenge returns the refusal's Bearer challenge of the HTTP contract as header metadata
+// www-authenticate, for clients that read it (RFC 6750 §3, RFC 9470 §3), or nil. A header, not a
+// trailer: HTTP forbids authentication fields in trailers (RFC 9110 §6.5.1).
 func (in *interceptor) challenge(err error) metadata.MD {
 	if v := in.m.HTTP().Problem(err).WWWAuthenticate; v != "" {
 		return metadata.Pairs("www-authenticate", v)
@@ -212,6 +213,6 @@ func bearer(ctx context.Context) string {
 	if len(v) == 0 {
 		return ""
 	}
-	_, token, _ := strings.Cut(v[0], " ")
-	return strings.TrimSpace(token)
+	token, _ := authrpc.Bearer(v[0])
+	return token
 }

@@ -28,8 +28,13 @@ func TestRPCSuite(t *testing.T) {
 		return testutil.RPCTarget{
 			Call: func(ctx context.Context, procedure, authorization string) testutil.RPCResult {
 				out := new(wrapperspb.StringValue)
-				err := conn.Invoke(outgoing(ctx, authorization), procedure, new(emptypb.Empty), out)
-				return result(err, out.GetValue())
+				var header metadata.MD
+				err := conn.Invoke(outgoing(ctx, authorization), procedure, new(emptypb.Empty), out, grpc.Header(&header))
+				r := result(err, out.GetValue())
+				if v := header.Get("www-authenticate"); len(v) > 0 {
+					r.Challenge = v[0]
+				}
+				return r
 			},
 			Ticks: func(ctx context.Context, authorization string, onTick func()) testutil.RPCResult {
 				s, err := conn.NewStream(outgoing(ctx, authorization), &grpc.StreamDesc{ServerStreams: true}, testutil.RPCTicks)

@@ -62,11 +62,17 @@ type RPCResult struct {
 	Code    uint32
 	Message string
 	Subject string
+	// Challenge is the www-authenticate metadata of a refused unary call (header or error
+	// metadata): the Bearer challenge of the HTTP contract.
+	Challenge string
 }
 
 // RPCTarget calls an adapter's server through a real client. authorization is the value of the
 // call's authorization metadata ("" sends none).
 type RPCTarget struct {
+	// NoChallenge: the protocol cannot carry the challenge (connect-go's gRPC protocol sends
+	// error metadata as HTTP/2 trailers, where Go's server drops authentication fields).
+	NoChallenge  bool
 	Call         func(ctx context.Context, procedure, authorization string) RPCResult
 	Ticks        func(ctx context.Context, authorization string, onTick func()) RPCResult
 	Login        func(ctx context.Context, username, password string) (access, refresh string, r RPCResult)
@@ -96,16 +102,18 @@ func RunRPCSuite(t *testing.T, build func(t *testing.T, m *core.Manager, optiona
 	if err := k.Manager.Logout(ctx, revoked.AccessToken, ""); err != nil {
 		t.Fatal(err)
 	}
+	realm := `Bearer realm="` + k.Manager.Realm() + `"`
 	cases := []struct {
 		name, procedure, authorization string
 		want                           RPCResult
 	}{
 		{"valid", RPCMe, bearer(k.Token(t)), RPCResult{Subject: "alice"}},
 		{"scheme case-insensitive", RPCMe, "bearer " + k.Token(t), RPCResult{Subject: "alice"}},
-		{"missing", RPCMe, "", RPCResult{Code: rpcUnauthenticated, Message: "missing bearer token"}},
+		{"missing", RPCMe, "", RPCResult{Code: rpcUnauthenticated, Message: "missing bearer token", Challenge: realm}},
 		{"other scheme", RPCMe, "Basic YWxpY2U6d29uZGVybGFuZA==", RPCResult{Code: rpcUnauthenticated, Message: "missing bearer token"}},
 		{"malformed", RPCMe, "Bearer not.a-token", RPCResult{Code: rpcUnauthenticated, Message: "malformed token"}},
-		{"expired", RPCMe, bearer(k.Token(t, jwtexptest.Expired(SuiteLeeway+time.Second))), RPCResult{Code: rpcUnauthenticated, Message: "token expired"}},
+		{"expired", RPCMe, bearer(k.Token(t, jwtexptest.Expired(SuiteLeeway+time.Second))), RPCResult{Code: rpcUnauthenticated, Message: "token expired",
+			Challenge: realm + `, error="invalid_token", error_description="token expired"`}},
 		{"expired within leeway", RPCMe, bearer(k.Token(t, jwtexptest.Expired(SuiteLeeway-time.Second))), RPCResult{Subject: "alice"}},
 		{"wrong key", RPCMe, bearer(k.Token(t, jwtexptest.WrongKey())), RPCResult{Code: rpcUnauthenticated, Message: "invalid signature"}},
 		{"wrong issuer", RPCMe, bearer(k.Token(t, jwtexptest.WrongIssuer())), RPCResult{Code: rpcUnauthenticated, Message: "invalid issuer"}},
@@ -113,10 +121,12 @@ func RunRPCSuite(t *testing.T, build func(t *testing.T, m *core.Manager, optiona
 		{"no exp", RPCMe, bearer(k.Token(t, jwtexptest.WithoutExp())), RPCResult{Code: rpcUnauthenticated, Message: "missing exp claim"}},
 		{"revoked", RPCMe, bearer(revoked.AccessToken), RPCResult{Code: rpcUnauthenticated, Message: "session revoked"}},
 		{"scope granted", RPCAdmin, bearer(k.Token(t, jwtexptest.WithScopes("admin"))), RPCResult{Subject: "alice"}},
-		{"scope missing", RPCAdmin, bearer(k.Token(t, jwtexptest.WithScopes("profile"))), RPCResult{Code: rpcPermission, Message: `insufficient scope, scope="admin"`}},
+		{"scope missing", RPCAdmin, bearer(k.Token(t, jwtexptest.WithScopes("profile"))), RPCResult{Code: rpcPermission, Message: `insufficient scope, scope="admin"`,
+			Challenge: realm + `, error="insufficient_scope", error_description="insufficient scope", scope="admin"`}},
 		{"scope, no token", RPCAdmin, "", RPCResult{Code: rpcUnauthenticated, Message: "missing bearer token"}},
 		{"step-up recent", RPCSensitive, bearer(k.Token(t, jwtexptest.WithAuthTime(k.Clock.Now().Add(-time.Minute)))), RPCResult{Subject: "alice"}},
-		{"step-up too old", RPCSensitive, bearer(k.Token(t, jwtexptest.WithAuthTime(k.Clock.Now().Add(-time.Hour)))), RPCResult{Code: rpcUnauthenticated, Message: `more recent authentication is required, max_age="300"`}},
+		{"step-up too old", RPCSensitive, bearer(k.Token(t, jwtexptest.WithAuthTime(k.Clock.Now().Add(-time.Hour)))), RPCResult{Code: rpcUnauthenticated, Message: `more recent authentication is required, max_age="300"`,
+			Challenge: realm + `, error="insufficient_user_authentication", error_description="more recent authentication is required", max_age="300"`}},
 		{"skipped, no token", RPCPublic, "", RPCResult{}},
 		{"skipped, bad token", RPCPublic, "Bearer junk", RPCResult{}},
 	}
@@ -124,6 +134,9 @@ func RunRPCSuite(t *testing.T, build func(t *testing.T, m *core.Manager, optiona
 		t.Run(tc.name, func(t *testing.T) {
 			got := target.Call(ctx, tc.procedure, tc.authorization)
 			checkRPC(t, got, tc.want, tc.authorization)
+			if tc.want.Challenge != "" && !target.NoChallenge && got.Challenge != tc.want.Challenge {
+				t.Fatalf("www-authenticate: got %q, want %q", got.Challenge, tc.want.Challenge)
+			}
 		})
 	}
 

@@ -85,8 +85,8 @@ func (s *Service) Refresh(ctx context.Context, req *authv1.RefreshRequest) (*aut
 func (s *Service) Logout(ctx context.Context, authorization string, req *authv1.LogoutRequest) (*authv1.LogoutResponse, error) {
 	access := ""
 	if authorization != "" {
-		scheme, token, ok := strings.Cut(authorization, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		token, ok := Bearer(authorization)
+		if !ok {
 			return nil, core.ErrInvalidRequest
 		}
 		access = token
@@ -155,6 +155,14 @@ func Public(procedure string) bool {
 		return true
 	}
 	return false
+}
+
+// Bearer returns the token of an authorization value "Bearer <token>" (the scheme matched
+// case-insensitively, RFC 6750 §2.1); false for another scheme or an empty token.
+func Bearer(authorization string) (token string, ok bool) {
+	scheme, token, _ := strings.Cut(authorization, " ")
+	token = strings.TrimSpace(token)
+	return token, strings.EqualFold(scheme, "Bearer") && token != ""
 }
 
 func tokenResponse(p *core.TokenPair) *authv1.TokenResponse {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/connectjwt"
+	"github.com/jwtexp/jwtexp/core"
 )
 
 // What a client gets for a refused token or a missing scope: a status code and core's short

@@ -86,12 +86,27 @@ func target(t *testing.T, m *core.Manager, optional bool, copts []connect.Client
 			_, err := auth.Logout(ctx, request(&authv1.LogoutRequest{RefreshToken: refresh}, authorization))
 			return result(err)
 		},
-		ListSessions: func(ctx context.Context, authorization string) (int, testutil.RPCResult) {
+		ListSessions: func(ctx context.Context, authorization string) ([]string, testutil.RPCResult) {
 			r, err := auth.ListSessions(ctx, request(&authv1.ListSessionsRequest{}, authorization))
+			if err != nil {
+				return nil, result(err)
+			}
+			var ids []string
+			for _, s := range r.Msg.GetSessions() {
+				ids = append(ids, s.GetId())
+			}
+			return ids, testutil.RPCResult{}
+		},
+		EndSession: func(ctx context.Context, authorization, id string) testutil.RPCResult {
+			_, err := auth.EndSession(ctx, request(&authv1.EndSessionRequest{Id: id}, authorization))
+			return result(err)
+		},
+		EndOtherSessions: func(ctx context.Context, authorization string) (int, testutil.RPCResult) {
+			r, err := auth.EndOtherSessions(ctx, request(&authv1.EndOtherSessionsRequest{}, authorization))
 			if err != nil {
 				return 0, result(err)
 			}
-			return len(r.Msg.GetSessions()), testutil.RPCResult{}
+			return int(r.Msg.GetEnded()), testutil.RPCResult{}
 		},
 	}
 }

@@ -69,9 +69,21 @@ func TestRPCSuite(t *testing.T) {
 				_, err := auth.Logout(outgoing(ctx, authorization), &authv1.LogoutRequest{RefreshToken: refresh})
 				return result(err, "")
 			},
-			ListSessions: func(ctx context.Context, authorization string) (int, testutil.RPCResult) {
+			ListSessions: func(ctx context.Context, authorization string) ([]string, testutil.RPCResult) {
 				r, err := auth.ListSessions(outgoing(ctx, authorization), &authv1.ListSessionsRequest{})
-				return len(r.GetSessions()), result(err, "")
+				var ids []string
+				for _, s := range r.GetSessions() {
+					ids = append(ids, s.GetId())
+				}
+				return ids, result(err, "")
+			},
+			EndSession: func(ctx context.Context, authorization, id string) testutil.RPCResult {
+				_, err := auth.EndSession(outgoing(ctx, authorization), &authv1.EndSessionRequest{Id: id})
+				return result(err, "")
+			},
+			EndOtherSessions: func(ctx context.Context, authorization string) (int, testutil.RPCResult) {
+				r, err := auth.EndOtherSessions(outgoing(ctx, authorization), &authv1.EndOtherSessionsRequest{})
+				return int(r.GetEnded()), result(err, "")
 			},
 		}
 	})

@@ -72,19 +72,23 @@ type RPCResult struct {
 type RPCTarget struct {
 	// NoChallenge: the protocol cannot carry the challenge (connect-go's gRPC protocol sends
 	// error metadata as HTTP/2 trailers, where Go's server drops authentication fields).
-	NoChallenge  bool
-	Call         func(ctx context.Context, procedure, authorization string) RPCResult
-	Ticks        func(ctx context.Context, authorization string, onTick func()) RPCResult
-	Login        func(ctx context.Context, username, password string) (access, refresh string, r RPCResult)
-	Refresh      func(ctx context.Context, refreshToken string) (access, refresh string, r RPCResult)
-	Logout       func(ctx context.Context, authorization, refreshToken string) RPCResult
-	ListSessions func(ctx context.Context, authorization string) (n int, r RPCResult)
+	NoChallenge bool
+	Call        func(ctx context.Context, procedure, authorization string) RPCResult
+	Ticks       func(ctx context.Context, authorization string, onTick func()) RPCResult
+	Login       func(ctx context.Context, username, password string) (access, refresh string, r RPCResult)
+	Refresh     func(ctx context.Context, refreshToken string) (access, refresh string, r RPCResult)
+	Logout      func(ctx context.Context, authorization, refreshToken string) RPCResult
+	// ListSessions returns the ids of the caller's sessions, the current one first.
+	ListSessions     func(ctx context.Context, authorization string) (ids []string, r RPCResult)
+	EndSession       func(ctx context.Context, authorization, id string) RPCResult
+	EndOtherSessions func(ctx context.Context, authorization string) (ended int, r RPCResult)
 }
 
 // The codes the suite expects (google.rpc.Code).
 const (
 	rpcOK              = 0
 	rpcInvalidArgument = 3
+	rpcNotFound        = 5
 	rpcPermission      = 7
 	rpcUnavailable     = 14
 	rpcUnauthenticated = 16
@@ -163,10 +167,10 @@ func RunRPCSuite(t *testing.T, build func(t *testing.T, m *core.Manager, optiona
 		access, refresh, r := target.Login(ctx, "alice", "wonderland")
 		checkRPC(t, r, RPCResult{}, "")
 		checkRPC(t, target.Call(ctx, RPCMe, bearer(access)), RPCResult{Subject: "alice"}, "")
-		n, r := target.ListSessions(ctx, bearer(access))
+		ids, r := target.ListSessions(ctx, bearer(access))
 		checkRPC(t, r, RPCResult{}, "")
-		if n < 1 {
-			t.Fatalf("ListSessions: got %d sessions, want at least 1", n)
+		if len(ids) < 1 {
+			t.Fatalf("ListSessions: got %d sessions, want at least 1", len(ids))
 		}
 		_, _, r = target.Refresh(ctx, "junk")
 		checkRPC(t, r, RPCResult{Code: rpcInvalidArgument, Message: "malformed token"}, "")
@@ -185,6 +189,36 @@ func RunRPCSuite(t *testing.T, build func(t *testing.T, m *core.Manager, optiona
 		}
 		_, r = target.ListSessions(ctx, "")
 		checkRPC(t, r, RPCResult{Code: rpcUnauthenticated, Message: "missing bearer token"}, "")
+	})
+
+	t.Run("sessions", func(t *testing.T) {
+		sk := jwtexptest.New(t)
+		st := build(t, sk.Manager, false)
+		first, _, r := st.Login(ctx, "alice", "wonderland")
+		checkRPC(t, r, RPCResult{}, "")
+		second, _, r := st.Login(ctx, "alice", "wonderland")
+		checkRPC(t, r, RPCResult{}, "")
+		third, _, r := st.Login(ctx, "alice", "wonderland")
+		checkRPC(t, r, RPCResult{}, "")
+		ids, r := st.ListSessions(ctx, bearer(third))
+		checkRPC(t, r, RPCResult{}, "")
+		if len(ids) != 3 {
+			t.Fatalf("ListSessions: got %d sessions, want 3", len(ids))
+		}
+		checkRPC(t, st.EndSession(ctx, bearer(third), "no-such-session"), RPCResult{Code: rpcNotFound, Message: "session not found"}, "")
+		c, err := sk.Manager.Verify(ctx, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRPC(t, st.EndSession(ctx, bearer(third), c.SessionID), RPCResult{}, "")
+		checkRPC(t, st.Call(ctx, RPCMe, bearer(first)), RPCResult{Code: rpcUnauthenticated, Message: "session revoked"}, first)
+		ended, r := st.EndOtherSessions(ctx, bearer(third))
+		checkRPC(t, r, RPCResult{}, "")
+		if ended != 1 {
+			t.Fatalf("EndOtherSessions: ended %d, want 1", ended)
+		}
+		checkRPC(t, st.Call(ctx, RPCMe, bearer(second)), RPCResult{Code: rpcUnauthenticated, Message: "session revoked"}, second)
+		checkRPC(t, st.Call(ctx, RPCMe, bearer(third)), RPCResult{Subject: "alice"}, "")
 	})
 
 	t.Run("stream refused at open", func(t *testing.T) {

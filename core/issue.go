@@ -73,7 +73,7 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ..
 		}
 		limit := SessionLimit{Max: m.cfg.maxSessions, RevokeUntil: m.sessionRevokeUntil(now)}
 		var ended []string
-		err := m.call(ctx, StoreOpCreateFamily, "create session", func(ctx context.Context) error {
+		err := m.call(ctx, StoreOpCreateFamily, "create session", subject, func(ctx context.Context) error {
 			var err error
 			ended, err = m.store.CreateFamily(ctx, fam, limit)
 			return err

@@ -22,6 +22,7 @@ type Manager struct {
 	problemsMu  sync.RWMutex
 	problems    map[problemKey]Response // error answers, built once each (see Problem)
 	breaker     breaker                 // in front of the store (storeguard.go)
+	shards      shardBreakers           // one breaker per shard of a ShardedStore (storeguard.go)
 	mem         *MemoryStore            // the store, when it is a *MemoryStore: the guard is not needed
 	http        HTTP                    // the adapters' side (see HTTP); http.m is the Manager
 }
@@ -86,6 +87,7 @@ func newManager(c config, access, refresh *keySet) *Manager {
 		m.store, m.ownStore = NewMemoryStore(WithMemoryClock(c.now)), true
 	}
 	m.mem, _ = m.store.(*MemoryStore)
+	m.shards.store, _ = m.store.(ShardedStore)
 	if !c.cacheSet {
 		c.cacheSize = DefaultVerifiedCacheSize
 	}

@@ -86,7 +86,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 	}
 	var fam Family
 	var res RotateResult
-	err = m.call(ctx, StoreOpRotate, "rotate refresh token", func(ctx context.Context) error {
+	err = m.call(ctx, StoreOpRotate, "rotate refresh token", c.Subject, func(ctx context.Context) error {
 		var err error
 		fam, res, err = m.store.Rotate(ctx, req)
 		return err
@@ -141,7 +141,7 @@ func (m *Manager) runRefreshHook(ctx context.Context, c *Claims, now time.Time) 
 		return nil, err
 	case refused != nil:
 		until := m.sessionMarkUntil(now)
-		if err := m.call(ctx, StoreOpRevokeFamily, "revoke session refused by the refresh hook", func(ctx context.Context) error {
+		if err := m.call(ctx, StoreOpRevokeFamily, "revoke session refused by the refresh hook", c.Subject, func(ctx context.Context) error {
 			return m.store.RevokeFamily(ctx, c.Subject, c.SessionID, until)
 		}); err != nil {
 			return nil, err

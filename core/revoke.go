@@ -16,7 +16,7 @@ func (m *Manager) RevokeToken(ctx context.Context, c *Claims) error {
 		return errors.New("jwtexp: revoke token: token has no jti")
 	}
 	until := c.ExpiresAt.Add(m.cfg.leeway)
-	if err := m.call(ctx, StoreOpDenyToken, "revoke token", func(ctx context.Context) error {
+	if err := m.call(ctx, StoreOpDenyToken, "revoke token", c.Subject, func(ctx context.Context) error {
 		return m.store.DenyToken(ctx, c.Subject, c.TokenID, until)
 	}); err != nil {
 		return err
@@ -39,7 +39,7 @@ func (m *Manager) RevokeSession(ctx context.Context, subject, sid string) error 
 // keys that case under the empty subject, which Revoked reads the same way).
 func (m *Manager) revokeSession(ctx context.Context, subject, sid string) error {
 	until := m.sessionMarkUntil(m.cfg.now())
-	if err := m.call(ctx, StoreOpRevokeFamily, "revoke session", func(ctx context.Context) error {
+	if err := m.call(ctx, StoreOpRevokeFamily, "revoke session", subject, func(ctx context.Context) error {
 		return m.store.RevokeFamily(ctx, subject, sid, until)
 	}); err != nil {
 		return err
@@ -70,7 +70,7 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	if m.cfg.rotation {
 		var ended []string
 		until := m.sessionRevokeUntil(now)
-		if err := m.call(ctx, StoreOpEndSessions, "revoke subject", func(ctx context.Context) error {
+		if err := m.call(ctx, StoreOpEndSessions, "revoke subject", subject, func(ctx context.Context) error {
 			var err error
 			ended, err = m.store.EndSessions(ctx, subject, "", until)
 			return err
@@ -83,7 +83,7 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 		at = time.Unix(now.Unix()-1, 0)
 	}
 	until := now.Add(max(m.maxLifetime, m.cfg.refreshTTL) + m.cfg.leeway)
-	if err := m.call(ctx, StoreOpCutOff, "revoke subject", func(ctx context.Context) error {
+	if err := m.call(ctx, StoreOpCutOff, "revoke subject", subject, func(ctx context.Context) error {
 		return m.store.CutOff(ctx, subject, at, until)
 	}); err != nil {
 		return err

@@ -128,7 +128,7 @@ func (m *Manager) Sessions(ctx context.Context, subject, currentSID string) ([]S
 		return nil, err
 	}
 	var fams []Family
-	if err := m.call(ctx, StoreOpSessions, "list sessions", func(ctx context.Context) error {
+	if err := m.call(ctx, StoreOpSessions, "list sessions", subject, func(ctx context.Context) error {
 		var err error
 		fams, err = m.store.Sessions(ctx, subject)
 		return err
@@ -168,7 +168,7 @@ func (m *Manager) EndSession(ctx context.Context, subject, sid string) error {
 		return ErrSessionNotFound
 	}
 	var fams []Family
-	if err := m.call(ctx, StoreOpSessions, "end session", func(ctx context.Context) error {
+	if err := m.call(ctx, StoreOpSessions, "end session", subject, func(ctx context.Context) error {
 		var err error
 		fams, err = m.store.Sessions(ctx, subject)
 		return err
@@ -196,7 +196,7 @@ func (m *Manager) EndOtherSessions(ctx context.Context, subject, keepSID string)
 	}
 	var ended []string
 	until := m.sessionRevokeUntil(m.cfg.now())
-	if err := m.call(ctx, StoreOpEndSessions, "end other sessions", func(ctx context.Context) error {
+	if err := m.call(ctx, StoreOpEndSessions, "end other sessions", subject, func(ctx context.Context) error {
 		var err error
 		ended, err = m.store.EndSessions(ctx, subject, keepSID, until)
 		return err

@@ -94,6 +94,19 @@ type Store interface {
 	Close() error
 }
 
+// ShardedStore is a Store whose subjects' records live on separate servers (the masters of a
+// Redis Cluster). The Manager then keeps one circuit breaker per shard instead of one for the
+// whole store, so that a failing shard refuses its own subjects only: the others are served
+// throughout. redisstore.Store implements it on a Cluster.
+type ShardedStore interface {
+	Store
+	// Shard names the server that holds subject's records now, or "" when the store cannot tell
+	// (the store-wide breaker then applies). Names are few - one per server - and come from the
+	// store's topology, never from the subject itself. It must be cheap: it runs before every
+	// store call.
+	Shard(subject string) string
+}
+
 // Family is one login session: the chain of refresh tokens that rotation produces from it.
 // Stores keep token ids (jti), never tokens.
 type Family struct {

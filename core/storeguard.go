@@ -85,7 +85,7 @@ func (g storeGuardConfig) retryAfter() string {
 // (and reported as EventStoreFailure); a caller that went away gets ErrRequestCanceled and is
 // not counted against the store. A call the breaker refuses is reported as a failure too, but
 // not timed: it never reached the store.
-func (m *Manager) call(ctx context.Context, op, what string, f func(ctx context.Context) error) error {
+func (m *Manager) call(ctx context.Context, op, what, subject string, f func(ctx context.Context) error) error {
 	if m.mem != nil {
 		// The memory store cannot stall or fail for want of a network: no deadline (its timer
 		// would cost more than the lookup) and no breaker. (Its per-request revocation lookup
@@ -100,7 +100,8 @@ func (m *Manager) call(ctx context.Context, op, what string, f func(ctx context.
 		return err
 	}
 	now := m.cfg.now()
-	ok, probe := m.breaker.allow(now)
+	b := m.breakerFor(subject)
+	ok, probe := b.allow(now)
 	if !ok {
 		err := storeError(what, errBreakerOpen)
 		m.storeFailed(ctx, op, err)
@@ -114,7 +115,7 @@ func (m *Manager) call(ctx context.Context, op, what string, f func(ctx context.
 		defer func() {
 			if p := recover(); p != nil {
 				cancel()
-				m.breaker.done(false, true, now, &m.cfg.guard)
+				b.done(false, true, now, &m.cfg.guard)
 				panic(p)
 			}
 		}()
@@ -124,22 +125,67 @@ func (m *Manager) call(ctx context.Context, op, what string, f func(ctx context.
 	cancel()
 	m.storeDone(ctx, op, start, err)
 	if err == nil {
-		m.breaker.done(true, probe, now, &m.cfg.guard)
+		b.done(true, probe, now, &m.cfg.guard)
 		return nil
 	}
 	if errors.Is(ctx.Err(), context.Canceled) { // the client went away: not the store's fault
-		m.breaker.release(probe)
+		b.release(probe)
 		return fmt.Errorf("%w: %s: %w", ErrRequestCanceled, what, context.Cause(ctx))
 	}
 	if errors.Is(err, ErrIssuedUnderCutOff) { // the store answered: a refusal, not a failure
-		m.breaker.done(true, probe, now, &m.cfg.guard)
+		b.done(true, probe, now, &m.cfg.guard)
 		return err
 	}
 	if errors.Is(context.Cause(sctx), errStoreDeadline) {
 		err = fmt.Errorf("%w after %v: %w", errStoreDeadline, m.cfg.guard.timeout, err)
 	}
-	m.breaker.done(false, probe, m.cfg.now(), &m.cfg.guard)
+	b.done(false, probe, m.cfg.now(), &m.cfg.guard)
 	err = storeError(what, err)
 	m.storeFailed(ctx, op, err)
 	return err
+}
+
+// maxShardBreakers bounds the per-shard breakers a Manager keeps: shard names come from the
+// store's topology (one per server), not from requests, but a store that names shards by
+// something larger must not grow the map without limit. Past it the store-wide breaker serves.
+const maxShardBreakers = 1024
+
+// shardBreakers are the breakers of a ShardedStore, one per shard name.
+type shardBreakers struct {
+	store ShardedStore // nil: the store is not sharded
+	mu    sync.RWMutex
+	m     map[string]*breaker
+}
+
+// breakerFor is the breaker in front of subject's records: its shard's for a ShardedStore that
+// names one, else the store-wide one.
+func (m *Manager) breakerFor(subject string) *breaker {
+	s := &m.shards
+	if s.store == nil || subject == "" {
+		return &m.breaker
+	}
+	name := s.store.Shard(subject)
+	if name == "" {
+		return &m.breaker
+	}
+	s.mu.RLock()
+	b := s.m[name]
+	s.mu.RUnlock()
+	if b != nil {
+		return b
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b = s.m[name]; b != nil {
+		return b
+	}
+	if len(s.m) >= maxShardBreakers {
+		return &m.breaker
+	}
+	if s.m == nil {
+		s.m = map[string]*breaker{}
+	}
+	b = &breaker{}
+	s.m[name] = b
+	return b
 }

@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -85,7 +87,7 @@ func TestBreakerProbePanic(t *testing.T) {
 				t.Fatal("the probe's panic was swallowed")
 			}
 		}()
-		_ = m.call(t.Context(), StoreOpRevoked, "probe", func(context.Context) error { panic("store bug") })
+		_ = m.call(t.Context(), StoreOpRevoked, "probe", "alice", func(context.Context) error { panic("store bug") })
 	}()
 	now := m.cfg.now()
 	if ok, _ := m.breaker.allow(now); ok {
@@ -93,5 +95,54 @@ func TestBreakerProbePanic(t *testing.T) {
 	}
 	if ok, probe := m.breaker.allow(now.Add(m.cfg.guard.cooldown + time.Second)); !ok || !probe {
 		t.Fatalf("a cooldown after a panicking probe: allow = (%v, %v), want another probe (true, true)", ok, probe)
+	}
+}
+
+// shardedStore is a memory store split into two named shards by the subject's first letter,
+// the "b" shard failing on command: a Cluster with one master down.
+type shardedStore struct {
+	*MemoryStore
+	bDown atomic.Bool
+}
+
+func (s *shardedStore) Shard(subject string) string { return subject[:1] }
+
+func (s *shardedStore) Revoked(ctx context.Context, subject, jti, sid string) (Revocation, error) {
+	if subject[0] == 'b' && s.bDown.Load() {
+		return Revocation{}, errors.New("connection refused")
+	}
+	return s.MemoryStore.Revoked(ctx, subject, jti, sid)
+}
+
+// With a ShardedStore the breaker is per shard: a failing shard opens its own breaker and the
+// other shard's subjects are served throughout; without sharding one breaker covers all.
+func TestBreakerPerShard(t *testing.T) {
+	st := &shardedStore{MemoryStore: NewMemoryStore()}
+	m := testManager(t, WithStore(st), WithStoreBreaker(3, time.Minute))
+	ctx := t.Context()
+	a, err := m.Issue(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Issue(ctx, "bob", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.bDown.Store(true)
+	for i := range 5 { // failures in a row: enough to open a breaker
+		if _, err := m.Verify(ctx, b.AccessToken); !errors.Is(err, ErrStoreUnavailable) {
+			t.Fatalf("bob #%d with his shard down: got %v, want ErrStoreUnavailable", i, err)
+		}
+	}
+	if _, err := m.Verify(ctx, b.AccessToken); !errors.Is(err, errBreakerOpen) {
+		t.Errorf("bob after 5 failures: got %v, want his shard's breaker open", err)
+	}
+	for i := range 10 {
+		if _, err := m.Verify(ctx, a.AccessToken); err != nil {
+			t.Fatalf("alice #%d with the other shard down: got %v, want served", i, err)
+		}
+	}
+	if ok, _ := m.breaker.allow(m.cfg.now()); !ok {
+		t.Error("the store-wide breaker opened for one shard's failures")
 	}
 }

@@ -259,7 +259,7 @@ func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
 		// worth a histogram observation on every request; the store's writes are timed).
 		r, _ = m.mem.Revoked(ctx, c.Subject, c.TokenID, c.SessionID)
 	} else {
-		err = m.call(ctx, StoreOpRevoked, "check revocation", func(ctx context.Context) error {
+		err = m.call(ctx, StoreOpRevoked, "check revocation", c.Subject, func(ctx context.Context) error {
 			var err error
 			r, err = m.store.Revoked(ctx, c.Subject, c.TokenID, c.SessionID)
 			return err

@@ -66,7 +66,10 @@ func startCluster6(t *testing.T) *testCluster {
 		port := clusterPort(t)
 		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 			"--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", fmt.Sprintf("nodes-%d.conf", port),
-			"--cluster-node-timeout", strconv.Itoa(clusterNodeTimeout)}
+			"--cluster-node-timeout", strconv.Itoa(clusterNodeTimeout),
+			// As README's production settings say: the masters that are up keep serving their
+			// slots while one master's slots wait for its replica (no CLUSTERDOWN for everyone).
+			"--cluster-require-full-coverage", "no"}
 		if i == 0 {
 			tc.proxy = startBusProxy(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(port+10000)))
 			args = append(args, "--cluster-announce-bus-port", strconv.Itoa(tc.proxy.port))

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/jwtexp/jwtexp/core"
 )
 
 // Failover. A *redis.ClusterClient learns that a replica was promoted only when a node answers
@@ -136,4 +138,22 @@ func (s *Store) ready(ctx context.Context, subject string) error {
 		return err
 	}
 	return s.failFast(ctx, subject)
+}
+
+var _ core.ShardedStore = (*Store)(nil)
+
+// Shard implements core.ShardedStore: on a Cluster, the address of the master that holds
+// subject's hash slot now, so that the Manager's circuit breaker opens per master and a master
+// that fails refuses only its own subjects; "" on any other deployment (one breaker for the
+// store). It reads the client's cached slot map: no round trip.
+func (s *Store) Shard(subject string) string {
+	cc, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		return ""
+	}
+	node, err := cc.MasterForKey(context.Background(), s.tag(subject))
+	if err != nil {
+		return ""
+	}
+	return node.Options().Addr
 }

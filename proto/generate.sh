@@ -16,9 +16,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# protoc writes its version into the generated files: the committed code was made with Debian 12's
+# protobuf-compiler.
+PROTOC_VERSION=3.21.12
 PROTOC_GEN_GO=google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 PROTOC_GEN_GO_GRPC=google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 PROTOC_GEN_CONNECT_GO=connectrpc.com/connect/cmd/protoc-gen-connect-go@v1.21.1
+
+if [ "$(protoc --version)" != "libprotoc $PROTOC_VERSION" ]; then
+	echo "proto/generate.sh: need protoc $PROTOC_VERSION (Debian 12: apt-get install protobuf-compiler), found: $(protoc --version)" >&2
+	echo "(another protoc makes the same code but another version line; change PROTOC_VERSION to adopt it)" >&2
+	exit 1
+fi
 
 bin=$(mktemp -d)
 out=$(mktemp -d)

@@ -74,6 +74,12 @@ var r *http.Request
 var claims *core.Claims
 `,
 	},
+	{ // gRPC and Connect
+		imports: []string{"context", "net/http", "strings", "connectrpc.com/connect", "google.golang.org/grpc",
+			"github.com/jwtexp/jwtexp/core", "github.com/jwtexp/jwtexp/grpcjwt", "github.com/jwtexp/jwtexp/grpcjwt/authv1grpc",
+			"github.com/jwtexp/jwtexp/connectjwt"},
+		stubs: "func checkPassword(ctx context.Context, username, password string) (string, any, error) { return \"\", nil, nil }",
+	},
 	{ // Go client
 		imports: []string{"errors", "log", "github.com/jwtexp/jwtexp/jwtclient"},
 		stubs: `

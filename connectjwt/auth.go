@@ -32,8 +32,7 @@ func NewAuthHandler(m *core.Manager, login LoginFunc, opts ...connect.HandlerOpt
 type authHandler struct{ s *authrpc.Service }
 
 func (a *authHandler) Login(ctx context.Context, req *connect.Request[authv1.LoginRequest]) (*connect.Response[authv1.TokenResponse], error) {
-	client := core.DescribeClient(req.Header().Get("User-Agent"), req.Peer().Addr)
-	return wrap(a.s.Login(ctx, req.Msg, client))
+	return wrap(a.s.Login(ctx, req.Msg))
 }
 
 func (a *authHandler) Refresh(ctx context.Context, req *connect.Request[authv1.RefreshRequest]) (*connect.Response[authv1.TokenResponse], error) {

@@ -59,7 +59,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 			core.WithStore(m.Store()))
 		stateless, _ := core.New(core.WithAccessKeys(k.key), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
 			core.WithIssuer(testutil.Issuer), core.WithAudience(testutil.Audience), core.WithClock(clock.Now), core.WithLogger(nil),
-			core.WithRevocationCheck(false), core.WithVerifiedCache(0))
+			core.WithoutRevocationCheck(), core.WithVerifiedCache(0))
 		r, p := bearerRequest(b, m)
 		b.Run(k.name+"/memstore", func(b *testing.B) {
 			b.ReportAllocs()

@@ -52,7 +52,7 @@
 // (each call that fails refreshes on its own) survives a burst of parallel calls at expiry,
 // whatever order the answers arrive in. A refused refresh is 400 invalid_grant (RFC 6749 §5.2),
 // so a client that retries every 401 through a refresh does not loop. Rotation never extends a
-// session past WithMaxSessionAge. WithRotation(false) turns rotation off: refresh then returns only
+// session past WithMaxSessionAge. WithoutRotation() turns rotation off: refresh then returns only
 // a new access token.
 //
 // # Login, scopes, roles and step-up
@@ -94,12 +94,12 @@
 // it ends the user's live sessions by id and cuts off only tokens issued before the current
 // second, since iat has whole seconds (see RevokeSubject). Each record expires when the tokens it
 // guards would have, so the store stays bounded. Verification asks the store once per request
-// (WithRevocationCheck(false) makes it stateless).
+// (WithoutRevocationCheck() makes it stateless).
 //
 // # Sessions
 //
 // With rotation each login is a session the store records with its creation, last refresh,
-// absolute end and, when the application passes WithSessionClient to Issue (or builds the Manager
+// absolute end and, when the application passes WithClientDescription to Issue (or builds the Manager
 // with WithSessionClients, for the adapters' LoginHandler), a short client
 // description (personal data: keep it coarse, see DescribeClient). Sessions lists a user's live
 // sessions ("your devices", the current one marked), EndSession ends one of them (its tokens are
@@ -158,14 +158,16 @@
 //     http.SameSite) the only files that import net/http: http_request.go reads a request
 //     (the Request view, access-token extraction), http_credentials.go reads login and refresh
 //     credentials, http_response.go writes answers (Response, Problem, token responses),
-//     http_serve.go holds the Serve* handlers.
+//     http_serve.go holds the Serve* handlers, and http_adapter.go the type HTTP that
+//     Manager.HTTP returns to adapters (AuthenticateContext).
 //   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
 //     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set), claims.go
 //     and scope.go (claims), verify.go (verification, calling the verified-token cache of
 //     cache.go), issue.go (minting, size limits), refresh.go (rotation, the refresh hook),
 //     revoke.go, sessions.go, authorize.go, events.go, context.go.
-//   - store.go: the Store interface; memstore.go: the default store; storeguard.go: deadlines
-//     and the circuit breaker around every store call.
+//   - store.go: the Store interface (core/storetest: the conformance suite every store runs);
+//     memstore.go: the default store; storeguard.go: deadlines and the circuit breaker around
+//     every store call.
 //   - jsonscan.go: the strict JSON scanner; unsafe.go: the package's only use of unsafe.
 //
 // A new concern (a new credential type, a new key source, a new store) gets a file or package

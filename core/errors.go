@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -141,7 +142,7 @@ var (
 	ErrSessionNotFound = errors.New("jwtexp: session not found")
 
 	// ErrSessionsNotRecorded is returned by Sessions, EndSession and EndOtherSessions of a Manager
-	// that records no sessions: one built WithRotation(false) (refresh tokens are then not kept in the
+	// that records no sessions: one built WithoutRotation() (refresh tokens are then not kept in the
 	// store) or a verification-only one. Problem answers it with 501 not_implemented.
 	ErrSessionsNotRecorded = errors.New("jwtexp: sessions are not recorded: they need refresh-token rotation")
 
@@ -302,7 +303,9 @@ type errorRow struct {
 	code   string // ReasonCode; "": "other"
 	desc   string // default error_description; "": "internal error"
 	status int    // HTTP status Problem answers
-	oauth  string // "error" member of the body; in the challenge for 400, 401 and 403
+	oauth  string // "error" member of the body
+	// challenge is the WWW-Authenticate Bearer challenge of the answer (RFC 6750 §3).
+	challenge challenge
 	// class marks a sentinel that wraps the error that caused it (a store failure, a refused
 	// refresh): its HTTP answer wins over the cause's, while Reason and ReasonCode name the cause.
 	class bool
@@ -312,36 +315,72 @@ type errorRow struct {
 	bare bool
 }
 
-// errorTable is the one table of sentinels. Order matters where an error matches several rows:
-// the first matching row wins, so the narrower come before the broader (ErrExpMissing, ErrIssuer,
-// ErrAudience, ErrLifetime, ErrSubjectEmpty and ErrReservedClaim match ErrClaims;
-// ErrInvalidCredentials matches ErrInvalidGrant), and the answers that win over their cause
-// (class) come before the token failures.
+// challenge is what WWW-Authenticate an answer carries.
+type challenge uint8
+
+const (
+	noChallenge   challenge = iota // none: the request is not refused for its bearer token
+	bareChallenge                  // Bearer realm="..." alone: no credential (RFC 6750 §3.1), a refused login
+	fullChallenge                  // with error, error_description and the requirement's parameters
+)
+
+// errorTable is the one table of sentinels, a row for each (TestEverySentinelHasARow). Order
+// matters where an error matches several rows: the first matching row wins, so the narrower come
+// before the broader (ErrExpMissing, ErrIssuer, ErrAudience, ErrLifetime, ErrSubjectEmpty and
+// ErrReservedClaim match ErrClaims; ErrInvalidCredentials matches ErrInvalidGrant), and the
+// answers that win over their cause (class) come before the token failures.
 var errorTable = [...]errorRow{
-	{kind: ErrVerificationOnly, desc: "this server only verifies tokens", status: 501, oauth: "not_implemented", bare: true},
+	{kind: ErrVerificationOnly, desc: "this server only verifies tokens",
+		status: 501, oauth: "not_implemented", bare: true},
 	{kind: ErrSessionNotFound, desc: "session not found", status: 404, oauth: "not_found", bare: true},
-	{kind: ErrSessionsNotRecorded, desc: "sessions are not recorded", status: 501, oauth: "not_implemented", bare: true},
-	{kind: ErrRequestCanceled, code: "request_canceled", desc: "request canceled", status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
-	{kind: ErrStoreUnavailable, code: "store_unavailable", desc: "service temporarily unavailable", status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
-	{kind: ErrIssuedUnderCutOff, code: "cut_off_second", desc: "service temporarily unavailable", status: 503, oauth: "temporarily_unavailable", bare: true},
-	{kind: ErrInvalidCredentials, code: "invalid_credentials", desc: "invalid username or password", status: 401, oauth: "invalid_grant", bare: true},
-	{kind: ErrInvalidGrant, desc: "invalid refresh token", status: 400, oauth: "invalid_grant", class: true, bare: true},
-	{kind: ErrTokenMissing, code: "missing", desc: "missing bearer token", status: 401, oauth: "unauthorized", bare: true},
-	{kind: ErrInvalidRequest, code: "invalid_request", desc: "invalid request", status: 400, oauth: "invalid_request", bare: true},
-	{kind: ErrInsufficientScope, code: "insufficient_scope", desc: "insufficient scope", status: 403, oauth: "insufficient_scope", bare: true},
-	{kind: ErrInsufficientUserAuthentication, code: "insufficient_user_authentication", desc: "more recent authentication is required", status: 401, oauth: "insufficient_user_authentication", bare: true},
-	{kind: ErrRefreshReused, code: "reused", desc: "refresh token reused", status: 401, oauth: "invalid_token"},
-	{kind: ErrTokenRevoked, code: "revoked", desc: "token revoked", status: 401, oauth: "invalid_token"},
-	{kind: ErrTokenMalformed, code: "malformed", desc: "malformed token", status: 401, oauth: "invalid_token"},
-	{kind: ErrSignature, code: "bad_signature", desc: "invalid signature", status: 401, oauth: "invalid_token"},
-	{kind: ErrTokenExpired, code: "expired", desc: "token expired", status: 401, oauth: "invalid_token"},
-	{kind: ErrTokenNotYetValid, code: "not_yet_valid", desc: "token not yet valid", status: 401, oauth: "invalid_token"},
-	{kind: ErrExpMissing, code: "exp_missing", desc: "missing exp claim", status: 401, oauth: "invalid_token"},
-	{kind: ErrIssuer, code: "bad_issuer", desc: "invalid issuer", status: 401, oauth: "invalid_token"},
-	{kind: ErrAudience, code: "bad_audience", desc: "invalid audience", status: 401, oauth: "invalid_token"},
-	{kind: ErrLifetime, code: "lifetime_too_long", desc: "token lifetime too long", status: 401, oauth: "invalid_token"},
-	{kind: ErrTokenType, code: "wrong_type", desc: "wrong token type", status: 401, oauth: "invalid_token"},
-	{kind: ErrClaims, code: "bad_claims", desc: "invalid claims", status: 401, oauth: "invalid_token"},
+	{kind: ErrSessionsNotRecorded, desc: "sessions are not recorded",
+		status: 501, oauth: "not_implemented", bare: true},
+	{kind: ErrRequestCanceled, code: "request_canceled", desc: "request canceled",
+		status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
+	{kind: ErrStoreUnavailable, code: "store_unavailable", desc: "service temporarily unavailable",
+		status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
+	{kind: ErrIssuedUnderCutOff, code: "cut_off_second", desc: "service temporarily unavailable",
+		status: 503, oauth: "temporarily_unavailable", bare: true},
+	{kind: ErrInvalidCredentials, code: "invalid_credentials", desc: "invalid username or password",
+		status: 401, oauth: "invalid_grant", bare: true, challenge: bareChallenge},
+	{kind: ErrInvalidGrant, desc: "invalid refresh token",
+		status: 400, oauth: "invalid_grant", class: true, bare: true, challenge: noChallenge},
+	{kind: ErrTokenMissing, code: "missing", desc: "missing bearer token",
+		status: 401, oauth: "unauthorized", bare: true, challenge: bareChallenge},
+	{kind: ErrInvalidRequest, code: "invalid_request", desc: "invalid request",
+		status: 400, oauth: "invalid_request", bare: true, challenge: fullChallenge},
+	{kind: ErrInsufficientScope, code: "insufficient_scope", desc: "insufficient scope",
+		status: 403, oauth: "insufficient_scope", bare: true, challenge: fullChallenge},
+	{kind: ErrInsufficientUserAuthentication, code: "insufficient_user_authentication",
+		desc: "more recent authentication is required", status: 401, oauth: "insufficient_user_authentication", bare: true, challenge: fullChallenge},
+	{kind: ErrRefreshReused, code: "reused", desc: "refresh token reused",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrTokenRevoked, code: "revoked", desc: "token revoked",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrTokenMalformed, code: "malformed", desc: "malformed token",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrSignature, code: "bad_signature", desc: "invalid signature",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrTokenExpired, code: "expired", desc: "token expired",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrTokenNotYetValid, code: "not_yet_valid", desc: "token not yet valid",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrExpMissing, code: "exp_missing", desc: "missing exp claim",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrIssuer, code: "bad_issuer", desc: "invalid issuer",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrAudience, code: "bad_audience", desc: "invalid audience",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrLifetime, code: "lifetime_too_long", desc: "token lifetime too long",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrTokenType, code: "wrong_type", desc: "wrong token type",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrSubjectEmpty, code: "bad_claims", desc: "invalid claims",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrReservedClaim, code: "bad_claims", desc: "invalid claims",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
+	{kind: ErrClaims, code: "bad_claims", desc: "invalid claims",
+		status: 401, oauth: "invalid_token", challenge: fullChallenge},
 	// Not request failures: the application's or the operator's mistake, a 500 whose description
 	// ("internal error") says nothing.
 	{kind: ErrTokenTooLarge, status: 500, oauth: "server_error"},
@@ -353,7 +392,7 @@ var errorTable = [...]errorRow{
 // defaultRows: a token failure of a kind without a row, and anything that is no failure of this
 // package.
 var (
-	rowInvalidToken = errorRow{desc: "invalid token", status: 401, oauth: "invalid_token"}
+	rowInvalidToken = errorRow{desc: "invalid token", status: 401, oauth: "invalid_token", challenge: fullChallenge}
 	rowInternal     = errorRow{desc: "internal error", status: 500, oauth: "server_error"}
 )
 
@@ -389,7 +428,17 @@ func causeRow(err error) *errorRow {
 // answerRow is the row whose status and code answer err (Problem): the first row err matches,
 // where a token failure counts only when this package built it (a tokenError in the chain).
 func answerRow(err error) *errorRow {
-	token := isTokenError(err)
+	if te, ok := err.(*tokenError); ok && te.cause == nil {
+		// The common case, a refusal this package built: its chain is its kind and golang-jwt's
+		// sentinel, which no row names, so its kind alone decides.
+		if r, ok := answerOfKind[te.kind]; ok {
+			return r
+		}
+	}
+	return firstAnswerRow(err, isTokenError(err))
+}
+
+func firstAnswerRow(err error, token bool) *errorRow {
 	for i := range errorTable {
 		r := &errorTable[i]
 		if (r.bare || token) && errors.Is(err, r.kind) {
@@ -401,6 +450,15 @@ func answerRow(err error) *errorRow {
 	}
 	return &rowInternal
 }
+
+// answerOfKind is answerRow of a tokenError of each kind of the table, computed once.
+var answerOfKind = func() map[error]*errorRow {
+	m := make(map[error]*errorRow, len(errorTable))
+	for _, r := range errorTable {
+		m[r.kind] = firstAnswerRow(r.kind, true)
+	}
+	return m
+}()
 
 // sentinelReason is the default short reason for a sentinel (its row's description).
 func sentinelReason(kind error) string {
@@ -451,7 +509,7 @@ func ReasonCode(err error) string {
 func ReasonCodes() []string {
 	codes := make([]string, 0, len(errorTable)+1)
 	for _, r := range errorTable {
-		if r.code != "" {
+		if r.code != "" && !slices.Contains(codes, r.code) {
 			codes = append(codes, r.code)
 		}
 	}

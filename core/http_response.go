@@ -67,9 +67,9 @@ func (r Response) SetControlHeaders(h http.Header) {
 //     §5.2). Not 401: a client that answers every 401 with a refresh would take a refused
 //     refresh for one more expired access token and refresh again, forever;
 //   - ErrInvalidCredentials (a refused login): 401 invalid_grant with a bare Bearer challenge;
-//   - ErrStoreUnavailable, and ErrRequestCanceled (the client went away while the store was
-//     asked): 503 temporarily_unavailable with Retry-After (the breaker's cooldown, at least 1 s),
-//     never an accept;
+//   - ErrStoreUnavailable, ErrIssuedUnderCutOff, and ErrRequestCanceled (the client went away
+//     while the store was asked): 503 temporarily_unavailable with Retry-After (the breaker's
+//     cooldown, at least 1 s), never an accept;
 //   - ErrVerificationOnly (Issue or Refresh of a verification-only Manager): 501 not_implemented;
 //   - ErrSessionNotFound: 404 not_found; ErrSessionsNotRecorded: 501 not_implemented;
 //   - every other token error: 401 invalid_token with the short reason as error_description;
@@ -82,10 +82,6 @@ func (h *HTTP) Problem(err error) Response {
 	m := h.m
 	row := answerRow(err)
 	code, status := row.oauth, row.status
-	// A refused refresh grant is answered as a token endpoint answers it (RFC 6749 §5.2): 400
-	// without a challenge, since no Bearer credential was involved.
-	challenge := status == http.StatusUnauthorized || status == http.StatusForbidden ||
-		(status == http.StatusBadRequest && code != "invalid_grant")
 	desc, params := Reason(err), challengeParams(err)
 	key := problemKey{code, desc, params}
 	m.problemsMu.RLock()
@@ -98,11 +94,11 @@ func (h *HTTP) Problem(err error) Response {
 	if status == http.StatusServiceUnavailable {
 		r.RetryAfter = m.cfg.guard.retryAfter()
 	}
-	if challenge {
+	if row.challenge != noChallenge {
 		r.WWWAuthenticate = `Bearer realm="` + m.cfg.realm + `"`
 		// RFC 6750 §3.1: no error code when the request had no credential; a refused refresh
-		// grant is not a bearer-token error either.
-		if code != "unauthorized" && code != "invalid_grant" {
+		// grant is not a bearer-token error either (bareChallenge).
+		if row.challenge == fullChallenge {
 			r.WWWAuthenticate += `, error="` + code + `", error_description="` + desc + `"` + params
 		}
 	}

@@ -33,7 +33,7 @@ type TokenPair struct {
 // is not issued: the error matches ErrTokenTooLarge.
 //
 // With rotation on, the session is recorded in the store (with the client description of
-// WithSessionClient, if given), and when the subject already holds the maximum number of live
+// WithClientDescription, if given), and when the subject already holds the maximum number of live
 // sessions (WithMaxSessions) the least recently used one is ended in the same store call; a store
 // failure returns ErrStoreUnavailable.
 func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ...IssueOption) (*TokenPair, error) {

@@ -231,7 +231,7 @@ func TestKeySourceConfig(t *testing.T) {
 func BenchmarkKeySourceVerify(b *testing.B) {
 	k := testKeys()
 	clock := testutil.NewClock(t0)
-	m := remoteManager(b, clock, &fakeSource{keys: map[string]fakeKey{"ed": {k.ed.Public(), "EdDSA"}}}, core.WithRevocationCheck(false))
+	m := remoteManager(b, clock, &fakeSource{keys: map[string]fakeKey{"ed": {k.ed.Public(), "EdDSA"}}}, core.WithoutRevocationCheck())
 	tok := testutil.Mint(b, jwt.SigningMethodEdDSA, k.ed, idpClaims(t0, nil), map[string]any{"kid": "ed"})
 	b.ReportAllocs()
 	for b.Loop() {

@@ -57,8 +57,12 @@ func TestRefreshHook(t *testing.T) {
 			d := &directory{role: map[string]string{"alice": "user"}, disabled: map[string]bool{}}
 			var events []core.Event
 			var mu sync.Mutex
-			m := newManager(t, testutil.NewClock(t0), core.WithRefreshHook(d.hook), core.WithRotation(rotation),
-				core.WithEventHook(func(_ context.Context, e core.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }))
+			opts := []core.Option{core.WithRefreshHook(d.hook),
+				core.WithEventHook(func(_ context.Context, e core.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })}
+			if !rotation {
+				opts = append(opts, core.WithoutRotation())
+			}
+			m := newManager(t, testutil.NewClock(t0), opts...)
 			role := func(tok string) string {
 				c, err := m.Verify(ctx, tok)
 				if err != nil {

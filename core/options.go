@@ -36,7 +36,7 @@ const (
 	// DefaultMaxSessions is how many live sessions one subject may hold unless WithMaxSessions
 	// says otherwise: 32.
 	DefaultMaxSessions = 32
-	// MaxSessionClientLen is the longest client description WithSessionClient keeps, in bytes;
+	// MaxSessionClientLen is the longest client description WithClientDescription keeps, in bytes;
 	// a longer one is cut at a character boundary.
 	MaxSessionClientLen = 128
 )
@@ -59,7 +59,9 @@ const (
 const DefaultSweepInterval = time.Minute
 
 // Option configures a Manager. Options check their own argument and return an error naming the
-// option; New checks the combination.
+// option; New checks the combination. An option that switches something takes no argument:
+// WithX() turns on what is off by default (WithInsecureCookie, WithSessionClients), WithoutX()
+// turns off what is on by default (WithoutAudience, WithoutRotation, WithoutRevocationCheck).
 type Option func(*config) error
 
 type config struct {
@@ -320,9 +322,19 @@ func WithRefreshGrace(d time.Duration) Option {
 	}
 }
 
-// WithRotation turns refresh-token rotation on (the default) or off. Off: a refresh returns only a
+// WithoutRotation turns refresh-token rotation off (it is on by default): a refresh returns only a
 // new access token and the refresh token stays valid until its exp or until logout; no family is
 // kept, so reuse cannot be detected.
+func WithoutRotation() Option {
+	return func(c *config) error {
+		c.rotation = false
+		return nil
+	}
+}
+
+// WithRotation turns refresh-token rotation on (the default) or off.
+//
+// Deprecated: rotation is on by default; use WithoutRotation to turn it off.
 func WithRotation(on bool) Option {
 	return func(c *config) error {
 		c.rotation = on
@@ -407,8 +419,8 @@ func WithIdleTimeout(d time.Duration) Option {
 // WithSessionClients makes ServeLogin (and so every adapter's LoginHandler) record with each new
 // session a description of its client, DescribeClient of the request's User-Agent and remote
 // address ("Firefox on Linux, 192.0.2.0/24"), for the list of sessions the user sees. Without
-// it nothing is recorded unless the application passes WithSessionClient itself. The
-// description is personal data: see WithSessionClient.
+// it nothing is recorded unless the application passes WithClientDescription itself. The
+// description is personal data: see WithClientDescription.
 func WithSessionClients() Option {
 	return func(c *config) error {
 		c.sessionClients = true
@@ -429,9 +441,20 @@ func WithStore(s Store) Option {
 	}
 }
 
-// WithRevocationCheck turns the per-request revocation lookup of access tokens on (the default)
-// or off. Off makes access-token verification purely stateless: logout then only stops refreshes,
+// WithoutRevocationCheck turns the per-request revocation lookup of access tokens off (it is on
+// by default). Access-token verification is then purely stateless: logout only stops refreshes,
 // and an access token stays usable until its exp.
+func WithoutRevocationCheck() Option {
+	return func(c *config) error {
+		c.revocationCheck = false
+		return nil
+	}
+}
+
+// WithRevocationCheck turns the per-request revocation lookup of access tokens on (the default)
+// or off.
+//
+// Deprecated: the check is on by default; use WithoutRevocationCheck to turn it off.
 func WithRevocationCheck(on bool) Option {
 	return func(c *config) error {
 		c.revocationCheck = on
@@ -606,7 +629,7 @@ func (c *config) validateSessions() []error {
 	}
 	var errs []error
 	if !c.rotation {
-		errs = append(errs, configError("WithIdleTimeout needs refresh-token rotation: drop WithRotation(false) or the idle timeout"))
+		errs = append(errs, configError("WithIdleTimeout needs refresh-token rotation: drop WithoutRotation() or the idle timeout"))
 	}
 	if c.idleTimeout < c.accessTTL {
 		errs = append(errs, configError("idle timeout %v is shorter than access TTL %v: raise it or shorten the access TTL", c.idleTimeout, c.accessTTL))
@@ -636,7 +659,7 @@ func WithRemoteAddr(addr string) IssueOption {
 	return func(o *issueOptions) { o.remoteAddr = addr }
 }
 
-// WithSessionClient records desc with the new session, for the list of sessions a user sees
+// WithClientDescription records desc with the new session, for the list of sessions a user sees
 // ("Firefox on Linux, 192.0.2.0/24"; see DescribeClient). It is kept in the store with the
 // session and only as long as the session, is never put in a token, and is shown only to the
 // session's subject. Without this option nothing is recorded.
@@ -645,7 +668,7 @@ func WithRemoteAddr(addr string) IssueOption {
 // in): record only what your privacy notice covers, and keep it coarse. Control characters and
 // invalid UTF-8 are replaced, surrounding space is trimmed, and the text is cut to
 // MaxSessionClientLen bytes.
-func WithSessionClient(desc string) IssueOption {
+func WithClientDescription(desc string) IssueOption {
 	return func(o *issueOptions) { o.client = cleanClient(desc) }
 }
 

@@ -203,7 +203,7 @@ func TestRotationOff(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clock := testutil.NewClock(t0)
-	m := newManager(t, clock, core.WithRotation(false))
+	m := newManager(t, clock, core.WithoutRotation())
 	p, _ := m.Issue(ctx, "alice", nil)
 	clock.Advance(time.Minute)
 	for i := 0; i < 2; i++ {
@@ -277,7 +277,7 @@ func TestRevocation(t *testing.T) {
 	}
 
 	// Stateless mode never asks the store.
-	m2 := newManager(t, clock, core.WithRevocationCheck(false), core.WithStore(store))
+	m2 := newManager(t, clock, core.WithoutRevocationCheck(), core.WithStore(store))
 	p, _ := m2.Issue(ctx, "dave", nil)
 	m2.RevokeSession(ctx, "dave", p.SessionID)
 	if _, err := m2.Verify(ctx, p.AccessToken); err != nil {

@@ -47,7 +47,7 @@ func cleanClient(desc string) string {
 	return desc
 }
 
-// DescribeClient summarises a client for WithSessionClient: the browser and operating system
+// DescribeClient summarises a client for WithClientDescription: the browser and operating system
 // named by userAgent ("Firefox on Linux"), and the network of remoteAddr ("192.0.2.0/24" for
 // IPv4, a /48 for IPv6; "host:port" or a bare address), never the full address. Either may be
 // empty; what cannot be recognised is left out, and the result may be "".
@@ -116,7 +116,7 @@ type Session struct {
 	// refresh token (with WithIdleTimeout, the idle deadline). Never after ExpiresAt.
 	RefreshBy time.Time
 	Current   bool   // the session the request asking for the list belongs to
-	Client    string // what WithSessionClient recorded at login; "" when nothing was
+	Client    string // what WithClientDescription recorded at login; "" when nothing was
 }
 
 // Sessions lists the live sessions of subject, most recently used first, in one store call.

@@ -18,9 +18,9 @@ func ExampleManager_Sessions() {
 	defer m.Close()
 
 	laptop, _ := m.Issue(ctx, "alice", nil,
-		core.WithSessionClient(core.DescribeClient("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", "192.0.2.7:5123")))
+		core.WithClientDescription(core.DescribeClient("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", "192.0.2.7:5123")))
 	clock.Advance(time.Hour)
-	phone, _ := m.Issue(ctx, "alice", nil, core.WithSessionClient("Safari on iOS"))
+	phone, _ := m.Issue(ctx, "alice", nil, core.WithClientDescription("Safari on iOS"))
 
 	claims, _ := m.Verify(ctx, phone.AccessToken) // what the middleware hands to the handler
 	sessions, _ := m.Sessions(ctx, claims.Subject, claims.SessionID)

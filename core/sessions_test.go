@@ -35,7 +35,7 @@ func TestSessionOptions(t *testing.T) {
 		{"idle zero", []core.Option{core.WithIdleTimeout(0)}, "WithIdleTimeout: 0s is not positive"},
 		{"idle under access TTL", []core.Option{core.WithIdleTimeout(time.Minute)}, "idle timeout 1m0s is shorter than access TTL 5m0s"},
 		{"idle at refresh TTL", []core.Option{core.WithIdleTimeout(core.DefaultRefreshTTL)}, "is not shorter than refresh TTL"},
-		{"idle without rotation", []core.Option{core.WithIdleTimeout(time.Hour), core.WithRotation(false)}, "needs refresh-token rotation"},
+		{"idle without rotation", []core.Option{core.WithIdleTimeout(time.Hour), core.WithoutRotation()}, "needs refresh-token rotation"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,7 +112,7 @@ func TestSessionClient(t *testing.T) {
 		{strings.Repeat("a", 127) + "é", strings.Repeat("a", 127)},
 	}
 	for _, tc := range cases {
-		p, err := m.Issue(ctx, "client-"+tc.in, nil, core.WithSessionClient(tc.in), nil)
+		p, err := m.Issue(ctx, "client-"+tc.in, nil, core.WithClientDescription(tc.in), nil)
 		if err != nil {
 			t.Fatalf("Issue: %v", err)
 		}
@@ -121,7 +121,7 @@ func TestSessionClient(t *testing.T) {
 			t.Fatalf("Sessions: got (%v, %v), want one", list, err)
 		}
 		if list[0].Client != tc.want || len(list[0].Client) > core.MaxSessionClientLen {
-			t.Errorf("WithSessionClient(%q): got %q, want %q", tc.in, list[0].Client, tc.want)
+			t.Errorf("WithClientDescription(%q): got %q, want %q", tc.in, list[0].Client, tc.want)
 		}
 	}
 }
@@ -155,7 +155,7 @@ func TestServeSessions(t *testing.T) {
 	ctx := context.Background()
 	clock := testutil.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	m := sessionManager(t, clock)
-	a, _ := m.Issue(ctx, "alice", nil, core.WithSessionClient("laptop"))
+	a, _ := m.Issue(ctx, "alice", nil, core.WithClientDescription("laptop"))
 	clock.Advance(time.Minute)
 	b, _ := m.Issue(ctx, "alice", nil)
 	mallory, _ := m.Issue(ctx, "mallory", nil)
@@ -219,7 +219,7 @@ func TestServeSessions(t *testing.T) {
 func TestSessionsWithoutRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	m := sessionManager(t, testutil.NewClockNow(), core.WithRotation(false))
+	m := sessionManager(t, testutil.NewClockNow(), core.WithoutRotation())
 	p, _ := m.Issue(ctx, "alice", nil)
 	c, _ := m.Verify(ctx, p.AccessToken)
 	if _, err := m.Sessions(ctx, "alice", ""); !errors.Is(err, core.ErrSessionsNotRecorded) {
@@ -266,7 +266,7 @@ func TestSessionBoundManyLogins(t *testing.T) {
 
 // ServeLogin records a client description only when the Manager was built with
 // WithSessionClients, from the User-Agent and the remote address the adapter passes; an
-// explicit WithSessionClient wins.
+// explicit WithClientDescription wins.
 func TestServeLoginSessionClients(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -292,7 +292,7 @@ func TestServeLoginSessionClients(t *testing.T) {
 	if got := login(sessionManager(t, clock, core.WithSessionClients())); got != "Firefox on Linux, 192.0.2.0/24" {
 		t.Errorf("with WithSessionClients: recorded %q, want %q", got, "Firefox on Linux, 192.0.2.0/24")
 	}
-	if got := login(sessionManager(t, clock, core.WithSessionClients()), core.WithSessionClient("kiosk 7")); got != "kiosk 7" {
-		t.Errorf("with an explicit WithSessionClient: recorded %q, want %q", got, "kiosk 7")
+	if got := login(sessionManager(t, clock, core.WithSessionClients()), core.WithClientDescription("kiosk 7")); got != "kiosk 7" {
+		t.Errorf("with an explicit WithClientDescription: recorded %q, want %q", got, "kiosk 7")
 	}
 }

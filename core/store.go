@@ -124,7 +124,7 @@ type Family struct {
 	CreatedAt time.Time // login time
 	LastUsed  time.Time // login time, then the time of the last rotation (RotateOK sets it to Now)
 	// Client is the short description of the client the application gave at login (see
-	// WithSessionClient), empty when none was given. It is personal data (a device, a coarse
+	// WithClientDescription), empty when none was given. It is personal data (a device, a coarse
 	// address): stores keep it only as long as the family and never log it.
 	Client string
 }

@@ -183,7 +183,7 @@ func (m *Manager) checkClaims(c *Claims, cs *claimSet, kind tokenKind, now time.
 }
 
 // Verify checks an access token: format, algorithm and key, signature, exp/nbf/iat with the
-// leeway, issuer, audience, lifetime cap, type, and (unless WithRevocationCheck(false)) the
+// leeway, issuer, audience, lifetime cap, type, and (unless WithoutRevocationCheck()) the
 // revocation records in one store round trip. The error matches one sentinel of errors.go.
 func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
 	return m.verify(ctx, token, nil)

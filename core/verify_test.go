@@ -271,7 +271,7 @@ func TestRFC7515AppendixA1(t *testing.T) {
 	exp := time.Unix(1300819380, 0)
 	clock := testutil.NewClock(exp.Add(-time.Minute))
 	m, err := core.New(core.WithAccessKeys(core.Key{Secret: secret}), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
-		core.WithIssuer("joe"), core.WithoutAudience(), core.WithClock(clock.Now), core.WithRevocationCheck(false), core.WithLogger(nil))
+		core.WithIssuer("joe"), core.WithoutAudience(), core.WithClock(clock.Now), core.WithoutRevocationCheck(), core.WithLogger(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

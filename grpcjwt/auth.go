@@ -8,7 +8,6 @@ import (
 	"github.com/jwtexp/jwtexp/rpcproto/authrpc"
 	"github.com/jwtexp/jwtexp/rpcproto/authv1"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/peer"
 )
 
 // LoginFunc is the application's credential check for AuthService.Login: the user's subject
@@ -34,14 +33,7 @@ type authServer struct {
 }
 
 func (a *authServer) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.TokenResponse, error) {
-	ua, addr := "", ""
-	if v := metadata.ValueFromIncomingContext(ctx, "user-agent"); len(v) > 0 {
-		ua = v[0]
-	}
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		addr = p.Addr.String()
-	}
-	return wrap(a.s.Login(ctx, req, core.DescribeClient(ua, addr)))
+	return wrap(a.s.Login(ctx, req))
 }
 
 func (a *authServer) Refresh(ctx context.Context, req *authv1.RefreshRequest) (*authv1.TokenResponse, error) {

@@ -241,4 +241,13 @@
 // Redis 6.2 or newer (SET ... PXAT), or a compatible server (Valkey); on Cluster Redis 7 or
 // newer (sharded Pub/Sub). Scripts read the server clock (TIME) before writing, which needs
 // script effects replication: the default since Redis 5 and the only mode since Redis 7.
+//
+// # Files
+//
+// keyspace.go builds every name Redis sees (keys, hash tags, channels, slots) and is the lowest
+// layer; scripts.go holds every Lua script, each declared with the names of its KEYS and ARGV
+// (its source starts with them and refuses a call with other counts); options.go every Option;
+// store.go the core.Store methods, sessions.go the session index, lossguard.go loss detection,
+// failover.go Cluster topology; replica.go the local replica's state and lookup,
+// replica_sync.go and replica_cluster.go what keeps it current.
 package redisstore

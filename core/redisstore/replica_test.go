@@ -369,7 +369,8 @@ func TestReplicaResyncAfterRestart(t *testing.T) {
 	if err := a.CutOff(ctx, "bob", now, until); err != nil {
 		t.Fatal(err)
 	}
-	f := core.Family{SessionID: "sid-fam", Subject: "alice", Current: "jti-x", CurrentIssuedAt: now,
+	// Issued after the loss the restart caused (a login in the loss's second is refused).
+	f := core.Family{SessionID: "sid-fam", Subject: "alice", Current: "jti-x", CurrentIssuedAt: time.Now().Add(2 * time.Second).Truncate(time.Second),
 		CurrentExpires: until, Expires: until}
 	if _, err := a.CreateFamily(ctx, f, core.SessionLimit{}); err != nil { // families are not replicated
 		t.Fatal(err)

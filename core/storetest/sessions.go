@@ -389,7 +389,7 @@ func testManagerSessions(e *storeEnv) {
 	m := e.suiteManager(core.WithMaxSessions(3))
 	var pairs []*core.TokenPair
 	for i := range 4 {
-		p, err := m.Issue(e.ctx, "alice", nil, core.WithSessionClient(fmt.Sprintf("device %d", i)))
+		p, err := m.Issue(e.ctx, "alice", nil, core.WithClientDescription(fmt.Sprintf("device %d", i)))
 		if err != nil {
 			e.t.Fatalf("Issue: %v", err)
 		}

@@ -5,6 +5,10 @@
 // environment variables of the README.
 //
 //	go run ./examples/echo
+//
+// To start a project from it, copy main.go and app.go into a new directory, then
+//
+//	go mod init example.com/myapp && go mod tidy && go run .
 package main
 
 import (
@@ -13,26 +17,25 @@ import (
 
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/echojwt"
-	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
-	"github.com/jwtexp/jwtexp/examples/internal/web"
+	"github.com/jwtexp/jwtexp/webclient"
 )
 
 func main() {
-	exampleapp.Main("echo", func(app *exampleapp.App) error {
-		srv := exampleapp.Server(app.Config.Addr, newApp(app))
-		return srv.ListenAndServe()
+	Main("echo", func(app *App) Serving {
+		srv := Server(app.Config.Addr, newApp(app))
+		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
 	})
 }
 
 // newApp returns the example's routes.
-func newApp(app *exampleapp.App) *echo.Echo {
+func newApp(app *App) *echo.Echo {
 	m := app.Manager
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.Use(middleware.Recover()) // a panicking handler answers 500, as in the other examples
-	e.POST("/login", echojwt.LoginHandler(m, func(c echo.Context) (string, exampleapp.UserClaims, error) {
-		return exampleapp.Authenticate(core.HTTPRequest(c.Request()))
+	e.POST("/login", echojwt.LoginHandler(m, func(c echo.Context) (string, UserClaims, error) {
+		return Authenticate(core.HTTPRequest(c.Request()))
 	}))
 	e.POST("/refresh", echojwt.RefreshHandler(m))
 	e.POST("/logout", echojwt.LogoutHandler(m))
@@ -40,19 +43,19 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(app.MetricsHandler()))
 	me := func(c echo.Context) error {
 		claims, _ := echojwt.Claims(c)
-		exampleapp.Me(claims).Write(c.Response())
+		Me(claims).Write(c.Response())
 		return nil
 	}
 	// Route by route, not e.Group("/api", auth): a group with middleware also claims every
 	// unknown /api path, which the browser client's handler answers with 404.
 	auth := echojwt.Middleware(m)
 	e.GET("/api/me", me, auth)
-	e.GET("/api/admin", me, auth, echojwt.RequireScope(m, exampleapp.AdminScope))
-	e.GET("/api/sensitive", me, auth, echojwt.RequireStepUp(m, exampleapp.RecentLogin))
+	e.GET("/api/admin", me, auth, echojwt.RequireScope(m, AdminScope))
+	e.GET("/api/sensitive", me, auth, echojwt.RequireStepUp(m, RecentLogin))
 	e.GET("/api/sessions", echojwt.SessionsHandler(m), auth)
 	e.DELETE("/api/sessions/:id", echojwt.EndSessionHandler(m, "id"), auth)
 	e.DELETE("/api/sessions", echojwt.EndOtherSessionsHandler(m), auth)
 	// Everything else is the browser client's (it answers 404 and 405 itself).
-	e.Any("/*", echo.WrapHandler(web.Handler()))
+	e.Any("/*", echo.WrapHandler(webclient.Handler()))
 	return e
 }

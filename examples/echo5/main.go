@@ -5,6 +5,10 @@
 //
 //	go run ./examples/echo5
 //
+// To start a project from it, copy main.go and app.go into a new directory, then
+//
+//	go mod init example.com/myapp && go mod tidy && go run .
+//
 // Refusals of the middleware reach the client through Echo's default HTTPErrorHandler, which
 // renders the *echo5jwt.Error as jwtexp's status, challenge and JSON body.
 package main
@@ -17,25 +21,24 @@ import (
 
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/echo5jwt"
-	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
-	"github.com/jwtexp/jwtexp/examples/internal/web"
+	"github.com/jwtexp/jwtexp/webclient"
 )
 
 func main() {
-	exampleapp.Main("echo5", func(app *exampleapp.App) error {
-		srv := exampleapp.Server(app.Config.Addr, newApp(app))
-		return srv.ListenAndServe()
+	Main("echo5", func(app *App) Serving {
+		srv := Server(app.Config.Addr, newApp(app))
+		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
 	})
 }
 
 // newApp returns the example's routes.
-func newApp(app *exampleapp.App) *echo.Echo {
+func newApp(app *App) *echo.Echo {
 	m := app.Manager
 	e := echo.New()
 	e.Logger = slog.Default()   // the logger the example's Manager reports to as well
 	e.Use(middleware.Recover()) // a panicking handler answers 500, as in the other examples
-	e.POST("/login", echo5jwt.LoginHandler(m, func(c *echo.Context) (string, exampleapp.UserClaims, error) {
-		return exampleapp.Authenticate(core.HTTPRequest(c.Request()))
+	e.POST("/login", echo5jwt.LoginHandler(m, func(c *echo.Context) (string, UserClaims, error) {
+		return Authenticate(core.HTTPRequest(c.Request()))
 	}))
 	e.POST("/refresh", echo5jwt.RefreshHandler(m))
 	e.POST("/logout", echo5jwt.LogoutHandler(m))
@@ -43,19 +46,19 @@ func newApp(app *exampleapp.App) *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(app.MetricsHandler()))
 	me := func(c *echo.Context) error {
 		claims, _ := echo5jwt.Claims(c)
-		exampleapp.Me(claims).Write(c.Response())
+		Me(claims).Write(c.Response())
 		return nil
 	}
 	// Route by route, not e.Group("/api", auth): a group with middleware also claims every
 	// unknown /api path, which the browser client's handler answers with 404.
 	auth := echo5jwt.Middleware(m)
 	e.GET("/api/me", me, auth)
-	e.GET("/api/admin", me, auth, echo5jwt.RequireScope(m, exampleapp.AdminScope))
-	e.GET("/api/sensitive", me, auth, echo5jwt.RequireStepUp(m, exampleapp.RecentLogin))
+	e.GET("/api/admin", me, auth, echo5jwt.RequireScope(m, AdminScope))
+	e.GET("/api/sensitive", me, auth, echo5jwt.RequireStepUp(m, RecentLogin))
 	e.GET("/api/sessions", echo5jwt.SessionsHandler(m), auth)
 	e.DELETE("/api/sessions/:id", echo5jwt.EndSessionHandler(m, "id"), auth)
 	e.DELETE("/api/sessions", echo5jwt.EndOtherSessionsHandler(m), auth)
 	// Everything else is the browser client's (it answers 404 and 405 itself).
-	e.Any("/*", echo.WrapHandler(web.Handler()))
+	e.Any("/*", echo.WrapHandler(webclient.Handler()))
 	return e
 }

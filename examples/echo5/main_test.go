@@ -3,12 +3,12 @@ package main
 import (
 	"testing"
 
-	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
 	"github.com/jwtexp/jwtexp/examples/internal/exampletest"
 )
 
-func start(t *testing.T, app *exampleapp.App) string {
-	return exampletest.ServeHandler(t, newApp(app))
+func start(t *testing.T, env exampletest.Env) (exampletest.App, string) {
+	app, view := build(t, env)
+	return view, exampletest.ServeHandler(t, newApp(app))
 }
 
 func TestContract(t *testing.T) { exampletest.Contract(t, start) }
@@ -19,6 +19,9 @@ func TestSessions(t *testing.T) { exampletest.Sessions(t, start) }
 
 // TestBadConfigExits runs the real binary with bad variables: exit 2 and a one-line reason.
 func TestBadConfigExits(t *testing.T) { exampletest.BadConfigExits(t) }
+
+// TestGracefulShutdown runs the real binary and stops it with SIGTERM, then SIGINT: exit 0.
+func TestGracefulShutdown(t *testing.T) { exampletest.GracefulShutdown(t) }
 
 func TestLoad(t *testing.T) { exampletest.Load(t, start) }
 

@@ -5,6 +5,10 @@
 // environment variables of the README.
 //
 //	go run ./examples/fiber
+//
+// To start a project from it, copy main.go and app.go into a new directory, then
+//
+//	go mod init example.com/myapp && go mod tidy && go run .
 package main
 
 import (
@@ -12,35 +16,32 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
-	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
-	"github.com/jwtexp/jwtexp/examples/internal/web"
 	"github.com/jwtexp/jwtexp/fiberjwt"
+	"github.com/jwtexp/jwtexp/webclient"
 )
 
 func main() {
-	exampleapp.Main("fiber", func(app *exampleapp.App) error {
-		return newApp(app).Listen(app.Config.Addr)
+	Main("fiber", func(app *App) Serving {
+		f := newApp(app)
+		return Serving{Run: func() error { return f.Listen(app.Config.Addr) }, Shutdown: f.ShutdownWithContext}
 	})
 }
 
 // newApp returns the example's routes.
-func newApp(app *exampleapp.App) *fiber.App {
+func newApp(app *App) *fiber.App {
 	m := app.Manager
 	f := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		// fasthttp's default 4 KiB header buffer would refuse large tokens before the middleware
 		// could answer them (see package fiberjwt).
 		ReadBufferSize: 16 << 10,
-		// "/api/sessions/" is not "/api/sessions" (end all other sessions): no trailing-slash
-		// leniency on routes that act.
-		StrictRouting: true,
-		ReadTimeout:   exampleapp.ReadTimeout,
-		WriteTimeout:  exampleapp.WriteTimeout,
-		IdleTimeout:   exampleapp.IdleTimeout,
+		ReadTimeout:    ReadTimeout,
+		WriteTimeout:   WriteTimeout,
+		IdleTimeout:    IdleTimeout,
 	})
 	f.Use(recover.New())
-	f.Post("/login", fiberjwt.LoginHandler(m, func(c *fiber.Ctx) (string, exampleapp.UserClaims, error) {
-		return exampleapp.Authenticate(fiberjwt.Request(c))
+	f.Post("/login", fiberjwt.LoginHandler(m, func(c *fiber.Ctx) (string, UserClaims, error) {
+		return Authenticate(fiberjwt.Request(c))
 	}))
 	f.Post("/refresh", fiberjwt.RefreshHandler(m))
 	f.Post("/logout", fiberjwt.LogoutHandler(m))
@@ -48,18 +49,18 @@ func newApp(app *exampleapp.App) *fiber.App {
 	f.Get("/metrics", adaptor.HTTPHandler(app.MetricsHandler()))
 	me := func(c *fiber.Ctx) error {
 		claims, _ := fiberjwt.Claims(c)
-		return fiberjwt.WriteResponse(c, exampleapp.Me(claims))
+		return fiberjwt.WriteResponse(c, Me(claims))
 	}
 	// Route by route, not f.Group("/api", auth): a group's handlers run for every /api path,
 	// also the unknown ones the browser client's handler answers with 404.
 	auth := fiberjwt.Middleware(m)
 	f.Get("/api/me", auth, me)
-	f.Get("/api/admin", auth, fiberjwt.RequireScope(m, exampleapp.AdminScope), me)
-	f.Get("/api/sensitive", auth, fiberjwt.RequireStepUp(m, exampleapp.RecentLogin), me)
+	f.Get("/api/admin", auth, fiberjwt.RequireScope(m, AdminScope), me)
+	f.Get("/api/sensitive", auth, fiberjwt.RequireStepUp(m, RecentLogin), me)
 	f.Get("/api/sessions", auth, fiberjwt.SessionsHandler(m))
 	f.Delete("/api/sessions/:id", auth, fiberjwt.EndSessionHandler(m, "id"))
 	f.Delete("/api/sessions", auth, fiberjwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
-	f.Use(adaptor.HTTPHandler(web.Handler()))
+	f.Use(adaptor.HTTPHandler(webclient.Handler()))
 	return f
 }

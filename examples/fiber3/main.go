@@ -4,6 +4,10 @@
 // and the browser client at /. Configure it with the environment variables of the README.
 //
 //	go run ./examples/fiber3
+//
+// To start a project from it, copy main.go and app.go into a new directory, then
+//
+//	go mod init example.com/myapp && go mod tidy && go run .
 package main
 
 import (
@@ -11,34 +15,34 @@ import (
 	"github.com/gofiber/fiber/v3/middleware/adaptor"
 	"github.com/gofiber/fiber/v3/middleware/recover"
 
-	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
-	"github.com/jwtexp/jwtexp/examples/internal/web"
 	"github.com/jwtexp/jwtexp/fiber3jwt"
+	"github.com/jwtexp/jwtexp/webclient"
 )
 
 func main() {
-	exampleapp.Main("fiber3", func(app *exampleapp.App) error {
-		return newApp(app).Listen(app.Config.Addr, fiber.ListenConfig{DisableStartupMessage: true})
+	Main("fiber3", func(app *App) Serving {
+		f := newApp(app)
+		return Serving{
+			Run:      func() error { return f.Listen(app.Config.Addr, fiber.ListenConfig{DisableStartupMessage: true}) },
+			Shutdown: f.ShutdownWithContext,
+		}
 	})
 }
 
 // newApp returns the example's routes.
-func newApp(app *exampleapp.App) *fiber.App {
+func newApp(app *App) *fiber.App {
 	m := app.Manager
 	f := fiber.New(fiber.Config{
 		// fasthttp's default 4 KiB header buffer would refuse large tokens with 431 before the
 		// middleware could answer them (see package fiber3jwt).
 		ReadBufferSize: 16 << 10,
-		// "/api/sessions/" is not "/api/sessions" (end all other sessions): no trailing-slash
-		// leniency on routes that act.
-		StrictRouting: true,
-		ReadTimeout:   exampleapp.ReadTimeout,
-		WriteTimeout:  exampleapp.WriteTimeout,
-		IdleTimeout:   exampleapp.IdleTimeout,
+		ReadTimeout:    ReadTimeout,
+		WriteTimeout:   WriteTimeout,
+		IdleTimeout:    IdleTimeout,
 	})
 	f.Use(recover.New())
-	f.Post("/login", fiber3jwt.LoginHandler(m, func(c fiber.Ctx) (string, exampleapp.UserClaims, error) {
-		return exampleapp.Authenticate(fiber3jwt.Request(c))
+	f.Post("/login", fiber3jwt.LoginHandler(m, func(c fiber.Ctx) (string, UserClaims, error) {
+		return Authenticate(fiber3jwt.Request(c))
 	}))
 	f.Post("/refresh", fiber3jwt.RefreshHandler(m))
 	f.Post("/logout", fiber3jwt.LogoutHandler(m))
@@ -46,16 +50,16 @@ func newApp(app *exampleapp.App) *fiber.App {
 	f.Get("/metrics", adaptor.HTTPHandler(app.MetricsHandler()))
 	me := func(c fiber.Ctx) error {
 		claims, _ := fiber3jwt.Claims(c)
-		return fiber3jwt.WriteResponse(c, exampleapp.Me(claims))
+		return fiber3jwt.WriteResponse(c, Me(claims))
 	}
 	auth := fiber3jwt.Middleware(m)
 	f.Get("/api/me", auth, me)
-	f.Get("/api/admin", auth, fiber3jwt.RequireScope(m, exampleapp.AdminScope), me)
-	f.Get("/api/sensitive", auth, fiber3jwt.RequireStepUp(m, exampleapp.RecentLogin), me)
+	f.Get("/api/admin", auth, fiber3jwt.RequireScope(m, AdminScope), me)
+	f.Get("/api/sensitive", auth, fiber3jwt.RequireStepUp(m, RecentLogin), me)
 	f.Get("/api/sessions", auth, fiber3jwt.SessionsHandler(m))
 	f.Delete("/api/sessions/:id", auth, fiber3jwt.EndSessionHandler(m, "id"))
 	f.Delete("/api/sessions", auth, fiber3jwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (it answers 404 and 405 itself).
-	f.Use(adaptor.HTTPHandler(web.Handler()))
+	f.Use(adaptor.HTTPHandler(webclient.Handler()))
 	return f
 }

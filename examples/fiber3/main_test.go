@@ -5,12 +5,12 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
-	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
 	"github.com/jwtexp/jwtexp/examples/internal/exampletest"
 )
 
 // start serves the Fiber app on a loopback listener until the test ends.
-func start(t *testing.T, app *exampleapp.App) string {
+func start(t *testing.T, env exampletest.Env) (exampletest.App, string) {
+	app, view := build(t, env)
 	ln := exampletest.Listen(t)
 	f := newApp(app)
 	served := make(chan error, 1)
@@ -23,7 +23,7 @@ func start(t *testing.T, app *exampleapp.App) string {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return view, "http://" + ln.Addr().String()
 }
 
 func TestContract(t *testing.T) { exampletest.Contract(t, start) }
@@ -34,6 +34,9 @@ func TestSessions(t *testing.T) { exampletest.Sessions(t, start) }
 
 // TestBadConfigExits runs the real binary with bad variables: exit 2 and a one-line reason.
 func TestBadConfigExits(t *testing.T) { exampletest.BadConfigExits(t) }
+
+// TestGracefulShutdown runs the real binary and stops it with SIGTERM, then SIGINT: exit 0.
+func TestGracefulShutdown(t *testing.T) { exampletest.GracefulShutdown(t) }
 
 func TestLoad(t *testing.T) { exampletest.Load(t, start) }
 

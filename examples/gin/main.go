@@ -5,6 +5,10 @@
 // environment variables of the README.
 //
 //	go run ./examples/gin
+//
+// To start a project from it, copy main.go and app.go into a new directory, then
+//
+//	go mod init example.com/myapp && go mod tidy && go run .
 package main
 
 import (
@@ -13,29 +17,25 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/jwtexp/jwtexp/core"
-	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
-	"github.com/jwtexp/jwtexp/examples/internal/web"
 	"github.com/jwtexp/jwtexp/ginjwt"
+	"github.com/jwtexp/jwtexp/webclient"
 )
 
 func main() {
-	exampleapp.Main("gin", func(app *exampleapp.App) error {
-		srv := exampleapp.Server(app.Config.Addr, newApp(app))
-		return srv.ListenAndServe()
+	Main("gin", func(app *App) Serving {
+		srv := Server(app.Config.Addr, newApp(app))
+		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
 	})
 }
 
 // newApp returns the example's routes.
-func newApp(app *exampleapp.App) *gin.Engine {
+func newApp(app *App) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	m := app.Manager
 	r := gin.New()
-	// No redirect from "/api/sessions/" to "/api/sessions" (end all other sessions): a client
-	// following it would end sessions it never named.
-	r.RedirectTrailingSlash = false
 	r.Use(gin.Recovery())
-	r.POST("/login", ginjwt.LoginHandler(m, func(c *gin.Context) (string, exampleapp.UserClaims, error) {
-		return exampleapp.Authenticate(core.HTTPRequest(c.Request))
+	r.POST("/login", ginjwt.LoginHandler(m, func(c *gin.Context) (string, UserClaims, error) {
+		return Authenticate(core.HTTPRequest(c.Request))
 	}))
 	r.POST("/refresh", ginjwt.RefreshHandler(m))
 	r.POST("/logout", ginjwt.LogoutHandler(m))
@@ -43,19 +43,21 @@ func newApp(app *exampleapp.App) *gin.Engine {
 	r.GET("/metrics", gin.WrapH(app.MetricsHandler()))
 	me := func(c *gin.Context) {
 		claims, _ := ginjwt.Claims(c)
-		exampleapp.Me(claims).Write(c.Writer)
+		Me(claims).Write(c.Writer)
 	}
 	api := r.Group("/api", ginjwt.Middleware(m))
 	api.GET("/me", me)
-	api.GET("/admin", ginjwt.RequireScope(m, exampleapp.AdminScope), me)
-	api.GET("/sensitive", ginjwt.RequireStepUp(m, exampleapp.RecentLogin), me)
+	api.GET("/admin", ginjwt.RequireScope(m, AdminScope), me)
+	api.GET("/sensitive", ginjwt.RequireStepUp(m, RecentLogin), me)
 	sessions := r.Group("/api/sessions", ginjwt.Middleware(m))
 	sessions.GET("", ginjwt.SessionsHandler(m))
-	sessions.DELETE("/:id", ginjwt.EndSessionHandler(m, "id"))
+	// A catch-all: "DELETE /api/sessions/" (no id) reaches the handler (404) instead of Gin's
+	// default redirect to "DELETE /api/sessions", which would end every other session.
+	sessions.DELETE("/*id", ginjwt.EndSessionHandler(m, "id"))
 	sessions.DELETE("", ginjwt.EndOtherSessionsHandler(m))
 	// Everything else is the browser client's (GET and HEAD; it answers 404 and 405 itself). Gin
 	// presets 404 for NoRoute handlers; the client's handler sets its own status.
-	client := gin.WrapH(web.Handler())
+	client := gin.WrapH(webclient.Handler())
 	r.NoRoute(func(c *gin.Context) {
 		c.Status(http.StatusOK)
 		client(c)

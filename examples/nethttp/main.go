@@ -5,30 +5,33 @@
 // environment variables of the README.
 //
 //	go run ./examples/nethttp
+//
+// To start a project from it, copy main.go and app.go into a new directory, then
+//
+//	go mod init example.com/myapp && go mod tidy && go run .
 package main
 
 import (
 	"net/http"
 
 	"github.com/jwtexp/jwtexp/core"
-	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
-	"github.com/jwtexp/jwtexp/examples/internal/web"
 	"github.com/jwtexp/jwtexp/nethttpjwt"
+	"github.com/jwtexp/jwtexp/webclient"
 )
 
 func main() {
-	exampleapp.Main("nethttp", func(app *exampleapp.App) error {
-		srv := exampleapp.Server(app.Config.Addr, newApp(app))
-		return srv.ListenAndServe()
+	Main("nethttp", func(app *App) Serving {
+		srv := Server(app.Config.Addr, newApp(app))
+		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
 	})
 }
 
 // newApp returns the example's routes.
-func newApp(app *exampleapp.App) http.Handler {
+func newApp(app *App) http.Handler {
 	m := app.Manager
 	mux := http.NewServeMux()
-	mux.Handle("POST /login", nethttpjwt.LoginHandler(m, func(r *http.Request) (string, exampleapp.UserClaims, error) {
-		return exampleapp.Authenticate(core.HTTPRequest(r))
+	mux.Handle("POST /login", nethttpjwt.LoginHandler(m, func(r *http.Request) (string, UserClaims, error) {
+		return Authenticate(core.HTTPRequest(r))
 	}))
 	mux.Handle("POST /refresh", nethttpjwt.RefreshHandler(m))
 	mux.Handle("POST /logout", nethttpjwt.LogoutHandler(m))
@@ -36,15 +39,17 @@ func newApp(app *exampleapp.App) http.Handler {
 	mux.Handle("GET /metrics", app.MetricsHandler())
 	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := nethttpjwt.Claims(r)
-		exampleapp.Me(c).Write(w)
+		Me(c).Write(w)
 	})
 	auth := nethttpjwt.Middleware(m)
 	mux.Handle("GET /api/me", auth(me))
-	mux.Handle("GET /api/admin", auth(nethttpjwt.RequireScope(m, exampleapp.AdminScope)(me)))
-	mux.Handle("GET /api/sensitive", auth(nethttpjwt.RequireStepUp(m, exampleapp.RecentLogin)(me)))
+	mux.Handle("GET /api/admin", auth(nethttpjwt.RequireScope(m, AdminScope)(me)))
+	mux.Handle("GET /api/sensitive", auth(nethttpjwt.RequireStepUp(m, RecentLogin)(me)))
 	mux.Handle("GET /api/sessions", auth(nethttpjwt.SessionsHandler(m)))
 	mux.Handle("DELETE /api/sessions/{id}", auth(nethttpjwt.EndSessionHandler(m, "id")))
 	mux.Handle("DELETE /api/sessions", auth(nethttpjwt.EndOtherSessionsHandler(m)))
-	mux.Handle("GET /", web.Handler())
-	return mux
+	mux.Handle("GET /", webclient.Handler())
+	// No redirect of an unclean path ("DELETE /api//sessions") to its clean form, which a
+	// browser would follow with the same method and so end every other session.
+	return nethttpjwt.StrictPaths(mux)
 }

@@ -41,9 +41,10 @@ var errNoLogin = core.ErrVerificationOnly
 // credentials: answered Internal, its cause logged.
 var errLogin = errors.New("jwtexp: login failed")
 
-// Login checks the credentials with the LoginFunc and starts a session. client describes the
-// caller for the session list (core.DescribeClient of its user agent and address; "" for none).
-func (s *Service) Login(ctx context.Context, req *authv1.LoginRequest, client string) (*authv1.TokenResponse, error) {
+// Login checks the credentials with the LoginFunc and starts a session. It records no client
+// description with the session (personal data; an application that wants one calls
+// Manager.Issue with core.WithClientDescription from its own login method).
+func (s *Service) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.TokenResponse, error) {
 	if s.login == nil {
 		return nil, errNoLogin
 	}
@@ -58,11 +59,7 @@ func (s *Service) Login(ctx context.Context, req *authv1.LoginRequest, client st
 		slog.Default().LogAttrs(ctx, slog.LevelError, "jwtexp login failed", slog.String("error", err.Error()))
 		return nil, errLogin
 	}
-	var opts []core.IssueOption
-	if client != "" {
-		opts = append(opts, core.WithSessionClient(client))
-	}
-	p, err := s.m.Issue(ctx, subject, custom, opts...)
+	p, err := s.m.Issue(ctx, subject, custom)
 	if err != nil {
 		return nil, err
 	}

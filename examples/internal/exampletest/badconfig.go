@@ -1,14 +1,19 @@
 package exampletest
 
 import (
+	"net"
+	"net/http"
+	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
-// BadConfigExits builds the example in the current directory and runs it with bad variables: it
-// must exit with status 2 and a last line naming what to fix.
-func BadConfigExits(t *testing.T) {
+// buildExample builds the example in the current directory and returns the binary's path.
+func buildExample(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the example")
 	}
@@ -16,11 +21,21 @@ func BadConfigExits(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// BadConfigExits builds the example in the current directory and runs it with bad variables: it
+// must exit with status 2 and a last line naming what to fix. A variable set to the empty string
+// is refused too, not read as unset.
+func BadConfigExits(t *testing.T) {
+	bin := buildExample(t)
 	for env, want := range map[string]string{
 		"JWT_ACCESS_TTL=soon":     "JWT_ACCESS_TTL",
 		"JWT_ACCESS_SECRET=short": "JWT_REFRESH_SECRET",
 		"JWT_LEEWAY=10m":          "leeway",
 		"REDIS_URL=notaurl://x":   "REDIS_URL",
+		"JWT_ISSUER=":             "JWT_ISSUER is set but empty",
+		"JWT_AUDIENCE=":           "JWT_AUDIENCE is set but empty",
 	} {
 		cmd := exec.Command(bin)
 		cmd.Env = append(cmd.Environ(), env, "ADDR=127.0.0.1:0")
@@ -33,6 +48,62 @@ func BadConfigExits(t *testing.T) {
 		last := lines[len(lines)-1]
 		if !strings.Contains(last, want) {
 			t.Errorf("%s: got %q, want a line naming %s", env, last, want)
+		}
+	}
+}
+
+// GracefulShutdown runs the example's binary and stops it with SIGTERM, then again with SIGINT:
+// each time it must stop listening, close its Manager and exit with status 0 after one log line,
+// within the drain time and a generous margin.
+func GracefulShutdown(t *testing.T) {
+	bin := buildExample(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "ADDR="+addr)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		up := false
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !up; {
+			if resp, err := http.Get("http://" + addr + "/"); err == nil {
+				resp.Body.Close()
+				up = resp.StatusCode == http.StatusOK
+			} else {
+				time.Sleep(50 * time.Millisecond) // polling a process for readiness
+			}
+		}
+		if !up {
+			cmd.Process.Kill()
+			t.Fatalf("%v: the example did not come up on %s:\n%s", sig, addr, out.String())
+		}
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%v: still running 30 s after the signal:\n%s", sig, out.String())
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("%v: exit status %d, want 0:\n%s", sig, code, out.String())
+		}
+		if n := strings.Count(out.String(), "example stopped"); n != 1 {
+			t.Errorf("%v: %d 'example stopped' log lines, want 1:\n%s", sig, n, out.String())
+		}
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			t.Errorf("%v: %s still accepts connections after the exit", sig, addr)
 		}
 	}
 }

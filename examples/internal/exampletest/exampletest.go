@@ -19,14 +19,38 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
-	"github.com/jwtexp/jwtexp/examples/internal/web/browsertest"
+	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/examples/internal/browsertest"
 	"github.com/jwtexp/jwtexp/internal/testutil"
 )
 
-// Starter serves an example's router for app on a loopback port until the test ends and returns
-// its base URL.
-type Starter func(t *testing.T, app *exampleapp.App) string
+// Starter builds an example from env (as its main would, with env's clock and logger), serves its
+// router on a loopback port until the test ends, and returns the harness's view of it and its
+// base URL. The examples are package main and self-contained, so each supplies its own (the
+// harness cannot import them).
+type Starter func(t *testing.T, env Env) (App, string)
+
+// Env is what an example is built from in a test: the environment variables (the README's), a
+// fake clock and a logger.
+type Env struct {
+	Getenv func(string) string
+	Clock  func() time.Time
+	Logger *slog.Logger
+}
+
+// App is what the harness reads of a running example: its Manager and the configuration the
+// checks mint tokens with.
+type App struct {
+	Manager          *core.Manager
+	Issuer, Audience string
+	AccessSecret     []byte // HS256 access secret; nil with other keys
+}
+
+// The examples' demo user.
+const (
+	DemoUser     = "alice"
+	DemoPassword = "wonderland"
+)
 
 // ServeHandler is the Starter body for http.Handler routers (net/http, Gin, Echo).
 func ServeHandler(t *testing.T, h http.Handler) string {
@@ -49,7 +73,7 @@ func Listen(t *testing.T) net.Listener {
 // Server is a running example behind a proxy that counts refresh requests.
 type Server struct {
 	URL      string
-	App      *exampleapp.App
+	App      App
 	Clock    *testutil.Clock
 	refreshN atomic.Int64
 }
@@ -73,19 +97,11 @@ func StartLive(t *testing.T, start Starter, env map[string]string) *Server {
 
 func startWith(t *testing.T, start Starter, env map[string]string, clock *testutil.Clock) *Server {
 	t.Helper()
-	cfg, err := exampleapp.FromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatalf("FromEnv: %v", err)
-	}
+	e := Env{Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler)}
 	if clock != nil {
-		cfg.Clock = clock.Now
+		e.Clock = clock.Now
 	}
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	app, err := exampleapp.New(cfg)
-	if err != nil {
-		t.Fatalf("exampleapp.New: %v", err)
-	}
-	t.Cleanup(func() { app.Close() })
+	app, base := start(t, e)
 	// A Redis store on a new redis-server records a data loss at the server's time while New
 	// runs (a new Redis looks like one that lost its data) and refuses tokens issued until then.
 	// The fake clock was read before New: bring it up to the time New returned, as a real clock
@@ -94,7 +110,7 @@ func startWith(t *testing.T, start Starter, env map[string]string, clock *testut
 		clock.Set(time.Now().Truncate(time.Second))
 	}
 	s := &Server{App: app, Clock: clock}
-	target, _ := url.Parse(start(t, app))
+	target, _ := url.Parse(base)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/refresh" {
@@ -140,7 +156,7 @@ func (s *Server) Do(t *testing.T, method, path, auth string, body any, header ma
 	return resp.StatusCode, resp.Header, out
 }
 
-var demo = map[string]string{"username": exampleapp.DemoUser, "password": exampleapp.DemoPassword}
+var demo = map[string]string{"username": DemoUser, "password": DemoPassword}
 
 // Contract checks the example contract against an example: login, /api/me, expiry with leeway, refresh,
 // logout, the refusals, and the browser client at /.
@@ -220,7 +236,7 @@ func Contract(t *testing.T, start Starter) {
 // "profile"), and with tokens of the example's issuer minted here.
 func authorization(t *testing.T, s *Server, access string) {
 	t.Helper()
-	cfg := s.App.Config
+	cfg := s.App
 	mint := func(extra string) string {
 		now := s.Clock.Now().Unix()
 		return testutil.HS256(cfg.AccessSecret, `{"alg":"HS256","typ":"JWT"}`,

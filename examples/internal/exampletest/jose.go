@@ -115,7 +115,7 @@ func JoseInterop(t *testing.T, start Starter) {
 	var want []issued
 	for _, kk := range KeyKinds {
 		s, access, kid := Issuer(t, start, kk.Name, nil)
-		cfg := s.App.Config
+		cfg := s.App
 		jwksURL := s.URL + testutil.JWKSPath
 		cases = append(cases,
 			joseCase{jwksURL, access, cfg.Issuer, cfg.Audience},

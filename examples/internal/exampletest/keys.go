@@ -126,7 +126,7 @@ func SigningKeys(t *testing.T, start Starter) {
 			}
 
 			rs := Start(t, start, map[string]string{"JWT_JWKS_URL": iss.URL + testutil.JWKSPath,
-				"JWT_ISSUER": iss.App.Config.Issuer, "JWT_AUDIENCE": iss.App.Config.Audience})
+				"JWT_ISSUER": iss.App.Issuer, "JWT_AUDIENCE": iss.App.Audience})
 			if code, _, body := rs.Do(t, "GET", "/api/me", access, nil, nil); code != 200 || body["sub"] != "alice" {
 				t.Fatalf("/api/me on the resource server: got %d %v", code, body)
 			}

@@ -30,6 +30,7 @@ type snippet struct {
 const commonStubs = `
 var accessSecret, refreshSecret []byte
 var m *core.Manager
+var t *testing.T // the snippets that show a test's body
 `
 
 // snippets has one entry per ```go block of README.md, in order.
@@ -52,6 +53,12 @@ var snippets = []snippet{
 	},
 	{ // Redis store (writes its own imports)
 		imports: []string{"log"},
+	},
+	{ // your own store's conformance test (writes its own imports)
+		imports: []string{"time"},
+		stubs: `
+func newTestStore(*testing.T, func() time.Time) core.Store { return nil }
+`,
 	},
 	{ // login with your user store
 		imports: []string{"context", "errors", "net/http", "github.com/jwtexp/jwtexp/core", "github.com/jwtexp/jwtexp/nethttpjwt"},
@@ -78,7 +85,7 @@ var claims *core.Claims
 		imports: []string{"context", "net/http", "strings", "connectrpc.com/connect", "google.golang.org/grpc",
 			"github.com/jwtexp/jwtexp/core", "github.com/jwtexp/jwtexp/grpcjwt", "github.com/jwtexp/jwtexp/grpcjwt/authv1grpc",
 			"github.com/jwtexp/jwtexp/connectjwt"},
-		stubs: "func checkPassword(ctx context.Context, username, password string) (string, any, error) { return \"\", nil, nil }",
+		stubs: "func checkCredentials(ctx context.Context, username, password string) (string, any, error) { return \"\", nil, nil }",
 	},
 	{ // Go client
 		imports: []string{"errors", "log", "github.com/jwtexp/jwtexp/jwtclient"},
@@ -88,10 +95,9 @@ func load() (jwtclient.Token, bool) { return jwtclient.Token{}, false }
 `,
 	},
 	{ // test kit
-		imports: []string{"net/http", "net/http/httptest", "testing", "time", "github.com/jwtexp/jwtexp/core",
+		imports: []string{"net/http", "net/http/httptest", "time", "github.com/jwtexp/jwtexp/core",
 			"github.com/jwtexp/jwtexp/jwtexptest", "github.com/jwtexp/jwtexp/nethttpjwt"},
 		stubs: `
-var t *testing.T
 var meHandler http.Handler
 `,
 	},
@@ -130,7 +136,7 @@ func TestREADMESnippets(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	// One file per block: imports are per file, so Echo v4 and v5 (or Fiber v2 and v3) can both
 	// be "echo" (or "fiber").
-	files := map[string]string{"common.go": "package snippets\n\nimport \"github.com/jwtexp/jwtexp/core\"\n" + commonStubs}
+	files := map[string]string{"common.go": "package snippets\n\nimport (\n\t\"testing\"\n\n\t\"github.com/jwtexp/jwtexp/core\"\n)\n" + commonStubs}
 	for i, b := range blocks {
 		code, own := splitImports(string(b[1]))
 		var src strings.Builder

@@ -1,8 +1,11 @@
-// Package exampleapp is what the example apps share: configuration from the environment, the
-// Manager built from it, the demo user's login check (Authenticate), the requirements of
-// /api/admin and /api/sensitive and the answer of the /api routes. Each example only wires these
-// into its framework's router.
-package exampleapp
+// This file is the example's configuration and its Manager, the same in every example
+// (nethttp, gin, echo, echo5, fiber, fiber3): the environment variables of the README, the key
+// modes, the store (in memory, or Redis when REDIS_URL is set), Prometheus metrics (METRICS=1),
+// the demo user's login check and the answer of the /api routes. main.go only wires them into
+// its framework's router. Copy both files (not the _test.go ones) into a module of your own and
+// run "go mod tidy && go run .".
+
+package main
 
 import (
 	"context"
@@ -14,7 +17,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -41,11 +46,12 @@ type Config struct {
 	Issuer, Audience            string        // JWT_ISSUER, JWT_AUDIENCE
 	AccessTTL, RefreshTTL       time.Duration // JWT_ACCESS_TTL 15m, JWT_REFRESH_TTL 168h
 	Leeway                      time.Duration // JWT_LEEWAY 10s
-	RefreshGrace                time.Duration // JWT_REFRESH_GRACE; negative (unset): the library default
+	RefreshGrace                time.Duration // JWT_REFRESH_GRACE; unset: the library's default
+	refreshGraceSet             bool          // JWT_REFRESH_GRACE is set
 	IdleTimeout                 time.Duration // JWT_IDLE_TIMEOUT; 0 (unset): no idle timeout
 	RedisURL                    string        // REDIS_URL; empty: in-memory store
-	SigningKeyFile              string        // JWT_SIGNING_KEY_FILE: PEM private key signing access tokens (see keys.go)
-	JWKSURL                     string        // JWT_JWKS_URL: verify tokens of that JWK Set only (see keys.go)
+	SigningKeyFile              string        // JWT_SIGNING_KEY_FILE: PEM private key signing access tokens (see keyOptions)
+	JWKSURL                     string        // JWT_JWKS_URL: verify tokens of that JWK Set only (see keyOptions)
 	Metrics                     bool          // METRICS=1: serve GET /metrics (Prometheus text format)
 	randomRefresh               bool          // JWT_SIGNING_KEY_FILE without JWT_REFRESH_SECRET
 
@@ -60,7 +66,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		Addr: "127.0.0.1:8080", Issuer: "jwtexp-example", Audience: "jwtexp-api",
 		AccessTTL: 15 * time.Minute, RefreshTTL: 168 * time.Hour, Leeway: 10 * time.Second,
-		RefreshGrace: -1,
 	}
 	str := func(name string, dst *string) {
 		if v := getenv(name); v != "" {
@@ -95,6 +100,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("%s=%q is not a duration (examples: 15m, 10s, 168h)", d.name, v)
 		}
 		*d.dst = parsed
+		if d.dst == &c.RefreshGrace {
+			c.refreshGraceSet = true
+		}
 	}
 	if set, err := keysFromEnv(&c, getenv); set || err != nil {
 		return c, err
@@ -131,7 +139,7 @@ type App struct {
 // Every example mounts it at /metrics.
 func (a *App) MetricsHandler() http.Handler { return a.metrics }
 
-// New builds the Manager from c: HS256 with the two secrets (or the keys of keys.go: a PEM signing
+// New builds the Manager from c: HS256 with the two secrets (or the keys below: a PEM signing
 // key, or a remote JWK Set to verify with), the TTLs, leeway and grace window,
 // and a Redis store when REDIS_URL is set (checked with a PING), else the in-memory store.
 func New(c Config) (*App, error) {
@@ -150,11 +158,11 @@ func New(c Config) (*App, error) {
 	if c.Clock != nil {
 		opts = append(opts, core.WithClock(c.Clock))
 	}
+	if c.refreshGraceSet { // unset: the library's default grace window
+		opts = append(opts, core.WithRefreshGrace(c.RefreshGrace))
+	}
 	if c.IdleTimeout != 0 {
 		opts = append(opts, core.WithIdleTimeout(c.IdleTimeout))
-	}
-	if c.RefreshGrace >= 0 {
-		opts = append(opts, core.WithRefreshGrace(c.RefreshGrace))
 	}
 	a := &App{Config: c, metrics: http.NotFoundHandler()}
 	var hook core.Hook
@@ -265,24 +273,70 @@ func Me(c *core.Claims) core.Response {
 // Main is the examples' main: read the environment, build the App, and hand it to serve, which
 // listens on app.Config.Addr until it fails. Bad configuration exits with status 2 and a one-line
 // reason on stderr.
-func Main(name string, serve func(app *App) error) {
-	cfg, err := FromEnv(os.Getenv)
+func Main(name string, serve func(app *App) Serving) {
+	err := setButEmpty(os.Environ())
+	var cfg Config
 	if err == nil {
-		var app *App
+		cfg, err = FromEnv(os.Getenv)
+	}
+	var app *App
+	if err == nil {
 		app, err = New(cfg)
-		if err == nil {
-			defer app.Close()
-			slog.Info(name+" example listening", "addr", "http://"+cfg.Addr, "demo_user", DemoUser, "demo_password", DemoPassword)
-			err = serve(app)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "%s example: %v\n", name, err)
-				os.Exit(1)
-			}
-			return
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s example: invalid configuration: %v\n", name, err)
+		os.Exit(2)
+	}
+	// SIGINT (Ctrl-C) and SIGTERM (docker stop, systemd, Kubernetes) stop the example cleanly: no
+	// new connections, the requests in flight get ShutdownTimeout to finish, the Manager and its
+	// store are closed, exit status 0. A second signal during the drain ends it at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s := serve(app)
+	done := make(chan error, 1)
+	go func() { done <- s.Run() }()
+	slog.Info(name+" example listening", "addr", "http://"+cfg.Addr, "demo_user", DemoUser, "demo_password", DemoPassword)
+	select {
+	case err := <-done: // it could not listen, or stopped by itself
+		app.Close()
+		fmt.Fprintf(os.Stderr, "%s example: %v\n", name, err)
+		os.Exit(1)
+	case <-ctx.Done():
+	}
+	stop()
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	err = s.Shutdown(sctx)
+	cancel()
+	<-done
+	app.Close()
+	slog.Info(name+" example stopped", "drained", err == nil)
+}
+
+// Serving is how an example serves: Run serves until Shutdown is called (it may then return
+// http.ErrServerClosed or nil); Shutdown stops accepting connections and waits for the requests
+// in flight until its context ends.
+type Serving struct {
+	Run      func() error
+	Shutdown func(ctx context.Context) error
+}
+
+// ShutdownTimeout is how long an example waits for its requests in flight after SIGINT or SIGTERM.
+const ShutdownTimeout = 5 * time.Second
+
+// setButEmpty refuses a variable of the example's that is set to the empty string (JWT_ISSUER=
+// in a shell script or a compose file): read as unset it would quietly fall back to a default,
+// which for an issuer or an audience means trusting tokens meant for something else.
+func setButEmpty(environ []string) error {
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if value != "" {
+			continue
+		}
+		if strings.HasPrefix(name, "JWT_") || name == "ADDR" || name == "REDIS_URL" || name == "METRICS" {
+			return fmt.Errorf("%s is set but empty: give it a value, or unset it for the default", name)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "%s example: invalid configuration: %v\n", name, err)
-	os.Exit(2)
+	return nil
 }
 
 // Server timeouts of every example: a slow or silent client is dropped instead of holding a
@@ -298,4 +352,77 @@ const (
 func Server(addr string, h http.Handler) *http.Server {
 	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: ReadHeaderTimeout,
 		ReadTimeout: ReadTimeout, WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout}
+}
+
+// Keys beyond the shared secret. Three modes, chosen by the environment:
+//
+//   - default: access and refresh tokens are HS256 with JWT_ACCESS_SECRET and JWT_REFRESH_SECRET
+//     (random per start when both are unset); /.well-known/jwks.json serves an empty set, since
+//     an HMAC secret is never published.
+//   - JWT_SIGNING_KEY_FILE: a PEM private key (RSA, EC P-256 or Ed25519; see
+//     core.LoadSigningKeyFile) signs the access tokens instead of JWT_ACCESS_SECRET, with the
+//     algorithm that follows the key (RS256, ES256, EdDSA) and the key's RFC 7638 thumbprint as
+//     kid; /.well-known/jwks.json publishes its public key, so other services (and other
+//     ecosystems' JWT libraries) verify the tokens without holding any secret. Refresh tokens,
+//     which only this service reads, stay HS256 with JWT_REFRESH_SECRET (random when unset).
+//   - JWT_JWKS_URL: a verification-only resource server for access tokens signed by the keys of
+//     that JWK Set (another example started with JWT_SIGNING_KEY_FILE, or an identity provider).
+//     JWT_ISSUER and JWT_AUDIENCE are required (no defaults: they must name that issuer and
+//     this API); the access-token lifetime cap is JWT_ACCESS_TTL. GET /api/me works as usual,
+//     POST /logout revokes the session in this server's own store; POST /login and POST
+//     /refresh answer 501 {"error":"not_implemented"}: tokens come from the issuer, not from
+//     here. The URL must be https (http only on loopback).
+
+// keysFromEnv reads JWT_SIGNING_KEY_FILE and JWT_JWKS_URL into c. It reports whether one of them
+// is set; FromEnv then leaves the secrets to it. The error is one line naming the variable.
+func keysFromEnv(c *Config, getenv func(string) string) (bool, error) {
+	c.SigningKeyFile, c.JWKSURL = getenv("JWT_SIGNING_KEY_FILE"), getenv("JWT_JWKS_URL")
+	access, refresh := getenv("JWT_ACCESS_SECRET"), getenv("JWT_REFRESH_SECRET")
+	switch {
+	case c.JWKSURL != "" && c.SigningKeyFile != "":
+		return true, errors.New("set JWT_JWKS_URL (verify another issuer's tokens) or JWT_SIGNING_KEY_FILE (issue tokens), not both")
+	case c.JWKSURL != "":
+		if access != "" || refresh != "" {
+			return true, errors.New("JWT_JWKS_URL makes a verification-only server: unset JWT_ACCESS_SECRET and JWT_REFRESH_SECRET")
+		}
+		if getenv("JWT_ISSUER") == "" || getenv("JWT_AUDIENCE") == "" {
+			return true, errors.New("JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE: the iss and aud of the tokens to accept")
+		}
+		return true, nil
+	case c.SigningKeyFile != "":
+		if access != "" {
+			return true, errors.New("JWT_SIGNING_KEY_FILE signs access tokens instead of JWT_ACCESS_SECRET: unset one of them")
+		}
+		if refresh == "" {
+			c.RefreshSecret, c.randomRefresh = randomSecret(), true
+		} else {
+			c.RefreshSecret = []byte(refresh)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// keyOptions returns the Manager's key options for c and, in JWT_JWKS_URL mode, the key source
+// to close with the App.
+func (c Config) keyOptions(logger *slog.Logger, hook core.Hook) ([]core.Option, *jwks.Source, error) {
+	switch {
+	case c.JWKSURL != "":
+		src, err := jwks.New(context.Background(), c.JWKSURL, jwks.WithEventHook(hook))
+		if err != nil {
+			return nil, nil, fmt.Errorf("JWT_JWKS_URL: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+		return []core.Option{core.WithKeySource(src)}, src, nil
+	case c.SigningKeyFile != "":
+		key, err := core.LoadSigningKeyFile(c.SigningKeyFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("JWT_SIGNING_KEY_FILE: %v", err)
+		}
+		if c.randomRefresh {
+			logger.Warn("JWT_REFRESH_SECRET is unset: using a random refresh secret, so refresh tokens die with this process")
+		}
+		logger.Info("signing access tokens with JWT_SIGNING_KEY_FILE", "alg", key.Algorithm, "kid", key.ID)
+		return []core.Option{core.WithAccessKeys(key), core.WithRefreshKeys(core.Key{Secret: c.RefreshSecret})}, nil, nil
+	}
+	return []core.Option{core.WithHMAC(c.AccessSecret, c.RefreshSecret)}, nil, nil
 }

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/jwtexp/jwtexp/examples/internal/web"
+	"github.com/jwtexp/jwtexp/webclient"
 )
 
 const accessTTL = 2 * time.Second
@@ -73,7 +73,7 @@ func (s *fakeAPI) handler() http.Handler {
 	mux.HandleFunc("POST /refresh", s.refreshHandler)
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /api/me", s.me)
-	mux.Handle("/", web.Handler())
+	mux.Handle("/", webclient.Handler())
 	return mux
 }
 
@@ -395,11 +395,11 @@ func TestPageResumesSessionAfterReload(t *testing.T) {
 	checkStatuses(t, d.callAPI(t), "200")
 }
 
-// TestHandler checks the headers and routes of web.Handler, which the page
+// TestHandler checks the headers and routes of webclient.Handler, which the page
 // relies on (module scripts need a JavaScript Content-Type; no inline script
 // runs under the CSP).
 func TestHandler(t *testing.T) {
-	h := web.Handler()
+	h := webclient.Handler()
 	cases := []struct {
 		method, path string
 		status       int
@@ -427,15 +427,15 @@ func TestHandler(t *testing.T) {
 			for k, want := range map[string]string{
 				"Content-Type":            c.contentType,
 				"Cache-Control":           "no-cache",
-				"Content-Security-Policy": web.ContentSecurityPolicy,
+				"Content-Security-Policy": webclient.ContentSecurityPolicy,
 				"X-Content-Type-Options":  "nosniff",
 			} {
 				if got := rec.Header().Get(k); got != want {
 					t.Errorf("%s: %q, want %q", k, got, want)
 				}
 			}
-			if !strings.HasPrefix(web.ContentSecurityPolicy, "default-src 'self'") {
-				t.Errorf("CSP %q does not start with default-src 'self'", web.ContentSecurityPolicy)
+			if !strings.HasPrefix(webclient.ContentSecurityPolicy, "default-src 'self'") {
+				t.Errorf("CSP %q does not start with default-src 'self'", webclient.ContentSecurityPolicy)
 			}
 			etag := rec.Header().Get("ETag")
 			if etag == "" {

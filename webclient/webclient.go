@@ -1,4 +1,5 @@
-// Package web holds the browser client that every jwtexp example serves at "/":
+// Package webclient is jwtexp's browser client, served by every example at "/" and importable by
+// any application (github.com/jwtexp/jwtexp/webclient, standard library only):
 // a page with a login form, a button that calls GET /api/me five
 // times in parallel, the access token's countdown, the session state and a log
 // out button, driven by client.js, a small dependency-free ES module.
@@ -11,11 +12,11 @@
 // refresh token that page script can read is exposed to XSS; "/?transport=body"
 // switches the page to the JSON body transport.
 //
-// The files are embedded, so the examples need no build step and no npm. Mount
+// The files are embedded (FS), so an application needs no build step and no npm. Mount
 // Handler on "/" (a catch-all route is fine: unknown paths get 404). The page
 // expects the example's API on the same origin: POST /login, POST /refresh,
 // POST /logout and GET /api/me.
-package web
+package webclient
 
 import (
 	"bytes"
@@ -93,7 +94,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 func mustSub(f fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(f, dir)
 	if err != nil {
-		panic("web: " + err.Error()) // the embed directive guarantees the directory
+		panic("webclient: " + err.Error()) // the embed directive guarantees the directory
 	}
 	return sub
 }
@@ -123,7 +124,7 @@ func mustLoad(f fs.FS) map[string]asset {
 		return nil
 	})
 	if err != nil {
-		panic("web: " + err.Error()) // embedded files are always readable
+		panic("webclient: " + err.Error()) // embedded files are always readable
 	}
 	return m
 }

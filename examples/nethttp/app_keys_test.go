@@ -1,4 +1,4 @@
-package exampleapp_test
+package main
 
 import (
 	"crypto/ed25519"
@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/jwtexp/jwtexp/examples/internal/exampleapp"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -29,7 +27,7 @@ func TestKeyEnvErrors(t *testing.T) {
 		{"key file with access secret", map[string]string{"JWT_SIGNING_KEY_FILE": "k.pem", "JWT_ACCESS_SECRET": strings.Repeat("a", 32)}, "unset one of them"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := exampleapp.FromEnv(env(tc.env))
+			_, err := FromEnv(env(tc.env))
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("got %v, want one line containing %q", err, tc.want)
 			}
@@ -55,11 +53,11 @@ func TestKeyEnvNewErrors(t *testing.T) {
 		{"unreachable jwks", map[string]string{"JWT_JWKS_URL": "http://127.0.0.1:1/jwks.json", "JWT_ISSUER": "idp", "JWT_AUDIENCE": "api"}, "JWT_JWKS_URL: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := exampleapp.FromEnv(env(tc.env))
+			cfg, err := FromEnv(env(tc.env))
 			if err != nil {
 				t.Fatal(err)
 			}
-			app, err := exampleapp.New(cfg)
+			app, err := New(cfg)
 			if err == nil {
 				app.Close()
 				t.Fatalf("got no error, want %q", tc.want)
@@ -77,14 +75,14 @@ func TestKeyFileRandomRefreshSecret(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	der, _ := x509.MarshalPKCS8PrivateKey(priv)
 	os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
-	cfg, err := exampleapp.FromEnv(env(map[string]string{"JWT_SIGNING_KEY_FILE": path}))
+	cfg, err := FromEnv(env(map[string]string{"JWT_SIGNING_KEY_FILE": path}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.SigningKeyFile != path || len(cfg.RefreshSecret) != 32 || cfg.AccessSecret != nil || cfg.RandomSecrets {
 		t.Fatalf("got %+v, want the key file, a random 32-byte refresh secret and no access secret", cfg)
 	}
-	app, err := exampleapp.New(cfg)
+	app, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

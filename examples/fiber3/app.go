@@ -1,0 +1,428 @@
+// This file is the example's configuration and its Manager, the same in every example
+// (nethttp, gin, echo, echo5, fiber, fiber3): the environment variables of the README, the key
+// modes, the store (in memory, or Redis when REDIS_URL is set), Prometheus metrics (METRICS=1),
+// the demo user's login check and the answer of the /api routes. main.go only wires them into
+// its framework's router. Copy both files (not the _test.go ones) into a module of your own and
+// run "go mod tidy && go run .".
+
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/core/jwks"
+	"github.com/jwtexp/jwtexp/core/redisstore"
+	"github.com/jwtexp/jwtexp/prommetrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+)
+
+// The demo user. It exists only so the examples can be tried: a real application checks the
+// credentials against its own user store before calling Manager.Issue.
+const (
+	DemoUser     = "alice"
+	DemoPassword = "wonderland"
+)
+
+// Config is the examples' configuration, read from the environment by FromEnv.
+type Config struct {
+	Addr                        string        // ADDR, default 127.0.0.1:8080
+	AccessSecret, RefreshSecret []byte        // JWT_ACCESS_SECRET, JWT_REFRESH_SECRET; random when both unset
+	RandomSecrets               bool          // the secrets were generated at start
+	Issuer, Audience            string        // JWT_ISSUER, JWT_AUDIENCE
+	AccessTTL, RefreshTTL       time.Duration // JWT_ACCESS_TTL 15m, JWT_REFRESH_TTL 168h
+	Leeway                      time.Duration // JWT_LEEWAY 10s
+	RefreshGrace                time.Duration // JWT_REFRESH_GRACE; unset: the library's default
+	refreshGraceSet             bool          // JWT_REFRESH_GRACE is set
+	IdleTimeout                 time.Duration // JWT_IDLE_TIMEOUT; 0 (unset): no idle timeout
+	RedisURL                    string        // REDIS_URL; empty: in-memory store
+	SigningKeyFile              string        // JWT_SIGNING_KEY_FILE: PEM private key signing access tokens (see keyOptions)
+	JWKSURL                     string        // JWT_JWKS_URL: verify tokens of that JWK Set only (see keyOptions)
+	Metrics                     bool          // METRICS=1: serve GET /metrics (Prometheus text format)
+	randomRefresh               bool          // JWT_SIGNING_KEY_FILE without JWT_REFRESH_SECRET
+
+	// For tests: the clock the Manager reads (nil: time.Now) and the logger (nil: slog.Default()).
+	Clock  func() time.Time
+	Logger *slog.Logger
+}
+
+// FromEnv reads the configuration through getenv (os.Getenv in main). The error is one line that
+// names the variable to fix.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Addr: "127.0.0.1:8080", Issuer: "jwtexp-example", Audience: "jwtexp-api",
+		AccessTTL: 15 * time.Minute, RefreshTTL: 168 * time.Hour, Leeway: 10 * time.Second,
+	}
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str("ADDR", &c.Addr)
+	str("JWT_ISSUER", &c.Issuer)
+	str("JWT_AUDIENCE", &c.Audience)
+	str("REDIS_URL", &c.RedisURL)
+	switch v := getenv("METRICS"); v {
+	case "", "0":
+	case "1":
+		c.Metrics = true
+	default:
+		return c, fmt.Errorf("METRICS=%q: use 1 to serve GET /metrics, or leave it unset", v)
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"JWT_ACCESS_TTL", &c.AccessTTL}, {"JWT_REFRESH_TTL", &c.RefreshTTL},
+		{"JWT_LEEWAY", &c.Leeway}, {"JWT_REFRESH_GRACE", &c.RefreshGrace},
+		{"JWT_IDLE_TIMEOUT", &c.IdleTimeout},
+	} {
+		v := getenv(d.name)
+		if v == "" {
+			continue
+		}
+		parsed, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("%s=%q is not a duration (examples: 15m, 10s, 168h)", d.name, v)
+		}
+		*d.dst = parsed
+		if d.dst == &c.RefreshGrace {
+			c.refreshGraceSet = true
+		}
+	}
+	if set, err := keysFromEnv(&c, getenv); set || err != nil {
+		return c, err
+	}
+	access, refresh := getenv("JWT_ACCESS_SECRET"), getenv("JWT_REFRESH_SECRET")
+	switch {
+	case access == "" && refresh == "":
+		c.AccessSecret, c.RefreshSecret, c.RandomSecrets = randomSecret(), randomSecret(), true
+	case access == "" || refresh == "":
+		return c, errors.New("set both JWT_ACCESS_SECRET and JWT_REFRESH_SECRET, or neither for random ones")
+	default:
+		c.AccessSecret, c.RefreshSecret = []byte(access), []byte(refresh)
+	}
+	return c, nil
+}
+
+func randomSecret() []byte {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return b
+}
+
+// App is a configured example: its Manager and what it owns.
+type App struct {
+	Config  Config
+	Manager *core.Manager
+	redis   *redis.Client
+	jwks    *jwks.Source // JWT_JWKS_URL
+	metrics http.Handler // GET /metrics; a 404 without METRICS=1
+}
+
+// MetricsHandler answers GET /metrics: the Prometheus text format of the Manager's figures (names
+// prefixed jwtexp_, see package prommetrics) when the app was started with METRICS=1, else 404.
+// Every example mounts it at /metrics.
+func (a *App) MetricsHandler() http.Handler { return a.metrics }
+
+// New builds the Manager from c: HS256 with the two secrets (or the keys below: a PEM signing
+// key, or a remote JWK Set to verify with), the TTLs, leeway and grace window,
+// and a Redis store when REDIS_URL is set (checked with a PING), else the in-memory store.
+func New(c Config) (*App, error) {
+	logger := c.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	opts := []core.Option{
+		core.WithIssuer(c.Issuer), core.WithAudience(c.Audience),
+		core.WithAccessTTL(c.AccessTTL), core.WithRefreshTTL(c.RefreshTTL),
+		core.WithLeeway(c.Leeway),
+		core.WithLogger(logger),
+		// "Your devices": each session records the browser, system and /24 network it came from.
+		core.WithSessionClients(),
+	}
+	if c.Clock != nil {
+		opts = append(opts, core.WithClock(c.Clock))
+	}
+	if c.refreshGraceSet { // unset: the library's default grace window
+		opts = append(opts, core.WithRefreshGrace(c.RefreshGrace))
+	}
+	if c.IdleTimeout != 0 {
+		opts = append(opts, core.WithIdleTimeout(c.IdleTimeout))
+	}
+	a := &App{Config: c, metrics: http.NotFoundHandler()}
+	var hook core.Hook
+	if c.Metrics {
+		// A registry of the app's own, not the global one: two apps in one test process must
+		// not collide.
+		metrics, reg := prommetrics.New(), prometheus.NewRegistry()
+		reg.MustRegister(metrics)
+		hook, a.metrics = metrics.Hook, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+		opts = append(opts, core.WithEventHook(hook))
+	}
+	keyOpts, src, err := c.keyOptions(logger, hook)
+	if err != nil {
+		return nil, err
+	}
+	opts, a.jwks = append(opts, keyOpts...), src
+	defer func() {
+		if a.Manager == nil && src != nil {
+			src.Close()
+		}
+	}()
+	if c.RedisURL != "" {
+		ro, err := redis.ParseURL(c.RedisURL)
+		if err != nil {
+			// Not err itself: url.Parse errors quote the whole URL, password included.
+			return nil, errors.New("REDIS_URL: not a valid redis:// or rediss:// URL (check the scheme, host, port and database)")
+		}
+		ro.ContextTimeoutEnabled = true // the store deadline must reach the socket
+		a.redis = redis.NewClient(ro)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := a.redis.Ping(ctx).Err(); err != nil {
+			a.redis.Close()
+			return nil, fmt.Errorf("REDIS_URL: cannot reach Redis: %v", err)
+		}
+		st, err := redisstore.New(a.redis, redisstore.WithEventHook(hook))
+		if err != nil {
+			a.redis.Close()
+			return nil, err
+		}
+		opts = append(opts, core.WithStore(st))
+	}
+	m, err := core.New(opts...)
+	if err != nil {
+		if a.redis != nil {
+			a.redis.Close()
+		}
+		return nil, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	a.Manager = m
+	if c.RandomSecrets {
+		logger.Warn("JWT_ACCESS_SECRET and JWT_REFRESH_SECRET are unset: using random secrets, so tokens die with this process")
+	}
+	return a, nil
+}
+
+// Close releases the Manager and the Redis client.
+func (a *App) Close() error {
+	err := a.Manager.Close()
+	if a.jwks != nil {
+		a.jwks.Close()
+	}
+	if a.redis != nil {
+		err = errors.Join(err, a.redis.Close())
+	}
+	return err
+}
+
+// UserClaims are the custom claims of the examples' tokens: the demo user gets the scope
+// "profile" only, so GET /api/admin (scope "admin") refuses it.
+type UserClaims struct {
+	Scope string `json:"scope,omitempty"`
+}
+
+// AdminScope is the scope GET /api/admin requires.
+const AdminScope = "admin"
+
+// RecentLogin is what GET /api/sensitive requires: a login at most 5 minutes old (RFC 9470).
+var RecentLogin = core.StepUp{MaxAge: 5 * time.Minute}
+
+// Authenticate is the examples' login check, for the adapters' LoginHandler: the JSON (or form)
+// body's username and password against the demo user, compared in constant time. A real
+// application looks the user up in its own store and checks a password hash instead; the
+// shape stays: the subject and the user's claims, or core.ErrInvalidCredentials (401
+// invalid_grant). A malformed body is core.ReadCredentials' error (400 invalid_request).
+func Authenticate(r core.Request) (string, UserClaims, error) {
+	c, err := core.ReadCredentials(r)
+	if err != nil {
+		return "", UserClaims{}, err
+	}
+	userOK := subtle.ConstantTimeCompare([]byte(c.Username), []byte(DemoUser))
+	passOK := subtle.ConstantTimeCompare([]byte(c.Password), []byte(DemoPassword))
+	if userOK&passOK != 1 {
+		return "", UserClaims{}, core.ErrInvalidCredentials
+	}
+	return c.Username, UserClaims{Scope: "profile"}, nil
+}
+
+// Me answers GET /api/me, /api/admin and /api/sensitive for verified claims: {"sub": ..., "exp": ...}.
+func Me(c *core.Claims) core.Response {
+	b, _ := json.Marshal(struct {
+		Sub string `json:"sub"`
+		Exp int64  `json:"exp"`
+	}{c.Subject, c.ExpiresAt.Unix()})
+	return core.Response{Status: http.StatusOK, CacheControl: "no-store", Body: b}
+}
+
+// Main is the examples' main: read the environment, build the App, and hand it to serve, which
+// listens on app.Config.Addr until it fails. Bad configuration exits with status 2 and a one-line
+// reason on stderr.
+func Main(name string, serve func(app *App) Serving) {
+	err := setButEmpty(os.Environ())
+	var cfg Config
+	if err == nil {
+		cfg, err = FromEnv(os.Getenv)
+	}
+	var app *App
+	if err == nil {
+		app, err = New(cfg)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s example: invalid configuration: %v\n", name, err)
+		os.Exit(2)
+	}
+	// SIGINT (Ctrl-C) and SIGTERM (docker stop, systemd, Kubernetes) stop the example cleanly: no
+	// new connections, the requests in flight get ShutdownTimeout to finish, the Manager and its
+	// store are closed, exit status 0. A second signal during the drain ends it at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s := serve(app)
+	done := make(chan error, 1)
+	go func() { done <- s.Run() }()
+	slog.Info(name+" example listening", "addr", "http://"+cfg.Addr, "demo_user", DemoUser, "demo_password", DemoPassword)
+	select {
+	case err := <-done: // it could not listen, or stopped by itself
+		app.Close()
+		fmt.Fprintf(os.Stderr, "%s example: %v\n", name, err)
+		os.Exit(1)
+	case <-ctx.Done():
+	}
+	stop()
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	err = s.Shutdown(sctx)
+	cancel()
+	<-done
+	app.Close()
+	slog.Info(name+" example stopped", "drained", err == nil)
+}
+
+// Serving is how an example serves: Run serves until Shutdown is called (it may then return
+// http.ErrServerClosed or nil); Shutdown stops accepting connections and waits for the requests
+// in flight until its context ends.
+type Serving struct {
+	Run      func() error
+	Shutdown func(ctx context.Context) error
+}
+
+// ShutdownTimeout is how long an example waits for its requests in flight after SIGINT or SIGTERM.
+const ShutdownTimeout = 5 * time.Second
+
+// setButEmpty refuses a variable of the example's that is set to the empty string (JWT_ISSUER=
+// in a shell script or a compose file): read as unset it would quietly fall back to a default,
+// which for an issuer or an audience means trusting tokens meant for something else.
+func setButEmpty(environ []string) error {
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if value != "" {
+			continue
+		}
+		if strings.HasPrefix(name, "JWT_") || name == "ADDR" || name == "REDIS_URL" || name == "METRICS" {
+			return fmt.Errorf("%s is set but empty: give it a value, or unset it for the default", name)
+		}
+	}
+	return nil
+}
+
+// Server timeouts of every example: a slow or silent client is dropped instead of holding a
+// connection (and its goroutine) for ever.
+const (
+	ReadHeaderTimeout = 5 * time.Second  // request line and headers
+	ReadTimeout       = 10 * time.Second // the whole request, body included
+	WriteTimeout      = 10 * time.Second // from the end of the headers to the end of the answer
+	IdleTimeout       = 20 * time.Second // a keep-alive connection between requests
+)
+
+// Server is the http.Server of the net/http-based examples, with the timeouts above.
+func Server(addr string, h http.Handler) *http.Server {
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout: ReadTimeout, WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout}
+}
+
+// Keys beyond the shared secret. Three modes, chosen by the environment:
+//
+//   - default: access and refresh tokens are HS256 with JWT_ACCESS_SECRET and JWT_REFRESH_SECRET
+//     (random per start when both are unset); /.well-known/jwks.json serves an empty set, since
+//     an HMAC secret is never published.
+//   - JWT_SIGNING_KEY_FILE: a PEM private key (RSA, EC P-256 or Ed25519; see
+//     core.LoadSigningKeyFile) signs the access tokens instead of JWT_ACCESS_SECRET, with the
+//     algorithm that follows the key (RS256, ES256, EdDSA) and the key's RFC 7638 thumbprint as
+//     kid; /.well-known/jwks.json publishes its public key, so other services (and other
+//     ecosystems' JWT libraries) verify the tokens without holding any secret. Refresh tokens,
+//     which only this service reads, stay HS256 with JWT_REFRESH_SECRET (random when unset).
+//   - JWT_JWKS_URL: a verification-only resource server for access tokens signed by the keys of
+//     that JWK Set (another example started with JWT_SIGNING_KEY_FILE, or an identity provider).
+//     JWT_ISSUER and JWT_AUDIENCE are required (no defaults: they must name that issuer and
+//     this API); the access-token lifetime cap is JWT_ACCESS_TTL. GET /api/me works as usual,
+//     POST /logout revokes the session in this server's own store; POST /login and POST
+//     /refresh answer 501 {"error":"not_implemented"}: tokens come from the issuer, not from
+//     here. The URL must be https (http only on loopback).
+
+// keysFromEnv reads JWT_SIGNING_KEY_FILE and JWT_JWKS_URL into c. It reports whether one of them
+// is set; FromEnv then leaves the secrets to it. The error is one line naming the variable.
+func keysFromEnv(c *Config, getenv func(string) string) (bool, error) {
+	c.SigningKeyFile, c.JWKSURL = getenv("JWT_SIGNING_KEY_FILE"), getenv("JWT_JWKS_URL")
+	access, refresh := getenv("JWT_ACCESS_SECRET"), getenv("JWT_REFRESH_SECRET")
+	switch {
+	case c.JWKSURL != "" && c.SigningKeyFile != "":
+		return true, errors.New("set JWT_JWKS_URL (verify another issuer's tokens) or JWT_SIGNING_KEY_FILE (issue tokens), not both")
+	case c.JWKSURL != "":
+		if access != "" || refresh != "" {
+			return true, errors.New("JWT_JWKS_URL makes a verification-only server: unset JWT_ACCESS_SECRET and JWT_REFRESH_SECRET")
+		}
+		if getenv("JWT_ISSUER") == "" || getenv("JWT_AUDIENCE") == "" {
+			return true, errors.New("JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE: the iss and aud of the tokens to accept")
+		}
+		return true, nil
+	case c.SigningKeyFile != "":
+		if access != "" {
+			return true, errors.New("JWT_SIGNING_KEY_FILE signs access tokens instead of JWT_ACCESS_SECRET: unset one of them")
+		}
+		if refresh == "" {
+			c.RefreshSecret, c.randomRefresh = randomSecret(), true
+		} else {
+			c.RefreshSecret = []byte(refresh)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// keyOptions returns the Manager's key options for c and, in JWT_JWKS_URL mode, the key source
+// to close with the App.
+func (c Config) keyOptions(logger *slog.Logger, hook core.Hook) ([]core.Option, *jwks.Source, error) {
+	switch {
+	case c.JWKSURL != "":
+		src, err := jwks.New(context.Background(), c.JWKSURL, jwks.WithEventHook(hook))
+		if err != nil {
+			return nil, nil, fmt.Errorf("JWT_JWKS_URL: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+		return []core.Option{core.WithKeySource(src)}, src, nil
+	case c.SigningKeyFile != "":
+		key, err := core.LoadSigningKeyFile(c.SigningKeyFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("JWT_SIGNING_KEY_FILE: %v", err)
+		}
+		if c.randomRefresh {
+			logger.Warn("JWT_REFRESH_SECRET is unset: using a random refresh secret, so refresh tokens die with this process")
+		}
+		logger.Info("signing access tokens with JWT_SIGNING_KEY_FILE", "alg", key.Algorithm, "kid", key.ID)
+		return []core.Option{core.WithAccessKeys(key), core.WithRefreshKeys(core.Key{Secret: c.RefreshSecret})}, nil, nil
+	}
+	return []core.Option{core.WithHMAC(c.AccessSecret, c.RefreshSecret)}, nil, nil
+}

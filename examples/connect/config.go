@@ -35,6 +35,19 @@ type config struct {
 	clock                       func() time.Time
 }
 
+// setButEmpty refuses a variable of the example's that is set to the empty string (JWT_ISSUER=
+// in a shell script or a compose file): read as unset it would quietly fall back to a default,
+// which for an issuer or an audience means trusting tokens meant for something else.
+func setButEmpty(environ []string) error {
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if value == "" && (strings.HasPrefix(name, "JWT_") || name == "ADDR" || name == "REDIS_URL") {
+			return fmt.Errorf("%s is set but empty: give it a value, or unset it for the default", name)
+		}
+	}
+	return nil
+}
+
 // configFrom reads the configuration through getenv (os.Getenv in main). The error is one line
 // naming the variable to fix.
 func configFrom(getenv func(string) string) (config, error) {

@@ -25,6 +25,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"connectrpc.com/connect"
@@ -41,23 +43,45 @@ const (
 	ticksProcedure = "/jwtexp.example.v1.DemoService/Ticks"
 )
 
+// shutdownTimeout is how long the example waits for the calls in flight after SIGINT or SIGTERM.
+const shutdownTimeout = 5 * time.Second
+
 func main() {
-	cfg, err := configFrom(os.Getenv)
+	err := setButEmpty(os.Environ())
+	var cfg config
+	if err == nil {
+		cfg, err = configFrom(os.Getenv)
+	}
+	var m *core.Manager
+	if err == nil {
+		m, err = newManager(cfg)
+	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "connect example:", err)
+		fmt.Fprintln(os.Stderr, "connect example: invalid configuration:", err)
 		os.Exit(2)
 	}
-	m, err := newManager(cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "connect example:", err)
-		os.Exit(2)
-	}
-	defer m.Close()
-	slog.Info("Connect example listening (Connect, gRPC, gRPC-Web)", "addr", cfg.addr)
-	if err := newServer(cfg.addr, m).ListenAndServe(); err != nil {
+	// SIGINT and SIGTERM stop the example cleanly: no new calls, the calls in flight get
+	// shutdownTimeout to finish, the Manager is closed, exit status 0.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := newServer(cfg.addr, m)
+	done := make(chan error, 1)
+	go func() { done <- srv.ListenAndServe() }()
+	slog.Info("Connect example listening (Connect, gRPC, gRPC-Web)", "addr", cfg.addr, "demo_user", demoUser, "demo_password", demoPassword)
+	select {
+	case err := <-done:
+		m.Close()
 		fmt.Fprintln(os.Stderr, "connect example:", err)
 		os.Exit(1)
+	case <-ctx.Done():
 	}
+	stop()
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	err = srv.Shutdown(sctx)
+	cancel()
+	<-done
+	m.Close()
+	slog.Info("Connect example stopped", "drained", err == nil)
 }
 
 // newServer returns the example's server: HTTP/1.1 and, since gRPC needs HTTP/2 and there is

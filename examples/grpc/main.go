@@ -20,7 +20,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -33,28 +35,55 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
+// shutdownTimeout is how long the example waits for the calls in flight after SIGINT or SIGTERM.
+const shutdownTimeout = 5 * time.Second
+
 func main() {
-	cfg, err := configFrom(os.Getenv)
+	err := setButEmpty(os.Environ())
+	var cfg config
+	if err == nil {
+		cfg, err = configFrom(os.Getenv)
+	}
+	var m *core.Manager
+	if err == nil {
+		m, err = newManager(cfg)
+	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "grpc example:", err)
+		fmt.Fprintln(os.Stderr, "grpc example: invalid configuration:", err)
 		os.Exit(2)
 	}
-	m, err := newManager(cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "grpc example:", err)
-		os.Exit(2)
-	}
-	defer m.Close()
 	lis, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
+		m.Close()
 		fmt.Fprintln(os.Stderr, "grpc example:", err)
 		os.Exit(1)
 	}
-	slog.Info("gRPC example listening", "addr", lis.Addr().String())
-	if err := newServer(m).Serve(lis); err != nil {
+	// SIGINT and SIGTERM stop the example cleanly: no new calls, the calls in flight (a Ticks
+	// stream, for one) get shutdownTimeout to finish, the Manager is closed, exit status 0.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := newServer(m)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(lis) }()
+	slog.Info("gRPC example listening", "addr", lis.Addr().String(), "demo_user", demoUser, "demo_password", demoPassword)
+	select {
+	case err := <-done:
+		m.Close()
 		fmt.Fprintln(os.Stderr, "grpc example:", err)
 		os.Exit(1)
+	case <-ctx.Done():
 	}
+	stop()
+	drained := make(chan struct{})
+	go func() { srv.GracefulStop(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(shutdownTimeout):
+		srv.Stop()
+	}
+	<-done
+	m.Close()
+	slog.Info("gRPC example stopped")
 }
 
 // newServer returns the example's gRPC server.

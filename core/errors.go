@@ -156,6 +156,18 @@ var (
 	ErrInvalidConfig = errors.New("jwtexp: invalid config")
 )
 
+// LoginRepeatedError is what Store.CreateFamily returns for a family that repeats a login it
+// already recorded (the same subject and Family.LoginKey, within SessionLimit.LoginRetryWindow):
+// nothing was written, and Family is the session the first attempt created. Issue then answers
+// with that session's tokens. It is no store failure.
+type LoginRepeatedError struct {
+	Family Family
+}
+
+func (e *LoginRepeatedError) Error() string {
+	return "jwtexp: login repeated with its Idempotency-Key: the session of the first attempt"
+}
+
 // subError is a sentinel that also matches a broader sentinel.
 type subError struct {
 	msg    string

@@ -38,6 +38,9 @@ func (h *HTTP) ServeLogin(ctx context.Context, r Request, authenticate func() (s
 	subject, custom, err := authenticate()
 	if err == nil {
 		var p *TokenPair
+		if key := retryKey(r); key != "" {
+			opts = append(slices.Clip(opts), WithIdempotencyKey(key))
+		}
 		if m.cfg.sessionClients {
 			ua, _ := r.Header("User-Agent")
 			// Clip: appending must not write into spare capacity of the caller's slice, which

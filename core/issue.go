@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -69,15 +70,25 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ..
 		fam := Family{
 			SessionID: sid, Subject: subject,
 			Current: refreshID, CurrentIssuedAt: iat, CurrentExpires: refreshExp,
-			Expires: sessionEnd, CreatedAt: now, LastUsed: now, Client: o.client,
+			Expires: sessionEnd, CreatedAt: now, LastUsed: now, Client: o.client, LoginKey: o.loginKey,
 		}
-		limit := SessionLimit{Max: m.cfg.maxSessions, RevokeUntil: m.sessionRevokeUntil(now)}
+		limit := SessionLimit{Max: m.cfg.maxSessions, RevokeUntil: m.sessionRevokeUntil(now),
+			LoginRetryWindow: m.cfg.accessTTL}
 		var ended []string
 		err := m.call(ctx, StoreOpCreateFamily, "create session", subject, func(ctx context.Context) error {
 			var err error
 			ended, err = m.store.CreateFamily(ctx, fam, limit)
 			return err
 		})
+		var rep *LoginRepeatedError
+		if errors.As(err, &rep) {
+			// A retry of a login the store recorded: that session's current refresh token again
+			// (same jti, iat and exp) with a new access token, as a refresh inside the grace
+			// window answers. No new session, no event.
+			f := rep.Family
+			return m.pair(subject, f.SessionID, f.Current, iat, f.CurrentIssuedAt, f.CurrentExpires, f.Expires,
+				time.Unix(f.CreatedAt.Unix(), 0), members)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -222,6 +222,13 @@ func (s *MemoryStore) CreateFamily(_ context.Context, f Family, limit SessionLim
 	if r.families == nil {
 		r.families = make(map[string]Family)
 	}
+	if f.LoginKey != "" && limit.LoginRetryWindow > 0 {
+		for _, g := range r.families {
+			if g.LoginKey == f.LoginKey && g.live(now) && now.Before(g.CreatedAt.Add(limit.LoginRetryWindow)) {
+				return nil, &LoginRepeatedError{Family: g}
+			}
+		}
+	}
 	delete(r.families, f.SessionID)
 	var ended []string
 	if limit.Max > 0 {

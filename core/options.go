@@ -644,6 +644,7 @@ func (c *config) validateSessions() []error {
 type IssueOption func(*issueOptions)
 
 type issueOptions struct {
+	loginKey   string // WithIdempotencyKey
 	client     string
 	remoteAddr string // WithRemoteAddr
 	userAgent  string // set by ServeLogin when WithSessionClients is on
@@ -670,6 +671,20 @@ func WithRemoteAddr(addr string) IssueOption {
 // MaxSessionClientLen bytes.
 func WithClientDescription(desc string) IssueOption {
 	return func(o *issueOptions) { o.client = cleanClient(desc) }
+}
+
+// WithIdempotencyKey names the client's login request (the Idempotency-Key header, which
+// HTTP.ServeLogin passes), so that a retry of it - after a 503 or a connection lost once the store
+// had recorded the session - gets the session the first attempt created instead of a second
+// one, for one access-token lifetime after it. The key must be unique per login attempt (a
+// random UUID); keys over 128 bytes or outside printable ASCII are ignored. It needs a store that
+// keeps login keys (the memory and the Redis store do).
+func WithIdempotencyKey(key string) IssueOption {
+	return func(o *issueOptions) {
+		if validRetryKey(key) {
+			o.loginKey = key
+		}
+	}
 }
 
 // RefreshOption adds to one Refresh call.

@@ -27,7 +27,12 @@ import (
 type Store interface {
 	// CreateFamily records a new session (token family) at login. The record expires at
 	// f.CurrentExpires, which never lies after f.Expires (the absolute session end; a store caps
-	// it there). A family that would already be expired is not written. A family without a
+	// it there). A family that would already be expired is not written. When f.LoginKey is not
+	// empty and the subject holds a live family created from the same LoginKey less than
+	// limit.LoginRetryWindow ago, nothing is written and a *LoginRepeatedError naming that family
+	// is returned: a client that retries a login whose answer it never got (a 503 after the store
+	// had written, a dropped connection) gets the session its first attempt created, not a second
+	// one. A store that keeps no login keys may ignore LoginKey. A family without a
 	// SessionID is a caller bug and is refused with an error. A store that keeps a cut-off
 	// covering f.CurrentIssuedAt's second (a data loss it found in that second) writes nothing
 	// and returns an error matching ErrIssuedUnderCutOff, so no session whose tokens are already
@@ -127,6 +132,9 @@ type Family struct {
 	// WithClientDescription), empty when none was given. It is personal data (a device, a coarse
 	// address): stores keep it only as long as the family and never log it.
 	Client string
+	// LoginKey is the Idempotency-Key of the login that created the family ("" if the client
+	// sent none), kept with the family so that a retry of that login finds it.
+	LoginKey string
 }
 
 // SessionLimit bounds a subject's live sessions in CreateFamily.
@@ -136,6 +144,10 @@ type SessionLimit struct {
 	// RevokeUntil is how long the sid of a family ended to make room stays revoked (the latest
 	// expiry of its access tokens, plus leeway).
 	RevokeUntil time.Time
+	// LoginRetryWindow is how long after a login (the family's CreatedAt) a repeat of it - the
+	// same subject and Family.LoginKey - gets the session that login created instead of a new
+	// one (see Store.CreateFamily); 0: never.
+	LoginRetryWindow time.Duration
 }
 
 // RotateRequest asks a Store to rotate one family. All times are computed by the Manager from its

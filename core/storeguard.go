@@ -93,7 +93,7 @@ func (m *Manager) call(ctx context.Context, op, what, subject string, f func(ctx
 		start := m.storeStart()
 		err := f(ctx)
 		m.storeDone(ctx, op, start, err)
-		if err != nil && !errors.Is(err, ErrIssuedUnderCutOff) {
+		if err != nil && !notAFailure(err) {
 			err = storeError(what, err)
 			m.storeFailed(ctx, op, err)
 		}
@@ -132,7 +132,7 @@ func (m *Manager) call(ctx context.Context, op, what, subject string, f func(ctx
 		b.release(probe)
 		return fmt.Errorf("%w: %s: %w", ErrRequestCanceled, what, context.Cause(ctx))
 	}
-	if errors.Is(err, ErrIssuedUnderCutOff) { // the store answered: a refusal, not a failure
+	if notAFailure(err) { // the store answered: a refusal or a repeat, not a failure
 		b.done(true, probe, now, &m.cfg.guard)
 		return err
 	}
@@ -188,4 +188,11 @@ func (m *Manager) breakerFor(subject string) *breaker {
 	b = &breaker{}
 	s.m[name] = b
 	return b
+}
+
+// notAFailure reports whether err is an answer of the store rather than its failure: a login
+// refused for a cut-off of the current second, or a repeated login.
+func notAFailure(err error) bool {
+	var rep *LoginRepeatedError
+	return errors.Is(err, ErrIssuedUnderCutOff) || errors.As(err, &rep)
 }

@@ -89,7 +89,9 @@ end
 // slot's loss marker first (lossguard), so a loss is recorded before the session's tokens are
 // handed out rather than at their first use; a loss found in the second of cur_iat (or later)
 // would refuse the session's tokens at once, so the script then writes nothing and returns
-// {"cutoff", <loss time>}. Run past the caller's deadline (a frozen Redis that resumed), it
+// {"cutoff", <loss time>}. A family whose login key names a live family of the subject created
+// less than the login retry window ago is not written either: the reply is {"repeat", sid, sub,
+// cur, cur_iat, cur_exp, exp, created, used, client, prev, prev_until} of that family. Run past the caller's deadline (a frozen Redis that resumed), it
 // writes nothing either and returns {"late"}: the caller has already answered that the login
 // failed.
 // Returns {sid, message, sid, message, ...} of the families it ended; message announces the sid
@@ -100,6 +102,7 @@ var createScript = newScript("create",
 		"sub", "cur", "cur_iat", "cur_exp", "prev", "prev_until", "exp", "created", "used", "client",
 		"max sessions (<= 0: no bound)", "revoke until", "channel", "encoded subject", "sid",
 		"loss guard mode", "deadline (Unix ms, server clock; \"\": none)",
+		"login key (\"\": none)", "login retry window (ms)",
 	},
 	luaHelpers+luaIndex+`
 if ARGV[17] ~= '' and servernow() > tonumber(ARGV[17]) then return {'late'} end
@@ -109,6 +112,20 @@ if lossat > 0 and ARGV[3] ~= '' and math.floor(lossat / 1000) >= math.floor(tonu
 end
 local now = servernow()
 if tonumber(ARGV[4]) <= now then return {} end
+if ARGV[18] ~= '' and tonumber(ARGV[19]) > 0 then
+  local t = indextag(KEYS[2])
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    local g = redis.call('HMGET', t .. ':fam:' .. m, 'lk', 'created', 'sub', 'cur', 'cur_iat', 'cur_exp', 'exp',
+      'used', 'client', 'prev', 'prev_until')
+    local cr, ce, ex = tonumber(g[2]), tonumber(g[6]), tonumber(g[7])
+    if g[1] == ARGV[18] and cr and ce and ex and now < cr + tonumber(ARGV[19]) and now < ce and now < ex then
+      for i = 1, 11 do
+        if not g[i] then g[i] = '' end
+      end
+      return {'repeat', m, g[3], g[4], g[5], g[6], g[7], g[2], g[8], g[9], g[10], g[11]}
+    end
+  end
+end
 local tag = indextag(KEYS[2])
 local sid = ARGV[15]
 redis.call('ZREM', KEYS[2], sid)
@@ -135,6 +152,7 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'cur', ARGV[2], 'cur_iat', ARGV[3], 'cur_exp', ARGV[4],
   'prev', ARGV[5], 'prev_until', ARGV[6], 'exp', ARGV[7], 'created', ARGV[8], 'used', ARGV[9])
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'client', ARGV[10]) end
+if ARGV[18] ~= '' then redis.call('HSET', KEYS[1], 'lk', ARGV[18]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[9] == '' and 0 or ARGV[9], sid)
 extendindex(KEYS[2], ARGV[4])

@@ -216,12 +216,28 @@ func (s *Store) CreateFamily(ctx context.Context, f core.Family, limit core.Sess
 		f.Previous, optionalMS(f.PreviousUntil), ms(f.Expires),
 		optionalMS(f.CreatedAt), optionalMS(f.LastUsed), f.Client,
 		limit.Max, optionalMS(limit.RevokeUntil), s.channelFor(f.Subject), encodeSubject(f.Subject), f.SessionID,
-		s.guard.mode, s.serverDeadline(ctx)).StringSlice()
+		s.guard.mode, s.serverDeadline(ctx), f.LoginKey, strconv.FormatInt(limit.LoginRetryWindow.Milliseconds(), 10)).StringSlice()
 	if err != nil {
 		return nil, s.opError(ctx, f.Subject, "create family", err)
 	}
 	if len(reply) == 1 && reply[0] == "late" {
 		return nil, opError("create family", errLate)
+	}
+	if len(reply) == 12 && reply[0] == "repeat" {
+		g := core.Family{SessionID: reply[1], Subject: reply[2], Current: reply[3], Client: reply[9],
+			Previous: reply[10], LoginKey: f.LoginKey}
+		for _, field := range []struct {
+			dst *time.Time
+			src string
+		}{
+			{&g.CurrentIssuedAt, reply[4]}, {&g.CurrentExpires, reply[5]}, {&g.Expires, reply[6]},
+			{&g.CreatedAt, reply[7]}, {&g.LastUsed, reply[8]}, {&g.PreviousUntil, reply[11]},
+		} {
+			if *field.dst, err = parseMS(field.src); err != nil {
+				return nil, opError("create family", err)
+			}
+		}
+		return nil, &core.LoginRepeatedError{Family: g}
 	}
 	if len(reply) == 2 && reply[0] == "cutoff" {
 		if at, err := strconv.ParseInt(reply[1], 10, 64); err == nil {

@@ -19,6 +19,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -141,6 +142,7 @@ var storeCases = []struct {
 	{"CreateFamily/then Rotate returns the rotated family", testRotateOK},
 	{"CreateFamily/without session id fails", testCreateNoSID},
 	{"CreateFamily/caps CurrentExpires at Expires", testCreateCapped},
+	{"CreateFamily/a repeated login gets the first attempt's family", testLoginRepeated},
 	{"Rotate/chain of rotations", testRotateChain},
 	{"Rotate/CurrentExpires capped at Expires", testRotateCapped},
 	{"Rotate/grace within window returns current family", testGraceWithin},
@@ -1003,4 +1005,52 @@ func testConcurrentRotate(e *storeEnv, grace time.Duration) {
 	e.clock.Advance(grace) // the rotations ran at the clock's current instant
 	next.Now = e.clock.Now()
 	e.rotate(next, core.RotateOK)
+}
+
+// testLoginRepeated: a family whose LoginKey names a live family of the subject created less
+// than the login retry window ago is not written; the store answers *core.LoginRepeatedError
+// naming that family. Another key, no window, or a first attempt older than the window: a new
+// family as usual.
+func testLoginRepeated(e *storeEnv) {
+	now := e.clock.Now()
+	const window = time.Minute
+	fam := func(sid, key string, created time.Time) core.Family {
+		return core.Family{SessionID: sid, Subject: "alice", Current: "jti-" + sid, CurrentIssuedAt: now,
+			CurrentExpires: now.Add(suiteRefreshTTL), Expires: now.Add(suiteSessionAge),
+			CreatedAt: created, LastUsed: created, LoginKey: key}
+	}
+	limit := core.SessionLimit{LoginRetryWindow: window}
+	create := func(f core.Family, limit core.SessionLimit) error {
+		_, err := e.s.CreateFamily(e.ctx, f, limit)
+		return err
+	}
+	if err := create(fam("sid-1", "key-1", now), limit); err != nil {
+		e.t.Fatalf("first login: %v", err)
+	}
+	err := create(fam("sid-2", "key-1", now), limit)
+	var rep *core.LoginRepeatedError
+	if !errors.As(err, &rep) {
+		e.t.Fatalf("the login repeated with its key: got %v, want a *core.LoginRepeatedError", err)
+	}
+	if rep.Family.SessionID != "sid-1" || rep.Family.Current != "jti-sid-1" || !sameInstant(rep.Family.CurrentExpires, now.Add(suiteRefreshTTL)) {
+		e.t.Errorf("repeated login: got family %s (current %s, expires %v), want sid-1's", rep.Family.SessionID, rep.Family.Current, rep.Family.CurrentExpires)
+	}
+	list, err := e.s.Sessions(e.ctx, "alice")
+	if err != nil || len(list) != 1 || list[0].SessionID != "sid-1" {
+		e.t.Fatalf("sessions after the repeat: got %d (%v), want sid-1 alone", len(list), err)
+	}
+	for _, tc := range []struct {
+		name string
+		f    core.Family
+		l    core.SessionLimit
+	}{
+		{"another key", fam("sid-3", "key-2", now), limit},
+		{"no retry window", fam("sid-4", "key-1", now), core.SessionLimit{}},
+		{"a first attempt older than the window", fam("sid-5", "key-old", now.Add(-window-time.Second)), limit},
+		{"its retry", fam("sid-6", "key-old", now), limit},
+	} {
+		if err := create(tc.f, tc.l); err != nil {
+			e.t.Errorf("%s: got %v, want a new family", tc.name, err)
+		}
+	}
 }

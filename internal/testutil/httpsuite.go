@@ -381,6 +381,28 @@ func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 			r.Header.Set("Content-Type", "text/plain")
 			return e.do(r), invalidGrant("malformed refresh request")
 		}},
+		{"login retried with its Idempotency-Key gets the same session", func(e env) (*http.Response, Answer) {
+			withKey := func(key string) map[string]any {
+				r := loginReq(SuiteUser, SuitePassword)
+				r.Header.Set("Idempotency-Key", key)
+				resp := e.do(r)
+				body := readJSON(e.t, resp)
+				if resp.StatusCode != http.StatusOK {
+					e.t.Fatalf("login with key %s: got %d %v", key, resp.StatusCode, body)
+				}
+				return body
+			}
+			first := withKey(`"login-1"`)
+			e.clock.Advance(2 * time.Second)
+			retry := withKey(`"login-1"`) // the client lost the first answer and asks again
+			if retry["refresh_token"] != first["refresh_token"] {
+				e.t.Fatalf("retry with the same key: a refresh token of its own, want the first attempt's (one session)")
+			}
+			if other := withKey(`"login-2"`); other["refresh_token"] == first["refresh_token"] {
+				e.t.Fatalf("another key: the first attempt's refresh token, want a new session")
+			}
+			return e.do(get("/api/me", "Bearer "+str(retry["access_token"]))), Answer{200, "", map[string]string{"sub": "alice"}}
+		}},
 		{"refresh retried with its Idempotency-Key", func(e env) (*http.Response, Answer) {
 			s := login(e, false)
 			withKey := func(key string) *http.Request {

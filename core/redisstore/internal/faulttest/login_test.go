@@ -131,3 +131,64 @@ func connectedClients(t *testing.T, c *redis.Client) int {
 	n, _ := strconv.Atoi(m[1])
 	return n
 }
+
+// TestLoginRetriedAfterLostAnswer: a login whose answer is held back past the store deadline
+// (the command ran at once, only its reply is late: a congested network) is answered 503 although
+// Redis recorded the session. The client retries with the same Idempotency-Key and gets that
+// session - one session, not two - and a retry with another key is a new login.
+func TestLoginRetriedAfterLostAnswer(t *testing.T) {
+	rs := testutil.StartRedis(t)
+	proxy := startDelayProxy(t, rs.Addr)
+	client := redis.NewClient(&redis.Options{Addr: proxy.ln.Addr().String(), ContextTimeoutEnabled: true, MaxRetries: -1})
+	defer client.Close()
+	st, err := redisstore.New(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	m := testutil.SuiteManager(t, testutil.NewClockNow(), core.WithStore(st), core.WithClock(time.Now),
+		core.WithStoreTimeout(200*time.Millisecond))
+	// A first login loads the script into Redis (EVALSHA would otherwise answer NOSCRIPT, late).
+	if _, err := m.Issue(ctx, "bob", nil); err != nil {
+		t.Fatal(err)
+	}
+	proxy.delay.Store(int64(time.Second))
+	if _, err := m.Issue(ctx, "alice", nil, core.WithIdempotencyKey("login-1")); !errors.Is(err, core.ErrStoreUnavailable) {
+		t.Fatalf("login with its answer held back: got %v, want ErrStoreUnavailable", err)
+	}
+	proxy.delay.Store(0)
+	var recorded []core.Family
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) { // the late reply drains
+		if recorded, err = st.Sessions(ctx, "alice"); err == nil && len(recorded) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the first attempt's session was not recorded: %d sessions, %v", len(recorded), err)
+		}
+	}
+	var p *core.TokenPair
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) { // past Retry-After
+		if p, err = m.Issue(ctx, "alice", nil, core.WithIdempotencyKey("login-1")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("retry with the same key: %v", err)
+		}
+	}
+	if p.SessionID != recorded[0].SessionID {
+		t.Fatalf("retry with the same key: session %s, want the first attempt's %s", p.SessionID, recorded[0].SessionID)
+	}
+	if list, err := st.Sessions(ctx, "alice"); err != nil || len(list) != 1 {
+		t.Fatalf("sessions after the retry: %d (%v), want 1", len(list), err)
+	}
+	if _, err := m.Verify(ctx, p.AccessToken); err != nil {
+		t.Errorf("the retry's access token: %v", err)
+	}
+	if _, err := m.Refresh(ctx, p.RefreshToken); err != nil {
+		t.Errorf("the retry's refresh token: %v", err)
+	}
+	if q, err := m.Issue(ctx, "alice", nil, core.WithIdempotencyKey("login-2")); err != nil || q.SessionID == p.SessionID {
+		t.Errorf("a login with another key: got %v (same session %v), want a new session", err, err == nil && q.SessionID == p.SessionID)
+	}
+}

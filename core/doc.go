@@ -86,6 +86,32 @@
 // is a public key (Key.Public) without refresh keys, or when it is built WithKeySource, for
 // example with core/jwks trusting another issuer's JWKS URL (RFC 7517, RFC 7518 §6, RFC 8037).
 //
+// # Key rotation
+//
+// WithKeyRotation(alg, period) makes the Manager create, rotate and retire its signing keys by
+// itself, in a key ring kept in the store and shared by every instance (keyring.go). Each key is
+// Next (published in the JWK Set and verifying, not signing) for one period, Current (signing)
+// for one period, then Previous (published, verifying) until every token it signed has expired,
+// then retired. With a sync interval S (WithKeyRingSync; default 5 s or period/10) and a JWK Set
+// max-age A (WithJWKSMaxAge; default 5 min or (period - 2S)/2):
+//
+//   - publish-ahead: a key is in every instance's JWK Set at least A before it signs, since New
+//     refuses period < A + 2S; ServeJWKS answers with Cache-Control max-age=A, so a consumer that
+//     caches as told never meets an unknown kid (RFC 7517 §5);
+//   - retirement: stopped signing + the longest access-token lifetime + leeway + 2S (refresh
+//     keys: the refresh TTL instead), after which a token naming the key is refused
+//     (ErrSignature, "unknown key id") and EventKeyRetiredPresented is emitted;
+//   - at most 16 keys live at once: New names the minimum period otherwise.
+//
+// The store decides each rotation once, by its own clock (the Redis server's TIME), however many
+// instances ask (KeyRingStore); every instance reads the ring every S, and before signing when its
+// copy is older than 2S, so a rotation reaches every instance within S. Private keys reach the
+// store only sealed with AES-256-GCM under the application's key-encryption key
+// (WithKeyEncryptionKey), or not at all: WithKeySigners keeps them in a KMS or HSM and signs
+// through a crypto.Signer. RetireCompromisedKey retires a leaked Current key at once, promotes
+// Next, and refuses every token the key signed on every instance within S (for the refresh
+// key: every session ends).
+//
 // # Revocation
 //
 // RevokeToken denies one access token (its jti) until its exp; RevokeSession (logout) deletes a
@@ -161,13 +187,16 @@
 //     http_serve.go holds the Serve* handlers, and http_adapter.go the type HTTP that
 //     Manager.HTTP returns to adapters (AuthenticateContext).
 //   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
-//     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set), claims.go
-//     and scope.go (claims), verify.go (verification, calling the verified-token cache of
-//     cache.go), issue.go (minting, size limits), refresh.go (rotation, the refresh hook),
-//     revoke.go, sessions.go, authorize.go, events.go, context.go.
-//   - store.go: the Store interface (core/storetest: the conformance suite every store runs);
-//     memstore.go: the default store; storeguard.go: deadlines and the circuit breaker around
-//     every store call.
+//     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set, the key
+//     ring's included), claims.go and scope.go (claims), verify.go (verification, calling the
+//     verified-token cache of cache.go), issue.go (minting, size limits), refresh.go (rotation,
+//     the refresh hook), revoke.go, sessions.go, authorize.go, events.go, context.go.
+//   - store.go: the Store interface and the optional KeyRingStore (core/storetest: the
+//     conformance suite every store runs); memstore.go: the default store (memstore_keyring.go:
+//     its key rings); storeguard.go: deadlines and the circuit breaker around every store call.
+//   - keyring.go: the key ring of WithKeyRotation (lifecycle, schedule, emergency retirement;
+//     publish.go publishes it); keyring_sync.go: its rotation and synchronisation through the store;
+//     keyring_seal.go: its keys at rest (AES-GCM) and signing through KeySigners.
 //   - jsonscan.go: the strict JSON scanner; unsafe.go: the package's only use of unsafe.
 //
 // A new concern (a new credential type, a new key source, a new store) gets a file or package

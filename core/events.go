@@ -11,20 +11,22 @@ type EventKind uint8
 
 // Event kinds. New kinds are added at the end; a hook should ignore kinds it does not know.
 const (
-	EventRejected          EventKind = iota + 1 // a credential was refused; Err and Reason say why
-	EventIssued                                 // a login issued a new session (token pair)
-	EventRefreshed                              // a refresh token was rotated (or, without rotation, used)
-	EventRefreshGrace                           // the previous refresh token was replayed inside the grace window
-	EventReuseDetected                          // a retired refresh token was presented; its session was revoked
-	EventRevoked                                // a token, session or subject was revoked (logout)
-	EventStoreFailure                           // the store failed; the request was refused (fail closed). Op names the call
-	EventAuthenticated                          // an access token was accepted (Verify, Authenticate)
-	EventStoreCall                              // the Manager called its store; Op, Duration, and Err when it failed
-	EventReplicaSync                            // a local revocation replica reports its state (InSync); see core/redisstore
-	EventKeysFetched                            // a remote key set was fetched; Err is nil on success; see core/jwks
-	EventConfigWarning                          // New accepted a configuration that weakens a safeguard; Reason says which
-	EventRevocationSkipped                      // the store failed and WithFailOpenRevocation accepted a token unchecked
-	EventStoreDataLoss                          // the store found it lost records (restart without data, eviction); older tokens are refused
+	EventRejected            EventKind = iota + 1 // a credential was refused; Err and Reason say why
+	EventIssued                                   // a login issued a new session (token pair)
+	EventRefreshed                                // a refresh token was rotated (or, without rotation, used)
+	EventRefreshGrace                             // the previous refresh token was replayed inside the grace window
+	EventReuseDetected                            // a retired refresh token was presented; its session was revoked
+	EventRevoked                                  // a token, session or subject was revoked (logout)
+	EventStoreFailure                             // the store failed; the request was refused (fail closed). Op names the call
+	EventAuthenticated                            // an access token was accepted (Verify, Authenticate)
+	EventStoreCall                                // the Manager called its store; Op, Duration, and Err when it failed
+	EventReplicaSync                              // a local revocation replica reports its state (InSync); see core/redisstore
+	EventKeysFetched                              // a remote key set was fetched; Err is nil on success; see core/jwks
+	EventConfigWarning                            // New accepted a configuration that weakens a safeguard; Reason says which
+	EventRevocationSkipped                        // the store failed and WithFailOpenRevocation accepted a token unchecked
+	EventStoreDataLoss                            // the store found it lost records (restart without data, eviction); older tokens are refused
+	EventKeyRotated                               // a key ring rotated (WithKeyRotation): Op the ring, KeyID the key that stopped signing ("" when created), Duration how long it signed, Reason "created", "scheduled" or "emergency"
+	EventKeyRetiredPresented                      // a token named a retired key of a key ring: Op the ring, KeyID the key; the token was refused
 )
 
 // String returns the kind's name as used in logs and metric labels: "rejected", "issued", ...
@@ -58,6 +60,10 @@ func (k EventKind) String() string {
 		return "revocation_skipped"
 	case EventStoreDataLoss:
 		return "store_data_loss"
+	case EventKeyRotated:
+		return "key_rotated"
+	case EventKeyRetiredPresented:
+		return "key_retired_presented"
 	}
 	return "unknown"
 }
@@ -75,13 +81,16 @@ const (
 	StoreOpSessions     = "sessions"
 	StoreOpEndSessions  = "end_sessions"
 	StoreOpRefreshHook  = "refresh_hook"
+	StoreOpLoadKeyRing  = "load_key_ring" // KeyRingStore.LoadKeyRing
+	StoreOpSwapKeyRing  = "swap_key_ring" // KeyRingStore.SwapKeyRing
 )
 
 // StoreOps lists every StoreOp constant, so that metrics can be created up front and an Op
 // outside the list (an application's own event) can be told apart.
 func StoreOps() []string {
 	return []string{StoreOpCreateFamily, StoreOpRotate, StoreOpRevokeFamily, StoreOpDenyToken,
-		StoreOpCutOff, StoreOpRevoked, StoreOpSessions, StoreOpEndSessions, StoreOpRefreshHook}
+		StoreOpCutOff, StoreOpRevoked, StoreOpSessions, StoreOpEndSessions, StoreOpRefreshHook,
+		StoreOpLoadKeyRing, StoreOpSwapKeyRing}
 }
 
 // Event is what the hook of WithEventHook receives. It never contains a token or a secret. The
@@ -98,6 +107,7 @@ type Event struct {
 	Op        string        // EventStoreCall, EventStoreFailure: the store call, one of the StoreOp constants
 	Duration  time.Duration // EventStoreCall: how long the call took, measured on the monotonic clock
 	InSync    bool          // EventReplicaSync: the replica answers without a network call
+	KeyID     string        // EventKeyRotated, EventKeyRetiredPresented: the kid of the key
 }
 
 // Hook is the type of an event hook (WithEventHook).
@@ -160,6 +170,9 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 		}
 		if e.Op != "" {
 			attrs = append(attrs, slog.String("op", e.Op))
+		}
+		if e.KeyID != "" {
+			attrs = append(attrs, slog.String("kid", e.KeyID))
 		}
 		if e.Reason != "" {
 			attrs = append(attrs, slog.String("reason", e.Reason))

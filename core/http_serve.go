@@ -217,10 +217,13 @@ const JWKSCacheControl = "public, max-age=300"
 
 // ServeJWKS is the answer to GET /.well-known/jwks.json (or wherever the key set is published):
 // 200 with the JWKS document as JSON and Cache-Control JWKSCacheControl (public, max-age=300), so
-// verifiers do not fetch it on every request yet see a newly published key within minutes.
+// verifiers do not fetch it on every request yet see a newly published key within minutes. With
+// WithKeyRotation the document is the key ring (Next, Current, Previous) and the max-age is
+// WithJWKSMaxAge, the publish-ahead: a verifier that caches as told holds every key before the
+// first token it signs.
 func (h *HTTP) ServeJWKS() Response {
-	m := h.m
-	return Response{Status: http.StatusOK, CacheControl: JWKSCacheControl, Body: m.jwks}
+	body, cc := h.m.publishedJWKS()
+	return Response{Status: http.StatusOK, CacheControl: cc, Body: body}
 }
 
 // CanonicalPath reports whether path is "/" or a clean absolute path: no trailing "/", no empty,

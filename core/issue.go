@@ -44,6 +44,9 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ..
 	if subject == "" {
 		return nil, ErrSubjectEmpty
 	}
+	if err := m.ensureKeys(ctx); err != nil {
+		return nil, err
+	}
 	members, err := encodeCustom(custom)
 	if err != nil {
 		return nil, err
@@ -105,7 +108,7 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ..
 // access token never outlives the session.
 func (m *Manager) pair(sub, sid, refreshID string, now, refreshIAT, refreshExp, sessionEnd, authTime time.Time, custom []byte) (*TokenPair, error) {
 	accessExp := minTime(now.Add(m.cfg.accessTTL), sessionEnd)
-	access, err := m.mint(m.access.active, false, sub, sid, newID(), now, accessExp, authTime, custom)
+	access, err := m.mint(m.access.signing(), false, sub, sid, newID(), now, accessExp, authTime, custom)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +117,7 @@ func (m *Manager) pair(sub, sid, refreshID string, now, refreshIAT, refreshExp, 
 		Subject: sub, SessionID: sid,
 	}
 	if refreshID != "" {
-		p.RefreshToken, err = m.mint(m.refresh.active, true, sub, sid, refreshID, refreshIAT, refreshExp, authTime, custom)
+		p.RefreshToken, err = m.mint(m.refresh.signing(), true, sub, sid, refreshID, refreshIAT, refreshExp, authTime, custom)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +231,7 @@ func (m *Manager) checkPairSize(c *Claims, now time.Time, custom []byte) error {
 	for _, k := range [2]struct {
 		key *key
 		hdr string
-	}{{m.access.active, m.access.active.header}, {m.refresh.active, m.refresh.active.refresh}} {
+	}{{m.access.signing(), m.access.signing().header}, {m.refresh.signing(), m.refresh.signing().refresh}} {
 		if err := m.checkTokenSize(len(k.hdr) + 1 + enc.EncodedLen(len(b)) + 1 + k.key.signatureLen()); err != nil {
 			return err
 		}

@@ -61,6 +61,7 @@ type key struct {
 	macs      *sync.Pool // *macState, HMAC keys only
 	macSize   int
 	secret    []byte
+	external  bool // signKey is a crypto.Signer of WithKeySigners: signExternal signs
 }
 
 // macState is a reusable HMAC computation: the keyed hash plus room for its output and for the
@@ -221,6 +222,7 @@ type keySet struct {
 	active *key
 	byKID  map[string]*key
 	remote *remoteKeys // set in verification-only mode (WithKeySource): keys come from there
+	ring   *ring       // set with WithKeyRotation: keys come from the key ring (keyring.go)
 }
 
 func newKeySet(role string, active Key, older []Key) (*keySet, error) {
@@ -273,7 +275,7 @@ func (ks *keySet) lookup(kid string, hasKID bool) *key {
 }
 
 func (ks *keySet) all() []*key {
-	if ks.remote != nil { // keys of a KeySource are not configured here
+	if ks.remote != nil || ks.ring != nil { // keys of a KeySource or a ring are not configured here
 		return nil
 	}
 	out := []*key{ks.active}
@@ -316,6 +318,9 @@ func (k *key) sign(signingInput string) (string, error) {
 	if k.signKey == nil {
 		return "", fmt.Errorf("jwtexp: key %q can only verify", k.kid)
 	}
+	if k.external {
+		return k.signExternal(signingInput)
+	}
 	sig, err := k.method.Sign(signingInput, k.signKey)
 	if err != nil {
 		return "", err
@@ -347,8 +352,15 @@ func (k *key) sign(signingInput string) (string, error) {
 //     JWKS; wait at least the JWKS cache lifetime (JWKSCacheControl, 5 minutes);
 //  2. switch: make the new key active and keep the old one as an older key; note the time;
 //  3. retire: once KeyRetirable(oldKID, switchTime) reports true, remove the old key.
+//
+// WithKeyRotation does all three by itself, for every instance sharing the store; for a Manager
+// built with it, KeyRetirable ignores stoppedSigning and answers from the ring: whether the key
+// is retired, and when it retires (zero while it is Next or Current).
 func (m *Manager) KeyRetirable(kid string, stoppedSigning time.Time) (bool, time.Time) {
 	var lifetime time.Duration
+	if m.access.ring != nil {
+		return m.ringRetirable(kid)
+	}
 	switch {
 	case m.isActive(m.access, kid) || m.isActive(m.refresh, kid):
 		return false, time.Time{}

@@ -25,6 +25,9 @@ type Manager struct {
 	shards      shardBreakers           // one breaker per shard of a ShardedStore (storeguard.go)
 	mem         *MemoryStore            // the store, when it is a *MemoryStore: the guard is not needed
 	http        HTTP                    // the adapters' side (see HTTP); http.m is the Manager
+	ringStop    chan struct{}           // WithKeyRotation: closed by Close to stop the key ring's sync loop
+	ringDone    chan struct{}           // closed when the loop has returned
+	closeOnce   sync.Once
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
@@ -47,6 +50,16 @@ func New(opts ...Option) (*Manager, error) {
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
+	}
+	if c.ring.period > 0 {
+		m := newManager(c, nil, nil)
+		if err := m.newRings(); err != nil {
+			_ = m.Close()
+			return nil, err
+		}
+		m.ringStop, m.ringDone = make(chan struct{}), make(chan struct{})
+		go m.keyRingLoop(m.ringStop, m.ringDone)
+		return m, nil
 	}
 	if c.verificationOnly() {
 		access, refresh, err := verifyOnlyKeySets(&c)
@@ -91,21 +104,29 @@ func newManager(c config, access, refresh *keySet) *Manager {
 	if !c.cacheSet {
 		c.cacheSize = DefaultVerifiedCacheSize
 	}
-	if c.keySource == nil && len(access.all()) > 0 { // a remote key set may withdraw a key at any time
+	if c.keySource == nil && (c.ring.period > 0 || len(access.all()) > 0) { // a remote key set may withdraw a key at any time
 		m.cache = newVerifiedCache(c.cacheSize)
 	}
 	m.logger = slog.Default()
 	if c.loggerSet {
 		m.logger = c.logger
 	}
-	m.jwks = buildJWKS(access)
+	if access != nil {
+		m.jwks = buildJWKS(access)
+	}
 	m.configWarnings()
 	return m
 }
 
-// Close stops the MemoryStore the Manager created for itself, if any. A store passed with
-// WithStore is left to its owner.
+// Close stops the key ring's background sync (WithKeyRotation) and the MemoryStore the Manager
+// created for itself, if any. A store passed with WithStore is left to its owner.
 func (m *Manager) Close() error {
+	m.closeOnce.Do(func() {
+		if m.ringStop != nil {
+			close(m.ringStop)
+			<-m.ringDone
+		}
+	})
 	if m.ownStore {
 		return m.store.Close()
 	}

@@ -31,6 +31,8 @@ type MemoryStore struct {
 	// revoked costs one lock-free lookup. Writers keep it in step under mu (changeRevocations).
 	revs sync.Map // string -> *memSubject
 
+	rings memRings // key rings (KeyRingStore, memstore_keyring.go)
+
 	stopOnce sync.Once
 	stop     chan struct{} // closed by Close; nil when there is no sweeper
 	done     chan struct{} // closed by the sweeper when it has returned

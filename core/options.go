@@ -97,6 +97,7 @@ type config struct {
 	maxSessions               int           // WithMaxSessions
 	idleTimeout               time.Duration // WithIdleTimeout; 0: off
 	sessionClients            bool          // WithSessionClients
+	ring                      ringConfig    // WithKeyRotation and the options of the key ring (keyring.go)
 }
 
 func defaultConfig() config {
@@ -526,7 +527,9 @@ func WithFailOpenRevocation() Option {
 //
 // Why it is safe to have on: a token is immutable, so the same bytes verify the same way against
 // the same key set, and the configured key set of a Manager never changes (rotation builds a new
-// Manager). A Manager verifying with a remote key set (WithKeySource) keeps no cache, since the
+// Manager; a key ring of WithKeyRotation retires a key only after every token it signed has
+// expired, and empties the cache when a key is retired early by RetireCompromisedKey). A Manager
+// verifying with a remote key set (WithKeySource) keeps no cache, since the
 // issuer may withdraw a key at any time. Only tokens that passed every check are cached - garbage
 // and forged tokens never enter it, so it cannot be flooded by an attacker without valid tokens.
 // Expiry (exp plus leeway) is checked on every hit, and revocation is looked up on every hit
@@ -590,10 +593,10 @@ func WithSubjectInLogs() Option {
 // validate checks the combination of options, after all of them ran.
 func (c *config) validate() error {
 	var errs []error
-	if c.accessKey == nil && c.keySource == nil {
-		errs = append(errs, configError("no access token key: use WithHMAC or WithAccessKeys"))
+	if c.accessKey == nil && c.keySource == nil && c.ring.period == 0 {
+		errs = append(errs, configError("no access token key: use WithHMAC, WithAccessKeys or WithKeyRotation"))
 	}
-	if c.refreshKey == nil && !c.verificationOnly() {
+	if c.refreshKey == nil && !c.verificationOnly() && c.ring.period == 0 {
 		errs = append(errs, configError("no refresh token key: use WithHMAC or WithRefreshKeys"))
 	}
 	if c.issuer == "" {
@@ -619,6 +622,7 @@ func (c *config) validate() error {
 	}
 	errs = append(errs, c.validateCookie()...)
 	errs = append(errs, c.validateSessions()...)
+	errs = append(errs, c.validateKeyRing()...)
 	return errors.Join(errs...)
 }
 
@@ -739,4 +743,189 @@ func WithMemoryClock(now func() time.Time) MemoryOption {
 // reported, but they stay in memory until Sweep is called.
 func WithSweepInterval(d time.Duration) MemoryOption {
 	return func(s *MemoryStore) { s.interval = d }
+}
+
+// Key ring (keyring.go): signing keys that rotate by themselves, shared through the store.
+
+// DefaultKeyRingSync is the longest interval between two reads of the key ring from the store,
+// and so the bound on how long a rotation takes to reach every instance: 5 s, or a tenth of the
+// rotation period when that is shorter (see WithKeyRingSync).
+const DefaultKeyRingSync = 5 * time.Second
+
+// DefaultJWKSMaxAge is the Cache-Control max-age of the JWK Set of a key ring: 5 minutes, or, for
+// short rotation periods, half of what the period leaves after twice the sync interval (see
+// WithJWKSMaxAge).
+const DefaultJWKSMaxAge = 5 * time.Minute
+
+// MinKeyRotation is the shortest rotation period WithKeyRotation accepts: 2 s. The token
+// lifetimes usually ask for more (see WithKeyRotation).
+const MinKeyRotation = 2 * time.Second
+
+// WithKeyRotation makes the Manager sign with keys it creates and rotates by itself, every
+// period, in a key ring kept in the store so that every instance sharing the store signs with
+// the same key and publishes the same JWK Set (see "Key rotation" in the package documentation).
+// alg is the access-token algorithm: EdDSA, ES256, ES384, RS256 or PS256 (an asymmetric one:
+// the keys are published). Refresh tokens get a ring of their own (HS256 with
+// WithKeyEncryptionKey, else alg through WithKeySigners), never published, rotating every
+// WithRefreshKeyRotation.
+//
+// A key is Next (published, not signing) for one period, Current (signing) for one period,
+// then Previous (published, verifying) until every token it signed has expired: the longest
+// access-token lifetime plus the leeway plus twice the sync interval; then it is retired and a
+// token naming it is refused (ErrSignature, "unknown key id"). So a consumer caching the JWK Set
+// for its max-age (WithJWKSMaxAge) always holds a key before the first token it signs.
+//
+// It replaces WithHMAC, WithAccessKeys and WithRefreshKeys (combining them is an error), and
+// needs a store that keeps key rings (the MemoryStore and core/redisstore do) and, unless the
+// store is a MemoryStore (which lives in this process: its rings are sealed with a key of the
+// process), WithKeyEncryptionKey or WithKeySigners: private keys never reach a shared store
+// unencrypted. New reads (and on first use creates) the rings, within 3 s, and fails when the
+// store cannot be reached or the ring does not open with this instance's KEK. A background
+// goroutine then reads the rings every sync interval (WithKeyRingSync) until Close.
+//
+// period must be at least MinKeyRotation, and long enough that at most 16 keys live at once
+// (period >= (access lifetime + leeway + 2 x sync interval) / 14) and, with WithJWKSMaxAge, that
+// a key is published for the max-age plus two sync intervals before it signs; New names the
+// minimum otherwise. Example: a 10 s access TTL and a 10 s leeway allow a 2 s period.
+func WithKeyRotation(alg string, period time.Duration) Option {
+	return func(c *config) error {
+		switch alg {
+		case "EdDSA", "ES256", "ES384", "RS256", "PS256":
+		default:
+			return configError("WithKeyRotation: algorithm %q is not one of EdDSA, ES256, ES384, RS256, PS256 (access keys are published, so they are asymmetric)", alg)
+		}
+		if period < MinKeyRotation {
+			return configError("WithKeyRotation: period %v is shorter than the minimum %v", period, MinKeyRotation)
+		}
+		c.ring.alg, c.ring.period = alg, period
+		return nil
+	}
+}
+
+// WithRefreshKeyRotation sets the rotation period of the refresh-token key ring of
+// WithKeyRotation. Its keys live until the refresh tokens they signed have expired (refresh TTL
+// plus leeway plus two sync intervals), so at most 16 keys live at once when period >= that / 14.
+// Default: the access period, or that minimum when it is longer (12 h for the default 7-day
+// refresh TTL).
+func WithRefreshKeyRotation(period time.Duration) Option {
+	return func(c *config) error {
+		if period < MinKeyRotation {
+			return configError("WithRefreshKeyRotation: period %v is shorter than the minimum %v", period, MinKeyRotation)
+		}
+		c.ring.refreshPeriod = period
+		return nil
+	}
+}
+
+// WithJWKSMaxAge sets the Cache-Control max-age of the JWK Set a key ring publishes (HTTP.ServeJWKS
+// and the adapters' JWKSHandler), which is also the publish-ahead: a key is published at least
+// this long before it signs. It must be positive and leave room in the rotation period for two
+// sync intervals. Default: DefaultJWKSMaxAge (5 minutes), or (period - 2 x sync interval) / 2
+// when that is shorter. Without a key ring the JWK Set keeps JWKSCacheControl.
+func WithJWKSMaxAge(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Second {
+			return configError("WithJWKSMaxAge: %v is under one second (max-age counts whole seconds)", d)
+		}
+		c.ring.maxAge = d.Truncate(time.Second)
+		return nil
+	}
+}
+
+// WithKeyRingSync sets how often each instance reads the key ring from the store, in the
+// background: the bound on how long a rotation (or an emergency retirement, see
+// Manager.RetireCompromisedKey) takes to reach every instance. An instance whose copy is older
+// than twice this reads the store before it signs. Default: DefaultKeyRingSync (5 s), or a tenth
+// of the rotation period when that is shorter.
+func WithKeyRingSync(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 10*time.Millisecond {
+			return configError("WithKeyRingSync: %v is under 10ms", d)
+		}
+		c.ring.sync = d
+		return nil
+	}
+}
+
+// WithKeyEncryptionKey sets the key-encryption key (KEK) of the key ring: every private key and
+// HMAC secret the ring keeps in the store is sealed with AES-256-GCM under kek (32 random bytes,
+// the same on every instance sharing the store; keep it in a secret manager, not next to the
+// store), with the ring's name, the key's kid and id in the additional data, so a sealed key
+// cannot be moved to another kid or ring. id names the KEK (1 to 64 printable ASCII bytes),
+// so a store read with another KEK fails at New with a message saying so.
+func WithKeyEncryptionKey(id string, kek []byte) Option {
+	return func(c *config) error {
+		if len(kek) != 32 {
+			return configError("WithKeyEncryptionKey: the key-encryption key is %d bytes, needs exactly 32 (AES-256)", len(kek))
+		}
+		if !printableID(id) {
+			return configError("WithKeyEncryptionKey: id %q must be 1 to 64 printable ASCII bytes", id)
+		}
+		c.ring.kek, c.ring.kekID = append([]byte(nil), kek...), id
+		return nil
+	}
+}
+
+// WithKeySigners keeps the private keys of the key ring outside the store: s creates each new
+// key (in a KMS or HSM) and hands every instance a crypto.Signer for it by kid; the store holds
+// only the public keys. Each signature is then a call to s's signer. With WithKeyEncryptionKey
+// too, refresh tokens are signed with HS256 secrets sealed in the store; without it, refresh
+// keys come from s as well.
+func WithKeySigners(s KeySigners) Option {
+	return func(c *config) error {
+		if s == nil {
+			return configError("WithKeySigners: signers is nil")
+		}
+		c.ring.signers = s
+		return nil
+	}
+}
+
+// validateKeyRing checks the key ring against the rest of the configuration and derives its
+// schedule.
+func (c *config) validateKeyRing() []error {
+	r := &c.ring
+	if r.period == 0 {
+		if r.refreshPeriod != 0 || r.maxAge != 0 || r.sync != 0 || r.kek != nil || r.signers != nil {
+			return []error{configError("WithRefreshKeyRotation, WithJWKSMaxAge, WithKeyRingSync, WithKeyEncryptionKey and WithKeySigners need WithKeyRotation")}
+		}
+		return nil
+	}
+	var errs []error
+	if c.accessKey != nil || c.refreshKey != nil || c.keySource != nil {
+		errs = append(errs, configError("WithKeyRotation manages the signing keys: drop WithHMAC, WithAccessKeys, WithRefreshKeys and WithKeySource"))
+	}
+	if _, own := c.store.(*MemoryStore); c.store != nil && !own && r.kek == nil && r.signers == nil {
+		errs = append(errs, configError("WithKeyRotation with a shared store needs WithKeyEncryptionKey (private keys sealed in the store) or WithKeySigners (private keys outside it)"))
+	}
+	if c.store != nil {
+		if _, ok := c.store.(KeyRingStore); !ok {
+			errs = append(errs, configError("WithKeyRotation needs a store that keeps key rings (core.KeyRingStore): %T does not", c.store))
+		}
+	}
+	life := max(c.accessTTL, c.maxLifetime) + c.leeway
+	given := *r // before the defaults that depend on the period
+	r.derive(c.refreshTTL + c.leeway)
+	// The derived max-age fits the period by construction, except with a long WithKeyRingSync:
+	// the second bound catches that.
+	if min := max(given.shortestPeriod(life, given.maxAge), r.minPeriod(life, r.maxAge)); r.period < min {
+		errs = append(errs, configError("WithKeyRotation: period %v is too short for access tokens living %v with leeway %v, sync interval %v and JWKS max-age %v: use at least %v", r.period, max(c.accessTTL, c.maxLifetime), c.leeway, r.sync, r.maxAge, min))
+	}
+	if min := (&ringConfig{sync: r.sync}).minPeriod(c.refreshTTL+c.leeway, 0); r.refreshPeriod < min {
+		errs = append(errs, configError("WithRefreshKeyRotation: period %v is too short for refresh tokens living %v with leeway %v and sync interval %v: use at least %v", r.refreshPeriod, c.refreshTTL, c.leeway, r.sync, min))
+	}
+	return errs
+}
+
+// printableID reports whether id is 1 to 64 printable ASCII bytes.
+func printableID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"time"
 )
 
 // jwk is one JSON Web Key (RFC 7517 §4) with the public members of RFC 7518 §6.2.1 (EC),
@@ -95,5 +96,62 @@ func buildJWKS(ks *keySet) []byte {
 // y), §6.3.1 (RSA: n, e) or RFC 8037 §2 (OKP: crv, x). HMAC secrets and refresh-token keys are never
 // in it, nor any private member. With only HMAC keys, or in verification-only mode (WithKeySource),
 // the set is empty: {"keys":[]}. The document is computed once in New; the returned slice is a
-// copy the caller may keep.
-func (m *Manager) JWKS() []byte { return append([]byte(nil), m.jwks...) }
+// copy the caller may keep. With WithKeyRotation it is the key ring's Next, Current and Previous
+// keys, as this instance last read the ring, without the keys retired since.
+func (m *Manager) JWKS() []byte {
+	doc, _ := m.publishedJWKS()
+	return append([]byte(nil), doc...)
+}
+
+// jwks returns the JWK Set of the ring's keys not retired by now.
+func (r *ring) jwks(now time.Time) []byte {
+	v := r.view.Load()
+	if d := v.jwks.Load(); d != nil && (d.until.IsZero() || now.Before(d.until)) {
+		return d.body
+	}
+	ks := &keySet{byKID: map[string]*key{}}
+	var until time.Time
+	for _, rk := range v.doc.Keys {
+		t, retiring := v.retires[rk.ID]
+		if retiring && !now.Before(t) {
+			continue
+		}
+		if retiring && (until.IsZero() || t.Before(until)) {
+			until = t
+		}
+		k := v.byKID[rk.ID]
+		if ks.active == nil {
+			ks.active = k
+		}
+		ks.byKID[rk.ID] = k
+	}
+	d := &jwksDoc{body: buildJWKS(ks), until: until}
+	v.jwks.Store(d)
+	return d.body
+}
+
+// publishedJWKS returns the Manager's JWK Set and the Cache-Control it is served with.
+func (m *Manager) publishedJWKS() ([]byte, string) {
+	if m.access != nil && m.access.ring != nil {
+		return m.access.ring.jwks(m.cfg.now()), fmt.Sprintf("public, max-age=%d", int64(m.cfg.ring.maxAge/time.Second))
+	}
+	return m.jwks, JWKSCacheControl
+}
+
+// JWKSMaxAge is the max-age of the Cache-Control the JWK Set is served with: 5 minutes, or the
+// WithJWKSMaxAge of a key ring.
+func (m *Manager) JWKSMaxAge() time.Duration {
+	if m.access != nil && m.access.ring != nil {
+		return m.cfg.ring.maxAge
+	}
+	return 300 * time.Second
+}
+
+// KeyRingSync is the sync interval of the key ring (WithKeyRingSync), the bound on how long a
+// rotation takes to reach every instance; 0 without WithKeyRotation.
+func (m *Manager) KeyRingSync() time.Duration {
+	if m.access != nil && m.access.ring != nil {
+		return m.cfg.ring.sync
+	}
+	return 0
+}

@@ -39,6 +39,9 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 	if m.cfg.verificationOnly() {
 		return nil, ErrVerificationOnly
 	}
+	if err := m.ensureKeys(ctx); err != nil {
+		return nil, err
+	}
 	var ro refreshOptions
 	for _, o := range opts {
 		if o != nil {

@@ -245,3 +245,35 @@ type Revocation struct {
 func (r Revocation) RevokesIssuedAt(iat time.Time) bool {
 	return !r.CutOff.IsZero() && iat.Unix() <= r.CutOff.Unix()
 }
+
+// KeyRingStore is implemented by stores that keep the signing-key rings of WithKeyRotation, so
+// that every instance sharing the store signs with the same key and publishes the same JWK Set.
+// It is optional: New refuses WithKeyRotation with a store that does not implement it. MemoryStore
+// and redisstore.Store do.
+//
+// A ring is a document the store keeps whole and never reads (public keys, sealed private keys,
+// the schedule), a generation that counts its changes, and the time its next rotation is due.
+// The store decides each rotation by its own clock, the same for every instance (the Redis store
+// reads the server's TIME; the memory store, which serves one process, its clock): of many
+// instances proposing the next ring for one generation, exactly one succeeds.
+type KeyRingStore interface {
+	// LoadKeyRing returns the ring called name (Generation 0 and no Document when there is
+	// none) and the store's clock (KeyRingState.Now). now is the Manager's clock, for a store
+	// without a clock of its own.
+	LoadKeyRing(ctx context.Context, name string, now time.Time) (KeyRingState, error)
+	// SwapKeyRing replaces the ring called name by next, atomically, if the stored ring's
+	// Generation is next.Generation-1 (a missing ring has Generation 0) and, unless force, the
+	// store's clock has reached the stored ring's Due (a missing ring is always due). It
+	// returns the ring as stored after the call, with the store's clock, and whether it
+	// replaced it. The ring never expires: it is small (at most 16 keys) and its names are
+	// fixed ("access", "refresh").
+	SwapKeyRing(ctx context.Context, name string, next KeyRingState, force bool, now time.Time) (KeyRingState, bool, error)
+}
+
+// KeyRingState is a key ring as a KeyRingStore keeps it.
+type KeyRingState struct {
+	Generation int64     // 1 for a new ring, one more on each change; 0: no ring
+	Due        time.Time // when the next rotation is due, by the store's clock (millisecond precision)
+	Document   []byte    // the ring, opaque to the store; never a private key in the clear
+	Now        time.Time // the store's clock when it answered (set by the store, ignored in a proposal)
+}

@@ -109,7 +109,12 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 	if kind == kindRefresh {
 		ks = m.refresh
 	}
-	k := ks.lookup(h.kid, h.hasKID)
+	var k *key
+	if ks.ring != nil {
+		k = ks.ring.lookup(h.kid, h.hasKID, now)
+	} else {
+		k = ks.lookup(h.kid, h.hasKID)
+	}
 	if k == nil {
 		return nil, nil, errUnknownKid
 	}

@@ -45,6 +45,7 @@ type Metrics struct {
 	opts options
 
 	issued, refreshes, revocations, storeFails, fetches, warnings, dataLoss metric.Int64Counter
+	rotations, retiredKeys                                                  metric.Int64Counter // key rings (core.WithKeyRotation)
 	storeDur                                                                metric.Float64Histogram
 
 	// Decisions happen on every request: they are counted here, with one atomic add, and
@@ -97,6 +98,8 @@ func New(opts ...Option) (*Metrics, error) {
 	m.fetches = counter("jwtexp.jwks.fetches", "{fetch}", "Fetches of the remote key set, by result: ok, error.")
 	m.warnings = counter("jwtexp.config.warnings", "{warning}", "Settings that weaken a safeguard, reported by core.New.")
 	m.dataLoss = counter("jwtexp.store.data_loss", "{loss}", "Times the store found it had lost records (restart without data, eviction); older tokens are refused.")
+	m.rotations = counter("jwtexp.key.rotations", "{rotation}", "Key ring rotations this instance made, by ring (access, refresh) and reason (created, scheduled, emergency).")
+	m.retiredKeys = counter("jwtexp.key.retired_presented", "{token}", "Tokens refused because they name a retired key of a key ring, by ring.")
 	m.storeDur, err = meter.Float64Histogram("jwtexp.store.operation.duration", metric.WithUnit("s"),
 		metric.WithDescription("Duration of store calls, by store operation."), metric.WithExplicitBucketBoundaries(DefaultStoreBuckets...))
 	errs = append(errs, err)
@@ -228,6 +231,14 @@ func (m *Metrics) Hook(ctx context.Context, e core.Event) {
 		m.warnings.Add(ctx, 1)
 	case core.EventStoreDataLoss:
 		m.dataLoss.Add(ctx, 1)
+	case core.EventKeyRotated:
+		if r := core.KeyRole(e.Op); (r == core.KeyRoleAccess || r == core.KeyRoleRefresh) && (e.Reason == "created" || e.Reason == "scheduled" || e.Reason == "emergency") {
+			m.rotations.Add(ctx, 1, metric.WithAttributes(attribute.String("jwtexp.key.ring", e.Op), attribute.String("jwtexp.key.reason", e.Reason)))
+		}
+	case core.EventKeyRetiredPresented:
+		if r := core.KeyRole(e.Op); r == core.KeyRoleAccess || r == core.KeyRoleRefresh {
+			m.retiredKeys.Add(ctx, 1, metric.WithAttributes(attribute.String("jwtexp.key.ring", e.Op)))
+		}
 	}
 }
 

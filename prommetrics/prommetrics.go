@@ -43,6 +43,9 @@ type Metrics struct {
 	fetches     *prometheus.CounterVec
 	warnings    prometheus.Counter
 	dataLoss    prometheus.Counter
+	rotations   *prometheus.CounterVec // key ring rotations, by ring and reason
+	keySigned   *prometheus.HistogramVec
+	retiredKeys *prometheus.CounterVec // tokens naming a retired ring key, by ring
 
 	// Resolved once, so the request path does no label lookup.
 	accepted                       prometheus.Counter
@@ -78,6 +81,11 @@ func New(opts ...Option) *Metrics {
 		revocations: counter("revocations_total", "Revocations, by kind: token, session, subject.", "kind"),
 		storeFails:  counter("store_failures_total", "Requests refused because the store failed, by store call.", "op"),
 		fetches:     counter("jwks_fetches_total", "Fetches of the remote key set, by result: ok, error.", "result"),
+		rotations:   counter("key_rotations_total", "Key ring rotations this instance made (core.WithKeyRotation), by ring (access, refresh) and reason (created, scheduled, emergency).", "ring", "reason"),
+		retiredKeys: counter("retired_keys_presented_total", "Tokens refused because they name a retired key of a key ring, by ring.", "ring"),
+		keySigned: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "jwtexp", Name: "key_signing_age_seconds",
+			Help: "How long a ring key signed before a rotation retired it from signing, by ring.", ConstLabels: o.constLabels,
+			Buckets: prometheus.ExponentialBuckets(1, 4, 12)}, []string{"ring"}),
 		storeCalls: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "jwtexp", Name: "store_call_duration_seconds",
 			Help: "Duration of store calls, by Store method.", Buckets: o.buckets, ConstLabels: o.constLabels}, []string{"op"}),
 		inSyncDesc: prometheus.NewDesc("jwtexp_replica_in_sync", "1 while the Redis store's local replica answers without a network call, else 0.", nil, o.constLabels),
@@ -167,7 +175,27 @@ func (m *Metrics) Hook(_ context.Context, e core.Event) {
 		m.warnings.Inc()
 	case core.EventStoreDataLoss:
 		m.dataLoss.Inc()
+	case core.EventKeyRotated:
+		if ring := ringLabel(e.Op); ring != "" && (e.Reason == "created" || e.Reason == "scheduled" || e.Reason == "emergency") {
+			m.rotations.WithLabelValues(ring, e.Reason).Inc()
+			if e.Duration > 0 {
+				m.keySigned.WithLabelValues(ring).Observe(e.Duration.Seconds())
+			}
+		}
+	case core.EventKeyRetiredPresented:
+		if ring := ringLabel(e.Op); ring != "" {
+			m.retiredKeys.WithLabelValues(ring).Inc()
+		}
 	}
+}
+
+// ringLabel bounds the ring label to the two rings core has.
+func ringLabel(op string) string {
+	switch core.KeyRole(op) {
+	case core.KeyRoleAccess, core.KeyRoleRefresh:
+		return op
+	}
+	return ""
 }
 
 // Describe implements prometheus.Collector.
@@ -202,7 +230,8 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.decisions, m.issued, m.refreshes, m.revocations, m.storeCalls, m.storeFails, m.fetches, m.warnings, m.dataLoss}
+	return []prometheus.Collector{m.decisions, m.issued, m.refreshes, m.revocations, m.storeCalls, m.storeFails, m.fetches, m.warnings, m.dataLoss,
+		m.rotations, m.keySigned, m.retiredKeys}
 }
 
 var _ prometheus.Collector = (*Metrics)(nil)

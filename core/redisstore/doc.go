@@ -45,13 +45,19 @@
 //	<prefix>{<subject>}:cut         the subject's cut-off ("log out everywhere")
 //	<prefix>{<subject>}:sess        sorted set: the subject's session ids, scored by last use (ms)
 //	<prefix>{!<n>}:live             loss marker, one per Cluster hash slot ("{!}" on one node)
+//	<prefix>{~keyring}:k:<name>     hash: a signing-key ring of core.WithKeyRotation ("access",
+//	                                "refresh"): generation, due time, document (public keys and
+//	                                sealed private keys, never one in the clear)
 //
 // The prefix defaults to "jwtexp:" (WithPrefix). The subject is written base64url-encoded (and
 // an empty subject as "="), so a subject containing '{', '}' or ':' can neither break the hash
 // tag nor collide with another subject's keys. Times are stored as Unix milliseconds.
 //
-// Only token ids (jti) and session ids (sid) are stored, never tokens. The loss markers are the
-// only keys without a TTL: a fixed set (16384 small keys per prefix on Cluster, one elsewhere).
+// Only token ids (jti) and session ids (sid) are stored, never tokens. The loss markers and the
+// key rings are the only keys without a TTL: a fixed set (16384 small keys per prefix on Cluster,
+// one elsewhere; two rings of at most 16 keys each). A key ring is read and swapped by one script
+// each, and its rotation decided by the server's TIME (core.KeyRingStore); a ring Redis lost is
+// written back from an instance's copy at its next sync.
 //
 // # Expiry
 //

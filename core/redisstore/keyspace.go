@@ -20,6 +20,7 @@ import (
 //	P{E}:rsid:<sid>   a revoked session id
 //	P{E}:cut          the subject's cut-off
 //	P{!<n>}:live      a loss marker (one per Cluster slot, "{!}" elsewhere)
+//	P{~keyring}:k:<name>  hash: a signing-key ring (core.KeyRingStore): gen, due, doc
 //	Prevocations      the Pub/Sub channel of revocations ("{!<n>}Prevocations", a shard
 //	                  channel per slot, on Cluster)
 //
@@ -70,6 +71,10 @@ func (s *Store) channelFor(subject string) string {
 func shardChannel(prefix string, slot int) string {
 	return "{" + slotTag(slot) + "}" + prefix + channelSuffix
 }
+
+// keyRingKey is the hash of the key ring called name. "~" is outside the alphabet of encoded
+// subjects, and ":k:" matches neither the replica's scan pattern nor parseKey.
+func (s *Store) keyRingKey(name string) string { return s.prefix + "{~keyring}:k:" + name }
 
 // markerKey returns the loss marker of subject's slot.
 func (s *Store) markerKey(subject string) string {

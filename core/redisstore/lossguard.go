@@ -85,6 +85,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		}
 	}
 	s.measureServerClock(ctx)
+	s.detectReplicas(ctx)
 	s.guard.ready.Store(true)
 	return nil
 }

@@ -17,6 +17,10 @@ type config struct {
 	hook         core.Hook
 	evictionRisk bool
 
+	waitReplicas int           // WithReplicationWait
+	waitTimeout  time.Duration // WithReplicationWait
+	waitSet      bool          // WithReplicationWait or WithoutReplicationWait was given
+
 	// Set by tests only: New creates missing loss markers without recording a loss, so that a
 	// test's fresh prefix does not count as a Redis that lost its data.
 	freshMarkers bool

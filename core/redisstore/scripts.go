@@ -360,6 +360,39 @@ if v[3] then r = 1 end
 return {at, v[1] or '', d, r}
 `)
 
+// loadRingScript reads a key ring and the clock it is decided by, in one step.
+// Returns {generation ("0": none), due (Unix ms) or "", document or "", now (Unix ms)}.
+var loadRingScript = newScript("load key ring",
+	[]string{"key ring"},
+	[]string{"now (\"\": server time)"},
+	luaHelpers+`
+local now = tonumber(ARGV[1])
+if not now then now = servernow() end
+local v = redis.call('HMGET', KEYS[1], 'gen', 'due', 'doc')
+return {v[1] or '0', v[2] or '', v[3] or '', tostring(now)}
+`)
+
+// swapRingScript replaces a key ring when its generation is still the expected one and, unless
+// forced, its rotation is due by the server's clock (a missing ring is always due): the one
+// decision all instances share. The ring has no expiry.
+// Returns {"1" (swapped) or "0", generation, due, document, now (Unix ms)}, the ring as stored
+// after the call.
+var swapRingScript = newScript("swap key ring",
+	[]string{"key ring"},
+	[]string{"expected generation", "next due (Unix ms)", "next document", "force (\"1\": due or not)", "now (\"\": server time)"},
+	luaHelpers+`
+local now = tonumber(ARGV[5])
+if not now then now = servernow() end
+local v = redis.call('HMGET', KEYS[1], 'gen', 'due', 'doc')
+local gen = tonumber(v[1]) or 0
+if gen ~= tonumber(ARGV[1]) or (ARGV[4] ~= '1' and gen ~= 0 and now < (tonumber(v[2]) or 0)) then
+  return {'0', v[1] or '0', v[2] or '', v[3] or '', tostring(now)}
+end
+local next = string.format('%d', gen + 1)
+redis.call('HSET', KEYS[1], 'gen', next, 'due', ARGV[2], 'doc', ARGV[3])
+return {'1', next, ARGV[2], ARGV[3], tostring(now)}
+`)
+
 // script is a Lua script that names its KEYS and ARGV: its source starts with them, one comment
 // line each, and with a check that refuses a call passing another number of either, with an error
 // naming the script, instead of running on with nil where an argument was expected.

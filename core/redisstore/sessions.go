@@ -55,7 +55,7 @@ func (s *Store) EndSessions(ctx context.Context, subject, keep string, until tim
 	if err := s.ready(ctx, subject); err != nil {
 		return nil, s.opError(ctx, subject, "end sessions", err)
 	}
-	reply, err := endSessionsScript.Run(ctx, s.client, []string{s.indexKey(subject)},
+	reply, err := s.runDurable(ctx, subject, endSessionsScript, []string{s.indexKey(subject)},
 		keep, ms(until), s.channelFor(subject), encodeSubject(subject)).StringSlice()
 	if err != nil {
 		return nil, s.opError(ctx, subject, "end sessions", err)

@@ -17,19 +17,22 @@ import (
 type Store struct {
 	client  redis.UniversalClient
 	prefix  string
-	channel string      // where revocation writes are announced
-	replica *replica    // nil without WithLocalReplica
-	hook    core.Hook   // nil: no events (WithEventHook)
-	guard   guard       // loss detection (lossguard.go)
-	reload  reloader    // cluster topology refresh on connection errors (failover.go)
-	clock   serverClock // offset of the server's clock, for deadlines (deadline.go)
+	channel string          // where revocation writes are announced
+	replica *replica        // nil without WithLocalReplica
+	hook    core.Hook       // nil: no events (WithEventHook)
+	guard   guard           // loss detection (lossguard.go)
+	reload  reloader        // cluster topology refresh on connection errors (failover.go)
+	clock   serverClock     // offset of the server's clock, for deadlines (deadline.go)
+	wait    replicationWait // revocations wait for replicas (durable.go)
 
-	// requestClock makes Rotate decide by RotateRequest.Now instead of the server's clock. Only
-	// this package's tests set it, to drive the store with a fake clock.
+	// requestClock makes Rotate decide by RotateRequest.Now, and the key-ring scripts by the
+	// Manager's now, instead of the server's clock. Only this package's tests set it, to drive
+	// the store with a fake clock.
 	requestClock bool
 }
 
-// now is the "now" argument of rotateScript: empty (the server's TIME) unless requestClock.
+// now is the "now" argument of rotateScript and the key-ring scripts: empty (the server's TIME)
+// unless requestClock.
 func (s *Store) now(t time.Time) string {
 	if s.requestClock {
 		return ms(t)
@@ -78,6 +81,19 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{client: client, prefix: c.prefix, channel: channelName(c.prefix), hook: c.hook}
+	if c.waitSet {
+		if c.waitReplicas < 0 || (c.waitReplicas > 0 && c.waitTimeout <= 0) {
+			return nil, fmt.Errorf("%w: redisstore: WithReplicationWait(%d, %v): want at least one replica and a positive timeout", core.ErrInvalidConfig, c.waitReplicas, c.waitTimeout)
+		}
+		if _, ok := client.(*redis.Ring); ok && c.waitReplicas > 0 {
+			return nil, fmt.Errorf("%w: redisstore: WithReplicationWait is not available on a Ring: its shards fail over independently", core.ErrInvalidConfig)
+		}
+		s.wait.explicit = true
+		s.wait.replicas.Store(int64(c.waitReplicas))
+		s.wait.timeout = c.waitTimeout
+	} else {
+		s.wait.timeout = DefaultReplicationWait
+	}
 	s.guard.mode, s.guard.fresh = guardMarker, c.freshMarkers
 	switch client.(type) {
 	case *redis.Ring:
@@ -346,7 +362,7 @@ func (s *Store) RevokeFamily(ctx context.Context, subject, sid string, until tim
 		return s.opError(ctx, subject, "revoke family", err)
 	}
 	keys := []string{s.familyKey(subject, sid), s.revokedKey(subject, sid), s.indexKey(subject)}
-	msg, err := revokeScript.Run(ctx, s.client, keys, ms(until), s.channelFor(subject), messageTail(subject, sid), sid).Text()
+	msg, err := s.runDurable(ctx, subject, revokeScript, keys, ms(until), s.channelFor(subject), messageTail(subject, sid), sid).Text()
 	if err != nil {
 		return s.opError(ctx, subject, "revoke family", err)
 	}
@@ -363,7 +379,7 @@ func (s *Store) DenyToken(ctx context.Context, subject, jti string, until time.T
 	if err := s.ready(ctx, subject); err != nil {
 		return s.opError(ctx, subject, "deny token", err)
 	}
-	msg, err := denyScript.Run(ctx, s.client, []string{s.denyKey(subject, jti)}, ms(until),
+	msg, err := s.runDurable(ctx, subject, denyScript, []string{s.denyKey(subject, jti)}, ms(until),
 		s.channelFor(subject), messageTail(subject, jti)).Text()
 	if err != nil {
 		return s.opError(ctx, subject, "deny token", err)
@@ -379,7 +395,7 @@ func (s *Store) CutOff(ctx context.Context, subject string, at, until time.Time)
 	if err := s.ready(ctx, subject); err != nil {
 		return s.opError(ctx, subject, "cut off", err)
 	}
-	msg, err := cutScript.Run(ctx, s.client, []string{s.cutKey(subject)}, ms(at), ms(until),
+	msg, err := s.runDurable(ctx, subject, cutScript, []string{s.cutKey(subject)}, ms(at), ms(until),
 		s.channelFor(subject), encodeSubject(subject)).Text()
 	if err != nil {
 		return s.opError(ctx, subject, "cut off", err)

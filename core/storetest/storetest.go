@@ -102,6 +102,9 @@ var suiteEpoch = time.Date(2030, time.March, 4, 5, 6, 7, 0, time.UTC)
 // Close returns nil). opts, at most one, adapts the suite to a store that expires records by the
 // wall clock (Options.RealTime).
 //
+// A store that implements the optional core.KeyRingStore also runs the KeyRing cases (compare-and-
+// swap by generation, the due time, concurrent proposals); see keyring.go.
+//
 // Times are compared at millisecond precision (the Redis store keeps milliseconds); the cut-off
 // and the presented iat are compared in whole seconds, as iat is.
 func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) core.Store, options ...Options) {
@@ -117,7 +120,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) core.Store, opt
 	if opts.RealTime && opts.TTL == nil {
 		t.Fatal("storetest.Run: RealTime needs Options.TTL")
 	}
-	for _, tc := range slices.Concat(storeCases, sessionStoreCases) {
+	for _, tc := range slices.Concat(storeCases, sessionStoreCases, keyRingStoreCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := NewClock(suiteEpoch)

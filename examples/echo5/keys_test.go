@@ -10,3 +10,7 @@ import (
 // JWT_JWKS_URL (a verification-only instance trusting the first one's JWKS). The Node jose
 // interop test runs once, in examples/nethttp: every adapter serves the same core answer.
 func TestSigningKeys(t *testing.T) { exampletest.SigningKeys(t, start) }
+
+// TestKeyRotation: JWT_SIGNING_ALG and JWT_KEY_ROTATION, two instances sharing the key ring on
+// one Redis.
+func TestKeyRotation(t *testing.T) { exampletest.KeyRotation(t, start) }

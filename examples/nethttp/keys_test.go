@@ -12,3 +12,11 @@ func TestSigningKeys(t *testing.T) { exampletest.SigningKeys(t, start) }
 
 // TestJoseInterop: Node's jose verifies the example's tokens with its remote JWKS.
 func TestJoseInterop(t *testing.T) { exampletest.JoseInterop(t, start) }
+
+// TestKeyRotation: JWT_SIGNING_ALG and JWT_KEY_ROTATION, two instances sharing the key ring on
+// one Redis.
+func TestKeyRotation(t *testing.T) { exampletest.KeyRotation(t, start) }
+
+// TestJoseKeyRing: Node's jose, caching the JWKS as its Cache-Control says, follows five
+// rotations of a ring two instances share with zero unknown-kid failures.
+func TestJoseKeyRing(t *testing.T) { exampletest.JoseKeyRing(t, start) }

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
@@ -17,7 +18,8 @@ const JWKSPath = "/.well-known/jwks.json"
 // RunJWKSSuite checks an adapter's JWKSHandler (RFC 7517 §5): build mounts JWKSHandler(m) at GET
 // JWKSPath and returns a Doer for the router. The answer must be exactly core.HTTP.ServeJWKS:
 // 200, Cache-Control public, max-age=300, JSON, the public key with its kid and no private member;
-// an HMAC-only Manager publishes an empty set.
+// an HMAC-only Manager publishes an empty set; a key ring (core.WithKeyRotation) publishes its Next
+// and Current keys with its own max-age.
 func RunJWKSSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -51,4 +53,20 @@ func RunJWKSSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 			}
 		})
 	}
+	t.Run("key ring", func(t *testing.T) {
+		store := core.NewMemoryStore(core.WithMemoryClock(clock.Now))
+		t.Cleanup(func() { store.Close() })
+		m, err := core.New(KeyRingOptions(clock, store, func(context.Context, core.Event) {})...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		resp := build(t, m)(httptest.NewRequest("GET", JWKSPath, nil))
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "public, max-age=8" ||
+			string(body) != string(m.JWKS()) || len(JWKSKIDs(t, body)) != 2 {
+			t.Fatalf("got %d %v %s, want 200, public, max-age=8 and the ring's Next and Current keys", resp.StatusCode, resp.Header, body)
+		}
+	})
 }

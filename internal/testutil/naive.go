@@ -36,6 +36,9 @@ type NaiveRun struct {
 	Answered func()
 	// Seed makes the order in which answers are stored repeatable.
 	Seed uint64
+	// TolerateUnavailable counts a 503 (a store deadline missed on a loaded machine) as
+	// Unavailable instead of failing: a transient answer the client retries, not a lost session.
+	TolerateUnavailable bool
 }
 
 // NaiveReport is what RunNaiveClients saw.
@@ -45,6 +48,8 @@ type NaiveReport struct {
 	Failed    int // calls still refused after their retry with a fresh token
 	Stale     int // bursts after which the stored refresh token was not the one the burst handed out
 	Delayed   int // answers stored only after an answer of the next burst
+	// Unavailable counts the 503 answers seen with TolerateUnavailable.
+	Unavailable int
 	// Tokens[i] is the number of distinct refresh tokens the answers of burst i carried: 1 when
 	// the session rotated at most once in the burst.
 	Tokens []int
@@ -139,6 +144,14 @@ func RunNaiveClients(t testing.TB, run NaiveRun) NaiveReport {
 			case http.StatusOK:
 				return
 			case http.StatusUnauthorized:
+			case http.StatusServiceUnavailable:
+				if run.TolerateUnavailable {
+					mu.Lock()
+					rep.Unavailable++
+					mu.Unlock()
+					return
+				}
+				fallthrough
 			default:
 				t.Errorf("burst %d: GET /api/me: got %d, want 200 or 401", burst, code)
 				return
@@ -152,6 +165,14 @@ func RunNaiveClients(t testing.TB, run NaiveRun) NaiveReport {
 			resp := run.Do(r)
 			if run.Answered != nil {
 				run.Answered()
+			}
+			if resp.StatusCode == http.StatusServiceUnavailable && run.TolerateUnavailable {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				rep.Unavailable++
+				mu.Unlock()
+				return
 			}
 			if resp.StatusCode != http.StatusOK {
 				raw, _ := io.ReadAll(resp.Body)
@@ -179,7 +200,11 @@ func RunNaiveClients(t testing.TB, run NaiveRun) NaiveReport {
 			mu.Unlock()
 			if code := me(p[0]); code != http.StatusOK {
 				mu.Lock()
-				rep.Failed++
+				if code == http.StatusServiceUnavailable && run.TolerateUnavailable {
+					rep.Unavailable++
+				} else {
+					rep.Failed++
+				}
 				mu.Unlock()
 			}
 		}
@@ -267,7 +292,8 @@ func RunNaiveClientSuite(t *testing.T, build func(t *testing.T, m *core.Manager)
 
 // CheckNaiveReport fails the test unless rep shows no lost session, no failed call, one refresh
 // token per burst and the current one stored after every burst; and, when rotations > 0, that
-// many bursts rotated.
+// many bursts rotated. (Where the grace window runs on a clock the test does not drive - Redis's
+// - a window may end inside a burst; check such a run with the metrics instead.)
 func CheckNaiveReport(t testing.TB, rep NaiveReport, rotations int) {
 	t.Helper()
 	if rep.Lost != 0 {

@@ -60,6 +60,13 @@ var snippets = []snippet{
 func newTestStore(*testing.T, func() time.Time) core.Store { return nil }
 `,
 	},
+	{ // key rotation
+		imports: []string{"time", "github.com/jwtexp/jwtexp/core"},
+		stubs: `
+var kek []byte
+var store core.Store
+`,
+	},
 	{ // login with your user store
 		imports: []string{"context", "errors", "net/http", "github.com/jwtexp/jwtexp/core", "github.com/jwtexp/jwtexp/nethttpjwt"},
 		stubs: `

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -190,5 +191,87 @@ func TestLoginRetriedAfterLostAnswer(t *testing.T) {
 	}
 	if q, err := m.Issue(ctx, "alice", nil, core.WithIdempotencyKey("login-2")); err != nil || q.SessionID == p.SessionID {
 		t.Errorf("a login with another key: got %v (same session %v), want a new session", err, err == nil && q.SessionID == p.SessionID)
+	}
+}
+
+// TestLogoutSurvivesFailover: a master with one replica. While the replica is stopped (SIGSTOP)
+// a logout cannot be replicated: with the replication wait (on by default when the master has
+// replicas) it is not acknowledged (ErrStoreUnavailable) instead of answering success. Once the
+// replica runs again the retried logout is acknowledged; then the master is killed by PID and
+// the replica promoted (as Sentinel would): the logged-out token is still refused. Without the
+// wait the first logout answers success and the promotion loses it - tried.
+func TestLogoutSurvivesFailover(t *testing.T) {
+	master, replica := testutil.StartRedis(t), testutil.StartRedis(t)
+	host, port, _ := strings.Cut(master.Addr, ":")
+	replica.Do("REPLICAOF", host, port)
+	waitReplication(t, replica)
+	client := redis.NewClient(&redis.Options{Addr: master.Addr, ContextTimeoutEnabled: true})
+	defer client.Close()
+	st, err := redisstore.New(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	m := testutil.SuiteManager(t, testutil.NewClockNow(), core.WithStore(st), core.WithClock(time.Now),
+		core.WithStoreTimeout(2*time.Second))
+	var p *core.TokenPair
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) { // past a loss's second, if any
+		if p, err = m.Issue(ctx, "alice", nil); err == nil {
+			break
+		}
+		if !errors.Is(err, core.ErrIssuedUnderCutOff) || time.Since(start) > 5*time.Second {
+			t.Fatal(err)
+		}
+	}
+
+	if err := syscall.Kill(replica.PID(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	defer func() {
+		if stopped {
+			syscall.Kill(replica.PID(), syscall.SIGCONT)
+		}
+	}()
+	if err := m.Logout(ctx, p.AccessToken, ""); !errors.Is(err, core.ErrStoreUnavailable) {
+		t.Fatalf("logout while the replica cannot receive it: got %v, want ErrStoreUnavailable (not acknowledged)", err)
+	}
+	if err := syscall.Kill(replica.PID(), syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	stopped = false
+	if err := m.Logout(ctx, p.AccessToken, ""); err != nil {
+		t.Fatalf("logout retried with the replica back: %v", err)
+	}
+
+	master.Stop() // killed right after the logout returned
+	replica.Do("REPLICAOF", "NO", "ONE")
+	promoted := redis.NewClient(&redis.Options{Addr: replica.Addr, ContextTimeoutEnabled: true})
+	defer promoted.Close()
+	st2, err := redisstore.New(promoted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	m2 := testutil.SuiteManager(t, testutil.NewClockNow(), core.WithStore(st2), core.WithClock(time.Now))
+	if _, err := m2.Verify(ctx, p.AccessToken); !errors.Is(err, core.ErrTokenRevoked) {
+		t.Fatalf("the logged-out token on the promoted replica: got %v, want ErrTokenRevoked", err)
+	}
+}
+
+// waitReplication waits until replica's link to its master is up and the initial sync is done.
+func waitReplication(t *testing.T, replica *testutil.RedisServer) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: replica.Addr})
+	defer c.Close()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		info, _ := c.Info(context.Background(), "replication").Result()
+		if strings.Contains(info, "master_link_status:up") && !strings.Contains(info, "master_sync_in_progress:1") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica did not sync: %s", info)
+		}
 	}
 }

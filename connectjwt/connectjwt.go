@@ -70,9 +70,10 @@ var _ connect.Interceptor = (*Interceptor)(nil)
 //	auth := connectjwt.NewInterceptor(m)
 //	mux.Handle(demov1connect.NewDemoServiceHandler(svc, connect.WithInterceptors(auth)))
 //
-// Streaming handlers end with their token: at exp plus the Manager's leeway, on the Manager's
-// clock, the handler's context is canceled and the stream ends with CodeUnauthenticated "token
-// expired". On clients the interceptor does nothing.
+// Streaming handlers end with their token (core.Manager.Bind): at exp plus the Manager's leeway,
+// on the Manager's clock, or as soon as the token is revoked, the handler's context is canceled
+// and the stream ends with CodeUnauthenticated "token expired" or the revocation's reason
+// ("session revoked", "token revoked"). On clients the interceptor does nothing.
 func NewInterceptor(m *core.Manager, opts ...Option) *Interceptor {
 	core.MustManager(m, "connectjwt.NewInterceptor")
 	in := &Interceptor{m: m}
@@ -80,7 +81,7 @@ func NewInterceptor(m *core.Manager, opts ...Option) *Interceptor {
 		opt(&in.options)
 	}
 	if in.onError == nil {
-		in.onError = func(_ context.Context, err error) error { return in.error(err) }
+		in.onError = func(ctx context.Context, err error) error { return in.error(ctx, err) }
 	}
 	return in
 }
@@ -93,7 +94,7 @@ func (in *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		}
 		ctx, _, err := in.authenticate(ctx, req.Spec().Procedure, req.Header())
 		if err != nil {
-			return nil, in.onError(ctx, err)
+			return nil, in.onError(context.WithValue(ctx, protocolKey{}, req.Peer().Protocol), err)
 		}
 		return next(ctx, req)
 	}
@@ -109,16 +110,19 @@ func (in *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) c
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		ctx, c, err := in.authenticate(ctx, conn.Spec().Procedure, conn.RequestHeader())
 		if err != nil {
-			return in.onError(ctx, err)
+			return in.onError(context.WithValue(ctx, protocolKey{}, conn.Peer().Protocol), err)
 		}
 		if c == nil {
 			return next(ctx, conn)
 		}
-		ctx, cancel := authrpc.StreamContext(ctx, in.m, bearer(conn.RequestHeader()), c)
-		defer cancel()
+		ctx, release, err := authrpc.StreamContext(ctx, in.m, c)
+		if err != nil {
+			return in.onError(context.WithValue(ctx, protocolKey{}, conn.Peer().Protocol), err)
+		}
+		defer release()
 		err = next(ctx, conn)
 		if ended := authrpc.Ended(ctx); ended != nil {
-			return in.onError(ctx, ended)
+			return in.onError(context.WithValue(ctx, protocolKey{}, conn.Peer().Protocol), ended)
 		}
 		return err
 	}
@@ -141,13 +145,23 @@ func (in *Interceptor) authenticate(ctx context.Context, procedure string, h htt
 }
 
 // error is Error plus the Bearer challenge of the HTTP contract in the error's metadata
-// (WWW-Authenticate, RFC 6750 §3, RFC 9470 §3), for clients that read it.
-func (in *Interceptor) error(err error) error {
+// (WWW-Authenticate, RFC 6750 §3, RFC 9470 §3), for clients that read it; not over the gRPC
+// protocol, which sends error metadata as HTTP/2 trailers, where authentication fields are not
+// allowed (RFC 9110 §6.5.1) and Go's server drops them.
+func (in *Interceptor) error(ctx context.Context, err error) error {
 	ce := Error(err)
-	if v := in.m.HTTP().Problem(err).WWWAuthenticate; v != "" {
+	if v := in.m.HTTP().Problem(err).WWWAuthenticate; v != "" && protocol(ctx) != connect.ProtocolGRPC {
 		ce.Meta().Set("WWW-Authenticate", v)
 	}
 	return ce
+}
+
+type protocolKey struct{}
+
+// protocol returns the protocol of the call of ctx, as the interceptor noted it.
+func protocol(ctx context.Context) string {
+	p, _ := ctx.Value(protocolKey{}).(string)
+	return p
 }
 
 // Error returns the *connect.Error for an error of the Manager (see core.RPCStatus):
@@ -186,9 +200,3 @@ func (h header) Header(name string) (string, int) {
 func (header) Cookie(string) (string, int) { return "", 0 }
 func (header) Query(string) (string, int)  { return "", 0 }
 func (header) Body(int64) ([]byte, error)  { return nil, nil }
-
-// bearer returns the token of the Authorization header as core read it.
-func bearer(h http.Header) string {
-	token, _ := authrpc.Bearer(h.Get("Authorization"))
-	return token
-}

@@ -34,10 +34,10 @@
 //
 // # Streams
 //
-// A streaming call opened with a token ends with it: at exp plus the Manager's leeway, on the
-// Manager's clock, the handler's context is canceled and the call ends with
-// CodeUnauthenticated "token expired". A revocation ends the stream only once the token
-// expires; ending it at once needs the bound-context mechanism of core.
+// A streaming call opened with a token ends with it (core.Manager.Bind): at exp plus the
+// Manager's leeway, on the Manager's clock, or as soon as the token, its session or its user is
+// revoked, the handler's context is canceled and the call ends with CodeUnauthenticated "token
+// expired" or the revocation's reason ("session revoked", "token revoked").
 //
 // # Generated code
 //

@@ -136,6 +136,20 @@
 // session nobody refreshed for a while (off by default), and neither ever extends a session past
 // WithMaxSessionAge.
 //
+// # Long-lived connections
+//
+// A Server-Sent Events stream, a WebSocket or a long poll outlives the check of its request's
+// token. Bind ties one to the token: the Connection's context ends at exp plus leeway, by the
+// Manager's clock, or as soon as the token, its session or its subject is revoked (logout, end
+// session, end other sessions, log out everywhere, refresh-token reuse, the session limit, a
+// store's data-loss cut-off), and context.Cause says which (ErrTokenExpired, ErrTokenRevoked).
+// Reauthenticate moves a connection's deadline to a fresher token of the same session (ErrReauthRefused
+// otherwise). One goroutine per Manager, alive only while connections are bound, serves them all
+// from a heap of deadlines; stores announce revocations through the optional RevocationNotifier
+// (MemoryStore in process, redisstore through its replica's Pub/Sub), others are asked every
+// WithConnectionCheckInterval. EndReason, WebSocketClose, SSE, ParseReauth and ReauthAnswer are
+// the wire contract every adapter (Events) and WebSocket helper (modules wsjwt, fastwsjwt) speaks.
+//
 // # Stores
 //
 // Without WithStore a MemoryStore is used: right for a single instance, no setup. For several
@@ -191,9 +205,13 @@
 //     ring's included), claims.go and scope.go (claims), verify.go (verification, calling the
 //     verified-token cache of cache.go), issue.go (minting, size limits), refresh.go (rotation,
 //     the refresh hook), revoke.go, sessions.go, authorize.go, events.go, context.go.
-//   - store.go: the Store interface and the optional KeyRingStore (core/storetest: the
-//     conformance suite every store runs); memstore.go: the default store (memstore_keyring.go:
-//     its key rings); storeguard.go: deadlines and the circuit breaker around every store call.
+//   - connections.go: connections bound to their token (Bind, the deadline heap and its
+//     goroutine, revocation announcements); streams.go: their wire contract (end reasons,
+//     WebSocket close codes, SSE, the reauthentication message), with no net/http.
+//   - store.go: the Store interface and the optional KeyRingStore, RevocationNotifier and
+//     ShardedStore (core/storetest: the conformance suite every store runs); memstore.go: the
+//     default store (memstore_keyring.go: its key rings); storeguard.go: deadlines and the
+//     circuit breaker around every store call.
 //   - keyring.go: the key ring of WithKeyRotation (lifecycle, schedule, emergency retirement;
 //     publish.go publishes it); keyring_sync.go: its rotation and synchronisation through the store;
 //     keyring_seal.go: its keys at rest (AES-GCM) and signing through KeySigners.

@@ -146,6 +146,12 @@ var (
 	// store) or a verification-only one. Problem answers it with 501 not_implemented.
 	ErrSessionsNotRecorded = errors.New("jwtexp: sessions are not recorded: they need refresh-token rotation")
 
+	// ErrReauthRefused: a bound connection (Manager.Bind) was handed a token that may not take
+	// over from the one that opened it: it does not verify, or it belongs to another subject or
+	// another session. The connection ends with this cause (the verification error, if any, is in
+	// the chain); a WebSocket closes with 4003 (WebSocketClose). HTTP 401 invalid_token.
+	ErrReauthRefused = errors.New("jwtexp: reauthentication refused")
+
 	// ErrKeyFormat is returned by ParsePrivateKeyPEM, ParsePublicKeyPEM and LoadSigningKeyFile when the
 	// input is not a usable key: no PEM block, an encrypted key, a key of the other kind (public where
 	// a private one is wanted or the reverse), a key type JWS has no algorithm for here, an RSA key
@@ -257,6 +263,8 @@ var (
 	// errCrossSite refuses a cookie-authenticated refresh or logout that a browser sent on behalf
 	// of another site: the refresh cookie would otherwise be attached to a forged request (CSRF).
 	errCrossSite = newTokenError(ErrInvalidRequest, "cross-site request refused", nil)
+	// errReauthMismatch refuses a reauthentication token of another subject or session.
+	errReauthMismatch = newTokenError(ErrReauthRefused, "reauthentication refused", nil)
 )
 
 // Plain errors: causes kept in a chain or answered as a 500, never a sentinel of their own.
@@ -365,6 +373,8 @@ var errorTable = [...]errorRow{
 		status: 403, oauth: "insufficient_scope", bare: true, challenge: fullChallenge},
 	{kind: ErrInsufficientUserAuthentication, code: "insufficient_user_authentication",
 		desc: "more recent authentication is required", status: 401, oauth: "insufficient_user_authentication", bare: true, challenge: fullChallenge},
+	{kind: ErrReauthRefused, code: "reauth_refused", desc: "reauthentication refused",
+		status: 401, oauth: "invalid_token", class: true, challenge: fullChallenge},
 	{kind: ErrRefreshReused, code: "reused", desc: "refresh token reused",
 		status: 401, oauth: "invalid_token", challenge: fullChallenge},
 	{kind: ErrTokenRevoked, code: "revoked", desc: "token revoked",
@@ -499,7 +509,7 @@ func Reason(err error) string {
 // ReasonCode returns a short, stable, low-cardinality code for why err refused a request, for
 // metric labels and dashboards: "missing", "invalid_request", "malformed", "bad_signature",
 // "expired", "not_yet_valid", "exp_missing", "bad_issuer", "bad_audience", "lifetime_too_long",
-// "bad_claims", "wrong_type", "revoked", "reused", "insufficient_scope",
+// "bad_claims", "wrong_type", "revoked", "reused", "reauth_refused" (a bound connection), "insufficient_scope",
 // "insufficient_user_authentication" (step-up), "invalid_credentials" (login), "store_unavailable",
 // "request_canceled" (the client went away), or "other" for an error of none of these kinds (nil
 // included). Unlike Reason it never varies with details of the token.

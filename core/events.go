@@ -27,6 +27,7 @@ const (
 	EventStoreDataLoss                            // the store found it lost records (restart without data, eviction); older tokens are refused
 	EventKeyRotated                               // a key ring rotated (WithKeyRotation): Op the ring, KeyID the key that stopped signing ("" when created), Duration how long it signed, Reason "created", "scheduled" or "emergency"
 	EventKeyRetiredPresented                      // a token named a retired key of a key ring: Op the ring, KeyID the key; the token was refused
+	EventConnectionEnded                          // a bound connection (Manager.Bind) ended; Err is its cause (ReasonCode: "expired", "revoked", ...), nil when the application or the client closed it
 )
 
 // String returns the kind's name as used in logs and metric labels: "rejected", "issued", ...
@@ -64,6 +65,8 @@ func (k EventKind) String() string {
 		return "key_rotated"
 	case EventKeyRetiredPresented:
 		return "key_retired_presented"
+	case EventConnectionEnded:
+		return "connection_ended"
 	}
 	return "unknown"
 }

@@ -235,6 +235,7 @@ func TestReasonCode(t *testing.T) {
 		{core.ErrInvalidCredentials, "invalid_credentials"},
 		{fmt.Errorf("%w: check revocation: %w", core.ErrRequestCanceled, context.Canceled), "request_canceled"},
 		{core.ErrInsufficientUserAuthentication, "insufficient_user_authentication"},
+		{core.ErrReauthRefused, "reauth_refused"},
 		{fmt.Errorf("create family: %w", core.ErrIssuedUnderCutOff), "cut_off_second"},
 	} {
 		if got := core.ReasonCode(tc.err); got != tc.want {
@@ -243,8 +244,8 @@ func TestReasonCode(t *testing.T) {
 	}
 	_ = p2
 	codes := core.ReasonCodes()
-	if n := len(codes); n != 21 {
-		t.Errorf("ReasonCodes: %d codes, want 21", n)
+	if n := len(codes); n != 22 {
+		t.Errorf("ReasonCodes: %d codes, want 22", n)
 	}
 	seen := map[string]bool{}
 	for _, c := range codes {

@@ -75,6 +75,7 @@ const (
 	sourceCookie sourceKind = iota + 1
 	sourceHeader
 	sourceQuery
+	sourceProtocol // WithWebSocketProtocolToken
 )
 
 type source struct {
@@ -124,6 +125,11 @@ func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheE
 			v, n = r.Cookie(s.name)
 		case sourceHeader:
 			v, n = r.Header(s.name)
+		case sourceProtocol:
+			v, n = r.Header(s.name)
+			if n > 0 {
+				v, n = protocolToken(v), 1
+			}
 		default:
 			v, n = r.Query(s.name)
 		}
@@ -144,6 +150,17 @@ func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheE
 		return "", nil, errTooLarge
 	}
 	return token, hit, nil
+}
+
+// protocolToken reads the token of a Sec-WebSocket-Protocol value offering WebSocketProtocol
+// first and the token second ("jwtexp.bearer, <token>"); "" for any other value.
+func protocolToken(v string) string {
+	first, rest, ok := strings.Cut(v, ",")
+	if !ok || strings.TrimSpace(first) != WebSocketProtocol {
+		return ""
+	}
+	token, _, _ := strings.Cut(rest, ",")
+	return strings.TrimSpace(token)
 }
 
 // bearerScheme reads an Authorization value. ok is false for other schemes. "Bearer" without a

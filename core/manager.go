@@ -28,6 +28,7 @@ type Manager struct {
 	ringStop    chan struct{}           // WithKeyRotation: closed by Close to stop the key ring's sync loop
 	ringDone    chan struct{}           // closed when the loop has returned
 	closeOnce   sync.Once
+	conns       connRegistry // bound connections (connections.go)
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
@@ -118,9 +119,11 @@ func newManager(c config, access, refresh *keySet) *Manager {
 	return m
 }
 
-// Close stops the key ring's background sync (WithKeyRotation) and the MemoryStore the Manager
-// created for itself, if any. A store passed with WithStore is left to its owner.
+// Close ends every bound connection (Bind) with context.Canceled, stops the key ring's
+// background sync (WithKeyRotation) and the MemoryStore the Manager created for itself, if any.
+// A store passed with WithStore is left to its owner.
 func (m *Manager) Close() error {
+	m.closeConnections()
 	m.closeOnce.Do(func() {
 		if m.ringStop != nil {
 			close(m.ringStop)

@@ -33,6 +33,11 @@ type MemoryStore struct {
 
 	rings memRings // key rings (KeyRingStore, memstore_keyring.go)
 
+	// listeners are the functions of NotifyRevocations, by registration number.
+	listenMu  sync.Mutex
+	listeners map[uint64]func(RevocationNotice)
+	listenSeq uint64
+
 	stopOnce sync.Once
 	stop     chan struct{} // closed by Close; nil when there is no sweeper
 	done     chan struct{} // closed by the sweeper when it has returned
@@ -83,9 +88,37 @@ func (s *MemoryStore) changeRevocations(subject string, r *memSubject, change fu
 	r.rmu.Unlock()
 	if listed {
 		s.revs.Store(subject, r)
+		s.announce(subject)
 	} else {
 		s.revs.CompareAndDelete(subject, r)
 	}
+}
+
+// announce tells the listeners of NotifyRevocations that subject's records changed.
+func (s *MemoryStore) announce(subject string) {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	for _, fn := range s.listeners {
+		fn(RevocationNotice{Subject: subject})
+	}
+}
+
+// NotifyRevocations implements RevocationNotifier: fn hears of every revocation record the store
+// writes, right after the write and before the writing call returns. ok is always true.
+func (s *MemoryStore) NotifyRevocations(fn func(RevocationNotice)) (stop func(), ok bool) {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	if s.listeners == nil {
+		s.listeners = make(map[uint64]func(RevocationNotice))
+	}
+	s.listenSeq++
+	id := s.listenSeq
+	s.listeners[id] = fn
+	return func() {
+		s.listenMu.Lock()
+		delete(s.listeners, id)
+		s.listenMu.Unlock()
+	}, true
 }
 
 func (r *memSubject) empty() bool {
@@ -465,4 +498,7 @@ func (s *MemoryStore) Revoked(_ context.Context, subject, jti, sid string) (Revo
 	return rev, nil
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store              = (*MemoryStore)(nil)
+	_ RevocationNotifier = (*MemoryStore)(nil)
+)

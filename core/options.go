@@ -55,6 +55,10 @@ const (
 	DefaultBreakerCooldown = 500 * time.Millisecond
 )
 
+// DefaultConnectionCheckInterval is how often the Manager asks a store that cannot announce
+// revocations (see RevocationNotifier) whether the tokens of bound connections were revoked: 5 s.
+const DefaultConnectionCheckInterval = 5 * time.Second
+
 // DefaultSweepInterval is how often a MemoryStore drops expired records in the background: 1 minute.
 const DefaultSweepInterval = time.Minute
 
@@ -98,6 +102,7 @@ type config struct {
 	idleTimeout               time.Duration // WithIdleTimeout; 0: off
 	sessionClients            bool          // WithSessionClients
 	ring                      ringConfig    // WithKeyRotation and the options of the key ring (keyring.go)
+	connCheck                 time.Duration // WithConnectionCheckInterval
 }
 
 func defaultConfig() config {
@@ -114,6 +119,7 @@ func defaultConfig() config {
 		guard:           defaultStoreGuard(),
 		maxSessions:     DefaultMaxSessions,
 		cookie:          defaultCookie(),
+		connCheck:       DefaultConnectionCheckInterval,
 	}
 }
 
@@ -459,6 +465,26 @@ func WithoutRevocationCheck() Option {
 func WithRevocationCheck(on bool) Option {
 	return func(c *config) error {
 		c.revocationCheck = on
+		return nil
+	}
+}
+
+// WithConnectionCheckInterval sets how often, for a store that does not announce revocations
+// (a Store that is no RevocationNotifier, or a redisstore.Store without its local replica), the
+// Manager asks the store whether the tokens of its bound connections (Bind) were revoked. The
+// check runs in the Manager's one connection goroutine and asks once per distinct token however
+// many connections share it, so its cost is bounded by the number of tokens, not connections.
+// A revoked connection then ends at most d after the revocation (plus the store's answer time);
+// with a notifying store (MemoryStore, redisstore with WithLocalReplica) it ends within moments
+// and d is unused. Expiry never waits for it: a connection ends at exp plus leeway by the clock.
+// Default: 5s (DefaultConnectionCheckInterval). d must lie between 100 ms and 10 min: an interval
+// below would flood the store, one above would leave a logged-out user's stream running.
+func WithConnectionCheckInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 100*time.Millisecond || d > 10*time.Minute {
+			return configError("WithConnectionCheckInterval: %v is outside 100ms..10m", d)
+		}
+		c.connCheck = d
 		return nil
 	}
 }

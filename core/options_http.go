@@ -85,6 +85,20 @@ func WithTokenQuery(name string) Option {
 	return addSource(sourceQuery, name, "WithTokenQuery")
 }
 
+// WithWebSocketProtocolToken also reads the access token from the Sec-WebSocket-Protocol header
+// of a WebSocket handshake (RFC 6455 §11.3.4) offering the subprotocol WebSocketProtocol first and
+// the token as the second value: in a browser, new WebSocket(url, ["jwtexp.bearer", token]).
+// Browsers cannot set an Authorization header on a WebSocket, and a token in the URL ends up in
+// access logs and proxies (RFC 6750 §5.3); this header is not logged by default by common
+// servers and proxies, but it is a request header like any other, so a server that logs all
+// headers logs the token. The WebSocket helpers answer with the subprotocol "jwtexp.bearer"
+// alone, never echoing the token. The alternative is the access token in a cookie
+// (WithTokenCookie): nothing in the handshake to log, but then the route must refuse cross-site
+// handshakes (check Origin), since a browser attaches cookies to a WebSocket opened by any page.
+func WithWebSocketProtocolToken() Option {
+	return addSource(sourceProtocol, "Sec-Websocket-Protocol", "WithWebSocketProtocolToken")
+}
+
 func addSource(kind sourceKind, name, opt string) Option {
 	return func(c *config) error {
 		if name == "" {

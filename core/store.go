@@ -277,3 +277,32 @@ type KeyRingState struct {
 	Document   []byte    // the ring, opaque to the store; never a private key in the clear
 	Now        time.Time // the store's clock when it answered (set by the store, ignored in a proposal)
 }
+
+// RevocationNotifier is an optional interface of a Store: a store that can tell, as it writes or
+// learns of a revocation record, whose records changed. The Manager uses it to end the
+// connections bound to revoked tokens (Manager.Bind) within moments of the revocation, instead
+// of asking the store again every WithConnectionCheckInterval.
+//
+// MemoryStore implements it in process (every record it writes is announced once written);
+// redisstore.Store implements it through its local replica, which hears every instance's
+// revocations on a Redis Pub/Sub channel (without the replica it reports ok false, and the
+// Manager polls).
+type RevocationNotifier interface {
+	// NotifyRevocations registers fn to be called after each revocation record the store
+	// writes or learns of (a denied jti, a revoked sid, a cut-off, a session ended to make room
+	// or for reuse), with the subject it concerns; or with All set when the records of any
+	// subject may have changed at once (a resync, a data-loss cut-off). fn may be called from
+	// any goroutine, possibly while the store holds a lock: it must return quickly and must not
+	// call the store. A notice may be spurious (nothing the listener cares for changed) but is
+	// never missing while ok holds: the listener reads the records again on each notice.
+	//
+	// stop unregisters fn; it is safe to call more than once. ok false means this store cannot
+	// notify (fn is not registered, stop does nothing).
+	NotifyRevocations(fn func(RevocationNotice)) (stop func(), ok bool)
+}
+
+// RevocationNotice is what a RevocationNotifier announces.
+type RevocationNotice struct {
+	Subject string // whose revocation records changed; meaningful unless All
+	All     bool   // the records of every subject may have changed
+}

@@ -256,20 +256,7 @@ func (m *Manager) AuthenticateOptional(ctx context.Context, r Request) (*Claims,
 // checkRevoked asks the store, in one round trip, whether the token's jti, its session or its
 // subject was revoked. A store failure refuses the token (fail closed).
 func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
-	var r Revocation
-	var err error
-	if m.mem != nil {
-		// The per-request path of the default store: a map lookup that cannot fail or stall,
-		// so it is called directly, untimed (no EventStoreCall: a hundred nanoseconds are not
-		// worth a histogram observation on every request; the store's writes are timed).
-		r, _ = m.mem.Revoked(ctx, c.Subject, c.TokenID, c.SessionID)
-	} else {
-		err = m.call(ctx, StoreOpRevoked, "check revocation", c.Subject, func(ctx context.Context) error {
-			var err error
-			r, err = m.store.Revoked(ctx, c.Subject, c.TokenID, c.SessionID)
-			return err
-		})
-	}
+	r, err := m.revocation(ctx, c.Subject, c.TokenID, c.SessionID)
 	if err != nil {
 		if m.cfg.guard.failOpen && errors.Is(err, ErrStoreUnavailable) {
 			m.emit(ctx, Event{Kind: EventRevocationSkipped, Subject: c.Subject, TokenID: c.TokenID, SessionID: c.SessionID, Reason: Reason(err), Err: err})
@@ -277,6 +264,29 @@ func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
 		}
 		return err
 	}
+	return m.revokedBy(r, c)
+}
+
+// revocation reads the revocation records of one token from the store.
+func (m *Manager) revocation(ctx context.Context, subject, jti, sid string) (Revocation, error) {
+	if m.mem != nil {
+		// The per-request path of the default store: a map lookup that cannot fail or stall,
+		// so it is called directly, untimed (no EventStoreCall: a hundred nanoseconds are not
+		// worth a histogram observation on every request; the store's writes are timed).
+		r, _ := m.mem.Revoked(ctx, subject, jti, sid)
+		return r, nil
+	}
+	var r Revocation
+	err := m.call(ctx, StoreOpRevoked, "check revocation", subject, func(ctx context.Context) error {
+		var err error
+		r, err = m.store.Revoked(ctx, subject, jti, sid)
+		return err
+	})
+	return r, err
+}
+
+// revokedBy is the error for a token c that the records r revoke, nil if they do not.
+func (m *Manager) revokedBy(r Revocation, c *Claims) error {
 	switch {
 	case r.TokenDenied:
 		return errRevoked

@@ -21,6 +21,7 @@ require (
 	connectrpc.com/grpcreflect v1.3.1
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
+	github.com/coder/websocket v1.8.14
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
@@ -44,6 +45,11 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	github.com/fasthttp/websocket v1.5.12 // indirect
+	github.com/savsgio/gotils v0.0.0-20240704082632-aef3928b8a38 // indirect
 )
 
 require (
@@ -71,6 +77,8 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
+	github.com/jwtexp/jwtexp/fastwsjwt v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/wsjwt v0.0.0-00010101000000-000000000000
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
@@ -116,3 +124,7 @@ replace github.com/jwtexp/jwtexp/grpcjwt => ../grpcjwt
 replace github.com/jwtexp/jwtexp/connectjwt => ../connectjwt
 
 replace github.com/jwtexp/jwtexp/rpcproto => ../rpcproto
+
+replace github.com/jwtexp/jwtexp/wsjwt => ../wsjwt
+
+replace github.com/jwtexp/jwtexp/fastwsjwt => ../fastwsjwt

@@ -5,10 +5,13 @@ go 1.25.0
 replace github.com/jwtexp/jwtexp => ..
 
 require (
+	github.com/fasthttp/websocket v1.5.12
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/jwtexp/jwtexp v0.0.0-00010101000000-000000000000
 	github.com/valyala/fasthttp v1.70.0
 )
+
+require github.com/savsgio/gotils v0.0.0-20240704082632-aef3928b8a38 // indirect
 
 require (
 	github.com/andybalholm/brotli v1.2.1 // indirect
@@ -17,6 +20,7 @@ require (
 	github.com/gofiber/utils/v2 v2.0.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/jwtexp/jwtexp/fastwsjwt v0.0.0-00010101000000-000000000000
 	github.com/klauspost/compress v1.18.5 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
@@ -28,3 +32,5 @@ require (
 	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/text v0.34.0 // indirect
 )
+
+replace github.com/jwtexp/jwtexp/fastwsjwt => ../fastwsjwt

@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/jwtexp/jwtexp => ..
 
 require (
+	github.com/coder/websocket v1.8.14
 	github.com/gin-gonic/gin v1.12.0
 	github.com/jwtexp/jwtexp v0.0.0-00010101000000-000000000000
 )
@@ -24,6 +25,7 @@ require (
 	github.com/goccy/go-yaml v1.19.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
+	github.com/jwtexp/jwtexp/wsjwt v0.0.0-00010101000000-000000000000
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
 	github.com/mattn/go-isatty v0.0.22 // indirect
@@ -43,3 +45,5 @@ require (
 	golang.org/x/text v0.40.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )
+
+replace github.com/jwtexp/jwtexp/wsjwt => ../wsjwt

@@ -114,9 +114,11 @@ func UnaryServerInterceptor(m *core.Manager, opts ...Option) grpc.UnaryServerInt
 }
 
 // StreamServerInterceptor is UnaryServerInterceptor for streams, and a stream ends with its
-// token: when the token expires (exp plus the Manager's leeway, on the Manager's clock) the
-// handler's context is canceled and the stream ends with Unauthenticated "token expired", even
-// if the handler returned another error because its context ended.
+// token (core.Manager.Bind): when the token expires (exp plus the Manager's leeway, on the
+// Manager's clock) or is revoked (logout, end of the session, "log out everywhere"), the
+// handler's context is canceled and the stream ends with Unauthenticated "token expired" or the
+// revocation's reason ("session revoked", "token revoked"), even if the handler returned another
+// error because its context ended.
 func StreamServerInterceptor(m *core.Manager, opts ...Option) grpc.StreamServerInterceptor {
 	in := newInterceptor(m, "grpcjwt.StreamServerInterceptor", opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
@@ -127,9 +129,11 @@ func StreamServerInterceptor(m *core.Manager, opts ...Option) grpc.StreamServerI
 		if c == nil {
 			return handler(srv, ss)
 		}
-		token := bearer(ctx)
-		ctx, cancel := authrpc.StreamContext(ctx, m, token, c)
-		defer cancel()
+		ctx, release, err := authrpc.StreamContext(ctx, m, c)
+		if err != nil {
+			return in.streamError(ss, err)
+		}
+		defer release()
 		err = handler(srv, &stream{ServerStream: ss, ctx: ctx})
 		if ended := authrpc.Ended(ctx); ended != nil {
 			return in.streamError(ss, ended)
@@ -206,13 +210,3 @@ func (r incoming) Header(name string) (string, int) {
 func (incoming) Cookie(string) (string, int) { return "", 0 }
 func (incoming) Query(string) (string, int)  { return "", 0 }
 func (incoming) Body(int64) ([]byte, error)  { return nil, nil }
-
-// bearer returns the call's authorization metadata value as core read it.
-func bearer(ctx context.Context) string {
-	v := metadata.ValueFromIncomingContext(ctx, "authorization")
-	if len(v) == 0 {
-		return ""
-	}
-	token, _ := authrpc.Bearer(v[0])
-	return token
-}

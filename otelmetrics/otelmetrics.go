@@ -44,9 +44,9 @@ func WithoutSpanEvents() Option { return func(o *options) { o.noSpans = true } }
 type Metrics struct {
 	opts options
 
-	issued, refreshes, revocations, storeFails, fetches, warnings, dataLoss metric.Int64Counter
-	rotations, retiredKeys                                                  metric.Int64Counter // key rings (core.WithKeyRotation)
-	storeDur                                                                metric.Float64Histogram
+	issued, refreshes, revocations, storeFails, fetches, warnings, dataLoss, connEnded metric.Int64Counter
+	rotations, retiredKeys                                                             metric.Int64Counter // key rings (core.WithKeyRotation)
+	storeDur                                                                           metric.Float64Histogram
 
 	// Decisions happen on every request: they are counted here, with one atomic add, and
 	// reported by the collection callback (an observable counter), not through the SDK's
@@ -57,9 +57,10 @@ type Metrics struct {
 	decAttrs  []metric.ObserveOption // accepted, then each reason
 
 	// Attribute sets, resolved once, so the request path builds no attributes.
-	refresh   [3][]metric.AddOption // ok, grace, reused
-	revoke    [3][]metric.AddOption // token, session, subject
-	fetch     [2][]metric.AddOption // ok, error
+	refresh   [3][]metric.AddOption         // ok, grace, reused
+	revoke    [3][]metric.AddOption         // token, session, subject
+	fetch     [2][]metric.AddOption         // ok, error
+	ended     map[string][]metric.AddOption // by core.EndReason
 	storeOps  map[string][]metric.RecordOption
 	failOps   map[string][]metric.AddOption
 	spanAttrs map[string]trace.EventOption // by reason code; "" for accepted
@@ -97,6 +98,7 @@ func New(opts ...Option) (*Metrics, error) {
 	m.storeFails = counter("jwtexp.store.failures", "{failure}", "Requests refused because the store failed, by store operation.")
 	m.fetches = counter("jwtexp.jwks.fetches", "{fetch}", "Fetches of the remote key set, by result: ok, error.")
 	m.warnings = counter("jwtexp.config.warnings", "{warning}", "Settings that weaken a safeguard, reported by core.New.")
+	m.connEnded = counter("jwtexp.connections.ended", "{connection}", "Connections bound to a token (SSE, WebSocket) that ended, by reason: token_expired, token_revoked, unavailable, closed.")
 	m.dataLoss = counter("jwtexp.store.data_loss", "{loss}", "Times the store found it had lost records (restart without data, eviction); older tokens are refused.")
 	m.rotations = counter("jwtexp.key.rotations", "{rotation}", "Key ring rotations this instance made, by ring (access, refresh) and reason (created, scheduled, emergency).")
 	m.retiredKeys = counter("jwtexp.key.retired_presented", "{token}", "Tokens refused because they name a retired key of a key ring, by ring.")
@@ -158,6 +160,11 @@ func New(opts ...Option) (*Metrics, error) {
 	m.revoke = [3][]metric.AddOption{add(kind.String("token")), add(kind.String("session")), add(kind.String("subject"))}
 	fr := attribute.Key("jwtexp.jwks.result")
 	m.fetch = [2][]metric.AddOption{add(fr.String("ok")), add(fr.String("error"))}
+	er := attribute.Key("jwtexp.connection.end_reason")
+	m.ended = make(map[string][]metric.AddOption)
+	for _, r := range []string{core.EndTokenExpired, core.EndTokenRevoked, core.EndUnavailable, core.EndClosed} {
+		m.ended[r] = add(er.String(r))
+	}
 	m.storeOps, m.failOps = map[string][]metric.RecordOption{}, map[string][]metric.AddOption{}
 	for _, op := range append(core.StoreOps(), "other") {
 		set := attribute.NewSet(attribute.String("jwtexp.store.operation", op))
@@ -231,6 +238,8 @@ func (m *Metrics) Hook(ctx context.Context, e core.Event) {
 		m.warnings.Add(ctx, 1)
 	case core.EventStoreDataLoss:
 		m.dataLoss.Add(ctx, 1)
+	case core.EventConnectionEnded:
+		m.connEnded.Add(ctx, 1, m.ended[core.EndReason(e.Err)]...)
 	case core.EventKeyRotated:
 		if r := core.KeyRole(e.Op); (r == core.KeyRoleAccess || r == core.KeyRoleRefresh) && (e.Reason == "created" || e.Reason == "scheduled" || e.Reason == "emergency") {
 			m.rotations.Add(ctx, 1, metric.WithAttributes(attribute.String("jwtexp.key.ring", e.Op), attribute.String("jwtexp.key.reason", e.Reason)))

@@ -333,3 +333,25 @@ func TestStoreOpOther(t *testing.T) {
 		}
 	}
 }
+
+// Bound connections that end are counted by the reason the client is told.
+func TestConnectionsEnded(t *testing.T) {
+	t.Parallel()
+	metrics, r := newMetrics(t)
+	clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	m := testutil.SuiteManager(t, clock, core.WithEventHook(metrics.Hook))
+	ctx := context.Background()
+	p, _ := m.Issue(ctx, "alice", nil)
+	c, _ := m.Verify(ctx, p.AccessToken)
+	expired, _ := m.Bind(ctx, c)
+	closed, _ := m.Bind(ctx, c)
+	closed.Close()
+	clock.Advance(time.Hour)
+	<-expired.Context().Done()
+	key := attribute.Key("jwtexp.connection.end_reason")
+	for reason, want := range map[string]int64{core.EndTokenExpired: 1, core.EndClosed: 1, core.EndTokenRevoked: 0} {
+		if got := r.sum("jwtexp.connections.ended", key.String(reason)); got != want {
+			t.Errorf("jwtexp.connections.ended{%s}: got %d, want %d", reason, got, want)
+		}
+	}
+}

@@ -43,6 +43,7 @@ type Metrics struct {
 	fetches     *prometheus.CounterVec
 	warnings    prometheus.Counter
 	dataLoss    prometheus.Counter
+	connEnded   *prometheus.CounterVec
 	rotations   *prometheus.CounterVec // key ring rotations, by ring and reason
 	keySigned   *prometheus.HistogramVec
 	retiredKeys *prometheus.CounterVec // tokens naming a retired ring key, by ring
@@ -55,6 +56,7 @@ type Metrics struct {
 	storeObs                       map[string]prometheus.Observer // by core.StoreOps, and "other"
 	storeFail                      map[string]prometheus.Counter  // likewise
 	fetchOK, fetchErr              prometheus.Counter
+	ended                          map[string]prometheus.Counter // by core.EndReason
 
 	replicaSeen  atomic.Bool
 	replicaIn    atomic.Bool
@@ -81,6 +83,7 @@ func New(opts ...Option) *Metrics {
 		revocations: counter("revocations_total", "Revocations, by kind: token, session, subject.", "kind"),
 		storeFails:  counter("store_failures_total", "Requests refused because the store failed, by store call.", "op"),
 		fetches:     counter("jwks_fetches_total", "Fetches of the remote key set, by result: ok, error.", "result"),
+		connEnded:   counter("connections_ended_total", "Connections bound to a token (SSE, WebSocket) that ended, by reason: token_expired, token_revoked, unavailable, closed.", "reason"),
 		rotations:   counter("key_rotations_total", "Key ring rotations this instance made (core.WithKeyRotation), by ring (access, refresh) and reason (created, scheduled, emergency).", "ring", "reason"),
 		retiredKeys: counter("retired_keys_presented_total", "Tokens refused because they name a retired key of a key ring, by ring.", "ring"),
 		keySigned: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "jwtexp", Name: "key_signing_age_seconds",
@@ -112,6 +115,10 @@ func New(opts ...Option) *Metrics {
 		m.storeFail[op] = m.storeFails.WithLabelValues(op)
 	}
 	m.fetchOK, m.fetchErr = m.fetches.WithLabelValues("ok"), m.fetches.WithLabelValues("error")
+	m.ended = make(map[string]prometheus.Counter)
+	for _, r := range []string{core.EndTokenExpired, core.EndTokenRevoked, core.EndUnavailable, core.EndClosed} {
+		m.ended[r] = m.connEnded.WithLabelValues(r)
+	}
 	return m
 }
 
@@ -175,6 +182,8 @@ func (m *Metrics) Hook(_ context.Context, e core.Event) {
 		m.warnings.Inc()
 	case core.EventStoreDataLoss:
 		m.dataLoss.Inc()
+	case core.EventConnectionEnded:
+		m.ended[core.EndReason(e.Err)].Inc() // EndReason returns one of the four keys
 	case core.EventKeyRotated:
 		if ring := ringLabel(e.Op); ring != "" && (e.Reason == "created" || e.Reason == "scheduled" || e.Reason == "emergency") {
 			m.rotations.WithLabelValues(ring, e.Reason).Inc()
@@ -231,7 +240,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.decisions, m.issued, m.refreshes, m.revocations, m.storeCalls, m.storeFails, m.fetches, m.warnings, m.dataLoss,
-		m.rotations, m.keySigned, m.retiredKeys}
+		m.rotations, m.keySigned, m.retiredKeys, m.connEnded}
 }
 
 var _ prometheus.Collector = (*Metrics)(nil)

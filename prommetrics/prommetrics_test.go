@@ -246,3 +246,37 @@ func TestStoreOpSeries(t *testing.T) {
 		t.Errorf("store_call_duration_seconds: %d series after unknown ops, want %d", n, want)
 	}
 }
+
+// Bound connections that end are counted by the reason the client is told.
+func TestConnectionsEnded(t *testing.T) {
+	t.Parallel()
+	metrics := prommetrics.New()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics)
+	clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	m := testutil.SuiteManager(t, clock, core.WithEventHook(metrics.Hook))
+	ctx := context.Background()
+	p, _ := m.Issue(ctx, "alice", nil)
+	c, _ := m.Verify(ctx, p.AccessToken)
+	expired, _ := m.Bind(ctx, c)
+	revoked, _ := m.Bind(ctx, c)
+	closed, _ := m.Bind(ctx, c)
+	closed.Close()
+	if err := m.RevokeToken(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	<-revoked.Context().Done()
+	clock.Advance(time.Hour)
+	<-expired.Context().Done() // revoked too: by the token's revocation, which came first
+	want := `
+# HELP jwtexp_connections_ended_total Connections bound to a token (SSE, WebSocket) that ended, by reason: token_expired, token_revoked, unavailable, closed.
+# TYPE jwtexp_connections_ended_total counter
+jwtexp_connections_ended_total{reason="closed"} 1
+jwtexp_connections_ended_total{reason="token_expired"} 0
+jwtexp_connections_ended_total{reason="token_revoked"} 2
+jwtexp_connections_ended_total{reason="unavailable"} 0
+`
+	if err := ptu.GatherAndCompare(reg, strings.NewReader(want), "jwtexp_connections_ended_total"); err != nil {
+		t.Error(err)
+	}
+}

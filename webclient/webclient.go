@@ -12,6 +12,14 @@
 // refresh token that page script can read is exposed to XSS; "/?transport=body"
 // switches the page to the JSON body transport.
 //
+// "Open live connections" opens GET /api/events (Server-Sent Events, read with
+// fetch since EventSource cannot send the Bearer token: client.stream) and
+// GET /api/ws (a WebSocket carrying the token as the "jwtexp.bearer"
+// subprotocol and handed every refreshed token: client.socket). When the server
+// ends them because the token expired, the page refreshes once and reconnects;
+// when the token was revoked (logout elsewhere, "sign out other devices"), it
+// goes to the login view.
+//
 // The files are embedded (FS), so an application needs no build step and no npm. Mount
 // Handler on "/" (a catch-all route is fine: unknown paths get 404). The page
 // expects the example's API on the same origin: POST /login, POST /refresh,

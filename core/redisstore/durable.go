@@ -74,20 +74,20 @@ func (s *Store) detectReplicas(ctx context.Context) {
 	if s.wait.explicit {
 		return
 	}
-	has := false
+	var has atomic.Bool // ForEachMaster calls in parallel
 	switch c := s.client.(type) {
 	case *redis.Client:
 		n, err := connectedReplicas(ctx, c)
-		has = err == nil && n > 0
+		has.Store(err == nil && n > 0)
 	case *redis.ClusterClient:
 		_ = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 			if n, err := connectedReplicas(ctx, node); err == nil && n > 0 {
-				has = true
+				has.Store(true)
 			}
 			return nil
 		})
 	}
-	if has {
+	if has.Load() {
 		s.wait.replicas.Store(1)
 	}
 }

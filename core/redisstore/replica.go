@@ -110,6 +110,8 @@ type replica struct {
 	// lossCut holds it (Unix ms; 0: none), a cut-off for every subject (see lossguard.go).
 	markers func(context.Context) (int64, error)
 	lossCut atomic.Int64
+
+	listen listeners // NotifyRevocations (replica_notify.go)
 }
 
 // replicaShard is one lock stripe of the replica, holding the subjects that hash to it.
@@ -256,7 +258,9 @@ func (r *replica) apply(rc record, nowMS int64) {
 	sh.mu.Unlock()
 	if !ok {
 		r.overflow()
+		return
 	}
+	r.listen.announce(core.RevocationNotice{Subject: rc.subject})
 }
 
 // put merges rc into the shard (callers hold sh.mu). added reports a new record; ok is false
@@ -406,6 +410,7 @@ func (r *replica) markInSync() bool {
 	r.extendLocked()
 	r.stateMu.Unlock()
 	r.report(true)
+	r.listen.announce(core.RevocationNotice{All: true}) // the resync may have brought anything
 	return true
 }
 

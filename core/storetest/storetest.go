@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite of core.Store: the rules every store must keep
 // (atomic rotation with exactly one winner, the grace and retry windows, reuse detection, revocation
 // records that never shorten, cut-offs, the session index and its bound, expiry of every record,
-// isolation of subjects), run as subtests against a fresh store each. The memory store and the
+// isolation of subjects, the announcements of a core.RevocationNotifier), run as subtests against a fresh store each. The memory store and the
 // Redis store run it; so should any other (Postgres, DynamoDB, ...):
 //
 //	func TestConformance(t *testing.T) {
@@ -120,7 +120,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) core.Store, opt
 	if opts.RealTime && opts.TTL == nil {
 		t.Fatal("storetest.Run: RealTime needs Options.TTL")
 	}
-	for _, tc := range slices.Concat(storeCases, sessionStoreCases, keyRingStoreCases) {
+	for _, tc := range slices.Concat(storeCases, sessionStoreCases, keyRingStoreCases, notifyCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := NewClock(suiteEpoch)

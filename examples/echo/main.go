@@ -1,7 +1,8 @@
 // Command echo is the Echo example of jwtexp: POST /login (demo user
 // alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
 // GET /api/admin (scope "admin"), GET /api/sensitive (a login at most 5 minutes old, RFC
-// 9470) and the /api/sessions routes; and the browser client at /. Configure it with the
+// 9470), the /api/sessions routes, GET /api/events (SSE) and GET /api/ws (WebSocket), which
+// end with their token; and the browser client at /. Configure it with the
 // environment variables of the README.
 //
 //	go run ./examples/echo
@@ -12,12 +13,14 @@
 package main
 
 import (
+	"context"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/echojwt"
 	"github.com/jwtexp/jwtexp/webclient"
+	"github.com/jwtexp/jwtexp/wsjwt"
 )
 
 func main() {
@@ -55,7 +58,15 @@ func newApp(app *App) *echo.Echo {
 	e.GET("/api/sessions", echojwt.SessionsHandler(m), auth)
 	e.DELETE("/api/sessions/:id", echojwt.EndSessionHandler(m, "id"), auth)
 	e.DELETE("/api/sessions", echojwt.EndOtherSessionsHandler(m), auth)
+	e.GET("/api/events", echojwt.Events(m, Events), auth)
+	e.GET("/api/ws", echo.WrapHandler(wsjwt.Handler(m, socket)), auth)
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	e.Any("/*", echo.WrapHandler(webclient.Handler()))
 	return e
+}
+
+// socket serves GET /api/ws: a message {"type":"tick","sub","exp"} every second (Ticks); wsjwt
+// closes it with 4001 "token expired" or 4003 "token revoked" and answers {"type":"reauth"}.
+func socket(ctx context.Context, s *wsjwt.Socket) error {
+	return Ticks(ctx, func() error { return s.WriteJSON(ctx, TickOf(s.Connection(), "tick")) })
 }

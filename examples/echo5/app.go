@@ -163,6 +163,9 @@ func New(c Config) (*App, error) {
 		core.WithLogger(logger),
 		// "Your devices": each session records the browser, system and /24 network it came from.
 		core.WithSessionClients(),
+		// The browser client opens GET /api/ws with new WebSocket(url, ["jwtexp.bearer", token]):
+		// browsers cannot set Authorization on a WebSocket.
+		core.WithWebSocketProtocolToken(),
 	}
 	if c.Clock != nil {
 		opts = append(opts, core.WithClock(c.Clock))
@@ -207,7 +210,9 @@ func New(c Config) (*App, error) {
 			a.redis.Close()
 			return nil, fmt.Errorf("REDIS_URL: cannot reach Redis: %v", err)
 		}
-		st, err := redisstore.New(a.redis, redisstore.WithEventHook(hook))
+		// The local replica answers revocation checks without a round trip and hears every
+		// instance's revocations, which end /api/events and /api/ws within moments.
+		st, err := redisstore.New(a.redis, redisstore.WithEventHook(hook), redisstore.WithLocalReplica())
 		if err != nil {
 			a.redis.Close()
 			return nil, err
@@ -536,4 +541,52 @@ func generateSigner(alg string) (crypto.Signer, error) {
 		return rsa.GenerateKey(rand.Reader, 2048)
 	}
 	return nil, fmt.Errorf("no key for %q", alg)
+}
+
+// The long-lived routes: GET /api/events, a Server-Sent Events stream, and GET /api/ws, a
+// WebSocket (main.go), both behind the middleware and bound to the token that opened them (see
+// the README, "Long-lived connections"). They tick every TickInterval with the subject and the
+// exp of the token they are bound to now; the adapters end them when that token expires or is
+// revoked.
+
+// TickInterval is how often /api/events and /api/ws tick.
+const TickInterval = time.Second
+
+// Tick is the data of a tick: {"sub":...,"exp":...} on the stream, with "type":"tick" on the
+// socket.
+type Tick struct {
+	Type string `json:"type,omitempty"`
+	Sub  string `json:"sub"`
+	Exp  int64  `json:"exp"`
+}
+
+// TickOf is the tick of a bound connection now: the claims it is bound to change when a socket
+// is reauthenticated.
+func TickOf(conn *core.Connection, typ string) Tick {
+	c := conn.Claims()
+	return Tick{Type: typ, Sub: c.Subject, Exp: c.ExpiresAt.Unix()}
+}
+
+// Ticks calls send now and then every TickInterval until ctx ends (nil) or send fails (its
+// error: the client went away).
+func Ticks(ctx context.Context, send func() error) error {
+	t := time.NewTicker(TickInterval)
+	defer t.Stop()
+	for {
+		if err := send(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Events serves GET /api/events through the adapter's Events: an event "tick" every second with
+// data {"sub","exp"}; the adapter ends it with "event: end" and {"reason":"token_expired"} or
+// {"reason":"token_revoked"}.
+func Events(ctx context.Context, conn *core.Connection, sse *core.SSE) error {
+	return Ticks(ctx, func() error { return sse.Send("tick", TickOf(conn, "")) })
 }

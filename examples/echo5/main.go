@@ -14,6 +14,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/labstack/echo/v5"
@@ -22,6 +23,7 @@ import (
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/echo5jwt"
 	"github.com/jwtexp/jwtexp/webclient"
+	"github.com/jwtexp/jwtexp/wsjwt"
 )
 
 func main() {
@@ -58,7 +60,15 @@ func newApp(app *App) *echo.Echo {
 	e.GET("/api/sessions", echo5jwt.SessionsHandler(m), auth)
 	e.DELETE("/api/sessions/:id", echo5jwt.EndSessionHandler(m, "id"), auth)
 	e.DELETE("/api/sessions", echo5jwt.EndOtherSessionsHandler(m), auth)
+	e.GET("/api/events", echo5jwt.Events(m, Events), auth)
+	e.GET("/api/ws", echo.WrapHandler(wsjwt.Handler(m, socket)), auth)
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	e.Any("/*", echo.WrapHandler(webclient.Handler()))
 	return e
+}
+
+// socket serves GET /api/ws: a message {"type":"tick","sub","exp"} every second (Ticks); wsjwt
+// closes it with 4001 "token expired" or 4003 "token revoked" and answers {"type":"reauth"}.
+func socket(ctx context.Context, s *wsjwt.Socket) error {
+	return Ticks(ctx, func() error { return s.WriteJSON(ctx, TickOf(s.Connection(), "tick")) })
 }

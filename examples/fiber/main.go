@@ -1,7 +1,8 @@
 // Command fiber is the Fiber (v2) example of jwtexp: POST /login (demo user
 // alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
 // GET /api/admin (scope "admin"), GET /api/sensitive (a login at most 5 minutes old, RFC
-// 9470) and the /api/sessions routes; and the browser client at /. Configure it with the
+// 9470), the /api/sessions routes, GET /api/events (SSE) and GET /api/ws (WebSocket), which
+// end with their token; and the browser client at /. Configure it with the
 // environment variables of the README.
 //
 //	go run ./examples/fiber
@@ -12,10 +13,13 @@
 package main
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"github.com/jwtexp/jwtexp/fastwsjwt"
 	"github.com/jwtexp/jwtexp/fiberjwt"
 	"github.com/jwtexp/jwtexp/webclient"
 )
@@ -60,7 +64,19 @@ func newApp(app *App) *fiber.App {
 	f.Get("/api/sessions", auth, fiberjwt.SessionsHandler(m))
 	f.Delete("/api/sessions/:id", auth, fiberjwt.EndSessionHandler(m, "id"))
 	f.Delete("/api/sessions", auth, fiberjwt.EndOtherSessionsHandler(m))
+	f.Get("/api/events", auth, fiberjwt.Events(m, Events))
+	f.Get("/api/ws", auth, func(c *fiber.Ctx) error {
+		claims, _ := fiberjwt.Claims(c)
+		return fastwsjwt.Upgrade(m, c.Context(), claims, socket)
+	})
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	f.Use(adaptor.HTTPHandler(webclient.Handler()))
 	return f
+}
+
+// socket serves GET /api/ws: a message {"type":"tick","sub","exp"} every second (Ticks);
+// fastwsjwt closes it with 4001 "token expired" or 4003 "token revoked" and answers
+// {"type":"reauth"}.
+func socket(ctx context.Context, s *fastwsjwt.Socket) error {
+	return Ticks(ctx, func() error { return s.WriteJSON(ctx, TickOf(s.Connection(), "tick")) })
 }

@@ -11,10 +11,13 @@
 package main
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/adaptor"
 	"github.com/gofiber/fiber/v3/middleware/recover"
 
+	"github.com/jwtexp/jwtexp/fastwsjwt"
 	"github.com/jwtexp/jwtexp/fiber3jwt"
 	"github.com/jwtexp/jwtexp/webclient"
 )
@@ -59,7 +62,19 @@ func newApp(app *App) *fiber.App {
 	f.Get("/api/sessions", auth, fiber3jwt.SessionsHandler(m))
 	f.Delete("/api/sessions/:id", auth, fiber3jwt.EndSessionHandler(m, "id"))
 	f.Delete("/api/sessions", auth, fiber3jwt.EndOtherSessionsHandler(m))
+	f.Get("/api/events", auth, fiber3jwt.Events(m, Events))
+	f.Get("/api/ws", auth, func(c fiber.Ctx) error {
+		claims, _ := fiber3jwt.Claims(c)
+		return fastwsjwt.Upgrade(m, c.RequestCtx(), claims, socket)
+	})
 	// Everything else is the browser client's (it answers 404 and 405 itself).
 	f.Use(adaptor.HTTPHandler(webclient.Handler()))
 	return f
+}
+
+// socket serves GET /api/ws: a message {"type":"tick","sub","exp"} every second (Ticks);
+// fastwsjwt closes it with 4001 "token expired" or 4003 "token revoked" and answers
+// {"type":"reauth"}.
+func socket(ctx context.Context, s *fastwsjwt.Socket) error {
+	return Ticks(ctx, func() error { return s.WriteJSON(ctx, TickOf(s.Connection(), "tick")) })
 }

@@ -1,7 +1,8 @@
 // Command gin is the Gin example of jwtexp: POST /login (demo user
 // alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
 // GET /api/admin (scope "admin"), GET /api/sensitive (a login at most 5 minutes old, RFC
-// 9470) and the /api/sessions routes; and the browser client at /. Configure it with the
+// 9470), the /api/sessions routes, GET /api/events (SSE) and GET /api/ws (WebSocket), which
+// end with their token; and the browser client at /. Configure it with the
 // environment variables of the README.
 //
 //	go run ./examples/gin
@@ -12,6 +13,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -19,6 +21,7 @@ import (
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/ginjwt"
 	"github.com/jwtexp/jwtexp/webclient"
+	"github.com/jwtexp/jwtexp/wsjwt"
 )
 
 func main() {
@@ -49,6 +52,8 @@ func newApp(app *App) *gin.Engine {
 	api.GET("/me", me)
 	api.GET("/admin", ginjwt.RequireScope(m, AdminScope), me)
 	api.GET("/sensitive", ginjwt.RequireStepUp(m, RecentLogin), me)
+	api.GET("/events", ginjwt.Events(m, Events))
+	api.GET("/ws", gin.WrapH(wsjwt.Handler(m, socket)))
 	sessions := r.Group("/api/sessions", ginjwt.Middleware(m))
 	sessions.GET("", ginjwt.SessionsHandler(m))
 	// A catch-all: "DELETE /api/sessions/" (no id) reaches the handler (404) instead of Gin's
@@ -63,4 +68,10 @@ func newApp(app *App) *gin.Engine {
 		client(c)
 	})
 	return r
+}
+
+// socket serves GET /api/ws: a message {"type":"tick","sub","exp"} every second (Ticks); wsjwt
+// closes it with 4001 "token expired" or 4003 "token revoked" and answers {"type":"reauth"}.
+func socket(ctx context.Context, s *wsjwt.Socket) error {
+	return Ticks(ctx, func() error { return s.WriteJSON(ctx, TickOf(s.Connection(), "tick")) })
 }

@@ -16,6 +16,7 @@ func TestRedis(t *testing.T)    { exampletest.Redis(t, start) }
 func TestBrowser(t *testing.T)  { exampletest.Browser(t, start) }
 func TestMetrics(t *testing.T)  { exampletest.Metrics(t, start) }
 func TestSessions(t *testing.T) { exampletest.Sessions(t, start) }
+func TestStreams(t *testing.T)  { exampletest.Streams(t, start) }
 
 // TestBadConfigExits runs the real binary with bad variables: exit 2 and a one-line reason.
 func TestBadConfigExits(t *testing.T) { exampletest.BadConfigExits(t) }

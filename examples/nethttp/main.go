@@ -1,7 +1,8 @@
 // Command nethttp is the net/http example of jwtexp: POST /login (demo user
 // alice/wonderland), POST /refresh, POST /logout; behind the middleware GET /api/me,
 // GET /api/admin (scope "admin"), GET /api/sensitive (a login at most 5 minutes old, RFC
-// 9470) and the /api/sessions routes; and the browser client at /. Configure it with the
+// 9470), the /api/sessions routes, GET /api/events (SSE) and GET /api/ws (WebSocket), which
+// end with their token; and the browser client at /. Configure it with the
 // environment variables of the README.
 //
 //	go run ./examples/nethttp
@@ -12,11 +13,13 @@
 package main
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/nethttpjwt"
 	"github.com/jwtexp/jwtexp/webclient"
+	"github.com/jwtexp/jwtexp/wsjwt"
 )
 
 func main() {
@@ -48,8 +51,16 @@ func newApp(app *App) http.Handler {
 	mux.Handle("GET /api/sessions", auth(nethttpjwt.SessionsHandler(m)))
 	mux.Handle("DELETE /api/sessions/{id}", auth(nethttpjwt.EndSessionHandler(m, "id")))
 	mux.Handle("DELETE /api/sessions", auth(nethttpjwt.EndOtherSessionsHandler(m)))
+	mux.Handle("GET /api/events", auth(nethttpjwt.Events(m, Events)))
+	mux.Handle("GET /api/ws", auth(wsjwt.Handler(m, socket)))
 	mux.Handle("GET /", webclient.Handler())
 	// No redirect of an unclean path ("DELETE /api//sessions") to its clean form, which a
 	// browser would follow with the same method and so end every other session.
 	return nethttpjwt.StrictPaths(mux)
+}
+
+// socket serves GET /api/ws: a message {"type":"tick","sub","exp"} every second (Ticks); wsjwt
+// closes it with 4001 "token expired" or 4003 "token revoked" and answers {"type":"reauth"}.
+func socket(ctx context.Context, s *wsjwt.Socket) error {
+	return Ticks(ctx, func() error { return s.WriteJSON(ctx, TickOf(s.Connection(), "tick")) })
 }

@@ -16,6 +16,10 @@
 //                                each other session with a button.end-session; data-loads counts the
 //                                finished loads, aria-busy="true" while one runs
 //   #refresh-sessions #end-others reload the list; "sign out other devices"
+//   #live-toggle                 opens (and closes) the two live connections below
+//   #stream-state #socket-state  'closed' | 'open' | 'reconnecting' | 'closed: <why>' of /api/events and /api/ws
+//   #stream-ticks #socket-ticks  ticks received since the page loaded (data-count the same number)
+//   #stream-exp #socket-exp      the exp of the last tick: the token the connection is bound to
 //   body[data-ready="true"]      set once the page has started (and tried to resume a session)
 //   ?transport=body              use the JSON body transport instead of the cookie
 
@@ -33,7 +37,44 @@ const client = new AuthClient({ transport });
 const notices = {
   'refresh-failed': 'Your session has ended: the server refused to refresh it. Please log in again.',
   logout: 'You are logged out.',
+  revoked: 'Your session was ended (logged out elsewhere, or signed out from another device). Please log in again.',
 };
+
+// The live connections: opened by #live-toggle while logged in, closed on logout.
+let liveWanted = false;
+let stopLive = null;
+function live(on) {
+  if (!on || !liveWanted) {
+    stopLive?.();
+    stopLive = null;
+    return;
+  }
+  if (stopLive) {
+    return;
+  }
+  const counter = (prefix) => {
+    $(`${prefix}-state`).textContent = 'connecting';
+    return {
+      onState: (state) => {
+        $(`${prefix}-state`).textContent = state;
+      },
+      tick: (data) => {
+        const n = Number($(`${prefix}-ticks`).dataset.count || '0') + 1;
+        $(`${prefix}-ticks`).dataset.count = String(n);
+        $(`${prefix}-ticks`).textContent = String(n);
+        $(`${prefix}-exp`).textContent = String(data?.exp ?? '-');
+      },
+    };
+  };
+  const s = counter('stream');
+  const w = counter('socket');
+  const stopStream = client.stream('/api/events', { onState: s.onState, onEvent: (name, data) => name === 'tick' && s.tick(data) });
+  const stopSocket = client.socket('/api/ws', { onState: w.onState, onMessage: (m) => m?.type === 'tick' && w.tick(m) });
+  stopLive = () => {
+    stopStream();
+    stopSocket();
+  };
+}
 
 function render({ state, previous, reason, error }) {
   if (state === LOGGED_IN && previous === REFRESHING && reason === 'refresh') {
@@ -42,6 +83,7 @@ function render({ state, previous, reason, error }) {
   }
   $('state').textContent = state;
   document.body.dataset.state = state;
+  live(state !== LOGGED_OUT && !(state === REFRESHING && previous === LOGGED_OUT));
   // A session being resumed after a page load is not a logged-in view yet.
   const loggedOut = state === LOGGED_OUT || (state === REFRESHING && previous === LOGGED_OUT);
   $('login-view').hidden = !loggedOut;
@@ -51,6 +93,11 @@ function render({ state, previous, reason, error }) {
     const text = notices[reason];
     const detail = error?.description ? ` (${error.description})` : '';
     $('notice').textContent = text ? text + (reason === 'refresh-failed' ? detail : '') : '';
+    for (const prefix of ['stream', 'socket']) {
+      if (!$(`${prefix}-state`).textContent.startsWith('closed')) {
+        $(`${prefix}-state`).textContent = 'closed';
+      }
+    }
     $('notice').hidden = !text;
   }
   tick();
@@ -210,6 +257,18 @@ $('call-api').addEventListener('click', async () => {
   );
   results.setAttribute('aria-busy', 'false');
   button.disabled = false;
+});
+
+$('live-toggle').addEventListener('click', () => {
+  liveWanted = !liveWanted;
+  $('live-toggle').textContent = liveWanted ? 'Close live connections' : 'Open live connections';
+  live(false);
+  if (liveWanted) {
+    live(client.state !== LOGGED_OUT);
+  } else {
+    $('stream-state').textContent = 'closed';
+    $('socket-state').textContent = 'closed';
+  }
 });
 
 $('logout').addEventListener('click', async () => {

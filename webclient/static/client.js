@@ -286,6 +286,138 @@ export class AuthClient extends EventTarget {
   }
 
   /**
+   * stream reads the Server-Sent Events stream at path (GET with the Bearer
+   * token, through call: a 401 refreshes once) and calls onEvent(name, data)
+   * for each event, data parsed as JSON. The server ends a stream bound to the
+   * token with the event "end": {"reason":"token_expired"} refreshes the token
+   * (the one shared refresh) and reconnects; {"reason":"token_revoked"} ends
+   * the session here too (LOGGED_OUT, reason 'revoked'). A dropped stream
+   * reconnects after a second. onState(s) hears 'open', 'reconnecting' and
+   * 'closed: <reason>'. It returns a function that stops the stream.
+   * fetch, not EventSource: EventSource cannot send an Authorization header.
+   */
+  stream(path, { onEvent = () => {}, onState = () => {} } = {}) {
+    let stopped = false;
+    let abort = null;
+    const run = async () => {
+      while (!stopped && this.#state !== LOGGED_OUT) {
+        const generation = this.#generation;
+        abort = new AbortController();
+        let reason = null;
+        try {
+          const res = await this.call(path, { headers: { Accept: 'text/event-stream' }, signal: abort.signal, cache: 'no-store' });
+          if (res.status === 401) {
+            onState('closed: unauthorized');
+            return; // call refreshed already: the session is over
+          }
+          if (res.ok && res.body) {
+            onState('open');
+            reason = await readEvents(res.body, onEvent);
+          }
+        } catch {
+          // a network error or the abort of stop()
+        }
+        if (stopped) {
+          return;
+        }
+        if (reason === 'token_revoked') {
+          onState(`closed: ${reason}`);
+          this.#revoked();
+          return;
+        }
+        onState('reconnecting');
+        if (reason === 'token_expired') {
+          // Another call may have refreshed already: then just reconnect.
+          if (generation === this.#generation && !(await this.refresh())) {
+            onState('closed: refresh failed');
+            return;
+          }
+          continue;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    };
+    run();
+    return () => {
+      stopped = true;
+      abort?.abort();
+    };
+  }
+
+  /**
+   * socket opens a WebSocket to path with the access token as the
+   * "jwtexp.bearer" subprotocol (a browser cannot set Authorization on a
+   * WebSocket; the token stays out of the URL) and calls onMessage(message)
+   * for each JSON message. Whenever the token is refreshed, the open socket
+   * is handed the new one ({"type":"reauth"}), so it outlives the old token.
+   * Close code 4001 (token expired) refreshes and reconnects; 4003 (token
+   * revoked) ends the session here too (LOGGED_OUT, reason 'revoked'); any
+   * other end reconnects after a second. onState(s) hears 'open',
+   * 'reconnecting' and 'closed: <code> <reason>'. It returns a function that
+   * closes the socket.
+   */
+  socket(path, { onMessage = () => {}, onState = () => {} } = {}) {
+    const url = new URL(path, this.#origin);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    let stopped = false;
+    let ws = null;
+    const reauth = (ev) => {
+      if (ev.detail.state === LOGGED_IN && ws?.readyState === WebSocket.OPEN && this.#access !== null) {
+        ws.send(JSON.stringify({ type: 'reauth', access_token: this.#access }));
+      }
+    };
+    this.addEventListener('statechange', reauth);
+    const connect = () => {
+      if (stopped || this.#access === null) {
+        return;
+      }
+      const generation = this.#generation;
+      const socket = new WebSocket(url, ['jwtexp.bearer', this.#access]);
+      ws = socket;
+      socket.onopen = () => onState('open');
+      socket.onmessage = (ev) => {
+        try {
+          onMessage(JSON.parse(ev.data));
+        } catch {
+          // not JSON: not ours
+        }
+      };
+      socket.onclose = async (ev) => {
+        if (stopped || ws !== socket) {
+          return;
+        }
+        if (ev.code === 4003) {
+          onState(`closed: ${ev.code} ${ev.reason}`);
+          this.#revoked();
+          return;
+        }
+        onState('reconnecting');
+        if (ev.code === 4001 && generation === this.#generation && !(await this.refresh())) {
+          onState('closed: refresh failed');
+          return;
+        }
+        setTimeout(connect, ev.code === 4001 ? 0 : 1000);
+      };
+    };
+    connect();
+    return () => {
+      stopped = true;
+      this.removeEventListener('statechange', reauth);
+      ws?.close(1000);
+    };
+  }
+
+  // #revoked ends the session after the server said a connection's token was revoked.
+  #revoked() {
+    if (this.#state === LOGGED_OUT) {
+      return;
+    }
+    this.#epoch++; // discard any refresh under way
+    this.#clear();
+    this.#setState(LOGGED_OUT, 'revoked');
+  }
+
+  /**
    * logout posts to the logout endpoint with the Bearer token (and, in body
    * mode, the refresh token as JSON), then forgets both, whatever the answer.
    * It resolves true when the server confirmed (2xx) and never rejects; the
@@ -470,6 +602,49 @@ export class AuthClient extends EventTarget {
     const detail = { state, previous, reason, error };
     this.dispatchEvent(new CustomEvent('statechange', { detail }));
     this.dispatchEvent(new CustomEvent(state, { detail }));
+  }
+}
+
+// readEvents reads a text/event-stream body, calling onEvent(name, data) for each
+// event but "end", and resolves with the reason of "end" ({"reason": ...}), or
+// null when the stream ended without one.
+async function readEvents(body, onEvent) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  let name = '';
+  let data = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) {
+      return null;
+    }
+    buf += value;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i).replace(/\r$/, '');
+      buf = buf.slice(i + 1);
+      if (line === '') {
+        if (name !== '' || data !== '') {
+          let parsed = null;
+          try {
+            parsed = JSON.parse(data);
+          } catch {
+            // not JSON: passed on as null
+          }
+          if (name === 'end') {
+            reader.cancel().catch(() => {});
+            return parsed?.reason ?? 'closed';
+          }
+          onEvent(name || 'message', parsed);
+        }
+        name = '';
+        data = '';
+      } else if (line.startsWith('event:')) {
+        name = line.slice(6).trim();
+      } else if (line.startsWith('data:')) {
+        data += line.slice(5).trimStart();
+      }
+    }
   }
 }
 

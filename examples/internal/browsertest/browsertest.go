@@ -102,6 +102,10 @@ type Hooks struct {
 	// /api/sessions routes.
 	SkipSessions bool
 
+	// SkipLive skips the LiveConnections subtest, for a server without GET
+	// /api/events and GET /api/ws.
+	SkipLive bool
+
 	// SkipBodyTransport skips the subtest that runs the page with the JSON body
 	// transport of the refresh token ("/?transport=body"), for a server that
 	// only implements cookie mode.
@@ -147,6 +151,11 @@ func (h Hooks) withDefaults() Hooks {
 //   - IdleTimeout (with Hooks.Advance and Hooks.IdleTimeout): a refresh just
 //     within the idle timeout works; after a longer pause the next call fails
 //     and the page lands on the login view.
+//   - LiveConnections (unless Hooks.SkipLive or SkipSessions): click #live-toggle;
+//     the stream (GET /api/events) and the socket (GET /api/ws) tick. Expire:
+//     exactly one refresh, and both tick again with the new token's exp. A
+//     second browser context logs in and signs the other devices out: the
+//     first page's connections end and it lands on the login view.
 //
 // What Run also expects: GET /api/sessions, DELETE /api/sessions/{id} and
 // DELETE /api/sessions as the examples serve them, behind the Bearer token.
@@ -169,6 +178,9 @@ func Run(t *testing.T, baseURL string, h Hooks) {
 	}
 	if h.Advance != nil && h.IdleTimeout > 0 {
 		t.Run("IdleTimeout", d.idleTimeout)
+	}
+	if !h.SkipLive && !h.SkipSessions {
+		t.Run("LiveConnections", d.live)
 	}
 }
 

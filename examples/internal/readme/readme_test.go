@@ -94,6 +94,17 @@ var claims *core.Claims
 			"github.com/jwtexp/jwtexp/connectjwt"},
 		stubs: "func checkCredentials(ctx context.Context, username, password string) (string, any, error) { return \"\", nil, nil }",
 	},
+	{ // long-lived connections: Bind (r and claims are the sessions block's)
+		imports: []string{"context"},
+	},
+	{ // long-lived connections: Events and wsjwt (mux is the login block's)
+		imports: []string{"context", "net/http", "time", "github.com/jwtexp/jwtexp/core",
+			"github.com/jwtexp/jwtexp/nethttpjwt", "github.com/jwtexp/jwtexp/wsjwt"},
+		stubs: `
+var mw func(http.Handler) http.Handler
+var serveSocket wsjwt.ServeFunc
+`,
+	},
 	{ // Go client
 		imports: []string{"errors", "log", "github.com/jwtexp/jwtexp/jwtclient"},
 		stubs: `

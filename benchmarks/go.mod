@@ -9,6 +9,8 @@ replace (
 	github.com/jwtexp/jwtexp/fiber3jwt => ../fiber3jwt
 	github.com/jwtexp/jwtexp/fiberjwt => ../fiberjwt
 	github.com/jwtexp/jwtexp/ginjwt => ../ginjwt
+	github.com/jwtexp/jwtexp/grpcjwt => ../grpcjwt
+	github.com/jwtexp/jwtexp/rpcproto => ../rpcproto
 )
 
 require (
@@ -22,18 +24,22 @@ require (
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/golang-jwt/jwt/v4 v4.5.2
 	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.4
 	github.com/jwtexp/jwtexp v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/echo5jwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/echojwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/fiber3jwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/fiberjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/ginjwt v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/grpcjwt v0.0.0-00010101000000-000000000000
 	github.com/labstack/echo-jwt/v4 v4.4.0
 	github.com/labstack/echo-jwt/v5 v5.0.1
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.6
 	github.com/lestrrat-go/jwx/v2 v2.1.3
 	github.com/valyala/fasthttp v1.70.0
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -56,6 +62,7 @@ require (
 	github.com/gofiber/utils/v2 v2.0.3 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
+	github.com/jwtexp/jwtexp/rpcproto v0.0.0-00010101000000-000000000000 // indirect
 	github.com/klauspost/compress v1.18.5 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
@@ -85,11 +92,11 @@ require (
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/arch v0.22.0 // indirect
-	golang.org/x/crypto v0.54.0 // indirect
-	golang.org/x/net v0.57.0 // indirect
+	golang.org/x/crypto v0.57.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
-	golang.org/x/text v0.40.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
-	google.golang.org/protobuf v1.36.10 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	gopkg.in/go-jose/go-jose.v2 v2.6.3 // indirect
 )

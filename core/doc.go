@@ -2,7 +2,8 @@
 // with correct expiry, rotates refresh tokens with reuse detection, revokes sessions, and decides
 // every HTTP answer. The six adapters only translate: nethttpjwt (net/http, chi, gorilla; in this
 // module), ginjwt (Gin), echojwt (Echo v4), echo5jwt (Echo v5), fiberjwt (Fiber v2) and fiber3jwt
-// (Fiber v3), each a module of its own but nethttpjwt.
+// (Fiber v3), each a module of its own but nethttpjwt; so do the RPC adapters grpcjwt (grpc-go)
+// and connectjwt (connect-go), which answer with RPCStatus.
 //
 // # Quick start
 //
@@ -161,7 +162,8 @@
 //
 // Every error matches one sentinel of this package with errors.Is, and golang-jwt's sentinel for
 // the same failure where one exists. HTTP.Problem turns any error into the HTTP answer of the
-// contract (status, WWW-Authenticate per RFC 6750 §3, JSON body); Reason gives the short
+// contract (status, WWW-Authenticate per RFC 6750 §3, JSON body); RPCStatus the RPC answer of
+// the same row (a gRPC and Connect status code and the short reason); Reason gives the short
 // client-safe text. No message contains a token or a secret.
 //
 // # The adapters' side: HTTP
@@ -191,7 +193,7 @@
 //     (token sources, cookies, trusted origins, realm, size).
 //   - errors.go: every sentinel and error type, and errorTable, the one table that gives each
 //     sentinel its reason code, description, HTTP status and OAuth 2.0 error code. Problem,
-//     Reason, ReasonCode and the events read it; nothing else decides an answer.
+//     RPCStatus, Reason, ReasonCode and the events read it; nothing else decides an answer.
 //   - http_*.go: the HTTP contract, and (with options_http.go, whose WithSameSite takes an
 //     http.SameSite) the only files that import net/http: http_request.go reads a request
 //     (the Request view, access-token extraction), http_credentials.go reads login and refresh

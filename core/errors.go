@@ -545,3 +545,47 @@ func isTokenError(err error) bool {
 	var te *tokenError
 	return errors.As(err, &te)
 }
+
+// RPCStatus returns what an RPC adapter (grpcjwt, connectjwt) answers err with, read from the
+// same table as Problem: code is the canonical status code gRPC and Connect share (the numbering
+// of google.rpc.Code; codes.Code and connect.Code convert from it) and message the short
+// client-safe reason (Reason), followed by the parameters of an authorization refusal as its
+// challenge would carry them (scope="admin" per RFC 6750 §3.1; max_age, acr_values per RFC 9470
+// §3). The message never contains the token, a secret or err.Error().
+//
+//   - a missing, invalid, expired, revoked or wrong-type token, a refused login, a step-up
+//     refusal (HTTP 401): 16 Unauthenticated;
+//   - insufficient scope or a failed claims predicate (403): 7 PermissionDenied;
+//   - a refused refresh (400 invalid_grant) and a malformed request (400 invalid_request):
+//     3 InvalidArgument. Not Unauthenticated, for the reason HTTP answers 400: a client that
+//     refreshes on every Unauthenticated would take a refused refresh for one more expired
+//     access token and refresh again, forever;
+//   - the store failed (503): 14 Unavailable; the caller went away first: 1 Canceled;
+//   - ErrSessionNotFound: 5 NotFound; ErrVerificationOnly, ErrSessionsNotRecorded:
+//     12 Unimplemented; anything else: 13 Internal "internal error".
+func RPCStatus(err error) (code uint32, message string) {
+	row := answerRow(err)
+	switch {
+	case row.kind == ErrRequestCanceled:
+		code = 1
+	case row.status == 401:
+		code = 16
+	case row.status == 403:
+		code = 7
+	case row.status == 400:
+		code = 3
+	case row.status == 404:
+		code = 5
+	case row.status == 501:
+		code = 12
+	case row.status == 503:
+		code = 14
+	default:
+		return 13, rowInternal.desc
+	}
+	message = Reason(err)
+	if params := challengeParams(err); params != "" {
+		message += params // ", scope=\"admin\"": the challenge's own syntax
+	}
+	return code, message
+}

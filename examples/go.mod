@@ -17,12 +17,16 @@ replace (
 )
 
 require (
+	connectrpc.com/connect v1.21.1
+	connectrpc.com/grpcreflect v1.3.1
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
+	github.com/coder/websocket v1.8.14
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/jwtexp/jwtexp v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/connectjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/core/jwks v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/core/redisstore v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/echo5jwt v0.0.0-00010101000000-000000000000
@@ -30,17 +34,20 @@ require (
 	github.com/jwtexp/jwtexp/fiber3jwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/fiberjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/ginjwt v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/grpcjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/jwtclient v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/otelmetrics v0.0.0-00010101000000-000000000000
 	github.com/jwtexp/jwtexp/prommetrics v0.0.0-00010101000000-000000000000
+	github.com/jwtexp/jwtexp/rpcproto v0.0.0-00010101000000-000000000000
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.6
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
-	github.com/coder/websocket v1.8.14 // indirect
 	github.com/fasthttp/websocket v1.5.12 // indirect
 	github.com/savsgio/gotils v0.0.0-20240704082632-aef3928b8a38 // indirect
 )
@@ -105,12 +112,18 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
-	golang.org/x/net v0.59.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 )
+
+replace github.com/jwtexp/jwtexp/grpcjwt => ../grpcjwt
+
+replace github.com/jwtexp/jwtexp/connectjwt => ../connectjwt
+
+replace github.com/jwtexp/jwtexp/rpcproto => ../rpcproto
 
 replace github.com/jwtexp/jwtexp/wsjwt => ../wsjwt
 

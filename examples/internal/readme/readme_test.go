@@ -88,6 +88,12 @@ var r *http.Request
 var claims *core.Claims
 `,
 	},
+	{ // gRPC and Connect
+		imports: []string{"context", "net/http", "strings", "connectrpc.com/connect", "google.golang.org/grpc",
+			"github.com/jwtexp/jwtexp/core", "github.com/jwtexp/jwtexp/grpcjwt", "github.com/jwtexp/jwtexp/grpcjwt/authv1grpc",
+			"github.com/jwtexp/jwtexp/connectjwt"},
+		stubs: "func checkCredentials(ctx context.Context, username, password string) (string, any, error) { return \"\", nil, nil }",
+	},
 	{ // long-lived connections: Bind (r and claims are the sessions block's)
 		imports: []string{"context"},
 	},

@@ -1,0 +1,73 @@
+package connectjwt
+
+import (
+	"context"
+	"net/http"
+
+	"connectrpc.com/connect"
+	"github.com/jwtexp/jwtexp/connectjwt/authv1connect"
+	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/rpcproto/authrpc"
+	"github.com/jwtexp/jwtexp/rpcproto/authv1"
+)
+
+// LoginFunc is the application's credential check for AuthService.Login: the user's subject
+// and custom claims (nil for none), or an error matching core.ErrInvalidCredentials for a wrong
+// username or password (CodeUnauthenticated "invalid username or password"). Another error is
+// answered CodeInternal "internal error" and logged, never shown (core.ErrStoreUnavailable:
+// CodeUnavailable).
+type LoginFunc = authrpc.LoginFunc
+
+// NewAuthHandler returns the path and handler of jwtexp.auth.v1.AuthService over m, for a
+// net/http mux, serving Connect, gRPC and gRPC-Web. login checks credentials (nil: Login
+// answers CodeUnimplemented). ListSessions, EndSession and EndOtherSessions read the caller's
+// claims: pass the interceptor in opts (connect.WithInterceptors(connectjwt.NewInterceptor(m))),
+// which skips Login, Refresh and Logout by itself. Refresh refusals are CodeInvalidArgument
+// (RFC 6749 §5.2 invalid_grant); Logout reads the Authorization header itself and accepts an
+// access token that has just expired.
+func NewAuthHandler(m *core.Manager, login LoginFunc, opts ...connect.HandlerOption) (string, http.Handler) {
+	return authv1connect.NewAuthServiceHandler(&authHandler{s: authrpc.New(m, login)}, opts...)
+}
+
+type authHandler struct{ s *authrpc.Service }
+
+func (a *authHandler) Login(ctx context.Context, req *connect.Request[authv1.LoginRequest]) (*connect.Response[authv1.TokenResponse], error) {
+	return wrap(a.s.Login(ctx, req.Msg))
+}
+
+func (a *authHandler) Refresh(ctx context.Context, req *connect.Request[authv1.RefreshRequest]) (*connect.Response[authv1.TokenResponse], error) {
+	return wrap(a.s.Refresh(ctx, req.Msg))
+}
+
+func (a *authHandler) Logout(ctx context.Context, req *connect.Request[authv1.LogoutRequest]) (*connect.Response[authv1.LogoutResponse], error) {
+	v := req.Header().Values("Authorization")
+	if len(v) > 1 {
+		return nil, Error(core.ErrInvalidRequest)
+	}
+	authz := ""
+	if len(v) == 1 {
+		authz = v[0]
+	}
+	return wrap(a.s.Logout(ctx, authz, req.Msg))
+}
+
+func (a *authHandler) ListSessions(ctx context.Context, req *connect.Request[authv1.ListSessionsRequest]) (*connect.Response[authv1.ListSessionsResponse], error) {
+	return wrap(a.s.ListSessions(ctx, req.Msg))
+}
+
+func (a *authHandler) EndSession(ctx context.Context, req *connect.Request[authv1.EndSessionRequest]) (*connect.Response[authv1.EndSessionResponse], error) {
+	return wrap(a.s.EndSession(ctx, req.Msg))
+}
+
+func (a *authHandler) EndOtherSessions(ctx context.Context, req *connect.Request[authv1.EndOtherSessionsRequest]) (*connect.Response[authv1.EndOtherSessionsResponse], error) {
+	return wrap(a.s.EndOtherSessions(ctx, req.Msg))
+}
+
+// wrap turns a result of the service into a Connect response, an error of the Manager into its
+// *connect.Error.
+func wrap[T any](v *T, err error) (*connect.Response[T], error) {
+	if err != nil {
+		return nil, Error(err)
+	}
+	return connect.NewResponse(v), nil
+}

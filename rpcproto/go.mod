@@ -1,0 +1,15 @@
+module github.com/jwtexp/jwtexp/rpcproto
+
+go 1.26.0
+
+replace github.com/jwtexp/jwtexp => ..
+
+require (
+	github.com/jwtexp/jwtexp v0.0.0-00010101000000-000000000000
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+)

@@ -136,7 +136,11 @@ func TestDefaultReadBufferSize(t *testing.T) {
 			resp := testutil.ServerDoer(t, listen(t, app))(req)
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != tc.want || reached {
+			// fasthttp answers an over-long header with 431 and closes the connection; on a
+			// loaded machine the close can reach the client before the answer (status 0 here,
+			// a reset). Either way the request was refused before any handler ran.
+			refusedByReset := tc.want == http.StatusRequestHeaderFieldsTooLarge && resp.StatusCode == 0
+			if (resp.StatusCode != tc.want && !refusedByReset) || reached {
 				t.Errorf("got %d %s (handler ran: %v), want %d", resp.StatusCode, body, reached, tc.want)
 			}
 			if tc.want == http.StatusUnauthorized {

@@ -19,7 +19,7 @@ const (
 	DefaultLeeway        = 0
 	MaxLeeway            = time.Minute // larger leeways need WithUnsafeLeeway
 	// DefaultRefreshGrace is the refresh grace window (WithRefreshGrace) when none is set,
-	// shortened to the access TTL when that is shorter.
+	// shortened to half the access TTL when that is shorter.
 	DefaultRefreshGrace = 30 * time.Second
 )
 
@@ -315,7 +315,11 @@ func WithClock(now func() time.Time) Option {
 // burst reaching the server, on the slowest network your users have (a mobile link with
 // retransmissions takes seconds per round trip). It is also how long a thief who replays a
 // stolen refresh token right after the user's own refresh goes undetected, so it should not be
-// longer than that. Default: 30s (DefaultRefreshGrace), or the access TTL when that is shorter.
+// longer than that. Default: 30s (DefaultRefreshGrace), or half the access TTL when that is
+// shorter: the window must end well before the access tokens handed out at the rotation expire
+// (iat has whole seconds, so they may expire up to a second early), or the next expiry's burst
+// would begin inside the window and end after it, its late refreshes then presenting a token
+// replaced more than a window ago.
 // 0 turns the window off: any second presentation of a token revokes the session, which a
 // client that refreshes once per failing call (rather than once for all, see the README's
 // "Writing a client") does not survive. A window longer than the access TTL is refused.
@@ -641,7 +645,7 @@ func (c *config) validate() error {
 		errs = append(errs, configError("leeway %v is over %v: use a few seconds, or WithUnsafeLeeway if you must", c.leeway, MaxLeeway))
 	}
 	if !c.graceSet {
-		c.grace = min(DefaultRefreshGrace, c.accessTTL)
+		c.grace = min(DefaultRefreshGrace, c.accessTTL/2)
 	}
 	if c.grace > c.accessTTL {
 		errs = append(errs, configError("refresh grace %v is longer than access TTL %v: use at most the access TTL", c.grace, c.accessTTL))

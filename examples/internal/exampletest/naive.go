@@ -112,7 +112,7 @@ type axiosResult struct {
 }
 
 // NaiveAxios runs the axios interceptor of the tutorials (testdata/axios/naive.mjs, Node) against
-// the example on its library defaults with a 4 s access TTL and leeway 0 on the real clock, on
+// the example on its library defaults with an 8 s access TTL (grace 4 s) and leeway 0 on the real clock, on
 // the in-memory store and on Redis: 20 parallel calls across 4 expiries lose no session (no
 // refresh refused, the stored refresh token still refreshes at the end), no call is refused for
 // its token, and reuse is never detected. A 503 (the store's deadline missed on a loaded
@@ -131,7 +131,7 @@ func NaiveAxios(t *testing.T, start Starter) {
 	servers := map[string]*Server{}
 	var targets []target
 	for _, store := range []string{"memory", "redis"} {
-		env := map[string]string{"METRICS": "1", "JWT_ACCESS_TTL": "4s", "JWT_LEEWAY": "0s"}
+		env := map[string]string{"METRICS": "1", "JWT_ACCESS_TTL": "8s", "JWT_LEEWAY": "0s"}
 		if store == "redis" {
 			env["REDIS_URL"] = testutil.StartRedis(t).URL()
 		}

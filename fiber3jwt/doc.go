@@ -27,11 +27,10 @@
 //
 // # Claims
 //
-// Behind the middleware, Claims and Custom read the verified claims. They are kept in c.Locals
-// under a key of this package (no other package can overwrite it), and in the context.Context the
-// Ctx carries: the middleware passes c.Context() to the Manager (and so to the store) and replaces
-// it with one holding the claims (c.SetContext), so code that is handed c.Context() finds them
-// with core.ClaimsFromContext.
+// Behind the middleware, Claims and Custom read the verified claims. They are kept in one place,
+// the context.Context the Ctx carries, under a key no other package can use: the middleware passes
+// c.Context() to the Manager (and so to the store) and replaces it with one holding the claims
+// (c.SetContext), so code that is handed c.Context() finds them too, with core.ClaimsFromContext.
 //
 // # Buffers
 //

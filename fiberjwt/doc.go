@@ -22,9 +22,9 @@
 // A refused request is answered with the status, WWW-Authenticate challenge and JSON body that
 // core.HTTP.Problem decides - the same answer in every jwtexp adapter - and the middleware
 // returns nil; WithErrorHandler can instead return an error for Fiber's ErrorHandler. Behind the
-// middleware, Claims and Custom read the verified claims from c.Locals (under a key no other
-// package can use); they are also in c.UserContext(), so code that passes that context on finds
-// them with core.ClaimsFromContext.
+// middleware, Claims and Custom read the verified claims from c.UserContext(), the one place the
+// middleware keeps them (under a key no other package can use), so code that passes that context
+// on finds them too, with core.ClaimsFromContext.
 //
 // Fiber runs on fasthttp, which reuses request buffers once a handler returns. Request, the
 // core.Request view of a *fiber.Ctx, therefore returns copies of header, cookie, query and body

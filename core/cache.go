@@ -29,12 +29,16 @@ const cacheWays = 4
 // or MAC, more than any collision needs.
 const cacheHashed = 32
 
-// cacheEntry is one verified token. It is never written once published.
+// cacheEntry is one verified token. It is never written once published, but for notRevoked.
 type cacheEntry struct {
 	hash   uint64
 	token  string
 	until  time.Time // exp plus the Manager's leeway: from then on the token is expired
 	claims Claims
+	// notRevoked is 1 + the memory store's revocation generation at which a lookup last found
+	// nothing revoking this token (0: none did): while the generation has not moved, a hit
+	// needs no lookup (Manager.checkRevokedEntry).
+	notRevoked atomic.Uint64
 }
 
 // newVerifiedCache returns a cache of at most max entries (max rounded down to a multiple of

@@ -176,3 +176,40 @@ func TestProblemCacheBounded(t *testing.T) {
 		t.Fatalf("Problem keeps %d answers, max %d", n, maxProblems)
 	}
 }
+
+// A hit records the memory store's revocation generation at which the token was found not
+// revoked, and the next hit at the same generation skips the lookup; a revocation record of any
+// subject moves the generation, and the next hit looks again.
+func TestVerifiedCacheRevocationGeneration(t *testing.T) {
+	m := testManager(t)
+	ctx := t.Context()
+	p, err := m.Issue(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.mem == nil || m.cache == nil {
+		t.Fatal("the default Manager has no memory store or no verified-token cache")
+	}
+	for range 2 { // first sight (no entry checked yet), then a hit that records the generation
+		if _, err := m.Verify(ctx, p.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := m.cache.get(p.AccessToken)
+	g := m.mem.revGen.Load()
+	if e == nil || e.notRevoked.Load() != g+1 {
+		t.Fatalf("after a hit the entry keeps generation %d, want %d", e.notRevoked.Load(), g+1)
+	}
+	if err := m.mem.DenyToken(ctx, "bob", "some-jti", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if m.mem.revGen.Load() == g {
+		t.Fatal("a revocation record did not move the store's generation")
+	}
+	if _, err := m.Verify(ctx, p.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.notRevoked.Load(), m.mem.revGen.Load()+1; got != want {
+		t.Fatalf("the hit after another subject's revocation keeps generation %d, want %d", got, want)
+	}
+}

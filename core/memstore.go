@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,12 @@ type MemoryStore struct {
 	// so the cores serving requests write no shared lock word, and a subject with nothing
 	// revoked costs one lock-free lookup. Writers keep it in step under mu (changeRevocations).
 	revs sync.Map // string -> *memSubject
+	// revGen counts the changes to revocation records (changeRevocations adds one after each,
+	// once Revoked can see it). A Manager that found a token not revoked at generation g knows
+	// the answer is the same while revGen is still g: records only change through
+	// changeRevocations, and one that expires can only stop revoking. Answering a cached token,
+	// it then skips the lookup (Manager.checkRevokedEntry).
+	revGen atomic.Uint64
 
 	rings memRings // key rings (KeyRingStore, memstore_keyring.go)
 
@@ -88,9 +95,11 @@ func (s *MemoryStore) changeRevocations(subject string, r *memSubject, change fu
 	r.rmu.Unlock()
 	if listed {
 		s.revs.Store(subject, r)
+		s.revGen.Add(1)
 		s.announce(subject)
 	} else {
 		s.revs.CompareAndDelete(subject, r)
+		s.revGen.Add(1)
 	}
 }
 

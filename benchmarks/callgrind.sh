@@ -136,6 +136,10 @@ perRequest() {
 	local a b
 	a=$("$1" "$2" "$3" "$M") || return 1
 	b=$("$1" "$2" "$3" $((2 * M))) || return 1
+	if [ "$b" -le "$a" ]; then
+		echo "callgrind.sh: $2 $3 counted $a instructions for $M requests and $b for $((2 * M)): not a measurement" >&2
+		return 1
+	fi
 	echo $(((b - a + M / 2) / M))
 }
 

@@ -52,9 +52,13 @@ func (s *scanner) str() (start, end int, esc, ok bool) {
 	s.i++
 	start = s.i
 	for s.i < len(s.b) {
-		for s.i < len(s.b) && plainStringByte[s.b[s.i]] { // the common case, one table lookup per byte
-			s.i++
+		// The common case, one table lookup per byte, on locals: the loop keeps i in a
+		// register instead of storing s.i at every byte.
+		b, i := s.b, s.i
+		for i < len(b) && plainStringByte[b[i]] {
+			i++
 		}
+		s.i = i
 		if s.i >= len(s.b) {
 			break
 		}
@@ -279,9 +283,27 @@ func (s *scanner) object(member func(st, en int, esc bool) bool) bool {
 
 // nameSet detects duplicate member names without allocating for small objects.
 type nameSet struct {
-	n     int
+	n int
+	// keys are the names of small packed by packName: the registered claim and header names
+	// are three letters each, so comparing them as strings would call memequal for nearly
+	// every pair; as integers it is one comparison.
+	keys  [16]uint64
 	small [16]string
 	big   map[string]struct{}
+}
+
+// packName packs a name of at most 7 bytes into an integer, its length plus one in the low byte
+// and its bytes above, so that two such names are equal exactly when their packings are; 0 for
+// longer names.
+func packName(name string) uint64 {
+	if len(name) > 7 {
+		return 0
+	}
+	k := uint64(len(name) + 1)
+	for i := 0; i < len(name); i++ {
+		k |= uint64(name[i]) << (8 * (i + 1))
+	}
+	return k
 }
 
 func (ns *nameSet) add(name string) bool {
@@ -292,12 +314,14 @@ func (ns *nameSet) add(name string) bool {
 		ns.big[strings.Clone(name)] = struct{}{} // names may point into a caller's stack buffer
 		return true
 	}
-	for _, seen := range ns.small[:ns.n] {
-		if seen == name {
+	k := packName(name)
+	for i, seen := range ns.keys[:ns.n] {
+		if seen == k && (k != 0 || ns.small[i] == name) {
 			return false
 		}
 	}
 	if ns.n < len(ns.small) {
+		ns.keys[ns.n] = k
 		ns.small[ns.n] = name
 		ns.n++
 		return true

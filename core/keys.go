@@ -296,9 +296,9 @@ func (k *key) verifySignature(signingInput, sig string) bool {
 			return false
 		}
 		st := k.macs.Get().(*macState)
-		n, err := b64.Decode(st.sig[:], unsafeBytes(sig))
+		n, decoded := decodeB64(st.sig[:], sig)
 		ok := false
-		if err == nil && n == k.macSize {
+		if decoded && n == k.macSize {
 			st.h.Reset()
 			st.h.Write(unsafeBytes(signingInput))
 			ok = hmac.Equal(st.h.Sum(st.sum[:0]), st.sig[:n])

@@ -49,9 +49,9 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 		return nil, nil, errTooLarge
 	}
 	// Find the two dots with vectorised searches instead of a loop over every byte. The header
-	// and claims segments are then checked by the strict decoder, which refuses every byte
-	// outside the base64url alphabet except '\r' and '\n' (it skips those, so they are refused
-	// here); the short signature segment is checked byte by byte.
+	// and claims segments are then checked by decodeB64, which refuses every byte outside the
+	// base64url alphabet (a line break in them is errFormat, as before decoding: see
+	// segmentsBroken); the short signature segment is checked byte by byte.
 	d1 := strings.IndexByte(token, '.')
 	if d1 <= 0 {
 		return nil, nil, errFormat
@@ -61,7 +61,7 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 		return nil, nil, errFormat
 	}
 	d2 += d1 + 1
-	if d2 == len(token)-1 || strings.IndexByte(token[:d2], '\n') >= 0 || strings.IndexByte(token[:d2], '\r') >= 0 {
+	if d2 == len(token)-1 {
 		return nil, nil, errFormat
 	}
 	for i := d2 + 1; i < len(token); i++ {
@@ -82,9 +82,9 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 		defer headerBufs.Put(bp)
 		hb = bp[:]
 	}
-	n, err := b64.Decode(hb, unsafeBytes(token[:d1]))
-	if err != nil || !utf8.Valid(hb[:n]) {
-		return nil, nil, errHeader
+	n, ok := decodeB64(hb, token[:d1])
+	if !ok || !utf8.Valid(hb[:n]) {
+		return nil, nil, segmentsBroken(token[:d2], errHeader)
 	}
 	var h header
 	if err := parseHeader(hb[:n], &h); err != nil {
@@ -124,9 +124,9 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 
 	// Claims: decoded into the one buffer the returned Claims keep.
 	pb := make([]byte, b64.DecodedLen(d2-d1-1))
-	n, err = b64.Decode(pb, unsafeBytes(token[d1+1:d2]))
-	if err != nil || !utf8.Valid(pb[:n]) {
-		return nil, nil, errPayload
+	n, ok = decodeB64(pb, token[d1+1:d2])
+	if !ok || !utf8.Valid(pb[:n]) {
+		return nil, nil, segmentsBroken(token[:d2], errPayload)
 	}
 	pb = pb[:n]
 	c := Claims{payload: unsafeString(pb)} // parseClaims records spans of it
@@ -145,6 +145,16 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 	out := dst.claims()
 	*out = c
 	return out, k, nil
+}
+
+// segmentsBroken is the error for header and claims segments (both, with the dot between them)
+// that did not decode: errFormat when they hold a line break, which Go's base64 decoder would
+// skip (the token's format is wrong before any decoding), else err.
+func segmentsBroken(segments string, err error) error {
+	if strings.ContainsAny(segments, "\r\n") {
+		return errFormat
+	}
+	return err
 }
 
 // checkClaims applies the registered-claim rules of RFC 7519 §4.1 with the configured leeway.

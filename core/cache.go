@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 	"math/rand/v2"
@@ -17,7 +18,8 @@ import (
 // bookkeeping. A token is hashed by its last bytes, its signature (RFC 7515 §7.1: the last
 // segment), which the issuer's key makes unpredictable; the whole token is compared on a hit.
 type verifiedCache struct {
-	seed    maphash.Seed
+	seed    maphash.Seed // for tokens shorter than cacheHashed
+	k0, k1  uint64       // the random keys of the mix
 	buckets uint64
 	slots   []atomic.Pointer[cacheEntry]
 }
@@ -25,9 +27,12 @@ type verifiedCache struct {
 // cacheWays is how many entries a bucket holds.
 const cacheWays = 4
 
-// cacheHashed is how many of a token's last bytes its cache hash covers: 256 bits of a signature
-// or MAC, more than any collision needs.
-const cacheHashed = 32
+// cacheHashed is how many of a token's last bytes its cache hash covers: 96 bits of a signature
+// or MAC (16 base64url characters), more than placing a token among the buckets needs. A hit
+// compares the whole token, so the hash only has to spread verified tokens, whose signatures
+// the issuer's key makes unpredictable: two 8-byte loads and a keyed multiply-xorshift mix,
+// about a fifth of hashing 32 bytes with maphash.
+const cacheHashed = 16
 
 // cacheEntry is one verified token. It is never written once published, but for notRevoked.
 type cacheEntry struct {
@@ -49,11 +54,18 @@ func newVerifiedCache(max int) *verifiedCache {
 	}
 	ways := min(max, cacheWays)
 	buckets := max / ways
-	return &verifiedCache{seed: maphash.MakeSeed(), buckets: uint64(buckets), slots: make([]atomic.Pointer[cacheEntry], buckets*ways)}
+	return &verifiedCache{seed: maphash.MakeSeed(), k0: rand.Uint64(), k1: rand.Uint64(), buckets: uint64(buckets), slots: make([]atomic.Pointer[cacheEntry], buckets*ways)}
 }
 
+// hash hashes token's last cacheHashed bytes, keyed by the cache's random keys.
 func (vc *verifiedCache) hash(token string) uint64 {
-	return maphash.String(vc.seed, token[max(0, len(token)-cacheHashed):])
+	if len(token) < cacheHashed {
+		return maphash.String(vc.seed, token)
+	}
+	t := unsafeBytes(token[len(token)-cacheHashed:])
+	h := (binary.LittleEndian.Uint64(t) ^ vc.k0) * 0x9e3779b97f4a7c15
+	h = (h ^ h>>32 ^ binary.LittleEndian.Uint64(t[8:]) ^ vc.k1) * 0xbf58476d1ce4e5b9
+	return h ^ h>>29
 }
 
 // bucket returns the slots token's hash h may live in.

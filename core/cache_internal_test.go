@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,10 +11,17 @@ import (
 )
 
 func TestVerifiedCacheBounded(t *testing.T) {
-	for _, max := range []int{1, 3, 4, 100, 4096} {
+	for _, tc := range []struct {
+		max  int
+		long bool // tokens of cacheHashed bytes and more, whose last 16 differ only in digits
+	}{{1, false}, {3, false}, {4, false}, {100, false}, {4096, false}, {4, true}, {100, true}, {4096, true}} {
+		max := tc.max
 		vc := newVerifiedCache(max)
 		for i := 0; i < 4*max+100; i++ {
 			token := "token-" + strconv.Itoa(i)
+			if tc.long {
+				token = fmt.Sprintf("header.payload.%016d", i)
+			}
 			vc.put(token, &Claims{Subject: token}, time.Time{})
 			if e := vc.get(token); e == nil || e.claims.Subject != token {
 				t.Fatalf("max %d: token %d not found right after put: %+v", max, i, e)

@@ -22,8 +22,9 @@
 #   -f  frameworks (default: all six)
 #   -m  M, requests of the shorter run (default 2000)
 #   -r  R, runs of each count, the least kept (default 1). End to end, how often the server's
-#       goroutines park and wake depends on timing, and a run can count several hundred
-#       instructions per request more than another; the least of 3 repeats within about 200.
+#       goroutines park and wake depends on timing (and so on the machine's load), and single
+#       runs of one cell counted up to ~1,900 instructions per request apart on Fiber; the least
+#       of 3 runs still moved by ~400 there on a loaded machine (by 10 on Gin).
 #   -e  end to end only; -i  in process only (default: both)
 #   -n  no peers: bare and jwtexp only
 # It exits non-zero if a build, a server, a client or a count fails (any answer other than 204

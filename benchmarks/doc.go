@@ -14,6 +14,9 @@
 // cell after another; BenchmarkEndToEndPaired runs all of a framework's servers at once in
 // interleaved rounds, with bare-again (the bare route on a second server: the harness's own
 // error) and the reference middlewares ref-copy and ref-spin (see e2e_reference_test.go).
+// callgrind.sh counts instructions instead of timing: each server (BenchmarkE2EServer) under
+// valgrind's callgrind, driven by a client process (BenchmarkE2EClient), and the
+// BenchmarkMiddleware cells in process.
 // See BENCHMARKS.md at the repository root for the results and what each implementation checks.
 //
 // This is a separate module so that the peers never enter the library's go.mod.

@@ -103,6 +103,14 @@ var (
 	// closed: the request is refused, never accepted. HTTP 503. The store's error is in the chain.
 	ErrStoreUnavailable = errors.New("jwtexp: store unavailable")
 
+	// ErrKeysUnavailable: the keys of a trusted issuer cannot be had - its key set expired and
+	// could not be fetched again for longer than the key source keeps the last good set, or its
+	// discovery failed. The Manager fails closed: the token is refused, never accepted, with HTTP
+	// 503 temporarily_unavailable and Retry-After (not 401: the token may well be good, the client
+	// should retry it rather than drop it). A KeySource or IssuerResolver returns an error
+	// wrapping it; the source's error is in the chain.
+	ErrKeysUnavailable = errors.New("jwtexp: issuer keys unavailable")
+
 	// ErrIssuedUnderCutOff: Issue refused to start a session because the store reports a cut-off
 	// that covers the current second - a data loss it has just found (a Redis restarted without
 	// its data) refuses every token issued up to and including the second it was found in, since
@@ -244,6 +252,10 @@ var (
 	errExpMissing     = newTokenError(ErrExpMissing, "missing exp claim", jwt.ErrTokenRequiredClaimMissing)
 	errIssuer         = newTokenError(ErrIssuer, "invalid issuer", jwt.ErrTokenInvalidIssuer)
 	errAudience       = newTokenError(ErrAudience, "invalid audience", jwt.ErrTokenInvalidAudience)
+	// errUntrustedIssuer: an iss that is neither a trusted issuer nor one the resolver accepts.
+	errUntrustedIssuer = newTokenError(ErrIssuer, "untrusted issuer", jwt.ErrTokenInvalidIssuer)
+	// errNotATJWT: a trusted issuer in RFC 9068 mode sent a token whose typ is not at+jwt.
+	errNotATJWT       = newTokenError(ErrTokenType, "not an access token (typ at+jwt required)", jwt.ErrTokenInvalidClaims)
 	errLifetime       = newTokenError(ErrLifetime, "token lifetime too long", jwt.ErrTokenInvalidClaims)
 	errTypeRefresh    = newTokenError(ErrTokenType, "refresh token used as access token", jwt.ErrTokenInvalidClaims)
 	errTypeAccess     = newTokenError(ErrTokenType, "not a refresh token", jwt.ErrTokenInvalidClaims)
@@ -358,6 +370,8 @@ var errorTable = [...]errorRow{
 	{kind: ErrRequestCanceled, code: "request_canceled", desc: "request canceled",
 		status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
 	{kind: ErrStoreUnavailable, code: "store_unavailable", desc: "service temporarily unavailable",
+		status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
+	{kind: ErrKeysUnavailable, code: "keys_unavailable", desc: "service temporarily unavailable",
 		status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
 	{kind: ErrIssuedUnderCutOff, code: "cut_off_second", desc: "service temporarily unavailable",
 		status: 503, oauth: "temporarily_unavailable", bare: true},

@@ -96,6 +96,9 @@ func (h *HTTP) Problem(err error) Response {
 	}
 	if row.challenge != noChallenge {
 		r.WWWAuthenticate = `Bearer realm="` + m.cfg.realm + `"`
+		if m.cfg.resourceMetadata != "" { // RFC 9728 §5.1
+			r.WWWAuthenticate += `, resource_metadata="` + m.cfg.resourceMetadata + `"`
+		}
 		// RFC 6750 §3.1: no error code when the request had no credential; a refused refresh
 		// grant is not a bearer-token error either (bareChallenge).
 		if row.challenge == fullChallenge {

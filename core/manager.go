@@ -29,6 +29,7 @@ type Manager struct {
 	ringDone    chan struct{}           // closed when the loop has returned
 	closeOnce   sync.Once
 	conns       connRegistry // bound connections (connections.go)
+	issuers     *issuerSet   // WithTrustedIssuers, WithIssuerResolver (issuers.go); nil: one issuer
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
@@ -67,7 +68,18 @@ func New(opts ...Option) (*Manager, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newManager(c, access, refresh), nil
+		var issuers *issuerSet
+		if c.trustedIssuers() {
+			if issuers, err = newIssuerSet(&c); err != nil {
+				return nil, err
+			}
+		}
+		m := newManager(c, access, refresh)
+		if issuers != nil {
+			issuers.base = &m.cfg
+			m.issuers = issuers
+		}
+		return m, nil
 	}
 	access, err := newKeySet("access", *c.accessKey, c.accessOlder)
 	if err != nil {

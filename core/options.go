@@ -71,7 +71,10 @@ type Option func(*config) error
 type config struct {
 	accessKey, refreshKey     *Key
 	accessOlder, refreshOlder []Key
-	keySource                 KeySource // WithKeySource: verification-only mode
+	keySource                 KeySource       // WithKeySource: verification-only mode
+	trusted                   []TrustedIssuer // WithTrustedIssuers: verification-only mode, several issuers
+	resolver                  IssuerResolver  // WithIssuerResolver
+	resourceMetadata          string          // WithResourceMetadata: RFC 9728 metadata URL for challenges
 	issuer, audience          string
 	noAudience                bool
 	accessTTL, refreshTTL     time.Duration
@@ -178,6 +181,39 @@ func WithKeySource(src KeySource) Option {
 			return configError("WithKeySource: source is nil")
 		}
 		c.keySource = src
+		return nil
+	}
+}
+
+// WithTrustedIssuers makes the Manager a verification-only resource server for access tokens of
+// the identity providers listed, each with its own keys, algorithms, audiences, leeway and
+// lifetime cap (see TrustedIssuer; core/jwks builds one from an issuer URL by OpenID Connect
+// Discovery). The token's iss, read before anything is verified, only selects the issuer whose
+// keys and rules the token must then pass; a token naming an issuer not listed (nor known to
+// WithIssuerResolver) is refused with ErrIssuer, without any network call. A token of one issuer
+// signed with another's key fails its signature. WithAudience, when given, is the audience of the
+// issuers that set none; WithIssuer, WithKeySource, WithHMAC, WithAccessKeys and WithRefreshKeys
+// cannot be combined with it. May be given with WithIssuerResolver: the list is looked at first.
+func WithTrustedIssuers(issuers ...TrustedIssuer) Option {
+	return func(c *config) error {
+		if len(issuers) == 0 {
+			return configError("WithTrustedIssuers: no issuer given")
+		}
+		c.trusted = append(c.trusted, issuers...)
+		return nil
+	}
+}
+
+// WithIssuerResolver is WithTrustedIssuers for issuers known only when their first token comes
+// (a tenant per issuer): r is asked for the TrustedIssuer of a token's iss that the static list
+// does not hold, and must refuse an issuer it does not trust without any network call (see
+// IssuerResolver). The Manager keeps at most MaxResolvedIssuers of its answers.
+func WithIssuerResolver(r IssuerResolver) Option {
+	return func(c *config) error {
+		if r == nil {
+			return configError("WithIssuerResolver: resolver is nil")
+		}
+		c.resolver = r
 		return nil
 	}
 }
@@ -623,16 +659,18 @@ func WithSubjectInLogs() Option {
 // validate checks the combination of options, after all of them ran.
 func (c *config) validate() error {
 	var errs []error
-	if c.accessKey == nil && c.keySource == nil && c.ring.period == 0 {
+	if c.trustedIssuers() {
+		errs = append(errs, c.validateTrusted()...)
+	} else if c.accessKey == nil && c.keySource == nil && c.ring.period == 0 {
 		errs = append(errs, configError("no access token key: use WithHMAC, WithAccessKeys or WithKeyRotation"))
 	}
 	if c.refreshKey == nil && !c.verificationOnly() && c.ring.period == 0 {
 		errs = append(errs, configError("no refresh token key: use WithHMAC or WithRefreshKeys"))
 	}
-	if c.issuer == "" {
+	if c.issuer == "" && !c.trustedIssuers() {
 		errs = append(errs, configError("no issuer: use WithIssuer (RFC 8725 §3.8)"))
 	}
-	if c.audience == "" && !c.noAudience {
+	if c.audience == "" && !c.noAudience && !c.trustedIssuers() {
 		errs = append(errs, configError("no audience: use WithAudience (RFC 8725 §3.9), or WithoutAudience"))
 	}
 	if c.refreshTTL < c.accessTTL {
@@ -654,6 +692,24 @@ func (c *config) validate() error {
 	errs = append(errs, c.validateSessions()...)
 	errs = append(errs, c.validateKeyRing()...)
 	return errors.Join(errs...)
+}
+
+// trustedIssuers reports whether WithTrustedIssuers or WithIssuerResolver was given.
+func (c *config) trustedIssuers() bool { return len(c.trusted) > 0 || c.resolver != nil }
+
+// validateTrusted checks the options that cannot go with trusted issuers (each issuer's own
+// settings are checked as its verifier is built).
+func (c *config) validateTrusted() []error {
+	if c.accessKey != nil || c.refreshKey != nil || c.keySource != nil || c.ring.period > 0 {
+		return []error{configError("WithTrustedIssuers and WithIssuerResolver verify tokens of identity providers: drop WithHMAC, WithAccessKeys, WithRefreshKeys, WithKeySource and WithKeyRotation")}
+	}
+	if c.issuer != "" {
+		return []error{configError("WithTrustedIssuers and WithIssuerResolver name the issuers: drop WithIssuer")}
+	}
+	if c.noAudience {
+		return []error{configError("trusted issuers need audiences (RFC 8725 §3.9): drop WithoutAudience, set TrustedIssuer.Audiences or WithAudience")}
+	}
+	return nil
 }
 
 // validateSessions checks the session options against the rest of the configuration.

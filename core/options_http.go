@@ -37,6 +37,22 @@ func (c *config) validateCookie() []error {
 	return nil
 }
 
+// WithResourceMetadata adds resource_metadata="<metadataURL>" to every WWW-Authenticate
+// challenge (RFC 9728 §5.1), so a client refused with 401 finds the resource's metadata and from
+// it the authorization servers to get a token from (an MCP client does exactly this). metadataURL
+// is where ProtectedResourceMetadata.Handler is served, usually ResourceMetadataURL(resource).
+// It must be an absolute http(s) URL without quotes, backslashes or line breaks.
+func WithResourceMetadata(metadataURL string) Option {
+	return func(c *config) error {
+		u, err := url.Parse(metadataURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || strings.ContainsAny(metadataURL, "\"\\\r\n ") {
+			return configError("WithResourceMetadata: %q must be an absolute https URL without quotes, backslashes or spaces", metadataURL)
+		}
+		c.resourceMetadata = metadataURL
+		return nil
+	}
+}
+
 // WithRealm sets the realm of WWW-Authenticate challenges (RFC 6750 §3). Default: "jwtexp".
 func WithRealm(realm string) Option {
 	return func(c *config) error {

@@ -207,6 +207,8 @@ func (m *Manager) verifyInto(ctx context.Context, token string, hit *cacheEntry,
 	switch now := m.cfg.now(); {
 	case hit != nil:
 		c, err = m.fromCache(hit, now, dst)
+	case m.issuers != nil: // several issuers (issuers.go)
+		c, err = m.parseTrusted(ctx, token, now, dst)
 	case m.cache != nil:
 		c, err = m.verifyCached(token, now, dst)
 	default:

@@ -70,6 +70,12 @@ type options struct {
 	onError         func(ctx context.Context, err error)
 	insecureHTTP    bool
 	hook            core.Hook
+	// The expiring key set (keyset.go), discovery and the resolver (discovery.go).
+	now                    func() time.Time
+	minAge, maxAge, defAge time.Duration
+	staleFor               time.Duration
+	maxKeys                int
+	maxIssuers             int
 }
 
 // WithHTTPClient sets the HTTP client that fetches the key set. Default: http.DefaultClient.

@@ -153,6 +153,11 @@ func StartHydra(tb testing.TB, o HydraOptions) *Hydra {
 		go func() { _ = cmd.Wait(); close(h.exited) }()
 		tb.Cleanup(h.Stop)
 		if lastErr = h.waitReady(30 * time.Second); lastErr == nil {
+			// Hydra would make RSA 4096 signing keys on first use, which takes many seconds on a
+			// loaded machine: give it P-256 keys first. Every instance has the same kids, so a
+			// verifier that mixed up the issuers' key sets would be caught.
+			h.addKey("hydra.openid.id-token", HydraIDTokenKID)
+			h.addKey("hydra.jwt.access-token", HydraAccessKID)
 			h.createClient()
 			return h
 		}
@@ -211,7 +216,7 @@ func (h *Hydra) do(method, url string, body any, want int) []byte {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, method, url, rd)
 	req.Header.Set("Content-Type", "application/json")
@@ -256,10 +261,21 @@ func (h *Hydra) Token(scope, audience string) string {
 	return tr.AccessToken
 }
 
-// RotateKey adds a new signing key with ID kid to the set that signs access tokens; Hydra signs
-// the next tokens with it.
+// The key IDs of the ES256 keys every Hydra of StartHydra signs with.
+const (
+	HydraAccessKID  = "access-1"
+	HydraIDTokenKID = "id-1"
+)
+
+func (h *Hydra) addKey(set, kid string) {
+	h.tb.Helper()
+	h.do(http.MethodPost, h.Admin+"/admin/keys/"+set,
+		map[string]string{"alg": "ES256", "use": "sig", "kid": kid}, http.StatusCreated)
+}
+
+// RotateKey adds a new ES256 signing key with ID kid to the set that signs access tokens;
+// Hydra signs the next tokens with it.
 func (h *Hydra) RotateKey(kid string) {
 	h.tb.Helper()
-	h.do(http.MethodPost, h.Admin+"/admin/keys/hydra.jwt.access-token",
-		map[string]string{"alg": "RS256", "use": "sig", "kid": kid}, http.StatusCreated)
+	h.addKey("hydra.jwt.access-token", kid)
 }

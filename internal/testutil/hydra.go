@@ -53,7 +53,7 @@ const (
 )
 
 // HydraAudiences are the audiences the client may ask for.
-var HydraAudiences = []string{"api", "https://api.example/"}
+var HydraAudiences = []string{"api", "https://api.example/", "https://api.example/mcp"}
 
 // HydraOptions change what StartHydra runs.
 type HydraOptions struct {

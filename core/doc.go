@@ -86,6 +86,20 @@
 // is a public key (Key.Public) without refresh keys, or when it is built WithKeySource, for
 // example with core/jwks trusting another issuer's JWKS URL (RFC 7517, RFC 7518 §6, RFC 8037).
 //
+// # Tokens from identity providers
+//
+// WithTrustedIssuers makes a Manager accept the access tokens of several identity providers,
+// each a TrustedIssuer with its own keys, algorithms, audiences (any of a list), leeway, lifetime
+// cap and, optionally, the RFC 9068 rule that its access tokens say typ at+jwt;
+// WithIssuerResolver adds issuers known only when their first token comes (a tenant per issuer),
+// at most MaxResolvedIssuers of them kept. The token's iss, read before anything is verified,
+// only picks whose keys and rules the token must pass: an issuer nobody trusts is refused with
+// ErrIssuer and no network call. Package core/jwks finds an issuer's keys from its URL (OpenID
+// Connect Discovery, RFC 8414) and keeps them as their Cache-Control says; a provider down for
+// longer than its key set may be kept fails closed with ErrKeysUnavailable (503).
+// ProtectedResourceMetadata serves RFC 9728 metadata, and WithResourceMetadata points every
+// challenge to it.
+//
 // # Key rotation
 //
 // WithKeyRotation(alg, period) makes the Manager create, rotate and retire its signing keys by
@@ -201,7 +215,8 @@
 //     http_serve.go holds the Serve* handlers, and http_adapter.go the type HTTP that
 //     Manager.HTTP returns to adapters (AuthenticateContext).
 //   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
-//     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set, the key
+//     keysource.go (keys of another issuer), issuers.go (several issuers: selection by the
+//     unverified iss, the resolver's bounded cache), http_resource.go (RFC 9728), publish.go (our public keys as a JWK Set, the key
 //     ring's included), claims.go and scope.go (claims), verify.go (verification, calling the
 //     verified-token cache of cache.go), issue.go (minting, size limits), refresh.go (rotation,
 //     the refresh hook), revoke.go, sessions.go, authorize.go, events.go, context.go.

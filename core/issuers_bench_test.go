@@ -51,4 +51,20 @@ func BenchmarkTrustedIssuers(b *testing.B) {
 			run(b, m, list[n-1].Issuer)
 		})
 	}
+	// Refusing a token of an issuer nobody trusts: the selection alone, no key, no signature.
+	b.Run("untrusted", func(b *testing.B) {
+		m, err := core.New(core.WithTrustedIssuers(core.TrustedIssuer{Issuer: "https://idp.example/", Keys: src}),
+			core.WithAudience("api"), core.WithClock(clock.Now), core.WithLogger(nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer m.Close()
+		tok := testutil.Mint(b, jwt.SigningMethodES256, k.p256, issuerClaims("https://evil.example/", t0, nil), map[string]any{"kid": "k"})
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := m.Verify(ctx, tok); err == nil {
+				b.Fatal("accepted")
+			}
+		}
+	})
 }

@@ -26,6 +26,16 @@
 // on its first token. A refresh that fails keeps the cached keys, so tokens of known keys keep
 // verifying while the issuer is down; an unknown kid then fails closed. A successful refresh
 // replaces the whole set, so a key the issuer withdrew stops verifying.
+//
+// # Identity providers
+//
+// For access tokens of identity providers, Discover finds an issuer's key set from its issuer URL
+// (OpenID Connect Discovery, RFC 8414) at start, as a KeySet: a key set of its own (no keyfunc)
+// whose lifetime follows the provider's Cache-Control, which keeps the last good keys for a
+// bounded time while the provider is down and then fails closed (core.ErrKeysUnavailable, 503).
+// Provider.TrustedIssuer feeds core.WithTrustedIssuers; Resolver discovers issuers lazily, on
+// their first token, for core.WithIssuerResolver. Discovery at start is the default because a
+// service that cannot verify any token should not start: Discover returns the error to say so.
 package jwks
 
 import (

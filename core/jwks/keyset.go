@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"strconv"
@@ -46,6 +47,9 @@ const (
 // WithClock sets the clock the key set's lifetime is read with (tests drive it). Default:
 // time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// (WithRefreshErrorHandler applies to KeySet too: it replaces the default, a Warn line with
+// slog.Default() for every failed fetch.)
 
 // WithKeySetAge bounds the lifetime a response's Cache-Control max-age gives the key set (RFC
 // 9111 §5.2.2.1): a shorter one is raised to min, a longer one cut to max; a response without
@@ -243,6 +247,8 @@ func (s *KeySet) fetch(ctx context.Context) error {
 		s.event(ctx, now, reason, err)
 		if s.o.onError != nil {
 			s.o.onError(ctx, err)
+		} else {
+			slog.Default().WarnContext(ctx, "jwks: "+reason, "url", s.url, "error", err)
 		}
 		return err
 	}

@@ -114,11 +114,14 @@ func lastLines(s string, n int) string {
 }
 
 // StartHydra starts Hydra on two free loopback ports, waits until it is ready, creates the
-// client and registers a cleanup that stops it by PID. Without a Hydra binary (see HydraEnv;
+// client and registers a cleanup that stops it by PID. With -short the test is skipped. Without a Hydra binary (see HydraEnv;
 // building it needs the Go toolchain and the module proxy) the test is skipped, unless
 // JWTEXP_REQUIRE_IDP is 1, in which case it fails.
 func StartHydra(tb testing.TB, o HydraOptions) *Hydra {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: no identity provider (Hydra) is started")
+	}
 	bin, err := hydraBinary()
 	if err != nil {
 		Missing(tb, RequireIDPEnv, "Ory Hydra %s not available: %v", HydraVersion, err)

@@ -109,7 +109,8 @@ func WithUnknownKIDRefresh(every time.Duration) Option {
 }
 
 // WithRefreshErrorHandler is called with every failed fetch (the cached keys stay in use).
-// Default: log at Error level with slog.Default().
+// Default: log with slog.Default(), at Error level for a Source, at Warn level for a KeySet
+// (whose events say whether the last good keys are still in use).
 func WithRefreshErrorHandler(h func(ctx context.Context, err error)) Option {
 	return func(o *options) { o.onError = h }
 }

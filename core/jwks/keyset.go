@@ -48,9 +48,6 @@ const (
 // time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// (WithRefreshErrorHandler applies to KeySet too: it replaces the default, a Warn line with
-// slog.Default() for every failed fetch.)
-
 // WithKeySetAge bounds the lifetime a response's Cache-Control max-age gives the key set (RFC
 // 9111 §5.2.2.1): a shorter one is raised to min, a longer one cut to max; a response without
 // max-age lives def, clipped the same way. The set is fetched again in the background once three

@@ -15,7 +15,8 @@ import (
 )
 
 // Metadata is what this package reads of an issuer's discovery document (OpenID Connect
-// Discovery 1.0 §3, RFC 8414 §2).
+// Discovery 1.0 §3, RFC 8414 §2): the issuer identifier, the URL of its JWK Set, its endpoints
+// and the scopes it supports.
 type Metadata struct {
 	Issuer                string   `json:"issuer"`
 	JWKSURI               string   `json:"jwks_uri"`
@@ -26,8 +27,10 @@ type Metadata struct {
 
 // Provider is an identity provider found by Discover: its metadata and its expiring key set.
 type Provider struct {
+	// Metadata is the discovery document, its issuer exactly the one Discover was given.
 	Metadata Metadata
-	Keys     *KeySet
+	// Keys is the provider's key set, from the document's jwks_uri.
+	Keys *KeySet
 }
 
 // TrustedIssuer is the provider as a core.TrustedIssuer, for core.WithTrustedIssuers: its

@@ -246,8 +246,10 @@ func (m *Manager) parseTrusted(ctx context.Context, token string, now time.Time,
 	}
 	// A key source that cannot answer (its provider down past the time it keeps the last keys)
 	// is a 503, not a bad token; parseKey's own lookup then finds the key in the source's cache.
-	if _, _, err := v.keys.VerificationKey(ctx, h.kid); err != nil && errors.Is(err, ErrKeysUnavailable) {
-		return nil, keysUnavailable(err)
+	if h.hasKID && h.kid != "" {
+		if _, _, err := v.keys.VerificationKey(ctx, h.kid); err != nil && errors.Is(err, ErrKeysUnavailable) {
+			return nil, keysUnavailable(err)
+		}
 	}
 	c, k, err := v.m.parseKey(token, kindAccess, now, 0, dst)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -308,5 +309,55 @@ func TestResourceMetadata(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("POST: %d; want 405", resp.StatusCode)
+	}
+}
+
+// Provider claim shapes through the claims predicates, as the README shows them: Auth0's
+// permissions array, Keycloak's realm_access.roles.
+func TestProviderClaimShapes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	k := testKeys()
+	src := &fakeSource{keys: map[string]fakeKey{"a1": {k.rsa.Public(), ""}}}
+	m, err := core.New(core.WithTrustedIssuers(core.TrustedIssuer{Issuer: issA, Keys: src}),
+		core.WithAudience("api"), core.WithClock(testutil.NewClock(t0).Now), core.WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	type Auth0 struct {
+		Permissions []string `json:"permissions"`
+	}
+	type Keycloak struct {
+		RealmAccess struct {
+			Roles []string `json:"roles"`
+		} `json:"realm_access"`
+	}
+	canOrder, _ := core.RequireClaims(func(c Auth0) bool { return slices.Contains(c.Permissions, "create:orders") })
+	isAdmin, _ := core.RequireClaims(func(c Keycloak) bool { return slices.Contains(c.RealmAccess.Roles, "admin") })
+	for _, tc := range []struct {
+		name   string
+		claims jwt.MapClaims
+		req    *core.Requirement
+		ok     bool
+	}{
+		{"permission present", jwt.MapClaims{"permissions": []string{"read:orders", "create:orders"}}, canOrder, true},
+		{"permission absent", jwt.MapClaims{"permissions": []string{"read:orders"}}, canOrder, false},
+		{"no permissions", nil, canOrder, false},
+		{"realm role present", jwt.MapClaims{"realm_access": map[string]any{"roles": []string{"user", "admin"}}}, isAdmin, true},
+		{"realm role absent", jwt.MapClaims{"realm_access": map[string]any{"roles": []string{"user"}}}, isAdmin, false},
+		{"client role is no realm role", jwt.MapClaims{"resource_access": map[string]any{"api": map[string]any{"roles": []string{"admin"}}}}, isAdmin, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := testutil.Mint(t, jwt.SigningMethodRS256, k.rsa, issuerClaims(issA, t0, tc.claims), map[string]any{"kid": "a1"})
+			c, err := m.Verify(ctx, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = m.Authorize(ctx, c, tc.req)
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, core.ErrInsufficientScope)) {
+				t.Fatalf("Authorize: %v; want ok=%v (else ErrInsufficientScope)", err, tc.ok)
+			}
+		})
 	}
 }

@@ -361,3 +361,44 @@ func TestProviderClaimShapes(t *testing.T) {
 		})
 	}
 }
+
+// FuzzTrustedIssuers: arbitrary tokens never panic in the trusted-issuer path (the unverified
+// iss read before anything is verified), and nothing is accepted but what one of the two issuers
+// signed: the signing input of an accepted token is one of the seeds'.
+func FuzzTrustedIssuers(f *testing.F) {
+	k := testKeys()
+	clock := testutil.NewClock(t0)
+	srcA := &fakeSource{keys: map[string]fakeKey{"a1": {k.p256.Public(), "ES256"}}}
+	srcB := &fakeSource{keys: map[string]fakeKey{"b1": {k.ed.Public(), ""}}}
+	m, err := core.New(core.WithTrustedIssuers(core.TrustedIssuer{Issuer: issA, Keys: srcA},
+		core.TrustedIssuer{Issuer: issB, Keys: srcB, RequireATJWT: true, Audiences: []string{"api", "other"}}),
+		core.WithAudience("api"), core.WithClock(clock.Now), core.WithLogger(nil))
+	if err != nil {
+		f.Fatal(err)
+	}
+	signed := map[string]bool{}
+	seed := func(tok string) {
+		signed[tok[:strings.LastIndexByte(tok, '.')]] = true
+		f.Add(tok)
+	}
+	seed(testutil.Mint(f, jwt.SigningMethodES256, k.p256, issuerClaims(issA, t0, nil), map[string]any{"kid": "a1"}))
+	seed(testutil.Mint(f, jwt.SigningMethodEdDSA, k.ed, issuerClaims(issB, t0, nil), map[string]any{"kid": "b1", "typ": "at+jwt"}))
+	seed(testutil.Mint(f, jwt.SigningMethodEdDSA, k.ed, issuerClaims(issA, t0, nil), map[string]any{"kid": "b1"}))
+	f.Add(testutil.Unsigned(`{"alg":"none","kid":"a1"}`, `{"iss":"`+issA+`","exp":1}`))
+	f.Add("e30.e30.e30")
+	f.Fuzz(func(t *testing.T, tok string) {
+		c, err := m.Verify(context.Background(), tok)
+		if err == nil {
+			if !signed[tok[:strings.LastIndexByte(tok, '.')]] || (c.Issuer != issA && c.Issuer != issB) {
+				t.Fatalf("accepted a token no issuer signed: %q -> %+v", tok, c)
+			}
+			return
+		}
+		if c != nil {
+			t.Fatalf("claims returned with error %v", err)
+		}
+		if r := m.HTTP().Problem(err); r.Status != 401 {
+			t.Fatalf("status %d for %v", r.Status, err)
+		}
+	})
+}

@@ -18,7 +18,8 @@
 //	JWT_REQUIRE_AT_JWT      1: accept only RFC 9068 access tokens (typ at+jwt)
 //
 // Routes: GET /api/me -> {"iss","sub","aud","scope"}; GET /api/admin, the same for tokens with the
-// scope "admin"; GET /.well-known/oauth-protected-resource (RFC 9728) when JWT_RESOURCE is set.
+// scope "admin"; GET /.well-known/oauth-protected-resource (RFC 9728) when JWT_RESOURCE is set
+// (followed by the resource's path when it has one: RFC 9728 §3.1).
 // Issuer URLs must be https, except on loopback (http://127.0.0.1:..., http://localhost:...).
 //
 // To start a project from it, copy main.go into a new directory, then

@@ -438,3 +438,50 @@ func TestUntrustedIssuerNoRequest(t *testing.T) {
 		t.Fatalf("requests: %d to the untrusted URL, %d to the trusted provider; want none", n, m)
 	}
 }
+
+// The Resolver keeps at most WithMaxIssuers providers: one dropped is discovered again.
+func TestResolverBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := testutil.NewClock(time.Now())
+	var ps []*provider
+	for range 3 {
+		p := newProvider(t, nil)
+		m := signer(t, clock, p.issuerOf(), core.Key{ID: "k1", Private: keys().k1})
+		p.set(func(p *provider) { p.jwks = m.JWKS() })
+		ps = append(ps, p)
+	}
+	r, err := jwks.NewResolver(func(string) bool { return true }, core.TrustedIssuer{}, jwks.WithMaxIssuers(2), jwks.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if _, err := r.ResolveIssuer(ctx, p.issuerOf()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := func() (n int64) {
+		for _, p := range ps {
+			n += p.hits.Load()
+		}
+		return n
+	}
+	if n := total(); n != 6 {
+		t.Fatalf("%d requests for three issuers; want 6 (discovery and key set each)", n)
+	}
+	// The last one resolved is kept; with room for two, one of the first two was dropped.
+	if _, err := r.ResolveIssuer(ctx, ps[2].issuerOf()); err != nil || total() != 6 {
+		t.Fatalf("the latest issuer again: %v, %d requests; want it kept (6)", err, total())
+	}
+	for _, p := range ps[:2] {
+		if _, err := r.ResolveIssuer(ctx, p.issuerOf()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := total(); n < 8 {
+		t.Fatalf("%d requests after asking for the first two again with room for two; want at least 8 (one was dropped and discovered again)", n)
+	}
+	if _, err := jwks.NewResolver(func(string) bool { return true }, core.TrustedIssuer{}, jwks.WithMaxIssuers(-1)); !errors.Is(err, core.ErrInvalidConfig) {
+		t.Fatalf("WithMaxIssuers(-1): %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -119,6 +120,15 @@ var (
 	// succeeds. It is no store failure: the circuit breaker does not count it.
 	ErrIssuedUnderCutOff = errors.New("jwtexp: tokens issued now would fall under a cut-off; retry in a second")
 
+	// ErrSessionChurn: Issue refused to start a session because so many of the subject's sessions
+	// ended recently (by the session limit, logouts, reuse, "end my other sessions") that the
+	// store keeps the most revocation marks it will keep for one subject
+	// (WithSessionChurnLimit). Each ended session's mark lives one access-token lifetime, so
+	// without this bound one holder of a password could grow the store with every login. No
+	// session is recorded: HTTP 429 with Retry-After, the time until the oldest marks expire
+	// (SessionChurnError carries it). It is no store failure.
+	ErrSessionChurn = errors.New("jwtexp: too many sessions of this subject ended recently; retry later")
+
 	// ErrSubjectEmpty is returned by Issue for an empty subject. It matches ErrClaims.
 	ErrSubjectEmpty = &subError{msg: "jwtexp: subject is empty", parent: ErrClaims}
 
@@ -181,6 +191,19 @@ type LoginRepeatedError struct {
 func (e *LoginRepeatedError) Error() string {
 	return "jwtexp: login repeated with its Idempotency-Key: the session of the first attempt"
 }
+
+// SessionChurnError is what Store.CreateFamily returns when the subject has ended
+// SessionLimit.MaxEnded sessions within the current window: nothing was written, and no new
+// session of the subject is started before RetryAt, when the window's count expires. It matches
+// ErrSessionChurn.
+type SessionChurnError struct {
+	RetryAt time.Time
+}
+
+func (e *SessionChurnError) Error() string { return ErrSessionChurn.Error() }
+
+// Unwrap returns ErrSessionChurn.
+func (e *SessionChurnError) Unwrap() error { return ErrSessionChurn }
 
 // subError is a sentinel that also matches a broader sentinel.
 type subError struct {
@@ -375,6 +398,8 @@ var errorTable = [...]errorRow{
 		status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
 	{kind: ErrIssuedUnderCutOff, code: "cut_off_second", desc: "service temporarily unavailable",
 		status: 503, oauth: "temporarily_unavailable", bare: true},
+	{kind: ErrSessionChurn, code: "session_churn", desc: "too many sessions ended recently",
+		status: 429, oauth: "temporarily_unavailable", bare: true},
 	{kind: ErrInvalidCredentials, code: "invalid_credentials", desc: "invalid username or password",
 		status: 401, oauth: "invalid_grant", bare: true, challenge: bareChallenge},
 	{kind: ErrInvalidGrant, desc: "invalid refresh token",
@@ -575,6 +600,7 @@ func isTokenError(err error) bool {
 //     refreshes on every Unauthenticated would take a refused refresh for one more expired
 //     access token and refresh again, forever;
 //   - the store failed (503): 14 Unavailable; the caller went away first: 1 Canceled;
+//   - a login refused for the subject's session churn (429): 8 ResourceExhausted;
 //   - ErrSessionNotFound: 5 NotFound; ErrVerificationOnly, ErrSessionsNotRecorded:
 //     12 Unimplemented; anything else: 13 Internal "internal error".
 func RPCStatus(err error) (code uint32, message string) {
@@ -594,6 +620,8 @@ func RPCStatus(err error) (code uint32, message string) {
 		code = 12
 	case row.status == 503:
 		code = 14
+	case row.status == 429:
+		code = 8
 	default:
 		return 13, rowInternal.desc
 	}

@@ -238,6 +238,7 @@ func TestReasonCode(t *testing.T) {
 		{core.ErrReauthRefused, "reauth_refused"},
 		{fmt.Errorf("create family: %w", core.ErrIssuedUnderCutOff), "cut_off_second"},
 		{fmt.Errorf("jwks: %w", core.ErrKeysUnavailable), "keys_unavailable"},
+		{&core.SessionChurnError{}, "session_churn"},
 	} {
 		if got := core.ReasonCode(tc.err); got != tc.want {
 			t.Errorf("ReasonCode(%v) = %q, want %q", tc.err, got, tc.want)
@@ -245,8 +246,8 @@ func TestReasonCode(t *testing.T) {
 	}
 	_ = p2
 	codes := core.ReasonCodes()
-	if n := len(codes); n != 23 {
-		t.Errorf("ReasonCodes: %d codes, want 23", n)
+	if n := len(codes); n != 24 {
+		t.Errorf("ReasonCodes: %d codes, want 24", n)
 	}
 	seen := map[string]bool{}
 	for _, c := range codes {

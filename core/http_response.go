@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -14,7 +15,7 @@ type Response struct {
 	WWWAuthenticate string   // empty: no challenge
 	CacheControl    string   // "no-store" on token responses and errors
 	SetCookie       []string // complete Set-Cookie header values
-	RetryAfter      string   // Retry-After in seconds (RFC 9110 §10.2.3) on 503; empty: none
+	RetryAfter      string   // Retry-After in seconds (RFC 9110 §10.2.3) on 503 and 429; empty: none
 	Body            []byte   // JSON, or nil for 204
 }
 
@@ -70,6 +71,8 @@ func (r Response) SetControlHeaders(h http.Header) {
 //   - ErrStoreUnavailable, ErrIssuedUnderCutOff, and ErrRequestCanceled (the client went away
 //     while the store was asked): 503 temporarily_unavailable with Retry-After (the breaker's
 //     cooldown, at least 1 s), never an accept;
+//   - ErrSessionChurn (a login refused, WithSessionChurnLimit): 429 temporarily_unavailable with
+//     Retry-After, the seconds until SessionChurnError.RetryAt (RFC 6585 §4);
 //   - ErrVerificationOnly (Issue or Refresh of a verification-only Manager): 501 not_implemented;
 //   - ErrSessionNotFound: 404 not_found; ErrSessionsNotRecorded: 501 not_implemented;
 //   - every other token error: 401 invalid_token with the short reason as error_description;
@@ -88,7 +91,7 @@ func (h *HTTP) Problem(err error) Response {
 	r, ok := m.problems[key]
 	m.problemsMu.RUnlock()
 	if ok {
-		return r
+		return withRetryAt(m, r, err)
 	}
 	r = Response{Status: status, CacheControl: "no-store", Body: errorBody(code, desc)}
 	if status == http.StatusServiceUnavailable {
@@ -117,6 +120,23 @@ func (h *HTTP) Problem(err error) Response {
 		m.problems[key] = r
 	}
 	m.problemsMu.Unlock()
+	return withRetryAt(m, r, err)
+}
+
+// withRetryAt gives a 429 the Retry-After of its SessionChurnError: the whole seconds until
+// RetryAt, rounded up, at least 1. The shared answer r is a value: setting it changes no other.
+func withRetryAt(m *Manager, r Response, err error) Response {
+	if r.Status != http.StatusTooManyRequests {
+		return r
+	}
+	var ce *SessionChurnError
+	secs := int64(1)
+	if errors.As(err, &ce) {
+		if d := ce.RetryAt.Sub(m.cfg.now()); d > time.Second {
+			secs = int64((d + time.Second - 1) / time.Second)
+		}
+	}
+	r.RetryAfter = strconv.FormatInt(secs, 10)
 	return r
 }
 

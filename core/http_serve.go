@@ -26,6 +26,8 @@ import (
 //   - an error matching ErrStoreUnavailable (the user store is down): 503;
 //   - ErrIssuedUnderCutOff (the session store just found a data loss, and tokens issued in this
 //     second would be refused): 503 with Retry-After, never 200 with tokens that do not work;
+//   - ErrSessionChurn (too many of the subject's sessions ended recently, WithSessionChurnLimit):
+//     429 temporarily_unavailable with Retry-After;
 //   - any other error: 500 server_error "internal error", logged at Error level with the error
 //     (the client never sees it).
 //
@@ -55,7 +57,8 @@ func (h *HTTP) ServeLogin(ctx context.Context, r Request, authenticate func() (s
 	case errors.Is(err, ErrInvalidCredentials):
 		m.rejected(ctx, ErrInvalidCredentials)
 		return h.Problem(ErrInvalidCredentials)
-	case errors.Is(err, ErrInvalidRequest), errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrIssuedUnderCutOff):
+	case errors.Is(err, ErrInvalidRequest), errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrIssuedUnderCutOff),
+		errors.Is(err, ErrSessionChurn):
 		return h.Problem(err)
 	}
 	if m.logger != nil {

@@ -76,7 +76,7 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ..
 			Expires: sessionEnd, CreatedAt: now, LastUsed: now, Client: o.client, LoginKey: o.loginKey,
 		}
 		limit := SessionLimit{Max: m.cfg.maxSessions, RevokeUntil: m.sessionRevokeUntil(now),
-			LoginRetryWindow: m.cfg.accessTTL}
+			LoginRetryWindow: m.cfg.accessTTL, MaxEnded: m.cfg.sessionChurn}
 		var ended []string
 		err := m.call(ctx, StoreOpCreateFamily, "create session", subject, func(ctx context.Context) error {
 			var err error

@@ -55,6 +55,11 @@ type memSubject struct {
 	revoked  map[string]time.Time // sid -> until
 	cutOff   time.Time            // tokens issued at or before this are revoked...
 	cutUntil time.Time            // ...while now is before this; zero: no cut-off
+
+	// ended counts the sid marks written since the window that ends at endedUntil began
+	// (SessionLimit.MaxEnded); zero endedUntil: no window. Guarded by the store's mu.
+	ended      int
+	endedUntil time.Time
 }
 
 // revocationExpired reports whether one of r's revocation records has expired at now. Callers
@@ -122,7 +127,26 @@ func (s *MemoryStore) NotifyRevocations(fn func(RevocationNotice)) (stop func(),
 }
 
 func (r *memSubject) empty() bool {
-	return len(r.families) == 0 && len(r.denied) == 0 && len(r.revoked) == 0 && r.cutUntil.IsZero()
+	return len(r.families) == 0 && len(r.denied) == 0 && len(r.revoked) == 0 && r.cutUntil.IsZero() &&
+		r.endedUntil.IsZero()
+}
+
+// endSession marks sid revoked until `until` (never shortening a mark) and, when that wrote
+// anything, counts one more ended session of the subject (SessionLimit.MaxEnded): the count's
+// window starts with its first mark and ends when that mark expires. Callers hold s.mu
+// exclusively; a mark whose until is not after now is not written.
+func (s *MemoryStore) endSession(subject string, r *memSubject, sid string, until, now time.Time) {
+	if !until.After(now) {
+		return
+	}
+	if old, ok := r.revoked[sid]; ok && !until.After(old) {
+		return
+	}
+	s.changeRevocations(subject, r, func() { r.revoked = extend(r.revoked, sid, until) })
+	if !now.Before(r.endedUntil) {
+		r.ended, r.endedUntil = 0, until
+	}
+	r.ended++
 }
 
 // NewMemoryStore returns an empty in-memory store and starts its sweeper goroutine. Call Close to
@@ -200,6 +224,9 @@ func (s *MemoryStore) Sweep() {
 				}
 			})
 		}
+		if !r.endedUntil.IsZero() && !now.Before(r.endedUntil) {
+			r.ended, r.endedUntil = 0, time.Time{}
+		}
 		s.dropIfEmpty(subject, r)
 	}
 }
@@ -264,6 +291,9 @@ func (s *MemoryStore) CreateFamily(_ context.Context, f Family, limit SessionLim
 			}
 		}
 	}
+	if limit.MaxEnded > 0 && r.ended >= limit.MaxEnded && now.Before(r.endedUntil) {
+		return nil, &SessionChurnError{RetryAt: r.endedUntil}
+	}
 	delete(r.families, f.SessionID)
 	var ended []string
 	if limit.Max > 0 {
@@ -275,9 +305,7 @@ func (s *MemoryStore) CreateFamily(_ context.Context, f Family, limit SessionLim
 		for len(r.families) >= limit.Max {
 			lru := leastRecentlyUsed(r.families)
 			delete(r.families, lru)
-			if limit.RevokeUntil.After(now) {
-				s.changeRevocations(f.Subject, r, func() { r.revoked = extend(r.revoked, lru, limit.RevokeUntil) })
-			}
+			s.endSession(f.Subject, r, lru, limit.RevokeUntil, now)
 			ended = append(ended, lru)
 		}
 	}
@@ -339,9 +367,7 @@ func (s *MemoryStore) EndSessions(_ context.Context, subject, keep string, until
 		if !f.live(now) {
 			continue
 		}
-		if until.After(now) {
-			s.changeRevocations(subject, r, func() { r.revoked = extend(r.revoked, sid, until) })
-		}
+		s.endSession(subject, r, sid, until, now)
 		ended = append(ended, sid)
 	}
 	s.dropIfEmpty(subject, r)
@@ -390,9 +416,7 @@ func (s *MemoryStore) Rotate(_ context.Context, req RotateRequest) (Family, Rota
 		return f, RotateGrace, nil
 	}
 	delete(r.families, req.SessionID)
-	if req.RevokeUntil.After(now) {
-		s.changeRevocations(req.Subject, r, func() { r.revoked = extend(r.revoked, req.SessionID, req.RevokeUntil) })
-	}
+	s.endSession(req.Subject, r, req.SessionID, req.RevokeUntil, now)
 	s.dropIfEmpty(req.Subject, r)
 	return f, RotateReused, nil
 }
@@ -427,9 +451,7 @@ func (s *MemoryStore) RevokeFamily(_ context.Context, subject, sid string, until
 		r = s.subject(subject)
 	}
 	delete(r.families, sid)
-	if until.After(now) {
-		s.changeRevocations(subject, r, func() { r.revoked = extend(r.revoked, sid, until) })
-	}
+	s.endSession(subject, r, sid, until, now)
 	s.dropIfEmpty(subject, r)
 	return nil
 }

@@ -36,6 +36,11 @@ const (
 	// DefaultMaxSessions is how many live sessions one subject may hold unless WithMaxSessions
 	// says otherwise: 32.
 	DefaultMaxSessions = 32
+
+	// DefaultSessionChurnLimit is how many of one subject's sessions may end within one window
+	// (about one access-token lifetime) before new logins of that subject are refused, unless
+	// WithSessionChurnLimit or WithoutSessionChurnLimit says otherwise.
+	DefaultSessionChurnLimit = 256
 	// MaxSessionClientLen is the longest client description WithClientDescription keeps, in bytes;
 	// a longer one is cut at a character boundary.
 	MaxSessionClientLen = 128
@@ -102,6 +107,7 @@ type config struct {
 	trustedOrigins            []string         // WithTrustedOrigins
 	logSubject                bool
 	maxSessions               int           // WithMaxSessions
+	sessionChurn              int           // WithSessionChurnLimit; 0: WithoutSessionChurnLimit
 	idleTimeout               time.Duration // WithIdleTimeout; 0: off
 	sessionClients            bool          // WithSessionClients
 	ring                      ringConfig    // WithKeyRotation and the options of the key ring (keyring.go)
@@ -121,6 +127,7 @@ func defaultConfig() config {
 		maxTokenSize:    DefaultMaxTokenSize,
 		guard:           defaultStoreGuard(),
 		maxSessions:     DefaultMaxSessions,
+		sessionChurn:    DefaultSessionChurnLimit,
 		cookie:          defaultCookie(),
 		connCheck:       DefaultConnectionCheckInterval,
 	}
@@ -444,6 +451,39 @@ func WithMaxSessions(n int) Option {
 	}
 }
 
+// WithSessionChurnLimit bounds how many of one subject's sessions may end within one window
+// (default DefaultSessionChurnLimit, 256). A session that ends before its tokens expire - ended by
+// WithMaxSessions to make room, by a logout, by refresh-token reuse, by "end my other sessions" -
+// leaves a revocation mark (about 260 bytes in Redis) that lives as long as its access tokens
+// could. One holder of a password logging in thousands of times a second would otherwise grow
+// the store by that much per login, within the session limit. The store counts the subject's
+// ended sessions from the first one until that one's mark expires; once the count reaches n, a
+// login of the subject is refused with ErrSessionChurn (HTTP 429 with Retry-After, the time
+// until the count expires) instead of ending one more session. Logouts and revocations are never
+// refused. A subject's marks are then at most about 2n plus its session limit, whatever its
+// login rate. n must be at least the session limit (WithMaxSessions), so that "end my other
+// sessions" followed by logins never trips it in normal use; a store of your own that keeps no
+// count may ignore the bound (see Store.CreateFamily).
+func WithSessionChurnLimit(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return configError("WithSessionChurnLimit: %d is not positive: use WithoutSessionChurnLimit to turn the bound off", n)
+		}
+		c.sessionChurn = n
+		return nil
+	}
+}
+
+// WithoutSessionChurnLimit turns off the bound of WithSessionChurnLimit: a subject's revocation
+// marks then grow with its login rate (each login beyond the session limit leaves one for an
+// access-token lifetime).
+func WithoutSessionChurnLimit() Option {
+	return func(c *config) error {
+		c.sessionChurn = 0
+		return nil
+	}
+}
+
 // WithIdleTimeout ends a session that nobody refreshed within d (default: off; then only the
 // refresh TTL and the maximum session age end it). Each refresh token of the session then
 // expires d after its issue (and never after the session's maximum age), and the store drops the
@@ -675,6 +715,9 @@ func (c *config) validate() error {
 	}
 	if c.refreshTTL < c.accessTTL {
 		errs = append(errs, configError("refresh TTL %v is shorter than access TTL %v", c.refreshTTL, c.accessTTL))
+	}
+	if c.sessionChurn > 0 && c.sessionChurn < c.maxSessions {
+		errs = append(errs, configError("session churn limit %d is below the session limit %d: raise WithSessionChurnLimit to at least WithMaxSessions", c.sessionChurn, c.maxSessions))
 	}
 	if c.maxSessionAge < c.refreshTTL {
 		errs = append(errs, configError("max session age %v is shorter than refresh TTL %v", c.maxSessionAge, c.refreshTTL))

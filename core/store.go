@@ -42,6 +42,14 @@ type Store interface {
 	// would hold more than limit.Max live families, the least recently used ones (smallest
 	// LastUsed) are deleted and their sids marked revoked until limit.RevokeUntil, exactly as
 	// RevokeFamily does, until f fits; their sids are returned. limit.Max <= 0: no bound.
+	//
+	// It also bounds the revocation marks of the subject. Every sid mark the store writes for a
+	// subject - here, in Rotate (reuse), RevokeFamily and EndSessions - counts towards the
+	// subject's ended sessions; the count lives from its first mark until that mark's expiry
+	// (one window). When limit.MaxEnded > 0 and the count has reached it, CreateFamily writes
+	// nothing and returns a *SessionChurnError whose RetryAt is the count's expiry (a repeated
+	// login, above, is still answered). limit.MaxEnded <= 0: no bound. A store that keeps no
+	// count may ignore MaxEnded; its marks then grow with the subject's login rate.
 	CreateFamily(ctx context.Context, f Family, limit SessionLimit) (ended []string, err error)
 
 	// Rotate atomically moves the family req.SessionID forward, as described on RotateRequest and
@@ -144,6 +152,9 @@ type SessionLimit struct {
 	// RevokeUntil is how long the sid of a family ended to make room stays revoked (the latest
 	// expiry of its access tokens, plus leeway).
 	RevokeUntil time.Time
+	// MaxEnded is how many of the subject's sessions may have ended within the current
+	// window before CreateFamily refuses new ones (see Store.CreateFamily); <= 0: no bound.
+	MaxEnded int
 	// LoginRetryWindow is how long after a login (the family's CreatedAt) a repeat of it - the
 	// same subject and Family.LoginKey - gets the session that login created instead of a new
 	// one (see Store.CreateFamily); 0: never.

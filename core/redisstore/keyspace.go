@@ -19,6 +19,7 @@ import (
 //	P{E}:deny:<jti>   a denied access token
 //	P{E}:rsid:<sid>   a revoked session id
 //	P{E}:cut          the subject's cut-off
+//	P{E}:ended        how many sid marks the subject's window holds (core.SessionLimit.MaxEnded)
 //	P{!<n>}:live      a loss marker (one per Cluster slot, "{!}" elsewhere)
 //	P{~keyring}:k:<name>  hash: a signing-key ring (core.KeyRingStore): gen, due, doc
 //	Prevocations      the Pub/Sub channel of revocations ("{!<n>}Prevocations", a shard

@@ -15,6 +15,10 @@ import (
 // is not after now or the key already lives at least that long: a mark is never shortened, and a
 // write whose expiry is in the past writes nothing.
 //
+// endmark is mark for a revoked-sid mark key ("<tag>:rsid:<sid>"): when it writes the mark, it
+// also counts one more ended session of the subject in "<tag>:ended" (core.SessionLimit.MaxEnded),
+// a count that expires with the first mark of its window.
+//
 // notify announces a record just written on the store's channel (on Redis Cluster the shard
 // channel of the record's slot, whose name starts with '{'), in the format described in
 // replica.go ("<kind>:<until>:<tail>", tail being "<encoded subject>:<id>"), and returns the
@@ -32,6 +36,15 @@ local function mark(key, u, now)
   local old = tonumber(redis.call('GET', key) or '')
   if old and old >= un then return 0 end
   redis.call('SET', key, u, 'PXAT', u)
+  return 1
+end
+local function endmark(key, u, now)
+  if mark(key, u, now) == 0 then return 0 end
+  local tag = string.match(key, '^(.-{[^}]*}):rsid:')
+  if tag then
+    local ek = tag .. ':ended'
+    if redis.call('INCR', ek) == 1 or redis.call('PTTL', ek) < 0 then redis.call('PEXPIREAT', ek, u) end
+  end
   return 1
 end
 local function notify(channel, kind, u, tail)
@@ -102,7 +115,7 @@ var createScript = newScript("create",
 		"sub", "cur", "cur_iat", "cur_exp", "prev", "prev_until", "exp", "created", "used", "client",
 		"max sessions (<= 0: no bound)", "revoke until", "channel", "encoded subject", "sid",
 		"loss guard mode", "deadline (Unix ms, server clock; \"\": none)",
-		"login key (\"\": none)", "login retry window (ms)",
+		"login key (\"\": none)", "login retry window (ms)", "max ended sessions (<= 0: no bound)",
 	},
 	luaHelpers+luaIndex+`
 if ARGV[17] ~= '' and servernow() > tonumber(ARGV[17]) then return {'late'} end
@@ -127,6 +140,12 @@ if ARGV[18] ~= '' and tonumber(ARGV[19]) > 0 then
   end
 end
 local tag = indextag(KEYS[2])
+local mx = tonumber(ARGV[20])
+if mx and mx > 0 then
+  local n = tonumber(redis.call('GET', tag .. ':ended') or '')
+  local t = redis.call('PTTL', tag .. ':ended')
+  if n and n >= mx and t > 0 then return {'churn', tostring(now + t)} end
+end
 local sid = ARGV[15]
 redis.call('ZREM', KEYS[2], sid)
 local ended = {}
@@ -140,7 +159,7 @@ if max and max > 0 then
     local victim = redis.call('ZPOPMIN', KEYS[2])[1]
     redis.call('DEL', tag .. ':fam:' .. victim)
     local msg = ''
-    if mark(tag .. ':rsid:' .. victim, ARGV[12], now) == 1 then
+    if endmark(tag .. ':rsid:' .. victim, ARGV[12], now) == 1 then
       msg = notify(ARGV[13], 's', ARGV[12], ARGV[14] .. ':' .. victim)
     end
     ended[#ended + 1] = victim
@@ -238,7 +257,7 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[4], ARGV[13])
 local msg = ''
-if mark(KEYS[2], ARGV[9], now) == 1 then msg = notify(ARGV[10], 's', ARGV[9], ARGV[11]) end
+if endmark(KEYS[2], ARGV[9], now) == 1 then msg = notify(ARGV[10], 's', ARGV[9], ARGV[11]) end
 return family('reused', f[2], f[3], f[4], f[5], f[6], f[8], msg)
 `)
 
@@ -250,7 +269,7 @@ var revokeScript = newScript("revoke",
 	luaHelpers+`
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[4])
-if mark(KEYS[2], ARGV[1], servernow()) == 1 then return notify(ARGV[2], 's', ARGV[1], ARGV[3]) end
+if endmark(KEYS[2], ARGV[1], servernow()) == 1 then return notify(ARGV[2], 's', ARGV[1], ARGV[3]) end
 return ''
 `)
 
@@ -320,7 +339,7 @@ for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     redis.call('ZREM', KEYS[1], sid)
     if redis.call('DEL', tag .. ':fam:' .. sid) == 1 then
       local msg = ''
-      if mark(tag .. ':rsid:' .. sid, ARGV[2], now) == 1 then
+      if endmark(tag .. ':rsid:' .. sid, ARGV[2], now) == 1 then
         msg = notify(ARGV[3], 's', ARGV[2], ARGV[4] .. ':' .. sid)
       end
       out[#out + 1] = sid

@@ -232,7 +232,7 @@ func (s *Store) CreateFamily(ctx context.Context, f core.Family, limit core.Sess
 		f.Previous, optionalMS(f.PreviousUntil), ms(f.Expires),
 		optionalMS(f.CreatedAt), optionalMS(f.LastUsed), f.Client,
 		limit.Max, optionalMS(limit.RevokeUntil), s.channelFor(f.Subject), encodeSubject(f.Subject), f.SessionID,
-		s.guard.mode, s.serverDeadline(ctx), f.LoginKey, strconv.FormatInt(limit.LoginRetryWindow.Milliseconds(), 10)).StringSlice()
+		s.guard.mode, s.serverDeadline(ctx), f.LoginKey, strconv.FormatInt(limit.LoginRetryWindow.Milliseconds(), 10), limit.MaxEnded).StringSlice()
 	if err != nil {
 		return nil, s.opError(ctx, f.Subject, "create family", err)
 	}
@@ -254,6 +254,13 @@ func (s *Store) CreateFamily(ctx context.Context, f core.Family, limit core.Sess
 			}
 		}
 		return nil, &core.LoginRepeatedError{Family: g}
+	}
+	if len(reply) == 2 && reply[0] == "churn" {
+		at, err := parseMS(reply[1])
+		if err != nil {
+			return nil, opError("create family", err)
+		}
+		return nil, &core.SessionChurnError{RetryAt: at}
 	}
 	if len(reply) == 2 && reply[0] == "cutoff" {
 		if at, err := strconv.ParseInt(reply[1], 10, 64); err == nil {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -191,6 +192,10 @@ type LoginRepeatedError struct {
 func (e *LoginRepeatedError) Error() string {
 	return "jwtexp: login repeated with its Idempotency-Key: the session of the first attempt"
 }
+
+// errIssuedUnderCutOff is the MemoryStore's answer to a family whose tokens a cut-off of the
+// subject already covers.
+var errIssuedUnderCutOff = fmt.Errorf("create family: the subject's cut-off covers its iat: %w", ErrIssuedUnderCutOff)
 
 // SessionChurnError is what Store.CreateFamily returns when the subject has ended
 // SessionLimit.MaxEnded sessions within the current window: nothing was written, and no new

@@ -291,6 +291,10 @@ func (s *MemoryStore) CreateFamily(_ context.Context, f Family, limit SessionLim
 			}
 		}
 	}
+	if !f.CurrentIssuedAt.IsZero() && now.Before(r.cutUntil) && r.cutOff.Unix() >= f.CurrentIssuedAt.Unix() {
+		// A "log out everywhere" came after these tokens were minted: they are dead already.
+		return nil, errIssuedUnderCutOff
+	}
 	if limit.MaxEnded > 0 && r.ended >= limit.MaxEnded && now.Before(r.endedUntil) {
 		return nil, &SessionChurnError{RetryAt: r.endedUntil}
 	}

@@ -34,9 +34,11 @@ type Store interface {
 	// had written, a dropped connection) gets the session its first attempt created, not a second
 	// one. A store that keeps no login keys may ignore LoginKey. A family without a
 	// SessionID is a caller bug and is refused with an error. A store that keeps a cut-off
-	// covering f.CurrentIssuedAt's second (a data loss it found in that second) writes nothing
-	// and returns an error matching ErrIssuedUnderCutOff, so no session whose tokens are already
-	// refused is started; the Manager answers 503 and the client retries a second later.
+	// covering f.CurrentIssuedAt's second - the subject's (CutOff: a "log out everywhere" that
+	// came between the minting of the tokens and this call) or a data loss it found in that
+	// second - writes nothing and returns an error matching ErrIssuedUnderCutOff, so no session
+	// whose tokens are already refused is started; the Manager answers 503 and the client
+	// retries (a second later, its new tokens are issued after the cut-off).
 	//
 	// In the same atomic step it bounds the subject's live sessions: when, with f, the subject
 	// would hold more than limit.Max live families, the least recently used ones (smallest

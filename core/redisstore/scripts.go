@@ -106,7 +106,9 @@ end
 // less than the login retry window ago is not written either: the reply is {"repeat", sid, sub,
 // cur, cur_iat, cur_exp, exp, created, used, client, prev, prev_until} of that family. Run past the caller's deadline (a frozen Redis that resumed), it
 // writes nothing either and returns {"late"}: the caller has already answered that the login
-// failed.
+// failed. A cut-off of the subject covering cur_iat's second (a "log out everywhere" that came
+// after the tokens were minted) writes nothing and returns {"cut"}; a subject that has ended
+// ARGV[20] sessions within its window writes nothing and returns {"churn", <window end>}.
 // Returns {sid, message, sid, message, ...} of the families it ended; message announces the sid
 // mark, "" when none was written.
 var createScript = newScript("create",
@@ -140,6 +142,13 @@ if ARGV[18] ~= '' and tonumber(ARGV[19]) > 0 then
   end
 end
 local tag = indextag(KEYS[2])
+if ARGV[3] ~= '' then
+  local c = redis.call('GET', tag .. ':cut')
+  local ca, cu = string.match(c or '', '^(%-?%d+):(%-?%d+)$')
+  if ca and tonumber(cu) > now and math.floor(tonumber(ca) / 1000) >= math.floor(tonumber(ARGV[3]) / 1000) then
+    return {'cut'}
+  end
+end
 local mx = tonumber(ARGV[20])
 if mx and mx > 0 then
   local n = tonumber(redis.call('GET', tag .. ':ended') or '')

@@ -255,6 +255,9 @@ func (s *Store) CreateFamily(ctx context.Context, f core.Family, limit core.Sess
 		}
 		return nil, &core.LoginRepeatedError{Family: g}
 	}
+	if len(reply) == 1 && reply[0] == "cut" {
+		return nil, fmt.Errorf("create family: the subject's cut-off covers its iat: %w", core.ErrIssuedUnderCutOff)
+	}
 	if len(reply) == 2 && reply[0] == "churn" {
 		at, err := parseMS(reply[1])
 		if err != nil {

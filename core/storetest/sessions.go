@@ -27,6 +27,7 @@ var sessionStoreCases = []struct {
 	{"CreateFamily/limit counts only live families", testSessionsLimitExpired},
 	{"EndSessions/ends all but the one kept", testEndSessions},
 	{"CreateFamily/bounds the subject's ended sessions", testSessionChurn},
+	{"CreateFamily/not under the subject's cut-off", testCreateUnderCutOff},
 	{"concurrent Rotate and RevokeFamily/no lost update", testConcurrentRotateRevoke},
 	{"concurrent Rotate and EndSessions/no lost update", testConcurrentRotateEnd},
 	{"Manager/log out everywhere then log in within the same second", testManagerCutOffSameSecond},
@@ -492,4 +493,25 @@ func testSessionChurn(e *storeEnv) {
 	if _, err := e.s.CreateFamily(e.ctx, fam("alice", "sid-i", "", now), limit); err != nil {
 		e.t.Errorf("a login once the window is over: got %v, want nil", err)
 	}
+}
+
+// testCreateUnderCutOff: a family whose tokens a cut-off of the subject already covers (a "log
+// out everywhere" that came between the minting of the tokens and CreateFamily) is not written;
+// the store answers an error matching core.ErrIssuedUnderCutOff. Tokens of a later second, an
+// expired cut-off and another subject's cut-off do not matter.
+func testCreateUnderCutOff(e *storeEnv) {
+	now := e.clock.Now()
+	iat := time.Unix(now.Unix()-1, 0)
+	fam := func(subject, sid string, iat time.Time) core.Family {
+		return core.Family{SessionID: sid, Subject: subject, Current: "jti-" + sid, CurrentIssuedAt: iat,
+			CurrentExpires: now.Add(suiteRefreshTTL), Expires: now.Add(suiteSessionAge), CreatedAt: now, LastUsed: now}
+	}
+	e.cutOff("alice", iat, now.Add(suiteAccessTTL))
+	_, err := e.s.CreateFamily(e.ctx, fam("alice", "sid-1", iat), core.SessionLimit{})
+	if !errors.Is(err, core.ErrIssuedUnderCutOff) {
+		e.t.Fatalf("a family issued in the cut-off's second: got %v, want an error matching ErrIssuedUnderCutOff", err)
+	}
+	e.expectSessions("alice")
+	e.createLimited(fam("alice", "sid-2", iat.Add(time.Second)), core.SessionLimit{})
+	e.createLimited(fam("bob", "sid-3", iat), core.SessionLimit{})
 }

@@ -152,6 +152,16 @@ var (
 	// the chain); a WebSocket closes with 4003 (WebSocketClose). HTTP 401 invalid_token.
 	ErrReauthRefused = errors.New("jwtexp: reauthentication refused")
 
+	// ErrCrossOrigin: a browser sent the request on behalf of another origin (Fetch Metadata's
+	// Sec-Fetch-Site, or an Origin header that is neither the server's own nor trusted), and the
+	// request would act with a cookie the browser attached to it: an unsafe method of a protected
+	// route in cookie-only mode (WithCookieOnly), or a logout with the refresh cookie. It is the
+	// cross-site request forgery (CSRF) defence; the decision follows net/http's
+	// CrossOriginProtection (WithTrustedOrigins, WithCrossOriginBypass). HTTP 403 forbidden,
+	// without a challenge (the credential is not at fault). A refresh refused for it answers as
+	// every refused refresh: 400 invalid_grant.
+	ErrCrossOrigin = errors.New("jwtexp: cross-origin request refused")
+
 	// ErrKeyFormat is returned by ParsePrivateKeyPEM, ParsePublicKeyPEM and LoadSigningKeyFile when the
 	// input is not a usable key: no PEM block, an encrypted key, a key of the other kind (public where
 	// a private one is wanted or the reverse), a key type JWS has no algorithm for here, an RSA key
@@ -260,9 +270,10 @@ var (
 	errNoRefresh      = newTokenError(ErrTokenMissing, "missing refresh token", nil)
 	errRefreshBody    = newTokenError(ErrInvalidRequest, "malformed refresh request", nil)
 	errLoginBody      = newTokenError(ErrInvalidRequest, "malformed login request", nil)
-	// errCrossSite refuses a cookie-authenticated refresh or logout that a browser sent on behalf
-	// of another site: the refresh cookie would otherwise be attached to a forged request (CSRF).
-	errCrossSite = newTokenError(ErrInvalidRequest, "cross-site request refused", nil)
+	// errCrossOrigin refuses a request a browser sent on behalf of another origin with a cookie
+	// that would authenticate it (CSRF): a cookie refresh or logout, or an unsafe method of a
+	// protected route in cookie-only mode.
+	errCrossOrigin = newTokenError(ErrCrossOrigin, "cross-origin request refused", nil)
 	// errReauthMismatch refuses a reauthentication token of another subject or session.
 	errReauthMismatch = newTokenError(ErrReauthRefused, "reauthentication refused", nil)
 )
@@ -367,6 +378,8 @@ var errorTable = [...]errorRow{
 		status: 400, oauth: "invalid_grant", class: true, bare: true, challenge: noChallenge},
 	{kind: ErrTokenMissing, code: "missing", desc: "missing bearer token",
 		status: 401, oauth: "unauthorized", bare: true, challenge: bareChallenge},
+	{kind: ErrCrossOrigin, code: "cross_origin", desc: "cross-origin request refused",
+		status: 403, oauth: "forbidden", bare: true, challenge: noChallenge},
 	{kind: ErrInvalidRequest, code: "invalid_request", desc: "invalid request",
 		status: 400, oauth: "invalid_request", bare: true, challenge: fullChallenge},
 	{kind: ErrInsufficientScope, code: "insufficient_scope", desc: "insufficient scope",
@@ -509,7 +522,7 @@ func Reason(err error) string {
 // ReasonCode returns a short, stable, low-cardinality code for why err refused a request, for
 // metric labels and dashboards: "missing", "invalid_request", "malformed", "bad_signature",
 // "expired", "not_yet_valid", "exp_missing", "bad_issuer", "bad_audience", "lifetime_too_long",
-// "bad_claims", "wrong_type", "revoked", "reused", "reauth_refused" (a bound connection), "insufficient_scope",
+// "bad_claims", "wrong_type", "revoked", "reused", "reauth_refused" (a bound connection), "cross_origin" (a forged browser request), "insufficient_scope",
 // "insufficient_user_authentication" (step-up), "invalid_credentials" (login), "store_unavailable",
 // "request_canceled" (the client went away), or "other" for an error of none of these kinds (nil
 // included). Unlike Reason it never varies with details of the token.

@@ -236,6 +236,7 @@ func TestReasonCode(t *testing.T) {
 		{fmt.Errorf("%w: check revocation: %w", core.ErrRequestCanceled, context.Canceled), "request_canceled"},
 		{core.ErrInsufficientUserAuthentication, "insufficient_user_authentication"},
 		{core.ErrReauthRefused, "reauth_refused"},
+		{core.ErrCrossOrigin, "cross_origin"},
 		{fmt.Errorf("create family: %w", core.ErrIssuedUnderCutOff), "cut_off_second"},
 	} {
 		if got := core.ReasonCode(tc.err); got != tc.want {
@@ -244,8 +245,8 @@ func TestReasonCode(t *testing.T) {
 	}
 	_ = p2
 	codes := core.ReasonCodes()
-	if n := len(codes); n != 22 {
-		t.Errorf("ReasonCodes: %d codes, want 22", n)
+	if n := len(codes); n != 23 {
+		t.Errorf("ReasonCodes: %d codes, want 23", n)
 	}
 	seen := map[string]bool{}
 	for _, c := range codes {

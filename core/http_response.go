@@ -149,8 +149,14 @@ func errorBody(code, desc string) []byte {
 // access_token, token_type "Bearer", expires_in (seconds) and refresh_token, with
 // Cache-Control: no-store. In cookie mode the refresh token goes into an HttpOnly, Secure,
 // SameSite cookie scoped to the refresh path instead of the body, out of reach of page scripts.
+//
+// In cookie-only mode (WithCookieOnly) both tokens go into cookies whatever cookie says, and the
+// body carries none: {"token_type":"Bearer","expires_in":...,"token_transport":"cookie"}.
 func (h *HTTP) TokenResponse(p *TokenPair, cookie bool) Response {
 	m := h.m
+	if m.cfg.cookieOnly.on {
+		return m.cookieOnlyTokens(p)
+	}
 	b := make([]byte, 0, 64+len(p.AccessToken)+len(p.RefreshToken))
 	b = append(b, `{"access_token":`...)
 	b = appendJSONString(b, p.AccessToken)
@@ -173,6 +179,35 @@ func (h *HTTP) TokenResponse(p *TokenPair, cookie bool) Response {
 func (h *HTTP) LoginResponse(r Request, p *TokenPair) Response {
 	v, _ := r.Header(RefreshTransportHeader)
 	return h.TokenResponse(p, v == "cookie")
+}
+
+// cookieOnlyTokens is the token response of cookie-only mode: the access cookie, expiring with the
+// session's refresh token so that the server's clock, not the browser's, decides when the access
+// token has expired, and the refresh cookie; a body with expires_in and no token string.
+func (m *Manager) cookieOnlyTokens(p *TokenPair) Response {
+	b := make([]byte, 0, 80)
+	b = append(b, `{"token_type":"Bearer","expires_in":`...)
+	b = appendJSONInt(b, p.ExpiresIn)
+	b = append(b, `,"token_transport":"cookie"}`...)
+	until := p.RefreshExpiresAt
+	if p.RefreshToken == "" || until.Before(p.AccessExpiresAt) {
+		until = p.AccessExpiresAt
+	}
+	r := Response{Status: http.StatusOK, CacheControl: "no-store", Body: b,
+		SetCookie: []string{m.accessCookie(p.AccessToken, until)}}
+	if p.RefreshToken != "" {
+		r.SetCookie = append(r.SetCookie, m.refreshCookie(p.RefreshToken, p.RefreshExpiresAt))
+	}
+	return r
+}
+
+// clearCookies are the Set-Cookie values that delete the refresh cookie and, in cookie-only
+// mode, the access cookie.
+func (m *Manager) clearCookies() []string {
+	if m.cfg.cookieOnly.on {
+		return []string{m.refreshCookie("", time.Time{}), m.accessCookie("", time.Time{})}
+	}
+	return []string{m.refreshCookie("", time.Time{})}
 }
 
 func (m *Manager) refreshCookie(value string, expires time.Time) string {

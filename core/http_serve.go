@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 )
 
 // ServeLogin answers a login request: it calls authenticate - the application's check of the
@@ -86,7 +85,7 @@ func (h *HTTP) ServeRefresh(ctx context.Context, r Request) Response {
 	if err != nil {
 		resp := h.Problem(err)
 		if cookie && !errors.Is(err, ErrStoreUnavailable) {
-			resp.SetCookie = []string{m.refreshCookie("", time.Time{})}
+			resp.SetCookie = m.clearCookies()
 		}
 		return resp
 	}
@@ -95,9 +94,15 @@ func (h *HTTP) ServeRefresh(ctx context.Context, r Request) Response {
 
 // ServeLogout answers a logout request: it revokes the session named by the Bearer
 // access token and/or by a refresh token in the JSON body or refresh cookie, clears the refresh
-// cookie and answers 204 No Content - also when the request carries no credential at all.
+// cookie (and the access cookie of cookie-only mode) and answers 204 No Content - also when the
+// request carries no credential at all. A browser request from another origin carrying the
+// refresh cookie, or in cookie-only mode any cookie credential, is refused with ErrCrossOrigin
+// (403): a forged logout would end the user's session.
 func (h *HTTP) ServeLogout(ctx context.Context, r Request) Response {
 	m := h.m
+	if m.cfg.cookieOnly.on && m.crossOrigin(r, true) {
+		return h.Problem(errCrossOrigin)
+	}
 	access, err := m.extract(r)
 	if err != nil && err != errMissing {
 		return h.Problem(err)
@@ -112,7 +117,7 @@ func (h *HTTP) ServeLogout(ctx context.Context, r Request) Response {
 	return Response{
 		Status:       http.StatusNoContent,
 		CacheControl: "no-store",
-		SetCookie:    []string{m.refreshCookie("", time.Time{})},
+		SetCookie:    m.clearCookies(),
 	}
 }
 

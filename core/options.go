@@ -97,6 +97,9 @@ type config struct {
 	loggerSet                 bool
 	guard                     storeGuardConfig // store deadline, breaker, fail-open (storeguard.go)
 	trustedOrigins            []string         // WithTrustedOrigins
+	crossOriginBypass         []string         // WithCrossOriginBypass
+	crossOrigin               crossOriginGuard // built by validate from the two above (http_crossorigin.go)
+	cookieOnly                cookieOnlyConfig // WithCookieOnly
 	logSubject                bool
 	maxSessions               int           // WithMaxSessions
 	idleTimeout               time.Duration // WithIdleTimeout; 0: off
@@ -651,6 +654,7 @@ func (c *config) validate() error {
 		errs = append(errs, configError("refresh grace %v is longer than access TTL %v: use at most the access TTL", c.grace, c.accessTTL))
 	}
 	errs = append(errs, c.validateCookie()...)
+	errs = append(errs, c.validateCrossOrigin()...)
 	errs = append(errs, c.validateSessions()...)
 	errs = append(errs, c.validateKeyRing()...)
 	return errors.Join(errs...)

@@ -6,6 +6,7 @@ package fiberjwt
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 	"unsafe"
 
@@ -72,6 +73,20 @@ func (r viewRequest) Header(name string) (string, int) {
 		return "", 0
 	}
 	return unsafe.String(unsafe.SliceData(vs[0]), len(vs[0])), len(vs)
+}
+
+// Method is the request's method (core.RequestTarget: cookie-only mode's cross-origin check).
+func (r fasthttpRequest) Method() string { return string(r.r.Header.Method()) }
+
+// Path is the request's path as the request line carries it, percent-decoded as net/http's
+// URL.Path is (not cleaned: a bypass pattern of the cross-origin check matches only the path the
+// client sent, as with net/http), for core.RequestTarget.
+func (r fasthttpRequest) Path() string {
+	raw := string(r.r.URI().PathOriginal())
+	if p, err := url.PathUnescape(raw); err == nil {
+		return p
+	}
+	return raw
 }
 
 // Cookie counts the cookies named name across all Cookie headers.

@@ -62,6 +62,7 @@ type Config struct {
 	KeyRotation                 time.Duration // JWT_KEY_ROTATION: the key ring's period; 0: no rotation
 	KeyEncryptionKey            []byte        // JWT_KEY_ENCRYPTION_KEY (base64 of 32 bytes): seals the ring's keys in Redis
 	Metrics                     bool          // METRICS=1: serve GET /metrics (Prometheus text format)
+	CookieOnly                  bool          // JWT_COOKIE_ONLY=1: tokens only in HttpOnly cookies (core.WithCookieOnly)
 	randomRefresh               bool          // JWT_SIGNING_KEY_FILE without JWT_REFRESH_SECRET
 
 	// For tests: the clock the Manager reads (nil: time.Now) and the logger (nil: slog.Default()).
@@ -91,6 +92,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.Metrics = true
 	default:
 		return c, fmt.Errorf("METRICS=%q: use 1 to serve GET /metrics, or leave it unset", v)
+	}
+	switch v := getenv("JWT_COOKIE_ONLY"); v {
+	case "", "0":
+	case "1":
+		c.CookieOnly = true
+	default:
+		return c, fmt.Errorf("JWT_COOKIE_ONLY=%q: use 1 to keep the tokens in HttpOnly cookies only, or leave it unset", v)
 	}
 	for _, d := range []struct {
 		name string
@@ -175,6 +183,12 @@ func New(c Config) (*App, error) {
 	}
 	if c.IdleTimeout != 0 {
 		opts = append(opts, core.WithIdleTimeout(c.IdleTimeout))
+	}
+	if c.CookieOnly {
+		// Login and refresh set the access token as an HttpOnly cookie too and answer without
+		// token strings; every unsafe request a browser sends from another origin is refused
+		// with 403 (cross-site request forgery).
+		opts = append(opts, core.WithCookieOnly())
 	}
 	a := &App{Config: c, metrics: http.NotFoundHandler()}
 	var hook core.Hook

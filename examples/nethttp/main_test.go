@@ -33,3 +33,6 @@ func TestNaiveAxios(t *testing.T)   { exampletest.NaiveAxios(t, start) }
 
 // TestClient runs the Go client (jwtclient) against the example over loopback HTTP.
 func TestClient(t *testing.T) { exampletest.Client(t, start) }
+
+// TestCookieOnly: JWT_COOKIE_ONLY=1, from the outside and in headless Chromium (see exampletest.CookieOnly).
+func TestCookieOnly(t *testing.T) { exampletest.CookieOnly(t, start) }

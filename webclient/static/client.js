@@ -14,6 +14,15 @@
 //   - When the server refuses the refresh (any 4xx), the session is over: the
 //     client forgets its tokens and goes to the state "logged-out".
 //
+// Cookie-only servers (jwtexp's WithCookieOnly, the "backend" pattern of the
+// OAuth guidance for browser apps): the token response carries no token at
+// all, only {"token_type", "expires_in", "token_transport": "cookie"}; both
+// tokens live in HttpOnly cookies the browser sends by itself. The client then
+// holds no token: it sends no Authorization header, refreshes with the cookie
+// whatever its transport option says, and otherwise behaves the same (single
+// flight, one retry). Nothing needs configuring: the answer to the login says
+// which kind of server it is.
+//
 // Refresh-token transports:
 //
 //   - "cookie" (the default): the login request carries the header
@@ -42,6 +51,10 @@ export const LOGGED_OUT = 'logged-out';
 export const LOGGED_IN = 'logged-in';
 /** A refresh request is under way. */
 export const REFRESHING = 'refreshing';
+
+// COOKIE stands in for the access token of a cookie-only session: the token is
+// in an HttpOnly cookie this script cannot read.
+const COOKIE = Symbol('jwtexp: access token in an HttpOnly cookie');
 
 /**
  * AuthError is thrown by login() and passed in the detail of events when the
@@ -105,7 +118,8 @@ export class AuthClient extends EventTarget {
   #fetch;
   #now;
 
-  #access = null; // access token, memory only
+  #access = null; // access token, memory only; COOKIE in a cookie-only session
+  #cookieOnly = false; // the server keeps both tokens in HttpOnly cookies
   #refresh = null; // refresh token, memory only, body transport only
   #expiresAt = null; // when the access token expires, in ms on this client's clock
   #state = LOGGED_OUT;
@@ -154,6 +168,15 @@ export class AuthClient extends EventTarget {
   /** The refresh-token transport, 'cookie' or 'body'. */
   get transport() {
     return this.#transport;
+  }
+
+  /**
+   * True when the server keeps the access token in an HttpOnly cookie too
+   * (its token response said token_transport "cookie"): no token is in this
+   * page at all.
+   */
+  get cookieOnly() {
+    return this.#cookieOnly;
   }
 
   /**
@@ -214,7 +237,7 @@ export class AuthClient extends EventTarget {
    * cookie may still be there. It resolves true when a session was resumed.
    */
   restore() {
-    if (this.#transport !== 'cookie' || this.#state !== LOGGED_OUT) {
+    if ((this.#transport !== 'cookie' && !this.#cookieOnly) || this.#state !== LOGGED_OUT) {
       return Promise.resolve(this.#state !== LOGGED_OUT);
     }
     return this.#singleFlight('restore');
@@ -362,7 +385,7 @@ export class AuthClient extends EventTarget {
     let stopped = false;
     let ws = null;
     const reauth = (ev) => {
-      if (ev.detail.state === LOGGED_IN && ws?.readyState === WebSocket.OPEN && this.#access !== null) {
+      if (ev.detail.state === LOGGED_IN && ws?.readyState === WebSocket.OPEN && typeof this.#access === 'string') {
         ws.send(JSON.stringify({ type: 'reauth', access_token: this.#access }));
       }
     };
@@ -372,7 +395,8 @@ export class AuthClient extends EventTarget {
         return;
       }
       const generation = this.#generation;
-      const socket = new WebSocket(url, ['jwtexp.bearer', this.#access]);
+      // A cookie-only session has no token to offer: the browser sends the cookie.
+      const socket = this.#access === COOKIE ? new WebSocket(url) : new WebSocket(url, ['jwtexp.bearer', this.#access]);
       ws = socket;
       socket.onopen = () => onState('open');
       socket.onmessage = (ev) => {
@@ -426,7 +450,7 @@ export class AuthClient extends EventTarget {
   async logout() {
     const epoch = ++this.#epoch; // discard any refresh under way
     const headers = { Accept: 'application/json' };
-    if (this.#access !== null) {
+    if (typeof this.#access === 'string') {
       headers.Authorization = `Bearer ${this.#access}`;
     }
     let body;
@@ -457,7 +481,7 @@ export class AuthClient extends EventTarget {
   // #send sends one attempt of a call with the given token.
   #send(request, token) {
     const headers = new Headers(request.headers);
-    if (token !== null) {
+    if (typeof token === 'string') {
       headers.set('Authorization', `Bearer ${token}`);
     }
     return this.#fetch(new Request(request.clone(), { headers }));
@@ -478,7 +502,7 @@ export class AuthClient extends EventTarget {
     const epoch = this.#epoch;
     const previous = this.#state;
     let init;
-    if (this.#transport === 'cookie') {
+    if (this.#transport === 'cookie' || this.#cookieOnly) {
       // No body: the browser sends the HttpOnly cookie, scoped to the refresh path.
       init = {
         method: 'POST',
@@ -554,6 +578,18 @@ export class AuthClient extends EventTarget {
     } catch (err) {
       throw new AuthError('token response is not JSON', { status: res.status, cause: err });
     }
+    if (body && body.token_transport === 'cookie' && body.access_token === undefined && body.refresh_token === undefined) {
+      // A cookie-only server: the tokens are in HttpOnly cookies.
+      if (body.token_type !== undefined && String(body.token_type).toLowerCase() !== 'bearer') {
+        throw new AuthError(`token response has token_type ${body.token_type}, want Bearer`, { status: res.status });
+      }
+      return {
+        access: COOKIE,
+        refresh: null,
+        cookieOnly: true,
+        expiresIn: typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : null,
+      };
+    }
     if (!body || typeof body.access_token !== 'string' || body.access_token === '') {
       throw new AuthError('token response has no access_token', { status: res.status });
     }
@@ -571,12 +607,14 @@ export class AuthClient extends EventTarget {
     return {
       access: body.access_token,
       refresh: this.#transport === 'body' && hasRefresh ? body.refresh_token : null,
+      cookieOnly: false,
       expiresIn: typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : null,
     };
   }
 
   #accept(tokens, sentAt) {
     this.#access = tokens.access;
+    this.#cookieOnly = tokens.cookieOnly;
     this.#generation++;
     if (tokens.refresh !== null) {
       this.#refresh = tokens.refresh;

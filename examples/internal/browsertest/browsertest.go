@@ -193,9 +193,11 @@ type driver struct {
 	consoleDone chan struct{} // closed when the console reader has stopped
 
 	mu         sync.Mutex
-	events     []string // recent console and network lines, for failure reports
-	lastBearer string   // the last Authorization header sent to /api/me
-	keptDir    string   // where screenshots go without -artifacts or ScreenshotDir
+	events     []string                     // recent console and network lines, for failure reports
+	lastBearer string                       // the last Authorization header sent to /api/me
+	responses  []seen                       // recent responses, for the cookie-only checks (cookieonly.go)
+	cookiesOut map[network.RequestID]string // the Cookie header each recent request carried
+	keptDir    string                       // where screenshots go without -artifacts or ScreenshotDir
 }
 
 const maxEvents = 200
@@ -323,6 +325,9 @@ func start(t *testing.T, base string, h Hooks) *driver {
 			}
 		case *network.EventResponseReceived:
 			d.record("<- %d %s", ev.Response.Status, ev.Response.URL)
+			d.saw(ev.RequestID, ev.Response.URL, ev.Response.Status)
+		case *network.EventRequestWillBeSentExtraInfo:
+			d.cookieHeader(ev.RequestID, ev.Headers)
 		case *network.EventLoadingFailed:
 			d.record("<- failed (%s) request %s", ev.ErrorText, ev.RequestID)
 		}

@@ -198,8 +198,10 @@
 //     http.SameSite) the only files that import net/http: http_request.go reads a request
 //     (the Request view, access-token extraction), http_credentials.go reads login and refresh
 //     credentials, http_response.go writes answers (Response, Problem, token responses),
-//     http_serve.go holds the Serve* handlers, and http_adapter.go the type HTTP that
-//     Manager.HTTP returns to adapters (AuthenticateContext).
+//     http_serve.go holds the Serve* handlers, http_crossorigin.go the cross-origin (CSRF)
+//     decision for cookie credentials and cookie-only mode (net/http's CrossOriginProtection,
+//     RequestTarget), and http_adapter.go the type HTTP that Manager.HTTP returns to adapters
+//     (AuthenticateContext).
 //   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
 //     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set, the key
 //     ring's included), claims.go and scope.go (claims), verify.go (verification, calling the
@@ -225,6 +227,7 @@
 //
 // Keep access tokens short. Prefer the HttpOnly refresh cookie (HTTP.LoginResponse with the header
 // "X-Refresh-Transport: cookie") for browsers: a refresh token held by page script is exposed to
-// XSS. Use different secrets of at least 32 random bytes for access and refresh tokens, or
+// XSS. WithCookieOnly goes further: the access token is an HttpOnly cookie too, no token reaches
+// page scripts, and every unsafe request from another origin is refused. Use different secrets of at least 32 random bytes for access and refresh tokens, or
 // asymmetric keys for access tokens when other services verify them.
 package core

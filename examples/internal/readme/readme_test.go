@@ -79,6 +79,9 @@ func (userStore) Find(context.Context, string) (userRecord, error) { return user
 var users userStore
 `,
 	},
+	{ // sender-constrained tokens: cookie-only mode
+		imports: []string{"log", "github.com/jwtexp/jwtexp/core"},
+	},
 	{ // sessions
 		imports: []string{"context", "net/http", "github.com/jwtexp/jwtexp/core"},
 		stubs: `

@@ -237,6 +237,7 @@ func TestReasonCode(t *testing.T) {
 		{core.ErrInsufficientUserAuthentication, "insufficient_user_authentication"},
 		{core.ErrReauthRefused, "reauth_refused"},
 		{fmt.Errorf("create family: %w", core.ErrIssuedUnderCutOff), "cut_off_second"},
+		{core.ErrDPoPProof, "dpop_proof"}, {core.ErrDPoPNonce, "dpop_nonce"}, {core.ErrDPoPBinding, "dpop_binding"},
 	} {
 		if got := core.ReasonCode(tc.err); got != tc.want {
 			t.Errorf("ReasonCode(%v) = %q, want %q", tc.err, got, tc.want)
@@ -244,8 +245,8 @@ func TestReasonCode(t *testing.T) {
 	}
 	_ = p2
 	codes := core.ReasonCodes()
-	if n := len(codes); n != 22 {
-		t.Errorf("ReasonCodes: %d codes, want 22", n)
+	if n := len(codes); n != 25 {
+		t.Errorf("ReasonCodes: %d codes, want 25", n)
 	}
 	seen := map[string]bool{}
 	for _, c := range codes {

@@ -103,6 +103,7 @@ type config struct {
 	sessionClients            bool          // WithSessionClients
 	ring                      ringConfig    // WithKeyRotation and the options of the key ring (keyring.go)
 	connCheck                 time.Duration // WithConnectionCheckInterval
+	dpop                      dpopConfig    // WithDPoPRequired, WithoutDPoP, ... (options_dpop.go)
 }
 
 func defaultConfig() config {
@@ -120,6 +121,7 @@ func defaultConfig() config {
 		maxSessions:     DefaultMaxSessions,
 		cookie:          defaultCookie(),
 		connCheck:       DefaultConnectionCheckInterval,
+		dpop:            defaultDPoP(),
 	}
 }
 
@@ -653,6 +655,7 @@ func (c *config) validate() error {
 	errs = append(errs, c.validateCookie()...)
 	errs = append(errs, c.validateSessions()...)
 	errs = append(errs, c.validateKeyRing()...)
+	errs = append(errs, c.validateDPoP()...)
 	return errors.Join(errs...)
 }
 
@@ -683,6 +686,7 @@ type issueOptions struct {
 	remoteAddr string // WithRemoteAddr
 	userAgent  string // set by ServeLogin when WithSessionClients is on
 	describe   bool   // ServeLogin with WithSessionClients: describe the client if no client was given
+	dpopKey    string // WithDPoPKey
 }
 
 // WithRemoteAddr names the network address the login came from ("host:port", as
@@ -724,7 +728,10 @@ func WithIdempotencyKey(key string) IssueOption {
 // RefreshOption adds to one Refresh call.
 type RefreshOption func(*refreshOptions)
 
-type refreshOptions struct{ retryKey string }
+type refreshOptions struct {
+	retryKey string
+	dpopKey  string // WithRefreshDPoPKey
+}
 
 // WithRetryKey names the client's refresh request, so that a retry of it (the same token with
 // the same key, after the client lost the answer) gets the session's current refresh token

@@ -46,3 +46,6 @@ func TestNaiveAxios(t *testing.T)   { exampletest.NaiveAxios(t, start) }
 
 // TestClient runs the Go client (jwtclient) against the example over loopback HTTP.
 func TestClient(t *testing.T) { exampletest.Client(t, start) }
+
+// TestDPoP: the DPoP part of the example contract (RFC 9449).
+func TestDPoP(t *testing.T) { exampletest.DPoP(t, start) }

@@ -32,12 +32,12 @@ func (v viewRequest) Header(name string) (string, int) {
 	}
 	return vs[0], len(vs)
 }
-func (v viewRequest) Cookie(string) (string, int)    { return "", 0 }
-func (v viewRequest) Query(string) (string, int)     { return "", 0 }
-func (v viewRequest) Body(int64) ([]byte, error)     { return nil, nil }
-func (v viewRequest) Method() string                 { return v.method }
-func (v viewRequest) Path() string                   { return v.path }
-func (v viewRequest) withoutTarget() noTargetRequest { return noTargetRequest{v} }
+func (v viewRequest) Cookie(string) (string, int)      { return "", 0 }
+func (v viewRequest) Query(string) (string, int)       { return "", 0 }
+func (v viewRequest) Body(int64) ([]byte, error)       { return nil, nil }
+func (v viewRequest) Method() string                   { return v.method }
+func (v viewRequest) URL() (scheme, host, path string) { return "https", v.host, v.path }
+func (v viewRequest) withoutTarget() noTargetRequest   { return noTargetRequest{v} }
 
 // noTargetRequest hides Method and Path: a third-party Request that does not know them.
 type noTargetRequest struct{ v viewRequest }
@@ -269,6 +269,8 @@ func TestCookieOnlyConfig(t *testing.T) {
 		{"bad bypass pattern", []core.Option{core.WithCrossOriginBypass("POST /a/{b")}, `pattern "POST /a/{b"`},
 		{"conflicting bypass patterns", []core.Option{core.WithCrossOriginBypass("/a/", "/a/")}, "WithCrossOriginBypass"},
 		{"empty bypass pattern", []core.Option{core.WithCrossOriginBypass("")}, "empty pattern"},
+		{"DPoP required", []core.Option{core.WithCookieOnly(), core.WithDPoPRequired()}, "WithDPoPRequired"},
+		{"DPoP nonces", []core.Option{core.WithCookieOnly(), core.WithDPoPNonce()}, "drop WithDPoPNonce"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := core.New(append(base, tc.opts...)...)

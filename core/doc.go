@@ -199,8 +199,7 @@
 //     (the Request view, access-token extraction), http_credentials.go reads login and refresh
 //     credentials, http_response.go writes answers (Response, Problem, token responses),
 //     http_serve.go holds the Serve* handlers, http_crossorigin.go the cross-origin (CSRF)
-//     decision for cookie credentials and cookie-only mode (net/http's CrossOriginProtection,
-//     RequestTarget), and http_adapter.go the type HTTP that Manager.HTTP returns to adapters
+//     decision for cookie credentials and cookie-only mode (net/http's CrossOriginProtection), and http_adapter.go the type HTTP that Manager.HTTP returns to adapters
 //     (AuthenticateContext).
 //   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
 //     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set, the key

@@ -238,6 +238,7 @@ func TestReasonCode(t *testing.T) {
 		{core.ErrReauthRefused, "reauth_refused"},
 		{core.ErrCrossOrigin, "cross_origin"},
 		{fmt.Errorf("create family: %w", core.ErrIssuedUnderCutOff), "cut_off_second"},
+		{core.ErrDPoPProof, "dpop_proof"}, {core.ErrDPoPNonce, "dpop_nonce"}, {core.ErrDPoPBinding, "dpop_binding"},
 	} {
 		if got := core.ReasonCode(tc.err); got != tc.want {
 			t.Errorf("ReasonCode(%v) = %q, want %q", tc.err, got, tc.want)
@@ -245,8 +246,8 @@ func TestReasonCode(t *testing.T) {
 	}
 	_ = p2
 	codes := core.ReasonCodes()
-	if n := len(codes); n != 23 {
-		t.Errorf("ReasonCodes: %d codes, want 23", n)
+	if n := len(codes); n != 26 {
+		t.Errorf("ReasonCodes: %d codes, want 26", n)
 	}
 	seen := map[string]bool{}
 	for _, c := range codes {

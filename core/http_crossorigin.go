@@ -22,23 +22,10 @@ import (
 //     passes.
 //
 // Every adapter reaches it through its core.Request: the net/http-based ones (net/http, Gin,
-// Echo) hand the *http.Request itself, the Fiber adapters a view whose Method and Path
+// Echo) hand the *http.Request itself, the Fiber adapters a view whose Method and URL
 // (RequestTarget) feed a minimal *http.Request built only for a request the headers alone do not
-// decide.
-
-// RequestTarget is implemented by a Request that knows its method and path, as the request line
-// carries them (the path percent-decoded, as url.URL.Path holds it). Cookie-only mode
-// (WithCookieOnly) needs the method to tell safe requests from unsafe ones and the path to match
-// WithCrossOriginBypass patterns: a Request that does not implement it is checked as an unsafe
-// request with no path, which refuses every cross-origin request it carries. HTTPRequest and the
-// Fiber adapters' views implement it.
-type RequestTarget interface {
-	Method() string
-	Path() string
-}
-
-func (h httpRequest) Method() string { return h.r.Method }
-func (h httpRequest) Path() string   { return h.r.URL.Path }
+// decide. A Request that does not implement RequestTarget is checked as an unsafe request without
+// a path: every cross-origin request it carries is refused, also a GET and a bypassed route.
 
 // crossOriginGuard holds the configured net/http.CrossOriginProtection. Its zero value is not
 // usable: newCrossOriginGuard builds it at New.
@@ -80,9 +67,15 @@ func addBypass(cop *http.CrossOriginProtection, pattern string) (err error) {
 // when a router hands them a GET).
 func (m *Manager) crossOrigin(r Request, unsafe bool) bool {
 	method, path := http.MethodPost, ""
-	t, ok := r.(RequestTarget)
-	if ok {
-		method, path = t.Method(), t.Path()
+	if h, ok := r.(httpRequest); ok {
+		method = h.r.Method
+	} else if t, ok := r.(RequestTarget); ok {
+		method = t.Method()
+		_, _, raw := t.URL()
+		var err error
+		if path, err = url.PathUnescape(raw); err != nil {
+			path = raw // no bypass pattern matches it: checked
+		}
 	}
 	if !unsafe && safeMethod(method) {
 		if !isWebSocketHandshake(r) {
@@ -198,6 +191,17 @@ func (c *config) validateCrossOrigin() []error {
 		}
 		if c.verificationOnly() {
 			errs = append(errs, configError("WithCookieOnly: a verification-only Manager issues no tokens to set as cookies: read another issuer's cookie with WithTokenCookie"))
+		}
+		// DPoP binds a token the client holds to the client's key; here the client holds none.
+		// A proof at login would bind the cookie's token, which then could only be presented
+		// with the DPoP scheme, which the browser cannot do with a cookie: proofs are ignored.
+		switch d := &c.dpop; {
+		case d.mode == dpopRequired:
+			errs = append(errs, configError("WithCookieOnly with WithDPoPRequired: tokens in HttpOnly cookies cannot be presented with DPoP proofs; choose one"))
+		case d.nonces || d.publicURL != "":
+			errs = append(errs, configError("WithCookieOnly ignores DPoP proofs: drop WithDPoPNonce and WithDPoPPublicURL"))
+		default:
+			d.mode = dpopOff
 		}
 		// The middleware reads the access cookie like any configured cookie source: a request
 		// that also carries an Authorization header is refused as carrying two credentials.

@@ -121,6 +121,19 @@ func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheE
 				return "", nil, errBadAuthHeader
 			}
 			token, found = t, 1
+		} else if m.dpop != nil {
+			// Another scheme: DPoP's is a credential (http_dpop.go). The request path takes
+			// it on its own; logout (no probe) only needs the token.
+			t, dpop, err := dpopScheme(v)
+			if err != nil {
+				return "", nil, err
+			}
+			if dpop && probe {
+				return "", nil, errDPoPScheme
+			}
+			if dpop {
+				token, found = t, 1
+			}
 		}
 	}
 	for _, s := range m.cfg.sources {

@@ -29,10 +29,23 @@ import (
 //     (the client never sees it).
 //
 // A verification-only Manager answers 501 without calling authenticate.
+//
+// DPoP (RFC 9449 §5): a request carrying a DPoP header gets tokens bound to the proof's key
+// (token_type "DPoP") when the proof is valid for this request (POST and the login URL, fresh,
+// never seen, with the server nonce when nonces are on); an invalid proof is answered 400
+// invalid_dpop_proof (or use_dpop_nonce with a DPoP-Nonce header) before authenticate is called.
+// With WithDPoPRequired a request without a proof is refused the same way.
 func (h *HTTP) ServeLogin(ctx context.Context, r Request, authenticate func() (subject string, custom any, err error), opts ...IssueOption) Response {
 	m := h.m
 	if m.cfg.verificationOnly() {
 		return h.Problem(ErrVerificationOnly)
+	}
+	jkt, err := m.tokenEndpointProof(ctx, r)
+	if err != nil {
+		return h.Problem(err)
+	}
+	if jkt != "" {
+		opts = append(slices.Clip(opts), WithDPoPKey(jkt))
 	}
 	subject, custom, err := authenticate()
 	if err == nil {
@@ -68,6 +81,11 @@ func (h *HTTP) ServeLogin(ctx context.Context, r Request, authenticate func() (s
 // without a body from the refresh cookie; the answer uses the same transport. Every refusal is 400
 // invalid_grant without a challenge (RFC 6749 §5.2), so a client that refreshes on every 401 does
 // not take a refused refresh for an expired access token and loop; a store failure is 503.
+//
+// DPoP: a proof in the request is checked as at login (an invalid one: 400 invalid_dpop_proof or
+// use_dpop_nonce); a refresh token bound to a DPoP key is refused with 400 invalid_grant unless
+// the request carries a valid proof by that key (a stolen refresh token alone is worthless), and
+// the new tokens are bound to the same key.
 func (h *HTTP) ServeRefresh(ctx context.Context, r Request) Response {
 	m := h.m
 	if m.cfg.verificationOnly() {
@@ -80,6 +98,13 @@ func (h *HTTP) ServeRefresh(ctx context.Context, r Request) Response {
 	var opts []RefreshOption
 	if key := retryKey(r); key != "" {
 		opts = append(opts, WithRetryKey(key))
+	}
+	jkt, err := m.tokenEndpointProof(ctx, r)
+	if err != nil {
+		return h.Problem(err)
+	}
+	if jkt != "" {
+		opts = append(opts, WithRefreshDPoPKey(jkt))
 	}
 	p, err := m.Refresh(ctx, token, opts...)
 	if err != nil {

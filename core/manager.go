@@ -29,6 +29,7 @@ type Manager struct {
 	ringDone    chan struct{}           // closed when the loop has returned
 	closeOnce   sync.Once
 	conns       connRegistry // bound connections (connections.go)
+	dpop        *dpopState   // DPoP (dpop.go); nil: off
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
@@ -52,6 +53,19 @@ func New(opts ...Option) (*Manager, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	m, err := build(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.initDPoP(); err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// build makes the Manager of a validated configuration.
+func build(c config) (*Manager, error) {
 	if c.ring.period > 0 {
 		m := newManager(c, nil, nil)
 		if err := m.newRings(); err != nil {

@@ -106,6 +106,7 @@ type config struct {
 	sessionClients            bool          // WithSessionClients
 	ring                      ringConfig    // WithKeyRotation and the options of the key ring (keyring.go)
 	connCheck                 time.Duration // WithConnectionCheckInterval
+	dpop                      dpopConfig    // WithDPoPRequired, WithoutDPoP, ... (options_dpop.go)
 }
 
 func defaultConfig() config {
@@ -123,6 +124,7 @@ func defaultConfig() config {
 		maxSessions:     DefaultMaxSessions,
 		cookie:          defaultCookie(),
 		connCheck:       DefaultConnectionCheckInterval,
+		dpop:            defaultDPoP(),
 	}
 }
 
@@ -657,6 +659,7 @@ func (c *config) validate() error {
 	errs = append(errs, c.validateCrossOrigin()...)
 	errs = append(errs, c.validateSessions()...)
 	errs = append(errs, c.validateKeyRing()...)
+	errs = append(errs, c.validateDPoP()...)
 	return errors.Join(errs...)
 }
 
@@ -687,6 +690,7 @@ type issueOptions struct {
 	remoteAddr string // WithRemoteAddr
 	userAgent  string // set by ServeLogin when WithSessionClients is on
 	describe   bool   // ServeLogin with WithSessionClients: describe the client if no client was given
+	dpopKey    string // WithDPoPKey
 }
 
 // WithRemoteAddr names the network address the login came from ("host:port", as
@@ -728,7 +732,10 @@ func WithIdempotencyKey(key string) IssueOption {
 // RefreshOption adds to one Refresh call.
 type RefreshOption func(*refreshOptions)
 
-type refreshOptions struct{ retryKey string }
+type refreshOptions struct {
+	retryKey string
+	dpopKey  string // WithRefreshDPoPKey
+}
 
 // WithRetryKey names the client's refresh request, so that a retry of it (the same token with
 // the same key, after the client lost the answer) gets the session's current refresh token

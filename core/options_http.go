@@ -222,7 +222,12 @@ func WithCrossOriginBypass(patterns ...string) Option {
 // CrossOriginProtection: Fetch Metadata's Sec-Fetch-Site, else Origin against Host;
 // WithTrustedOrigins and WithCrossOriginBypass make exceptions. A refused request gets
 // ErrCrossOrigin: 403 {"error":"forbidden","error_description":"cross-origin request refused"}.
-// Safe methods must not change state, as HTTP requires: they are not checked. Default: off.
+// Safe methods must not change state, as HTTP requires: they are not checked.
+//
+// DPoP proofs are ignored in this mode (as with WithoutDPoP): a proof binds a token the client
+// holds to the client's key, and here the client holds none; a token bound at login could not be
+// presented from a cookie. WithDPoPRequired, WithDPoPNonce and WithDPoPPublicURL fail New with it.
+// Default: off.
 func WithCookieOnly() Option {
 	return func(c *config) error {
 		c.cookieOnly = cookieOnlyConfig{on: true, name: DefaultAccessCookie}

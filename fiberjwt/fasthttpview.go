@@ -6,7 +6,6 @@ package fiberjwt
 
 import (
 	"bytes"
-	"net/url"
 	"strings"
 	"unsafe"
 
@@ -75,20 +74,6 @@ func (r viewRequest) Header(name string) (string, int) {
 	return unsafe.String(unsafe.SliceData(vs[0]), len(vs[0])), len(vs)
 }
 
-// Method is the request's method (core.RequestTarget: cookie-only mode's cross-origin check).
-func (r fasthttpRequest) Method() string { return string(r.r.Header.Method()) }
-
-// Path is the request's path as the request line carries it, percent-decoded as net/http's
-// URL.Path is (not cleaned: a bypass pattern of the cross-origin check matches only the path the
-// client sent, as with net/http), for core.RequestTarget.
-func (r fasthttpRequest) Path() string {
-	raw := string(r.r.URI().PathOriginal())
-	if p, err := url.PathUnescape(raw); err == nil {
-		return p
-	}
-	return raw
-}
-
 // Cookie counts the cookies named name across all Cookie headers.
 func (r fasthttpRequest) Cookie(name string) (string, int) {
 	var first []byte
@@ -112,6 +97,21 @@ func (r fasthttpRequest) Query(name string) (string, int) {
 		return "", 0
 	}
 	return string(vs[0]), len(vs)
+}
+
+// Method implements core.RequestTarget (DPoP proofs name the method and URL).
+func (r fasthttpRequest) Method() string { return string(r.r.Header.Method()) }
+
+// URL implements core.RequestTarget: the scheme of the connection (fasthttp's URI says https for
+// a TLS connection; forwarded headers are never read), the Host header, and the path as received
+// (PathOriginal: before fasthttp's normalization), without query.
+func (r fasthttpRequest) URL() (scheme, host, path string) {
+	u := r.r.URI()
+	path = string(u.PathOriginal())
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return string(u.Scheme()), string(r.r.Header.Host()), path
 }
 
 // Body returns a copy of the raw request body (not decompressed, as in net/http); a body over

@@ -36,3 +36,6 @@ func TestClient(t *testing.T) { exampletest.Client(t, start) }
 
 // TestCookieOnly: JWT_COOKIE_ONLY=1, from the outside and in headless Chromium (see exampletest.CookieOnly).
 func TestCookieOnly(t *testing.T) { exampletest.CookieOnly(t, start) }
+
+// TestDPoP: the DPoP part of the example contract (RFC 9449).
+func TestDPoP(t *testing.T) { exampletest.DPoP(t, start) }

@@ -223,6 +223,14 @@ func RunCookieOnlySuite(t *testing.T, build func(t *testing.T, m *core.Manager) 
 			}
 			return resp, noContent
 		}},
+		{"a DPoP proof at login is ignored: the cookie's token works unbound", nil, func(e env) (*http.Response, Answer) {
+			r := httptest.NewRequest(http.MethodPost, "/login",
+				strings.NewReader(fmt.Sprintf(`{"username":%q,"password":%q}`, SuiteUser, SuitePassword)))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("DPoP", NewDPoPKey(e.t).Proof(e.t, http.MethodPost, "http://example.com/login", "", "", e.clock.Now()))
+			j := tokens(e, e.do(r), "login with a DPoP proof")
+			return e.do(req(http.MethodGet, "/api/me", j.access)), Answer{200, "", map[string]string{"sub": SuiteUser}}
+		}},
 		{"cookie and Authorization header together are two credentials", nil, func(e env) (*http.Response, Answer) {
 			j := login(e)
 			return e.do(req(http.MethodGet, "/api/me", j.access, "Authorization", "Bearer "+j.access.Value)), answerTwo

@@ -39,3 +39,6 @@ func TestCookieOnly(t *testing.T) { exampletest.CookieOnly(t, start) }
 
 // TestDPoP: the DPoP part of the example contract (RFC 9449).
 func TestDPoP(t *testing.T) { exampletest.DPoP(t, start) }
+
+// TestDPoPBrowser: the browser client with DPoP in headless Chromium (see exampletest.DPoPBrowser).
+func TestDPoPBrowser(t *testing.T) { exampletest.DPoPBrowser(t, start) }

@@ -94,6 +94,9 @@ type Hooks struct {
 	// clock). With IdleTimeout it enables the IdleTimeout subtest. Optional.
 	Advance func(d time.Duration)
 
+	// Now is the server's clock, for the DPoP proofs RunDPoP makes in Go. Default: time.Now.
+	Now func() time.Time
+
 	// IdleTimeout is the server's idle timeout (the examples' JWT_IDLE_TIMEOUT), at least 2 s.
 	// Zero, or no Advance: the IdleTimeout subtest is skipped.
 	IdleTimeout time.Duration
@@ -195,6 +198,7 @@ type driver struct {
 	mu         sync.Mutex
 	events     []string                     // recent console and network lines, for failure reports
 	lastBearer string                       // the last Authorization header sent to /api/me
+	lastProof  string                       // the last DPoP header sent to /api/me (dpop.go)
 	responses  []seen                       // recent responses, for the cookie-only checks (cookieonly.go)
 	cookiesOut map[network.RequestID]string // the Cookie header each recent request carried
 	keptDir    string                       // where screenshots go without -artifacts or ScreenshotDir
@@ -319,6 +323,11 @@ func start(t *testing.T, base string, h Hooks) *driver {
 					if s, ok := v.(string); ok && strings.EqualFold(k, "Authorization") {
 						d.mu.Lock()
 						d.lastBearer = s
+						d.mu.Unlock()
+					}
+					if s, ok := v.(string); ok && strings.EqualFold(k, "DPoP") {
+						d.mu.Lock()
+						d.lastProof = s
 						d.mu.Unlock()
 					}
 				}

@@ -128,7 +128,7 @@ func (r fasthttpRequest) Body(limit int64) ([]byte, error) {
 }
 
 // writeResponse copies a Response decided by the Manager to resp: status, WWW-Authenticate,
-// Cache-Control, every Set-Cookie line as core wrote it, and the JSON body with Content-Type
+// Cache-Control, every Set-Cookie line as core wrote it, Retry-After, DPoP-Nonce, and the JSON body with Content-Type
 // application/json (no body and no Content-Type for a 204).
 func writeResponse(resp *fasthttp.Response, r core.Response) {
 	h := &resp.Header
@@ -143,6 +143,9 @@ func writeResponse(resp *fasthttp.Response, r core.Response) {
 	}
 	if r.RetryAfter != "" {
 		h.Set(fasthttp.HeaderRetryAfter, r.RetryAfter)
+	}
+	if r.DPoPNonce != "" {
+		h.Set("DPoP-Nonce", r.DPoPNonce)
 	}
 	resp.SetStatusCode(r.Status)
 	if r.Body == nil {

@@ -32,6 +32,8 @@ const AccessCookieName = "jwtexp_access"
 //     still works.
 //   - Logout: click #logout: logged out, both cookies gone; the old access cookie put back is
 //     refused with 401.
+//   - DPoPPage: the page with "?dpop=1" (the client signs DPoP proofs) works the same: the server
+//     ignores the proofs, the page says token type "cookie", calls and a refresh succeed.
 //   - Sessions and LiveConnections: the subtests of Run, in cookie-only mode (the WebSocket
 //     authenticates with the cookie).
 func RunCookieOnly(t *testing.T, baseURL string, h Hooks) {
@@ -43,6 +45,7 @@ func RunCookieOnly(t *testing.T, baseURL string, h Hooks) {
 	t.Run("NoTokenReachesPageScripts", d.cookieOnlyNoToken)
 	t.Run("ForgedRequestFromAnotherOrigin", d.cookieOnlyForged)
 	t.Run("Logout", d.cookieOnlyLogout)
+	t.Run("DPoPPage", d.cookieOnlyDPoPPage)
 	if !h.SkipSessions {
 		t.Run("Sessions", d.sessions)
 	}
@@ -150,14 +153,21 @@ func noTokenIn(t *testing.T, what, text string, cookies ...*network.Cookie) {
 // scriptState checks what page scripts can reach: cookies, web storage, IndexedDB, the Cache API.
 func (d *driver) scriptState(t *testing.T) {
 	t.Helper()
+	d.scriptStateBut(t, "")
+}
+
+// scriptStateBut is scriptState allowing the IndexedDB database db (the DPoP key store: a key
+// that cannot be exported, no token).
+func (d *driver) scriptStateBut(t *testing.T, db string) {
+	t.Helper()
 	if got := eval[string](t, d, "read document.cookie", `document.cookie`); got != "" {
 		t.Errorf("document.cookie = %q, want empty: both cookies must be HttpOnly", got)
 	}
-	got := eval[string](t, d, "read the page's storage", `(async () => {
-		const dbs = indexedDB.databases ? (await indexedDB.databases()).map((d) => d.name) : [];
+	got := eval[string](t, d, "read the page's storage", fmt.Sprintf(`(async () => {
+		const dbs = indexedDB.databases ? (await indexedDB.databases()).map((d) => d.name).filter((n) => n !== '%s') : [];
 		const caches_ = typeof caches === 'undefined' ? [] : await caches.keys();
 		return JSON.stringify({local: localStorage.length, session: sessionStorage.length, dbs, caches: caches_});
-	})()`)
+	})()`, db))
 	if got != `{"local":0,"session":0,"dbs":[],"caches":[]}` {
 		t.Errorf("storage reachable by page scripts: %s, want all empty", got)
 	}
@@ -327,4 +337,19 @@ func (d *driver) putAccessCookie(t *testing.T, c *network.Cookie) {
 	if got := d.namedCookie(t, c.Name, "/"); got == nil || got.Value != c.Value {
 		t.Fatalf("the browser does not hold the access cookie after Network.setCookie (got %+v)", got)
 	}
+}
+
+// cookieOnlyDPoPPage: a client asked to use DPoP against a cookie-only server holds no token and
+// works as any other.
+func (d *driver) cookieOnlyDPoPPage(t *testing.T) {
+	d.guard(t)
+	d.open(t, "/?dpop=1")
+	d.login(t)
+	if got := eval[string](t, d, "read #token-type", `document.getElementById('token-type').textContent`); got != "cookie" {
+		t.Errorf("#token-type = %q, want cookie", got)
+	}
+	d.scriptStateBut(t, "jwtexp-dpop")
+	checkStatuses(t, d.expireAndCall(t), "200")
+	d.do(t, "click #logout", chromedp.Click(chromedp.ID("logout")))
+	d.waitState(t, "logged-out")
 }

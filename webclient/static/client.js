@@ -423,7 +423,9 @@ export class AuthClient extends EventTarget {
    * revoked) ends the session here too (LOGGED_OUT, reason 'revoked'); any
    * other end reconnects after a second. onState(s) hears 'open',
    * 'reconnecting' and 'closed: <code> <reason>'. It returns a function that
-   * closes the socket.
+   * closes the socket. A cookie-only session opens it with the cookie alone; a
+   * session with DPoP-bound tokens cannot open it (a handshake carries no
+   * proof) and hears 'closed: not available with DPoP-bound tokens'.
    */
   socket(path, { onMessage = () => {}, onState = () => {} } = {}) {
     const url = new URL(path, this.#origin);
@@ -438,6 +440,11 @@ export class AuthClient extends EventTarget {
     this.addEventListener('statechange', reauth);
     const connect = () => {
       if (stopped || this.#access === null) {
+        return;
+      }
+      if (this.#tokenType === 'DPoP' && typeof this.#access === 'string') {
+        // A WebSocket handshake cannot carry a DPoP proof, and a bound token without one is refused.
+        onState('closed: not available with DPoP-bound tokens');
         return;
       }
       const generation = this.#generation;
@@ -527,8 +534,9 @@ export class AuthClient extends EventTarget {
       this.#clear();
       this.#setState(LOGGED_OUT, 'logout');
     }
-    if (this.#dpop) {
-      // The session is over: its key has nothing left to prove.
+    if (this.#dpop && epoch === this.#epoch) {
+      // The session is over: its key has nothing left to prove (unless a login
+      // began meanwhile, with a key of its own).
       this.#key = null;
       await deleteDPoPKey(this.#dpopKeyName).catch(() => {});
     }

@@ -195,13 +195,14 @@ type driver struct {
 
 	consoleDone chan struct{} // closed when the console reader has stopped
 
-	mu         sync.Mutex
-	events     []string                     // recent console and network lines, for failure reports
-	lastBearer string                       // the last Authorization header sent to /api/me
-	lastProof  string                       // the last DPoP header sent to /api/me (dpop.go)
-	responses  []seen                       // recent responses, for the cookie-only checks (cookieonly.go)
-	cookiesOut map[network.RequestID]string // the Cookie header each recent request carried
-	keptDir    string                       // where screenshots go without -artifacts or ScreenshotDir
+	mu          sync.Mutex
+	events      []string                     // recent console and network lines, for failure reports
+	lastBearer  string                       // the last Authorization header sent to /api/me
+	lastProof   string                       // the last DPoP header sent to /api/me (dpop.go)
+	clockScript string                       // the page clock script installed for new documents (dpop.go), "" for none
+	responses   []seen                       // recent responses, for the cookie-only checks (cookieonly.go)
+	cookiesOut  map[network.RequestID]string // the Cookie header each recent request carried
+	keptDir     string                       // where screenshots go without -artifacts or ScreenshotDir
 }
 
 const maxEvents = 200

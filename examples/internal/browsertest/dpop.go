@@ -35,18 +35,27 @@ import (
 //     Go: without a proof, and with a proof by another key, the refresh is refused (400
 //     invalid_grant); the access token is refused as Bearer and with another key's proof (401).
 //     The page's own session is untouched: its next refresh works.
+//   - LiveConnections: the stream (GET /api/events, a fetch with a proof) ticks, ends with the
+//     token and reconnects after one refresh; the socket, whose handshake cannot carry a proof,
+//     says it is not available instead of retrying.
 //   - Logout: the page logs out and its key is deleted from IndexedDB (a new login makes a new
 //     one: one key never links two sessions).
 //
-// Hooks.Now (optional) is the server's clock, for the proofs made in Go; default time.Now.
+// Hooks.Now (optional) is the server's clock: the proofs made in Go use it, and the page's clock
+// (Date.now, which the client's proofs read) is kept 2 s behind it, so that a server on a fake
+// clock that stands still between steps never sees a proof from its future.
 func RunDPoP(t *testing.T, baseURL string, h Hooks) {
 	t.Helper()
 	if h.RefreshCalls == nil || h.Expire == nil {
 		t.Fatal("browsertest: Hooks.RefreshCalls and Hooks.Expire are required")
 	}
 	d := start(t, strings.TrimRight(baseURL, "/"), h.withDefaults())
+	d.installPageClock(t, 0)
+	expire := d.h.Expire
+	d.h.Expire = func() { expire(); d.syncClock(t) }
 	t.Run("LoginRefreshParallelReload", d.dpopParallel)
 	t.Run("StolenTokensAreWorthless", d.dpopStolen)
+	t.Run("LiveConnections", d.dpopLive)
 	t.Run("Logout", d.dpopLogout)
 }
 
@@ -62,10 +71,11 @@ func RunDPoP(t *testing.T, baseURL string, h Hooks) {
 //   - 22 minutes later the access token has expired too: all calls 200 after one refresh.
 func RunDPoPNonce(t *testing.T, baseURL string, h Hooks) {
 	t.Helper()
-	if h.RefreshCalls == nil || h.Advance == nil {
-		t.Fatal("browsertest: Hooks.RefreshCalls and Hooks.Advance are required")
+	if h.RefreshCalls == nil || h.Advance == nil || h.Now == nil {
+		t.Fatal("browsertest: Hooks.RefreshCalls, Hooks.Advance and Hooks.Now are required")
 	}
 	d := start(t, strings.TrimRight(baseURL, "/"), h.withDefaults())
+	d.installPageClock(t, 0)
 	t.Run("NonceRetries", d.dpopNonce)
 }
 
@@ -97,7 +107,7 @@ func (d *driver) lastCall() (auth, proof string) {
 // dpopParallel: login, calls, one refresh for parallel calls, reload.
 func (d *driver) dpopParallel(t *testing.T) {
 	d.guard(t)
-	d.open(t, "/?dpop=1")
+	d.openSynced(t, "/?dpop=1")
 	d.login(t)
 	if got := eval[string](t, d, "read #token-type", `document.getElementById('token-type').textContent`); got != "DPoP" {
 		t.Fatalf("#token-type = %q after login with ?dpop=1, want DPoP%s", got, d.diagnostics())
@@ -111,7 +121,11 @@ func (d *driver) dpopParallel(t *testing.T) {
 	if !ok {
 		t.Fatalf("GET /api/me carried Authorization %q, want the DPoP scheme", auth)
 	}
-	checkProof(t, proof, "GET", d.base+"/api/me", token, time.Now())
+	now := time.Now
+	if d.h.Now != nil {
+		now = d.h.Now // the page's clock follows the server's
+	}
+	checkProof(t, proof, "GET", d.base+"/api/me", token, now())
 
 	checkStatuses(t, d.expireAndCall(t), "200")
 	d.waitState(t, "logged-in")
@@ -120,6 +134,7 @@ func (d *driver) dpopParallel(t *testing.T) {
 	d.do(t, "reload the page", chromedp.Reload())
 	until[bool](t, d, "the page to be ready (body[data-ready])", `document.body?.dataset.ready === 'true'`)
 	d.waitState(t, "logged-in")
+	d.syncClock(t)
 	if n := d.h.RefreshCalls() - before; n != 1 {
 		t.Errorf("resuming after a reload: %d refreshes, want 1", n)
 	}
@@ -133,7 +148,7 @@ func (d *driver) dpopParallel(t *testing.T) {
 func (d *driver) dpopStolen(t *testing.T) {
 	d.guard(t)
 	mark := d.seenCount()
-	d.open(t, "/?transport=body&dpop=1")
+	d.openSynced(t, "/?transport=body&dpop=1")
 	d.login(t)
 	var tokens struct {
 		Access    string `json:"access_token"`
@@ -194,10 +209,29 @@ func (d *driver) dpopStolen(t *testing.T) {
 	d.waitState(t, "logged-in")
 }
 
+// dpopLive: the stream works with DPoP; the socket declines.
+func (d *driver) dpopLive(t *testing.T) {
+	d.guard(t)
+	d.openSynced(t, "/?dpop=1")
+	d.login(t)
+	d.do(t, "click #live-toggle", chromedp.Click(chromedp.ID("live-toggle")))
+	until[bool](t, d, "the stream to tick", `document.getElementById('stream-state').textContent === 'open' && document.getElementById('stream-exp').textContent !== '-'`)
+	until[bool](t, d, "the socket to decline", `document.getElementById('socket-state').textContent === 'closed: not available with DPoP-bound tokens'`)
+	_, _, exp := d.liveState(t, "stream")
+	before := d.h.RefreshCalls()
+	d.h.Expire()
+	until[bool](t, d, "the stream to tick with a new token", fmt.Sprintf(
+		`document.getElementById('stream-state').textContent === 'open' && !['-', %q].includes(document.getElementById('stream-exp').textContent)`, exp))
+	if n := d.h.RefreshCalls() - before; n != 1 {
+		t.Errorf("%d refreshes for the stream's expired token, want 1", n)
+	}
+	d.do(t, "click #live-toggle", chromedp.Click(chromedp.ID("live-toggle")))
+}
+
 // dpopLogout: logout forgets the key.
 func (d *driver) dpopLogout(t *testing.T) {
 	d.guard(t)
-	d.open(t, "/?dpop=1")
+	d.openSynced(t, "/?dpop=1")
 	d.login(t)
 	checkStatuses(t, d.callAPI(t), "200")
 	d.do(t, "click #logout", chromedp.Click(chromedp.ID("logout")))
@@ -210,27 +244,66 @@ func (d *driver) dpopLogout(t *testing.T) {
 	})()`)
 }
 
-// pageClock moves the page's Date.now with the server's fake clock: the script runs before the
+// pageClock lets the test set the page's Date.now (window.__jwtexpClockOffset, in ms, added to
+// the real time), starting at the offset given in place of %d: the script runs before the
 // page's own scripts on every load, so the client captures the shifted Date.now.
 const pageClock = `(() => {
 	const real = Date.now.bind(Date);
-	let offset = 0;
+	let offset = %d;
 	Object.defineProperty(window, '__jwtexpClockOffset', { get: () => offset, set: (v) => { offset = v; } });
 	Date.now = () => real() + offset;
 })();`
 
-// dpopNonce: the nonce dance at login, on calls, and at refresh.
-func (d *driver) dpopNonce(t *testing.T) {
-	d.guard(t)
+// installPageClock installs pageClock, at offset ms, for every page the tab loads from now on,
+// in place of the one installed before.
+func (d *driver) installPageClock(t *testing.T, offset int64) {
+	t.Helper()
 	ctx, cancel := d.step()
-	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: pageClock})
-	cancel()
+	defer cancel()
+	if d.clockScript != "" {
+		if _, err := chromedp.Call(ctx, page.RemoveScriptToEvaluateOnNewDocument,
+			page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: page.ScriptIdentifier(d.clockScript)}); err != nil {
+			t.Fatalf("remove the page clock: %v", err)
+		}
+	}
+	res, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: fmt.Sprintf(pageClock, offset)})
 	if err != nil {
 		t.Fatalf("install the page clock: %v", err)
 	}
+	d.clockScript = string(res.Identifier)
+}
+
+// syncClock sets the page's clock 2 s behind the server's (Hooks.Now; nothing without it). The
+// examples' fake clock stands still between the test's steps while the page's runs on: the 2 s
+// keep the page's proofs out of the server's future (jwtexp allows 5 s ahead) for 7 s after each
+// sync, and a proof 2 s old is well within the window.
+func (d *driver) syncClock(t *testing.T) {
+	t.Helper()
+	if d.h.Now == nil {
+		return
+	}
+	offset := (d.h.Now().Sub(time.Now()) - 2*time.Second).Milliseconds()
+	eval[bool](t, d, "set the page's clock", fmt.Sprintf(`(window.__jwtexpClockOffset = %d, true)`, offset))
+	d.installPageClock(t, offset) // a reload starts from it too
+}
+
+// openSynced opens the page and sets its clock.
+func (d *driver) openSynced(t *testing.T, path string) {
+	t.Helper()
+	if d.h.Now != nil { // the page's first scripts (restore) already on the server's time
+		d.installPageClock(t, (d.h.Now().Sub(time.Now()) - 2*time.Second).Milliseconds())
+	}
+	d.open(t, path)
+	d.syncClock(t)
+}
+
+// dpopNonce: the nonce dance at login, on calls, and at refresh.
+func (d *driver) dpopNonce(t *testing.T) {
+	d.guard(t)
 	advance := func(dur time.Duration) {
 		d.h.Advance(dur)
-		eval[bool](t, d, "move the page's clock", fmt.Sprintf(`(window.__jwtexpClockOffset += %d, true)`, dur.Milliseconds()))
+		d.syncClock(t)
 	}
 	statuses := func(since int, path string) string {
 		var out []string
@@ -240,7 +313,7 @@ func (d *driver) dpopNonce(t *testing.T) {
 		return strings.Join(out, " ")
 	}
 	mark := d.seenCount()
-	d.open(t, "/?dpop=1")
+	d.openSynced(t, "/?dpop=1")
 	d.login(t)
 	if got := statuses(mark, "/login"); got != "400 200" {
 		t.Errorf("POST /login answers: %q, want \"400 200\" (use_dpop_nonce, then the retry with the nonce)", got)

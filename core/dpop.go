@@ -428,7 +428,9 @@ func (m *Manager) checkProof(ctx context.Context, proof string, t *proofTarget, 
 	var first bool
 	err = m.call(ctx, StoreOpDPoPProof, "record DPoP proof", "", func(ctx context.Context) error {
 		var err error
-		first, err = m.dpop.replay.MarkDPoPProof(ctx, id, until, now)
+		// A leeway longer than the window: an instance whose clock is behind accepts the
+		// proof that much longer.
+		first, err = m.dpop.replay.MarkDPoPProof(ctx, id, until.Add(leeway), now)
 		return err
 	})
 	if err != nil {

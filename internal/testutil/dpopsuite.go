@@ -43,7 +43,8 @@ func RunDPoPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 		case "/login":
 			body = fmt.Sprintf(`{"username":%q,"password":%q}`, SuiteUser, SuitePassword)
 		}
-		r := httptest.NewRequest(method, DPoPSuiteBase+path, strings.NewReader(body))
+		r := httptest.NewRequest(method, path, strings.NewReader(body)) // Host: example.com
+
 		if body != "" {
 			r.Header.Set("Content-Type", "application/json")
 		}

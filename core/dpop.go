@@ -463,13 +463,18 @@ func htuMatches(htu string, t *proofTarget) bool {
 
 // target is the method and URL of r as a proof must name them: the scheme and host of
 // WithDPoPPublicURL when set, else those of the connection; nil when r cannot tell (it does not
-// implement RequestTarget).
+// implement RequestTarget, or names no scheme and host while WithDPoPPublicURL is unset).
 func (m *Manager) target(r Request) *proofTarget {
 	rt, ok := r.(RequestTarget)
 	if !ok {
 		return nil
 	}
 	scheme, host, rawPath := rt.URL()
+	if m.cfg.dpop.scheme != "" {
+		scheme, host = m.cfg.dpop.scheme, m.cfg.dpop.host
+	} else {
+		host = normalHost(scheme, host)
+	}
 	path, err := url.PathUnescape(rawPath)
 	if err != nil || host == "" || (scheme != "http" && scheme != "https") {
 		return nil
@@ -477,11 +482,7 @@ func (m *Manager) target(r Request) *proofTarget {
 	if path == "" {
 		path = "/"
 	}
-	t := &proofTarget{method: rt.Method(), scheme: scheme, host: normalHost(scheme, host), path: path}
-	if m.cfg.dpop.scheme != "" {
-		t.scheme, t.host = m.cfg.dpop.scheme, m.cfg.dpop.host
-	}
-	return t
+	return &proofTarget{method: rt.Method(), scheme: scheme, host: host, path: path}
 }
 
 // requestProof returns the DPoP header of r: "" and no error when there is none, an error when

@@ -37,8 +37,9 @@ import (
 
 // dpopAlgs lists the proof algorithms accepted, as the algs parameter of the DPoP challenge
 // (RFC 9449 §7.1): asymmetric only (an HMAC proof proves nothing to a server that does not hold
-// the secret, and "none" proves nothing at all).
-const dpopAlgs = "ES256 EdDSA RS256 PS256"
+// the secret, and "none" proves nothing at all). Ed25519 is the fully-specified name of EdDSA
+// with Ed25519 (RFC 9864), which clients such as panva's dpop send.
+const dpopAlgs = "ES256 EdDSA Ed25519 RS256 PS256"
 
 const (
 	dpopHeaderName = "Dpop" // "DPoP" in the canonical form of net/http's header map
@@ -314,7 +315,7 @@ func proofKey(alg string, jwk *dpopJWK) (any, []byte, error) {
 			return nil, nil, errDPoPKey
 		}
 		return pub, []byte(`{"crv":"P-256","kty":"EC","x":"` + jwk.X + `","y":"` + jwk.Y + `"}`), nil
-	case "EdDSA":
+	case "EdDSA", "Ed25519":
 		if jwk.Kty != "OKP" || jwk.Crv != "Ed25519" {
 			return nil, nil, errDPoPKey
 		}
@@ -352,7 +353,7 @@ func verifyProofSignature(alg string, pub any, input string, sig []byte) bool {
 		h := sha256.Sum256([]byte(input))
 		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
 		return ecdsa.Verify(pub.(*ecdsa.PublicKey), h[:], r, s)
-	case "EdDSA":
+	case "EdDSA", "Ed25519":
 		return ed25519.Verify(pub.(ed25519.PublicKey), []byte(input), sig)
 	case "RS256":
 		h := sha256.Sum256([]byte(input))

@@ -21,7 +21,7 @@ import (
 
 const (
 	dpopBase  = "http://example.com"
-	dpopAlgs  = `algs="ES256 EdDSA RS256 PS256"`
+	dpopAlgs  = `algs="ES256 EdDSA Ed25519 RS256 PS256"`
 	dpopRealm = `DPoP realm="jwtexp"`
 )
 
@@ -241,7 +241,7 @@ func TestDPoPBearerAndUnbound(t *testing.T) {
 
 func TestDPoPAlgorithms(t *testing.T) {
 	t.Parallel()
-	for _, alg := range []string{"ES256", "EdDSA", "RS256", "PS256"} {
+	for _, alg := range []string{"ES256", "EdDSA", "Ed25519", "RS256", "PS256"} {
 		t.Run(alg, func(t *testing.T) {
 			t.Parallel()
 			e := newDPoPEnv(t)

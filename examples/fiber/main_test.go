@@ -49,3 +49,6 @@ func TestClient(t *testing.T) { exampletest.Client(t, start) }
 
 // TestDPoP: the DPoP part of the example contract (RFC 9449).
 func TestDPoP(t *testing.T) { exampletest.DPoP(t, start) }
+
+// TestDPoPInterop: panva's dpop package (Node) as the DPoP client (see exampletest).
+func TestDPoPInterop(t *testing.T) { exampletest.DPoPInterop(t, start) }

@@ -11,7 +11,7 @@ import (
 
 // dpopChallenge is the WWW-Authenticate of a DPoP refusal (RFC 9449 §7.1).
 func dpopChallenge(code, desc string) string {
-	return `DPoP realm="jwtexp", error="` + code + `", error_description="` + desc + `", algs="ES256 EdDSA RS256 PS256"`
+	return `DPoP realm="jwtexp", error="` + code + `", error_description="` + desc + `", algs="ES256 EdDSA Ed25519 RS256 PS256"`
 }
 
 // dpopLogin logs in with a proof of key (and nonce, if not empty) and returns the token response.

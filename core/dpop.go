@@ -599,6 +599,19 @@ func (m *Manager) verifyDPoP(ctx context.Context, token string, c *Claims, dst *
 	return err
 }
 
+// isThumbprint reports whether s has the form of a SHA-256 thumbprint: 43 base64url characters.
+func isThumbprint(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !b64url[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
 // appendCnf returns the custom members of a token bound to jkt: the confirmation claim
 // (RFC 9449 §6.1) first, then custom.
 func appendCnf(jkt string, custom []byte) []byte {

@@ -205,6 +205,19 @@ func TestDPoPSession(t *testing.T) {
 		cnfJKT(t, b["refresh_token"].(string)) != key.Thumbprint {
 		t.Fatalf("refresh with the key's proof: %d %s", resp.Status, resp.Body)
 	}
+	// Logout takes the bound token with the DPoP scheme (no proof needed to end a session).
+	refreshed := b["access_token"].(string)
+	lr := httptest.NewRequest("POST", dpopBase+"/logout", nil)
+	lr.Header.Set("Authorization", "DPoP "+refreshed)
+	if resp := e.m.HTTP().ServeLogout(context.Background(), core.HTTPRequest(lr)); resp.Status != 204 {
+		t.Fatalf("logout: %d %s", resp.Status, resp.Body)
+	}
+	if _, err := e.me("DPoP "+refreshed, key.Proof(t, "GET", dpopBase+"/api/me", refreshed, "", now)); !errors.Is(err, core.ErrTokenRevoked) {
+		t.Fatalf("me after logout: %v", err)
+	}
+	if _, err := e.m.Issue(context.Background(), "alice", nil, core.WithDPoPKey("not-a-thumbprint")); !errors.Is(err, core.ErrDPoPProof) {
+		t.Fatalf("WithDPoPKey with a bad thumbprint: %v", err)
+	}
 	// A refresh proof bound to another URL is a bad proof: 400 invalid_dpop_proof.
 	resp, b = e.refresh(b["refresh_token"].(string), key.Proof(t, "POST", dpopBase+"/login", "", "", now))
 	if resp.Status != 400 || b["error"] != "invalid_dpop_proof" || b["error_description"] != "DPoP proof for another URL" || resp.WWWAuthenticate != "" {

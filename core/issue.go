@@ -66,6 +66,9 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ..
 	if o.dpopKey == "" && m.cfg.dpop.mode == dpopRequired {
 		return nil, errDPoPMissing // unbound tokens would be refused everywhere
 	}
+	if o.dpopKey != "" && !isThumbprint(o.dpopKey) {
+		return nil, errDPoPKeyOption
+	}
 	now := m.cfg.now()
 	iat := time.Unix(now.Unix(), 0)
 	sid, refreshID := newID(), newID()

@@ -139,4 +139,29 @@ func DPoP(t *testing.T, start Starter) {
 			t.Fatalf("/api/me with the nonce: %d %v", status, body)
 		}
 	})
+	t.Run("redis", func(t *testing.T) {
+		// Two instances on one Redis behind one public origin: a proof accepted by one is
+		// refused by the other, and a nonce of one is taken by the other.
+		rs := testutil.StartRedis(t)
+		const origin = "https://api.example.com"
+		env := map[string]string{"REDIS_URL": rs.URL(), "JWT_DPOP_NONCE": "1", "JWT_DPOP_PUBLIC_URL": origin,
+			"JWT_ACCESS_SECRET": strings.Repeat("a", 32), "JWT_REFRESH_SECRET": strings.Repeat("r", 32)}
+		a, b := Start(t, start, env), Start(t, start, env)
+		key := testutil.NewDPoPKey(t)
+		_, hdr, _ := a.Do(t, "POST", "/login", "", demo, map[string]string{"DPoP": key.Proof(t, "POST", origin+"/login", "", "", a.now())})
+		nonce := hdr.Get("DPoP-Nonce")
+		status, _, body := b.Do(t, "POST", "/login", "", demo, map[string]string{"DPoP": key.Proof(t, "POST", origin+"/login", "", nonce, b.now())})
+		if nonce == "" || status != 200 || body["token_type"] != "DPoP" {
+			t.Fatalf("login at b with a's nonce %q: %d %v", nonce, status, body)
+		}
+		access := body["access_token"].(string)
+		proof := key.Proof(t, "GET", origin+"/api/me", access, nonce, a.now())
+		if status, _, body := a.dpopGet(t, "/api/me", access, proof); status != 200 {
+			t.Fatalf("/api/me at a: %d %v", status, body)
+		}
+		status, hdr, _ = b.dpopGet(t, "/api/me", access, proof)
+		if status != 401 || hdr.Get("WWW-Authenticate") != dpopChallenge("invalid_dpop_proof", "DPoP proof replayed") {
+			t.Fatalf("the proof replayed at b: %d %q", status, hdr.Get("WWW-Authenticate"))
+		}
+	})
 }

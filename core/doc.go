@@ -190,7 +190,7 @@
 //
 //   - options.go: every Option (and IssueOption, RefreshOption, MemoryOption) with the default
 //     it documents, and the checks of their combination; options_http.go: the HTTP-only ones
-//     (token sources, cookies, trusted origins, realm, size).
+//     (token sources, cookies, trusted origins, realm, size); options_dpop.go: DPoP's.
 //   - errors.go: every sentinel and error type, and errorTable, the one table that gives each
 //     sentinel its reason code, description, HTTP status and OAuth 2.0 error code. Problem,
 //     RPCStatus, Reason, ReasonCode and the events read it; nothing else decides an answer.
@@ -216,6 +216,11 @@
 //   - keyring.go: the key ring of WithKeyRotation (lifecycle, schedule, emergency retirement;
 //     publish.go publishes it); keyring_sync.go: its rotation and synchronisation through the store;
 //     keyring_seal.go: its keys at rest (AES-GCM) and signing through KeySigners.
+//   - dpop.go: DPoP (RFC 9449): proof checks, key thumbprints, stateless nonces, the binding
+//     decisions at login, refresh and on every request, and the optional DPoPReplayStore
+//     (memstore_dpop.go: the memory store's bounded replay records); http_dpop.go: the DPoP
+//     authorization scheme and the optional RequestTarget (method and URL) of a Request;
+//     options_dpop.go: its options.
 //   - jsonscan.go: the strict JSON scanner; unsafe.go: the package's only use of unsafe.
 //
 // A new concern (a new credential type, a new key source, a new store) gets a file or package

@@ -37,8 +37,9 @@ import (
 
 // dpopAlgs lists the proof algorithms accepted, as the algs parameter of the DPoP challenge
 // (RFC 9449 §7.1): asymmetric only (an HMAC proof proves nothing to a server that does not hold
-// the secret, and "none" proves nothing at all).
-const dpopAlgs = "ES256 EdDSA RS256 PS256"
+// the secret, and "none" proves nothing at all). Ed25519 is the fully-specified name of EdDSA
+// with Ed25519 (RFC 9864), which clients such as panva's dpop send.
+const dpopAlgs = "ES256 EdDSA Ed25519 RS256 PS256"
 
 const (
 	dpopHeaderName = "Dpop" // "DPoP" in the canonical form of net/http's header map
@@ -314,7 +315,7 @@ func proofKey(alg string, jwk *dpopJWK) (any, []byte, error) {
 			return nil, nil, errDPoPKey
 		}
 		return pub, []byte(`{"crv":"P-256","kty":"EC","x":"` + jwk.X + `","y":"` + jwk.Y + `"}`), nil
-	case "EdDSA":
+	case "EdDSA", "Ed25519":
 		if jwk.Kty != "OKP" || jwk.Crv != "Ed25519" {
 			return nil, nil, errDPoPKey
 		}
@@ -352,7 +353,7 @@ func verifyProofSignature(alg string, pub any, input string, sig []byte) bool {
 		h := sha256.Sum256([]byte(input))
 		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
 		return ecdsa.Verify(pub.(*ecdsa.PublicKey), h[:], r, s)
-	case "EdDSA":
+	case "EdDSA", "Ed25519":
 		return ed25519.Verify(pub.(ed25519.PublicKey), []byte(input), sig)
 	case "RS256":
 		h := sha256.Sum256([]byte(input))
@@ -428,7 +429,9 @@ func (m *Manager) checkProof(ctx context.Context, proof string, t *proofTarget, 
 	var first bool
 	err = m.call(ctx, StoreOpDPoPProof, "record DPoP proof", "", func(ctx context.Context) error {
 		var err error
-		first, err = m.dpop.replay.MarkDPoPProof(ctx, id, until, now)
+		// A leeway longer than the window: an instance whose clock is behind accepts the
+		// proof that much longer.
+		first, err = m.dpop.replay.MarkDPoPProof(ctx, id, until.Add(leeway), now)
 		return err
 	})
 	if err != nil {
@@ -461,13 +464,18 @@ func htuMatches(htu string, t *proofTarget) bool {
 
 // target is the method and URL of r as a proof must name them: the scheme and host of
 // WithDPoPPublicURL when set, else those of the connection; nil when r cannot tell (it does not
-// implement RequestTarget).
+// implement RequestTarget, or names no scheme and host while WithDPoPPublicURL is unset).
 func (m *Manager) target(r Request) *proofTarget {
 	rt, ok := r.(RequestTarget)
 	if !ok {
 		return nil
 	}
 	scheme, host, rawPath := rt.URL()
+	if m.cfg.dpop.scheme != "" {
+		scheme, host = m.cfg.dpop.scheme, m.cfg.dpop.host
+	} else {
+		host = normalHost(scheme, host)
+	}
 	path, err := url.PathUnescape(rawPath)
 	if err != nil || host == "" || (scheme != "http" && scheme != "https") {
 		return nil
@@ -475,11 +483,7 @@ func (m *Manager) target(r Request) *proofTarget {
 	if path == "" {
 		path = "/"
 	}
-	t := &proofTarget{method: rt.Method(), scheme: scheme, host: normalHost(scheme, host), path: path}
-	if m.cfg.dpop.scheme != "" {
-		t.scheme, t.host = m.cfg.dpop.scheme, m.cfg.dpop.host
-	}
-	return t
+	return &proofTarget{method: rt.Method(), scheme: scheme, host: host, path: path}
 }
 
 // requestProof returns the DPoP header of r: "" and no error when there is none, an error when
@@ -593,6 +597,19 @@ func (m *Manager) verifyDPoP(ctx context.Context, token string, c *Claims, dst *
 	}
 	_, err = m.checkProof(ctx, proof, m.target(r), token, bound)
 	return err
+}
+
+// isThumbprint reports whether s has the form of a SHA-256 thumbprint: 43 base64url characters.
+func isThumbprint(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !b64url[s[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 // appendCnf returns the custom members of a token bound to jkt: the confirmation claim

@@ -21,7 +21,7 @@ import (
 
 const (
 	dpopBase  = "http://example.com"
-	dpopAlgs  = `algs="ES256 EdDSA RS256 PS256"`
+	dpopAlgs  = `algs="ES256 EdDSA Ed25519 RS256 PS256"`
 	dpopRealm = `DPoP realm="jwtexp"`
 )
 
@@ -205,6 +205,19 @@ func TestDPoPSession(t *testing.T) {
 		cnfJKT(t, b["refresh_token"].(string)) != key.Thumbprint {
 		t.Fatalf("refresh with the key's proof: %d %s", resp.Status, resp.Body)
 	}
+	// Logout takes the bound token with the DPoP scheme (no proof needed to end a session).
+	refreshed := b["access_token"].(string)
+	lr := httptest.NewRequest("POST", dpopBase+"/logout", nil)
+	lr.Header.Set("Authorization", "DPoP "+refreshed)
+	if resp := e.m.HTTP().ServeLogout(context.Background(), core.HTTPRequest(lr)); resp.Status != 204 {
+		t.Fatalf("logout: %d %s", resp.Status, resp.Body)
+	}
+	if _, err := e.me("DPoP "+refreshed, key.Proof(t, "GET", dpopBase+"/api/me", refreshed, "", now)); !errors.Is(err, core.ErrTokenRevoked) {
+		t.Fatalf("me after logout: %v", err)
+	}
+	if _, err := e.m.Issue(context.Background(), "alice", nil, core.WithDPoPKey("not-a-thumbprint")); !errors.Is(err, core.ErrDPoPProof) {
+		t.Fatalf("WithDPoPKey with a bad thumbprint: %v", err)
+	}
 	// A refresh proof bound to another URL is a bad proof: 400 invalid_dpop_proof.
 	resp, b = e.refresh(b["refresh_token"].(string), key.Proof(t, "POST", dpopBase+"/login", "", "", now))
 	if resp.Status != 400 || b["error"] != "invalid_dpop_proof" || b["error_description"] != "DPoP proof for another URL" || resp.WWWAuthenticate != "" {
@@ -241,7 +254,7 @@ func TestDPoPBearerAndUnbound(t *testing.T) {
 
 func TestDPoPAlgorithms(t *testing.T) {
 	t.Parallel()
-	for _, alg := range []string{"ES256", "EdDSA", "RS256", "PS256"} {
+	for _, alg := range []string{"ES256", "EdDSA", "Ed25519", "RS256", "PS256"} {
 		t.Run(alg, func(t *testing.T) {
 			t.Parallel()
 			e := newDPoPEnv(t)
@@ -381,7 +394,11 @@ func TestDPoPRequiredAndOff(t *testing.T) {
 		if resp.Status != 400 || b["error"] != "invalid_dpop_proof" || b["error_description"] != "DPoP proof required" {
 			t.Fatalf("login without proof: %d %s", resp.Status, resp.Body)
 		}
-		p, err := e.m.Issue(context.Background(), "alice", nil)
+		if _, err := e.m.Issue(context.Background(), "alice", nil); !errors.Is(err, core.ErrDPoPProof) {
+			t.Fatalf("Issue without a DPoP key: %v", err)
+		}
+		// Tokens of a Manager where DPoP is allowed, with the same keys.
+		p, err := newDPoPEnv(t).m.Issue(context.Background(), "alice", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -513,7 +530,7 @@ func TestDPoPReplayAcrossManagers(t *testing.T) {
 	if store.DPoPProofs() != 2 { // the login's proof and /api/me's
 		t.Fatalf("%d replay records, want 2", store.DPoPProofs())
 	}
-	clock.Advance(core.DefaultDPoPProofWindow + testutil.SuiteLeeway + time.Second)
+	clock.Advance(core.DefaultDPoPProofWindow + 2*testutil.SuiteLeeway + time.Second) // records live a leeway past the window
 	store.Sweep()
 	if store.DPoPProofs() != 0 {
 		t.Fatalf("%d replay records after the window, want 0", store.DPoPProofs())
@@ -536,7 +553,7 @@ func TestDPoPReplayCacheBound(t *testing.T) {
 	if resp, _ := e.login(key.Proof(t, "POST", dpopBase+"/login", "", "", clock.Now())); resp.Status != 503 {
 		t.Fatalf("login with a full replay cache: %d %s", resp.Status, resp.Body)
 	}
-	clock.Advance(core.DefaultDPoPProofWindow + testutil.SuiteLeeway + time.Second)
+	clock.Advance(core.DefaultDPoPProofWindow + 2*testutil.SuiteLeeway + time.Second) // records live a leeway past the window
 	if resp, _ := e.login(key.Proof(t, "POST", dpopBase+"/login", "", "", clock.Now())); resp.Status != 200 {
 		t.Fatalf("login once the records expired: %d %s", resp.Status, resp.Body)
 	}

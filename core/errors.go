@@ -326,6 +326,7 @@ var (
 	errDPoPRequired     = newTokenError(ErrDPoPBinding, "DPoP-bound token required", nil)
 	errDPoPUnchecked    = newTokenError(ErrDPoPBinding, "DPoP-bound token not accepted here", nil)
 	errDPoPCnf          = claimTypeError("unsupported cnf claim")
+	errDPoPKeyOption    = newTokenError(ErrDPoPProof, "WithDPoPKey: not a JWK SHA-256 thumbprint", nil)
 	// errDPoPRefreshKey refuses a refresh whose refresh token is bound to a key the request
 	// proves no possession of (no proof, or a proof by another key): 400 invalid_grant.
 	errDPoPRefreshKey = newTokenError(ErrDPoPBinding, "refresh token is bound to another DPoP key", nil)

@@ -13,7 +13,9 @@ type RequestTarget interface {
 	// URL returns the URL the request was received at: scheme "https" when the connection is
 	// TLS, else "http" (never read from forwarded headers); host as in the Host header (or
 	// the HTTP/2 :authority), port included; path as on the request line, percent-encoded as
-	// received, without query. WithDPoPPublicURL replaces scheme and host.
+	// received, without query. WithDPoPPublicURL replaces scheme and host; a Request that
+	// cannot tell them (an RPC interceptor without the HTTP request) returns them empty and
+	// then needs WithDPoPPublicURL.
 	URL() (scheme, host, path string)
 }
 

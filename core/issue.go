@@ -36,6 +36,9 @@ type TokenPair struct {
 // (see Claims.Scopes) with ErrClaims. A token that would be larger than the maximum token size
 // is not issued: the error matches ErrTokenTooLarge.
 //
+// With WithDPoPKey the tokens are bound to that DPoP key (see WithDPoPKey); with
+// WithDPoPRequired a session without one is refused (ErrDPoPProof), since its tokens would be.
+//
 // With rotation on, the session is recorded in the store (with the client description of
 // WithClientDescription, if given), and when the subject already holds the maximum number of live
 // sessions (WithMaxSessions) the least recently used one is ended in the same store call; a store
@@ -59,6 +62,12 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ..
 		if opt != nil {
 			opt(&o)
 		}
+	}
+	if o.dpopKey == "" && m.cfg.dpop.mode == dpopRequired {
+		return nil, errDPoPMissing // unbound tokens would be refused everywhere
+	}
+	if o.dpopKey != "" && !isThumbprint(o.dpopKey) {
+		return nil, errDPoPKeyOption
 	}
 	now := m.cfg.now()
 	iat := time.Unix(now.Unix(), 0)

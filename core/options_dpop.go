@@ -137,7 +137,8 @@ func WithDPoPPublicURL(origin string) Option {
 // thumbprint (RFC 7638, base64url): both tokens carry it as cnf.jkt (RFC 9449 §6.1) and every
 // refresh must prove possession of the key (see WithRefreshDPoPKey). HTTP.ServeLogin passes the
 // thumbprint of the request's verified DPoP proof; call it yourself only with the thumbprint of
-// a proof you verified. An empty thumbprint binds nothing.
+// a proof you verified. An empty thumbprint binds nothing; one that is not 43 base64url
+// characters makes Issue fail with ErrDPoPProof.
 func WithDPoPKey(thumbprint string) IssueOption {
 	return func(o *issueOptions) { o.dpopKey = thumbprint }
 }

@@ -55,3 +55,6 @@ func TestDPoP(t *testing.T) { exampletest.DPoP(t, start) }
 
 // TestDPoPBrowser: the browser client with DPoP in headless Chromium (see exampletest.DPoPBrowser).
 func TestDPoPBrowser(t *testing.T) { exampletest.DPoPBrowser(t, start) }
+
+// TestDPoPInterop: panva's dpop package (Node) as the DPoP client (see exampletest).
+func TestDPoPInterop(t *testing.T) { exampletest.DPoPInterop(t, start) }

@@ -65,6 +65,7 @@ type Config struct {
 	CookieOnly                  bool          // JWT_COOKIE_ONLY=1: tokens only in HttpOnly cookies (core.WithCookieOnly)
 	DPoP                        string        // JWT_DPOP: "allowed" (default), "required" or "off" (RFC 9449)
 	DPoPNonce                   bool          // JWT_DPOP_NONCE=1: DPoP proofs must carry a server nonce
+	DPoPPublicURL               string        // JWT_DPOP_PUBLIC_URL: the origin DPoP proofs name, behind a proxy
 	randomRefresh               bool          // JWT_SIGNING_KEY_FILE without JWT_REFRESH_SECRET
 
 	// For tests: the clock the Manager reads (nil: time.Now) and the logger (nil: slog.Default()).
@@ -109,6 +110,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	case "allowed", "required", "off":
 	default:
 		return c, fmt.Errorf("JWT_DPOP=%q: use required, allowed or off", c.DPoP)
+	}
+	if c.DPoPPublicURL = getenv("JWT_DPOP_PUBLIC_URL"); c.DPoPPublicURL != "" && c.DPoP == "off" {
+		return c, errors.New("JWT_DPOP_PUBLIC_URL with JWT_DPOP=off: turn DPoP on or unset JWT_DPOP_PUBLIC_URL")
 	}
 	switch v := getenv("JWT_DPOP_NONCE"); v {
 	case "", "0":
@@ -224,6 +228,9 @@ func New(c Config) (*App, error) {
 	}
 	if c.DPoPNonce {
 		opts = append(opts, core.WithDPoPNonce())
+	}
+	if c.DPoPPublicURL != "" { // behind a TLS-terminating proxy: the URL clients call
+		opts = append(opts, core.WithDPoPPublicURL(c.DPoPPublicURL))
 	}
 	a := &App{Config: c, metrics: http.NotFoundHandler()}
 	var hook core.Hook

@@ -30,7 +30,8 @@ type DPoPKey struct {
 // NewDPoPKey makes a fresh ES256 (P-256) key.
 func NewDPoPKey(tb testing.TB) *DPoPKey { return NewDPoPKeyAlg(tb, "ES256") }
 
-// NewDPoPKeyAlg makes a fresh key for alg: ES256, EdDSA, RS256 or PS256 (RSA 2048).
+// NewDPoPKeyAlg makes a fresh key for alg: ES256, EdDSA or Ed25519 (RFC 9864), RS256 or PS256
+// (RSA 2048).
 func NewDPoPKeyAlg(tb testing.TB, alg string) *DPoPKey {
 	tb.Helper()
 	k := &DPoPKey{Alg: alg}
@@ -44,7 +45,7 @@ func NewDPoPKeyAlg(tb testing.TB, alg string) *DPoPKey {
 		x, y := B64Bytes(pad32(priv.X)), B64Bytes(pad32(priv.Y))
 		k.signer, k.JWK = priv, map[string]any{"kty": "EC", "crv": "P-256", "x": x, "y": y}
 		thumb = `{"crv":"P-256","kty":"EC","x":"` + x + `","y":"` + y + `"}`
-	case "EdDSA":
+	case "EdDSA", "Ed25519":
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			tb.Fatal(err)

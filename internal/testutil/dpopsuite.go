@@ -18,7 +18,7 @@ const DPoPSuiteBase = "http://example.com"
 // dpopAnswer is a DPoP refusal on a protected route (RFC 9449 §7.1).
 func dpopAnswer(code, desc string) Answer {
 	return Answer{http.StatusUnauthorized,
-		fmt.Sprintf(`DPoP realm="jwtexp", error=%q, error_description=%q, algs="ES256 EdDSA RS256 PS256"`, code, desc),
+		fmt.Sprintf(`DPoP realm="jwtexp", error=%q, error_description=%q, algs="ES256 EdDSA Ed25519 RS256 PS256"`, code, desc),
 		map[string]string{"error": code, "error_description": desc}}
 }
 
@@ -43,7 +43,8 @@ func RunDPoPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 		case "/login":
 			body = fmt.Sprintf(`{"username":%q,"password":%q}`, SuiteUser, SuitePassword)
 		}
-		r := httptest.NewRequest(method, DPoPSuiteBase+path, strings.NewReader(body))
+		r := httptest.NewRequest(method, path, strings.NewReader(body)) // Host: example.com
+
 		if body != "" {
 			r.Header.Set("Content-Type", "application/json")
 		}

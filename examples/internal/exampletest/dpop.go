@@ -11,7 +11,7 @@ import (
 
 // dpopChallenge is the WWW-Authenticate of a DPoP refusal (RFC 9449 §7.1).
 func dpopChallenge(code, desc string) string {
-	return `DPoP realm="jwtexp", error="` + code + `", error_description="` + desc + `", algs="ES256 EdDSA RS256 PS256"`
+	return `DPoP realm="jwtexp", error="` + code + `", error_description="` + desc + `", algs="ES256 EdDSA Ed25519 RS256 PS256"`
 }
 
 // dpopLogin logs in with a proof of key (and nonce, if not empty) and returns the token response.
@@ -137,6 +137,31 @@ func DPoP(t *testing.T, start Starter) {
 		}
 		if status, _, body := s.dpopGet(t, "/api/me", access, key.Proof(t, "GET", s.URL+"/api/me", access, nonce, s.now())); status != 200 {
 			t.Fatalf("/api/me with the nonce: %d %v", status, body)
+		}
+	})
+	t.Run("redis", func(t *testing.T) {
+		// Two instances on one Redis behind one public origin: a proof accepted by one is
+		// refused by the other, and a nonce of one is taken by the other.
+		rs := testutil.StartRedis(t)
+		const origin = "https://api.example.com"
+		env := map[string]string{"REDIS_URL": rs.URL(), "JWT_DPOP_NONCE": "1", "JWT_DPOP_PUBLIC_URL": origin,
+			"JWT_ACCESS_SECRET": strings.Repeat("a", 32), "JWT_REFRESH_SECRET": strings.Repeat("r", 32)}
+		a, b := Start(t, start, env), Start(t, start, env)
+		key := testutil.NewDPoPKey(t)
+		_, hdr, _ := a.Do(t, "POST", "/login", "", demo, map[string]string{"DPoP": key.Proof(t, "POST", origin+"/login", "", "", a.now())})
+		nonce := hdr.Get("DPoP-Nonce")
+		status, _, body := b.Do(t, "POST", "/login", "", demo, map[string]string{"DPoP": key.Proof(t, "POST", origin+"/login", "", nonce, b.now())})
+		if nonce == "" || status != 200 || body["token_type"] != "DPoP" {
+			t.Fatalf("login at b with a's nonce %q: %d %v", nonce, status, body)
+		}
+		access := body["access_token"].(string)
+		proof := key.Proof(t, "GET", origin+"/api/me", access, nonce, a.now())
+		if status, _, body := a.dpopGet(t, "/api/me", access, proof); status != 200 {
+			t.Fatalf("/api/me at a: %d %v", status, body)
+		}
+		status, hdr, _ = b.dpopGet(t, "/api/me", access, proof)
+		if status != 401 || hdr.Get("WWW-Authenticate") != dpopChallenge("invalid_dpop_proof", "DPoP proof replayed") {
+			t.Fatalf("the proof replayed at b: %d %q", status, hdr.Get("WWW-Authenticate"))
 		}
 	})
 }

@@ -79,9 +79,6 @@ func (userStore) Find(context.Context, string) (userRecord, error) { return user
 var users userStore
 `,
 	},
-	{ // sender-constrained tokens: cookie-only mode
-		imports: []string{"log", "github.com/jwtexp/jwtexp/core"},
-	},
 	{ // sessions
 		imports: []string{"context", "net/http", "github.com/jwtexp/jwtexp/core"},
 		stubs: `
@@ -90,6 +87,12 @@ var user, id string
 var r *http.Request
 var claims *core.Claims
 `,
+	},
+	{ // sender-constrained tokens: DPoP
+		imports: []string{"github.com/jwtexp/jwtexp/core"},
+	},
+	{ // sender-constrained tokens: cookie-only mode
+		imports: []string{"log", "github.com/jwtexp/jwtexp/core"},
 	},
 	{ // gRPC and Connect
 		imports: []string{"context", "net/http", "strings", "connectrpc.com/connect", "google.golang.org/grpc",

@@ -12,8 +12,8 @@ import (
 // cookie of every protected route. It is net/http's CrossOriginProtection, configured once from
 // WithTrustedOrigins and WithCrossOriginBypass, so its rules are the standard library's:
 //
-//   - GET, HEAD and OPTIONS are safe and pass (but see checkCrossOrigin for WebSocket
-//     handshakes);
+//   - GET, HEAD and OPTIONS are safe and pass, but for WebSocket handshakes in cookie-only mode
+//     (see isWebSocketHandshake);
 //   - Sec-Fetch-Site (Fetch Metadata) "same-origin" or "none" passes; any other value is refused
 //     unless the request matches a bypass pattern or its Origin is trusted;
 //   - without Sec-Fetch-Site, an Origin whose host equals the Host header passes, another one is
@@ -131,15 +131,6 @@ func safeMethod(method string) bool {
 func isWebSocketHandshake(r Request) bool {
 	v, _ := r.Header("Upgrade")
 	return v != "" && strings.EqualFold(strings.TrimSpace(v), "websocket")
-}
-
-// checkCookieOnly is the cookie-only mode's check of a request to a protected route, before its
-// token is looked at: ErrCrossOrigin for a cross-origin unsafe request (see crossOrigin).
-func (m *Manager) checkCookieOnly(r Request) error {
-	if m.crossOrigin(r, false) {
-		return errCrossOrigin
-	}
-	return nil
 }
 
 // accessCookie is the Set-Cookie value of the access cookie of cookie-only mode: HttpOnly, with

@@ -30,6 +30,7 @@ type Manager struct {
 	closeOnce   sync.Once
 	conns       connRegistry // bound connections (connections.go)
 	issuers     *issuerSet   // WithTrustedIssuers, WithIssuerResolver (issuers.go); nil: one issuer
+	dpop        *dpopState   // DPoP (dpop.go); nil: off
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
@@ -53,6 +54,19 @@ func New(opts ...Option) (*Manager, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	m, err := build(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.initDPoP(); err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// build makes the Manager of a validated configuration.
+func build(c config) (*Manager, error) {
 	if c.ring.period > 0 {
 		m := newManager(c, nil, nil)
 		if err := m.newRings(); err != nil {

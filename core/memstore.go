@@ -31,7 +31,8 @@ type MemoryStore struct {
 	// revoked costs one lock-free lookup. Writers keep it in step under mu (changeRevocations).
 	revs sync.Map // string -> *memSubject
 
-	rings memRings // key rings (KeyRingStore, memstore_keyring.go)
+	rings  memRings  // key rings (KeyRingStore, memstore_keyring.go)
+	proofs memProofs // DPoP replay records (DPoPReplayStore, memstore_dpop.go)
 
 	// listeners are the functions of NotifyRevocations, by registration number.
 	listenMu  sync.Mutex
@@ -195,10 +196,12 @@ func (s *MemoryStore) Close() error {
 	return nil
 }
 
-// Sweep drops every record whose expiry is at or before now (by the store's clock). The sweeper
+// Sweep drops every record whose expiry is at or before now (by the store's clock), DPoP replay
+// records included. The sweeper
 // calls it every sweep interval; call it directly to reclaim memory at a moment of your choosing.
 func (s *MemoryStore) Sweep() {
 	now := s.now()
+	s.proofs.sweep(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for subject, r := range s.subjects {

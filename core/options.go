@@ -105,6 +105,9 @@ type config struct {
 	loggerSet                 bool
 	guard                     storeGuardConfig // store deadline, breaker, fail-open (storeguard.go)
 	trustedOrigins            []string         // WithTrustedOrigins
+	crossOriginBypass         []string         // WithCrossOriginBypass
+	crossOrigin               crossOriginGuard // built by validate from the two above (http_crossorigin.go)
+	cookieOnly                cookieOnlyConfig // WithCookieOnly
 	logSubject                bool
 	maxSessions               int           // WithMaxSessions
 	sessionChurn              int           // WithSessionChurnLimit; 0: WithoutSessionChurnLimit
@@ -112,6 +115,7 @@ type config struct {
 	sessionClients            bool          // WithSessionClients
 	ring                      ringConfig    // WithKeyRotation and the options of the key ring (keyring.go)
 	connCheck                 time.Duration // WithConnectionCheckInterval
+	dpop                      dpopConfig    // WithDPoPRequired, WithoutDPoP, ... (options_dpop.go)
 }
 
 func defaultConfig() config {
@@ -130,6 +134,7 @@ func defaultConfig() config {
 		sessionChurn:    DefaultSessionChurnLimit,
 		cookie:          defaultCookie(),
 		connCheck:       DefaultConnectionCheckInterval,
+		dpop:            defaultDPoP(),
 	}
 }
 
@@ -732,8 +737,10 @@ func (c *config) validate() error {
 		errs = append(errs, configError("refresh grace %v is longer than access TTL %v: use at most the access TTL", c.grace, c.accessTTL))
 	}
 	errs = append(errs, c.validateCookie()...)
+	errs = append(errs, c.validateCrossOrigin()...)
 	errs = append(errs, c.validateSessions()...)
 	errs = append(errs, c.validateKeyRing()...)
+	errs = append(errs, c.validateDPoP()...)
 	return errors.Join(errs...)
 }
 
@@ -782,6 +789,7 @@ type issueOptions struct {
 	remoteAddr string // WithRemoteAddr
 	userAgent  string // set by ServeLogin when WithSessionClients is on
 	describe   bool   // ServeLogin with WithSessionClients: describe the client if no client was given
+	dpopKey    string // WithDPoPKey
 }
 
 // WithRemoteAddr names the network address the login came from ("host:port", as
@@ -823,7 +831,10 @@ func WithIdempotencyKey(key string) IssueOption {
 // RefreshOption adds to one Refresh call.
 type RefreshOption func(*refreshOptions)
 
-type refreshOptions struct{ retryKey string }
+type refreshOptions struct {
+	retryKey string
+	dpopKey  string // WithRefreshDPoPKey
+}
 
 // WithRetryKey names the client's refresh request, so that a retry of it (the same token with
 // the same key, after the client lost the answer) gets the session's current refresh token

@@ -145,6 +145,10 @@ type Family struct {
 	// LoginKey is the Idempotency-Key of the login that created the family ("" if the client
 	// sent none), kept with the family so that a retry of that login finds it.
 	LoginKey string
+	// DPoPThumbprint is the JWK SHA-256 thumbprint (RFC 7638) of the DPoP key the session is
+	// bound to (RFC 9449 §5): every refresh must prove possession of that key. Empty: a Bearer
+	// session. Set at login, never changed.
+	DPoPThumbprint string
 }
 
 // SessionLimit bounds a subject's live sessions in CreateFamily.

@@ -214,6 +214,9 @@ func (m *Manager) verifyInto(ctx context.Context, token string, hit *cacheEntry,
 	default:
 		c, _, err = m.parseKey(token, kindAccess, now, 0, dst)
 	}
+	if err == nil && (c.jkt.n != 0 || m.cfg.dpop.mode == dpopRequired || (dst != nil && dst.dpop)) {
+		err = m.verifyDPoP(ctx, token, c, dst) // a bound token, or a DPoP request: dpop.go
+	}
 	if err == nil && m.cfg.revocationCheck {
 		err = m.checkRevoked(ctx, c)
 	}
@@ -234,11 +237,14 @@ func (m *Manager) verifyInto(ctx context.Context, token string, hit *cacheEntry,
 // adapter may hand them views of buffers its server reuses for the next request.
 func (m *Manager) Authenticate(ctx context.Context, r Request) (*Claims, error) {
 	token, hit, err := m.extractProbe(r, true)
+	if err == errDPoPScheme {
+		return m.authenticateDPoP(ctx, r)
+	}
 	if err != nil {
 		m.rejected(ctx, err)
 		return nil, err
 	}
-	return m.verify(ctx, token, hit)
+	return m.verifyInto(ctx, token, hit, &claimsDst{req: r})
 }
 
 // AuthenticateOptional is Authenticate for routes that also serve anonymous users: a request
@@ -248,11 +254,14 @@ func (m *Manager) AuthenticateOptional(ctx context.Context, r Request) (*Claims,
 	if err == errMissing {
 		return nil, nil
 	}
+	if err == errDPoPScheme {
+		return m.authenticateDPoP(ctx, r)
+	}
 	if err != nil {
 		m.rejected(ctx, err)
 		return nil, err
 	}
-	return m.verify(ctx, token, hit)
+	return m.verifyInto(ctx, token, hit, &claimsDst{req: r})
 }
 
 // checkRevoked asks the store, in one round trip, whether the token's jti, its session or its

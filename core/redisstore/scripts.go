@@ -108,7 +108,7 @@ end
 // writes nothing either and returns {"late"}: the caller has already answered that the login
 // failed. A cut-off of the subject covering cur_iat's second (a "log out everywhere" that came
 // after the tokens were minted) writes nothing and returns {"cut"}; a subject that has ended
-// ARGV[20] sessions within its window writes nothing and returns {"churn", <window end>}.
+// ARGV[21] sessions within its window writes nothing and returns {"churn", <window end>}.
 // Returns {sid, message, sid, message, ...} of the families it ended; message announces the sid
 // mark, "" when none was written.
 var createScript = newScript("create",
@@ -117,7 +117,8 @@ var createScript = newScript("create",
 		"sub", "cur", "cur_iat", "cur_exp", "prev", "prev_until", "exp", "created", "used", "client",
 		"max sessions (<= 0: no bound)", "revoke until", "channel", "encoded subject", "sid",
 		"loss guard mode", "deadline (Unix ms, server clock; \"\": none)",
-		"login key (\"\": none)", "login retry window (ms)", "max ended sessions (<= 0: no bound)",
+		"login key (\"\": none)", "login retry window (ms)", "DPoP key thumbprint (\"\": none)",
+		"max ended sessions (<= 0: no bound)",
 	},
 	luaHelpers+luaIndex+`
 if ARGV[17] ~= '' and servernow() > tonumber(ARGV[17]) then return {'late'} end
@@ -131,13 +132,13 @@ if ARGV[18] ~= '' and tonumber(ARGV[19]) > 0 then
   local t = indextag(KEYS[2])
   for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
     local g = redis.call('HMGET', t .. ':fam:' .. m, 'lk', 'created', 'sub', 'cur', 'cur_iat', 'cur_exp', 'exp',
-      'used', 'client', 'prev', 'prev_until')
+      'used', 'client', 'prev', 'prev_until', 'jkt')
     local cr, ce, ex = tonumber(g[2]), tonumber(g[6]), tonumber(g[7])
     if g[1] == ARGV[18] and cr and ce and ex and now < cr + tonumber(ARGV[19]) and now < ce and now < ex then
-      for i = 1, 11 do
+      for i = 1, 12 do
         if not g[i] then g[i] = '' end
       end
-      return {'repeat', m, g[3], g[4], g[5], g[6], g[7], g[2], g[8], g[9], g[10], g[11]}
+      return {'repeat', m, g[3], g[4], g[5], g[6], g[7], g[2], g[8], g[9], g[10], g[11], g[12]}
     end
   end
 end
@@ -149,7 +150,7 @@ if ARGV[3] ~= '' then
     return {'cut'}
   end
 end
-local mx = tonumber(ARGV[20])
+local mx = tonumber(ARGV[21])
 if mx and mx > 0 then
   local n = tonumber(redis.call('GET', tag .. ':ended') or '')
   local t = redis.call('PTTL', tag .. ':ended')
@@ -181,6 +182,7 @@ redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'cur', ARGV[2], 'cur_iat', ARGV[3], 
   'prev', ARGV[5], 'prev_until', ARGV[6], 'exp', ARGV[7], 'created', ARGV[8], 'used', ARGV[9])
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'client', ARGV[10]) end
 if ARGV[18] ~= '' then redis.call('HSET', KEYS[1], 'lk', ARGV[18]) end
+if ARGV[20] ~= '' then redis.call('HSET', KEYS[1], 'jkt', ARGV[20]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[9] == '' and 0 or ARGV[9], sid)
 extendindex(KEYS[2], ARGV[4])
@@ -193,7 +195,7 @@ return ended
 // A rotation also sets the family's last use to now and moves it up in the session index; reuse
 // removes it from the index. A loss of the slot (lossguard) acts as a cut-off.
 // Returns {result} for "unknown", else {result, sub, cur, cur_iat, cur_exp, prev, prev_until, exp,
-// message, retry key, created, used, client} describing the family as stored after the call (for
+// message, retry key, created, used, client, DPoP key thumbprint} describing the family as stored after the call (for
 // "reused": as it was before deletion); message announces the sid mark written on reuse, and is
 // "" otherwise.
 var rotateScript = newScript("rotate",
@@ -208,16 +210,16 @@ local now = tonumber(ARGV[7])
 if not now then now = servernow() end
 local lossat = lossguard(KEYS[5], ARGV[14])
 local f = redis.call('HMGET', KEYS[1], 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev', 'prev_until', 'exp', 'rk',
-  'created', 'used', 'client')
+  'created', 'used', 'client', 'jkt')
 local ce, ex = tonumber(f[4]), tonumber(f[7])
 if f[1] ~= ARGV[1] or not ce or not ex or now >= ce or now >= ex then
   return {'unknown'}
 end
-for i = 1, 11 do
+for i = 1, 12 do
   if not f[i] then f[i] = '' end
 end
 local function family(result, cur, iat, cexp, prev, puntil, rk, msg)
-  return {result, f[1], cur, iat, cexp, prev, puntil, f[7], msg or '', rk, f[9], f[10], f[11]}
+  return {result, f[1], cur, iat, cexp, prev, puntil, f[7], msg or '', rk, f[9], f[10], f[11], f[12]}
 end
 
 local c = redis.call('GET', KEYS[3])
@@ -314,8 +316,8 @@ return notify(ARGV[3], 'c', u, ARGV[4] .. ':' .. ARGV[1])
 `)
 
 // sessionsScript lists the live families of the index. It only reads.
-// Returns {sid, sub, cur, cur_iat, cur_exp, prev, prev_until, exp, created, used, client, sid,
-// ...}, 11 elements per family, missing fields as "".
+// Returns {sid, sub, cur, cur_iat, cur_exp, prev, prev_until, exp, created, used, client, jkt,
+// sid, ...}, 12 elements per family, missing fields as "".
 var sessionsScript = newScript("sessions",
 	[]string{"session index"},
 	nil,
@@ -324,10 +326,10 @@ local tag = indextag(KEYS[1])
 local out = {}
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local f = redis.call('HMGET', tag .. ':fam:' .. sid, 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev',
-    'prev_until', 'exp', 'created', 'used', 'client')
+    'prev_until', 'exp', 'created', 'used', 'client', 'jkt')
   if f[1] then
     out[#out + 1] = sid
-    for i = 1, 10 do out[#out + 1] = f[i] or '' end
+    for i = 1, 11 do out[#out + 1] = f[i] or '' end
   end
 end
 return out

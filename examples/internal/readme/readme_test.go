@@ -93,6 +93,12 @@ var r *http.Request
 var claims *core.Claims
 `,
 	},
+	{ // sender-constrained tokens: DPoP
+		imports: []string{"github.com/jwtexp/jwtexp/core"},
+	},
+	{ // sender-constrained tokens: cookie-only mode
+		imports: []string{"log", "github.com/jwtexp/jwtexp/core"},
+	},
 	{ // gRPC and Connect
 		imports: []string{"context", "net/http", "strings", "connectrpc.com/connect", "google.golang.org/grpc",
 			"github.com/jwtexp/jwtexp/core", "github.com/jwtexp/jwtexp/grpcjwt", "github.com/jwtexp/jwtexp/grpcjwt/authv1grpc",

@@ -650,3 +650,28 @@ func TestDPoPCustomCnf(t *testing.T) {
 }
 
 func itoa(n int64) string { return big.NewInt(n).String() }
+
+// TestDPoPLoginRetry: a login retried with its Idempotency-Key gets the first attempt's session,
+// bound to the first attempt's key whatever key the retry proves (the store keeps the session's
+// thumbprint).
+func TestDPoPLoginRetry(t *testing.T) {
+	t.Parallel()
+	e := newDPoPEnv(t)
+	first, second := testutil.NewDPoPKey(t), testutil.NewDPoPKey(t)
+	login := func(key *testutil.DPoPKey) map[string]any {
+		r := e.req("POST", "/login", map[string]string{"Idempotency-Key": "login-attempt-1",
+			"DPoP": key.Proof(t, "POST", dpopBase+"/login", "", "", e.clock.Now())})
+		resp := e.m.HTTP().ServeLogin(context.Background(), core.HTTPRequest(r), func() (string, any, error) { return "alice", nil, nil })
+		if resp.Status != 200 {
+			t.Fatalf("login: %d %s", resp.Status, resp.Body)
+		}
+		return body(t, resp)
+	}
+	a, b := login(first), login(second)
+	if a["refresh_token"] != b["refresh_token"] {
+		t.Fatal("the retried login started another session")
+	}
+	if got := cnfJKT(t, b["access_token"].(string)); got != first.Thumbprint {
+		t.Fatalf("retry's access token bound to %q, want the first attempt's key %q", got, first.Thumbprint)
+	}
+}

@@ -92,7 +92,7 @@ func (in *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if req.Spec().IsClient {
 			return next(ctx, req)
 		}
-		ctx, _, err := in.authenticate(ctx, req.Spec().Procedure, req.Header())
+		ctx, _, err := in.authenticate(ctx, req.Spec().Procedure, req.HTTPMethod(), req.Header())
 		if err != nil {
 			return nil, in.onError(context.WithValue(ctx, protocolKey{}, req.Peer().Protocol), err)
 		}
@@ -108,7 +108,7 @@ func (in *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) con
 // WrapStreamingHandler implements connect.Interceptor.
 func (in *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		ctx, c, err := in.authenticate(ctx, conn.Spec().Procedure, conn.RequestHeader())
+		ctx, c, err := in.authenticate(ctx, conn.Spec().Procedure, http.MethodPost, conn.RequestHeader())
 		if err != nil {
 			return in.onError(context.WithValue(ctx, protocolKey{}, conn.Peer().Protocol), err)
 		}
@@ -128,11 +128,15 @@ func (in *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) c
 	}
 }
 
-func (in *Interceptor) authenticate(ctx context.Context, procedure string, h http.Header) (context.Context, *core.Claims, error) {
+func (in *Interceptor) authenticate(ctx context.Context, procedure, method string, h http.Header) (context.Context, *core.Claims, error) {
 	if authrpc.Public(procedure) || (in.skip != nil && in.skip(ctx, procedure)) {
 		return ctx, nil, nil
 	}
-	ctx, c, err := in.m.HTTP().AuthenticateContext(ctx, header(h), in.optional)
+	var r core.Request = header(h)
+	if len(h["Dpop"]) != 0 { // only a DPoP proof needs the method and URL; this view allocates
+		r = &call{header: header(h), method: method, procedure: procedure}
+	}
+	ctx, c, err := in.m.HTTP().AuthenticateContext(ctx, r, in.optional)
 	if err != nil {
 		return ctx, nil, err
 	}
@@ -150,8 +154,12 @@ func (in *Interceptor) authenticate(ctx context.Context, procedure string, h htt
 // allowed (RFC 9110 §6.5.1) and Go's server drops them.
 func (in *Interceptor) error(ctx context.Context, err error) error {
 	ce := Error(err)
-	if v := in.m.HTTP().Problem(err).WWWAuthenticate; v != "" && protocol(ctx) != connect.ProtocolGRPC {
-		ce.Meta().Set("WWW-Authenticate", v)
+	p := in.m.HTTP().Problem(err)
+	if p.WWWAuthenticate != "" && protocol(ctx) != connect.ProtocolGRPC {
+		ce.Meta().Set("WWW-Authenticate", p.WWWAuthenticate)
+	}
+	if p.DPoPNonce != "" { // RFC 9449 §8: the nonce a refused DPoP proof must carry next
+		ce.Meta().Set("DPoP-Nonce", p.DPoPNonce)
 	}
 	return ce
 }
@@ -200,3 +208,20 @@ func (h header) Header(name string) (string, int) {
 func (header) Cookie(string) (string, int) { return "", 0 }
 func (header) Query(string) (string, int)  { return "", 0 }
 func (header) Body(int64) ([]byte, error)  { return nil, nil }
+
+// call is header with the method and procedure, for calls carrying a DPoP proof.
+type call struct {
+	header
+	method, procedure string
+}
+
+// Method implements core.RequestTarget: the call's HTTP method (POST; GET for a Connect unary
+// call of an idempotent method sent as GET).
+func (c *call) Method() string { return c.method }
+
+// URL implements core.RequestTarget with the procedure's path, "/<package.Service>/<Method>".
+// An interceptor does not see the HTTP request's scheme and host, so they are empty: DPoP over
+// Connect needs core.WithDPoPPublicURL (the origin clients call), and the handler mounted at
+// the root of that origin; without it a DPoP proof is refused ("request method and URL
+// unknown"). Bearer tokens are not affected.
+func (c *call) URL() (scheme, host, path string) { return "", "", c.procedure }

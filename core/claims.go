@@ -33,6 +33,7 @@ type Claims struct {
 	audience span   // aud: a string or an array of strings
 	scope    span   // scope: a string; empty if absent (see scope.go)
 	scp      span   // scp: a string or an array of strings; empty if absent
+	jkt      span   // cnf.jkt: the DPoP key thumbprint the token is bound to; empty if unbound
 	payload  string // the decoded claims object
 }
 
@@ -41,6 +42,11 @@ type span struct{ off, n uint32 }
 
 // raw returns the part of c's payload that sp names.
 func (c *Claims) raw(sp span) string { return c.payload[sp.off : sp.off+sp.n] }
+
+// DPoPThumbprint returns the token's cnf.jkt (RFC 9449 §6.1): the JWK SHA-256 thumbprint
+// (RFC 7638) of the DPoP key the token is bound to, or "" for a token that is not bound. A bound
+// access token is accepted only with a DPoP proof signed by that key.
+func (c *Claims) DPoPThumbprint() string { return c.raw(c.jkt) }
 
 // spanOf returns the span of b[start:end], b being the payload.
 func spanOf(start, end int) span { return span{uint32(start), uint32(end - start)} }
@@ -98,7 +104,7 @@ func CustomClaims[T any](c *Claims) (T, error) {
 }
 
 // reservedClaims are the names the Manager writes itself; custom claims may not use them.
-var reservedClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "auth_time"}
+var reservedClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "auth_time", "cnf"}
 
 func isReserved(name string) bool {
 	for _, r := range reservedClaims {
@@ -334,6 +340,12 @@ func parseClaims(b []byte, audience string, c *Claims, cs *claimSet) error {
 				c.scp = spanOf(start, s.i)
 			}
 			return true
+		case "cnf":
+			if !readCnf(&s, c) {
+				claimErr = errDPoPCnf
+				return false
+			}
+			return true
 		case "aud":
 			start := s.i
 			okAud, valid := readAudience(&s, audience)
@@ -363,6 +375,37 @@ var dateErrors = map[string]error{
 	"exp": claimTypeError("invalid exp claim"),
 	"nbf": claimTypeError("invalid nbf claim"),
 	"iat": claimTypeError("invalid iat claim"),
+}
+
+// readCnf reads the confirmation claim (RFC 7800 §3.1) at s.i into c.jkt. The only method
+// understood is jkt (RFC 9449 §6.1), a plain base64url string of a SHA-256 thumbprint; a cnf
+// without it, or with another confirmation method beside it, binds the token to something this
+// package cannot check, so the token is refused.
+func readCnf(s *scanner, c *Claims) bool {
+	start := s.i
+	if !s.value(1) {
+		return false
+	}
+	sub := scanner{b: s.b[start:s.i]}
+	found := false
+	ok := sub.object(func(st, en int, esc bool) bool {
+		if esc || string(sub.b[st:en]) != "jkt" {
+			return false
+		}
+		vs, ve, vesc, ok := sub.str()
+		if !ok || vesc || ve-vs != 43 {
+			return false
+		}
+		for _, b := range sub.b[vs:ve] {
+			if !b64url[b] {
+				return false
+			}
+		}
+		c.jkt = spanOf(start+vs, start+ve)
+		found = true
+		return true
+	})
+	return ok && found
 }
 
 // readAudience reads aud (a string or an array of strings) and reports whether it contains want.

@@ -42,11 +42,15 @@ func (c *claimsContext) String() string { return "core.ContextWithClaims" }
 type claimsDst struct {
 	parent context.Context
 	node   *claimsContext
+	// req is the request the token came with (nil for Verify), dpop whether its Authorization
+	// header used the DPoP scheme: verifyInto checks the DPoP proof with them.
+	req  Request
+	dpop bool
 }
 
 // claims returns where to write the claims of an accepted token.
 func (d *claimsDst) claims() *Claims {
-	if d == nil {
+	if d == nil || d.parent == nil {
 		return new(Claims)
 	}
 	d.node = &claimsContext{Context: d.parent}

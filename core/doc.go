@@ -86,6 +86,20 @@
 // is a public key (Key.Public) without refresh keys, or when it is built WithKeySource, for
 // example with core/jwks trusting another issuer's JWKS URL (RFC 7517, RFC 7518 §6, RFC 8037).
 //
+// # Tokens from identity providers
+//
+// WithTrustedIssuers makes a Manager accept the access tokens of several identity providers,
+// each a TrustedIssuer with its own keys, algorithms, audiences (any of a list), leeway, lifetime
+// cap and, optionally, the RFC 9068 rule that its access tokens say typ at+jwt;
+// WithIssuerResolver adds issuers known only when their first token comes (a tenant per issuer),
+// at most MaxResolvedIssuers of them kept. The token's iss, read before anything is verified,
+// only picks whose keys and rules the token must pass: an issuer nobody trusts is refused with
+// ErrIssuer and no network call. Package core/jwks finds an issuer's keys from its URL (OpenID
+// Connect Discovery, RFC 8414) and keeps them as their Cache-Control says; a provider down for
+// longer than its key set may be kept fails closed with ErrKeysUnavailable (503).
+// ProtectedResourceMetadata serves RFC 9728 metadata, and WithResourceMetadata points every
+// challenge to it.
+//
 // # Key rotation
 //
 // WithKeyRotation(alg, period) makes the Manager create, rotate and retire its signing keys by
@@ -190,7 +204,7 @@
 //
 //   - options.go: every Option (and IssueOption, RefreshOption, MemoryOption) with the default
 //     it documents, and the checks of their combination; options_http.go: the HTTP-only ones
-//     (token sources, cookies, trusted origins, realm, size).
+//     (token sources, cookies, trusted origins, realm, size); options_dpop.go: DPoP's.
 //   - errors.go: every sentinel and error type, and errorTable, the one table that gives each
 //     sentinel its reason code, description, HTTP status and OAuth 2.0 error code. Problem,
 //     RPCStatus, Reason, ReasonCode and the events read it; nothing else decides an answer.
@@ -198,10 +212,12 @@
 //     http.SameSite) the only files that import net/http: http_request.go reads a request
 //     (the Request view, access-token extraction), http_credentials.go reads login and refresh
 //     credentials, http_response.go writes answers (Response, Problem, token responses),
-//     http_serve.go holds the Serve* handlers, and http_adapter.go the type HTTP that
-//     Manager.HTTP returns to adapters (AuthenticateContext).
+//     http_serve.go holds the Serve* handlers, http_crossorigin.go the cross-origin (CSRF)
+//     decision for cookie credentials and cookie-only mode (net/http's CrossOriginProtection), and http_adapter.go the type HTTP that Manager.HTTP returns to adapters
+//     (AuthenticateContext).
 //   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
-//     keysource.go (keys of another issuer), publish.go (our public keys as a JWK Set, the key
+//     keysource.go (keys of another issuer), issuers.go (several issuers: selection by the
+//     unverified iss, the resolver's bounded cache), http_resource.go (RFC 9728), publish.go (our public keys as a JWK Set, the key
 //     ring's included), claims.go and scope.go (claims), verify.go (verification, calling the
 //     verified-token cache of cache.go), issue.go (minting, size limits), refresh.go (rotation,
 //     the refresh hook), revoke.go, sessions.go, authorize.go, events.go, context.go.
@@ -215,6 +231,11 @@
 //   - keyring.go: the key ring of WithKeyRotation (lifecycle, schedule, emergency retirement;
 //     publish.go publishes it); keyring_sync.go: its rotation and synchronisation through the store;
 //     keyring_seal.go: its keys at rest (AES-GCM) and signing through KeySigners.
+//   - dpop.go: DPoP (RFC 9449): proof checks, key thumbprints, stateless nonces, the binding
+//     decisions at login, refresh and on every request, and the optional DPoPReplayStore
+//     (memstore_dpop.go: the memory store's bounded replay records); http_dpop.go: the DPoP
+//     authorization scheme and the optional RequestTarget (method and URL) of a Request;
+//     options_dpop.go: its options.
 //   - jsonscan.go: the strict JSON scanner; unsafe.go: the package's only use of unsafe.
 //
 // A new concern (a new credential type, a new key source, a new store) gets a file or package
@@ -225,6 +246,7 @@
 //
 // Keep access tokens short. Prefer the HttpOnly refresh cookie (HTTP.LoginResponse with the header
 // "X-Refresh-Transport: cookie") for browsers: a refresh token held by page script is exposed to
-// XSS. Use different secrets of at least 32 random bytes for access and refresh tokens, or
+// XSS. WithCookieOnly goes further: the access token is an HttpOnly cookie too, no token reaches
+// page scripts, and every unsafe request from another origin is refused. Use different secrets of at least 32 random bytes for access and refresh tokens, or
 // asymmetric keys for access tokens when other services verify them.
 package core

@@ -2,7 +2,9 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -103,6 +105,14 @@ var (
 	// closed: the request is refused, never accepted. HTTP 503. The store's error is in the chain.
 	ErrStoreUnavailable = errors.New("jwtexp: store unavailable")
 
+	// ErrKeysUnavailable: the keys of a trusted issuer cannot be had - its key set expired and
+	// could not be fetched again for longer than the key source keeps the last good set, or its
+	// discovery failed. The Manager fails closed: the token is refused, never accepted, with HTTP
+	// 503 temporarily_unavailable and Retry-After (not 401: the token may well be good, the client
+	// should retry it rather than drop it). A KeySource or IssuerResolver returns an error
+	// wrapping it; the source's error is in the chain.
+	ErrKeysUnavailable = errors.New("jwtexp: issuer keys unavailable")
+
 	// ErrIssuedUnderCutOff: Issue refused to start a session because the store reports a cut-off
 	// that covers the current second - a data loss it has just found (a Redis restarted without
 	// its data) refuses every token issued up to and including the second it was found in, since
@@ -110,6 +120,15 @@ var (
 	// and no session is recorded: HTTP 503 with Retry-After, and a login retried a second later
 	// succeeds. It is no store failure: the circuit breaker does not count it.
 	ErrIssuedUnderCutOff = errors.New("jwtexp: tokens issued now would fall under a cut-off; retry in a second")
+
+	// ErrSessionChurn: Issue refused to start a session because so many of the subject's sessions
+	// ended recently (by the session limit, logouts, reuse, "end my other sessions") that the
+	// store keeps the most revocation marks it will keep for one subject
+	// (WithSessionChurnLimit). Each ended session's mark lives one access-token lifetime, so
+	// without this bound one holder of a password could grow the store with every login. No
+	// session is recorded: HTTP 429 with Retry-After, the time until the oldest marks expire
+	// (SessionChurnError carries it). It is no store failure.
+	ErrSessionChurn = errors.New("jwtexp: too many sessions of this subject ended recently; retry later")
 
 	// ErrSubjectEmpty is returned by Issue for an empty subject. It matches ErrClaims.
 	ErrSubjectEmpty = &subError{msg: "jwtexp: subject is empty", parent: ErrClaims}
@@ -152,6 +171,16 @@ var (
 	// the chain); a WebSocket closes with 4003 (WebSocketClose). HTTP 401 invalid_token.
 	ErrReauthRefused = errors.New("jwtexp: reauthentication refused")
 
+	// ErrCrossOrigin: a browser sent the request on behalf of another origin (Fetch Metadata's
+	// Sec-Fetch-Site, or an Origin header that is neither the server's own nor trusted), and the
+	// request would act with a cookie the browser attached to it: an unsafe method of a protected
+	// route in cookie-only mode (WithCookieOnly), or a logout with the refresh cookie. It is the
+	// cross-site request forgery (CSRF) defence; the decision follows net/http's
+	// CrossOriginProtection (WithTrustedOrigins, WithCrossOriginBypass). HTTP 403 forbidden,
+	// without a challenge (the credential is not at fault). A refresh refused for it answers as
+	// every refused refresh: 400 invalid_grant.
+	ErrCrossOrigin = errors.New("jwtexp: cross-origin request refused")
+
 	// ErrKeyFormat is returned by ParsePrivateKeyPEM, ParsePublicKeyPEM and LoadSigningKeyFile when the
 	// input is not a usable key: no PEM block, an encrypted key, a key of the other kind (public where
 	// a private one is wanted or the reverse), a key type JWS has no algorithm for here, an RSA key
@@ -160,6 +189,28 @@ var (
 
 	// ErrInvalidConfig: New or an option was given a configuration that cannot work safely.
 	ErrInvalidConfig = errors.New("jwtexp: invalid config")
+
+	// ErrDPoPProof: a DPoP proof (RFC 9449 §4) was missing where one is required, or refused:
+	// malformed, wrong typ, an algorithm outside the allow-list, a private or oversized jwk, a bad
+	// signature, another method or URL, an iat outside the proof window, a wrong ath, a replayed
+	// jti, or a key other than the one the token is bound to. A protected route answers 401
+	// with WWW-Authenticate: DPoP error="invalid_dpop_proof" (RFC 9449 §7.1); login and refresh
+	// answer 400 invalid_dpop_proof (RFC 9449 §5).
+	ErrDPoPProof = errors.New("jwtexp: invalid DPoP proof")
+
+	// ErrDPoPNonce: the DPoP proof carried no nonce, or one that is no longer current, while
+	// server nonces are on (WithDPoPNonce). The answer carries a fresh nonce in the DPoP-Nonce
+	// header: 401 with WWW-Authenticate: DPoP error="use_dpop_nonce" on a protected route, 400
+	// use_dpop_nonce at login and refresh (RFC 9449 §8).
+	ErrDPoPNonce = errors.New("jwtexp: DPoP nonce required")
+
+	// ErrDPoPBinding: the access token and the way it was presented disagree: a DPoP-bound
+	// token (cnf.jkt) sent as a Bearer token or read from a cookie, header or query parameter
+	// (RFC 9449 §7.2), an unbound token sent with the DPoP scheme, an unbound token where
+	// WithDPoPRequired is set, or a bound token at a Manager that cannot check proofs. 401
+	// invalid_token with a DPoP challenge. At refresh, a refresh token bound to a key the
+	// request proves no possession of is refused as ErrInvalidGrant with this cause.
+	ErrDPoPBinding = errors.New("jwtexp: DPoP binding mismatch")
 )
 
 // LoginRepeatedError is what Store.CreateFamily returns for a family that repeats a login it
@@ -173,6 +224,23 @@ type LoginRepeatedError struct {
 func (e *LoginRepeatedError) Error() string {
 	return "jwtexp: login repeated with its Idempotency-Key: the session of the first attempt"
 }
+
+// errIssuedUnderCutOff is the MemoryStore's answer to a family whose tokens a cut-off of the
+// subject already covers.
+var errIssuedUnderCutOff = fmt.Errorf("create family: the subject's cut-off covers its iat: %w", ErrIssuedUnderCutOff)
+
+// SessionChurnError is what Store.CreateFamily returns when the subject has ended
+// SessionLimit.MaxEnded sessions within the current window: nothing was written, and no new
+// session of the subject is started before RetryAt, when the window's count expires. It matches
+// ErrSessionChurn.
+type SessionChurnError struct {
+	RetryAt time.Time
+}
+
+func (e *SessionChurnError) Error() string { return ErrSessionChurn.Error() }
+
+// Unwrap returns ErrSessionChurn.
+func (e *SessionChurnError) Unwrap() error { return ErrSessionChurn }
 
 // subError is a sentinel that also matches a broader sentinel.
 type subError struct {
@@ -244,6 +312,10 @@ var (
 	errExpMissing     = newTokenError(ErrExpMissing, "missing exp claim", jwt.ErrTokenRequiredClaimMissing)
 	errIssuer         = newTokenError(ErrIssuer, "invalid issuer", jwt.ErrTokenInvalidIssuer)
 	errAudience       = newTokenError(ErrAudience, "invalid audience", jwt.ErrTokenInvalidAudience)
+	// errUntrustedIssuer: an iss that is neither a trusted issuer nor one the resolver accepts.
+	errUntrustedIssuer = newTokenError(ErrIssuer, "untrusted issuer", jwt.ErrTokenInvalidIssuer)
+	// errNotATJWT: a trusted issuer in RFC 9068 mode sent a token whose typ is not at+jwt.
+	errNotATJWT       = newTokenError(ErrTokenType, "not an access token (typ at+jwt required)", jwt.ErrTokenInvalidClaims)
 	errLifetime       = newTokenError(ErrLifetime, "token lifetime too long", jwt.ErrTokenInvalidClaims)
 	errTypeRefresh    = newTokenError(ErrTokenType, "refresh token used as access token", jwt.ErrTokenInvalidClaims)
 	errTypeAccess     = newTokenError(ErrTokenType, "not a refresh token", jwt.ErrTokenInvalidClaims)
@@ -260,11 +332,47 @@ var (
 	errNoRefresh      = newTokenError(ErrTokenMissing, "missing refresh token", nil)
 	errRefreshBody    = newTokenError(ErrInvalidRequest, "malformed refresh request", nil)
 	errLoginBody      = newTokenError(ErrInvalidRequest, "malformed login request", nil)
-	// errCrossSite refuses a cookie-authenticated refresh or logout that a browser sent on behalf
-	// of another site: the refresh cookie would otherwise be attached to a forged request (CSRF).
-	errCrossSite = newTokenError(ErrInvalidRequest, "cross-site request refused", nil)
+	// errCrossOrigin refuses a request a browser sent on behalf of another origin with a cookie
+	// that would authenticate it (CSRF): a cookie refresh or logout, or an unsafe method of a
+	// protected route in cookie-only mode.
+	errCrossOrigin = newTokenError(ErrCrossOrigin, "cross-origin request refused", nil)
 	// errReauthMismatch refuses a reauthentication token of another subject or session.
 	errReauthMismatch = newTokenError(ErrReauthRefused, "reauthentication refused", nil)
+
+	// DPoP (dpop.go): each refusal of a proof has a fixed reason of its own.
+	errDPoPMissing      = newTokenError(ErrDPoPProof, "DPoP proof required", nil)
+	errDPoPTwo          = newTokenError(ErrDPoPProof, "more than one DPoP proof", nil)
+	errDPoPMalformed    = newTokenError(ErrDPoPProof, "malformed DPoP proof", nil)
+	errDPoPTooLarge     = newTokenError(ErrDPoPProof, "DPoP proof too large", nil)
+	errDPoPType         = newTokenError(ErrDPoPProof, "DPoP proof typ is not dpop+jwt", nil)
+	errDPoPAlg          = newTokenError(ErrDPoPProof, "DPoP proof algorithm not allowed", nil)
+	errDPoPKey          = newTokenError(ErrDPoPProof, "unusable DPoP proof key", nil)
+	errDPoPPrivate      = newTokenError(ErrDPoPProof, "private key in DPoP proof", nil)
+	errDPoPCrit         = newTokenError(ErrDPoPProof, "unsupported critical header in DPoP proof", nil)
+	errDPoPSignature    = newTokenError(ErrDPoPProof, "invalid DPoP proof signature", nil)
+	errDPoPClaims       = newTokenError(ErrDPoPProof, "invalid DPoP proof claims", nil)
+	errDPoPMethod       = newTokenError(ErrDPoPProof, "DPoP proof for another method", nil)
+	errDPoPURL          = newTokenError(ErrDPoPProof, "DPoP proof for another URL", nil)
+	errDPoPNoTarget     = newTokenError(ErrDPoPProof, "request method and URL unknown", nil)
+	errDPoPOld          = newTokenError(ErrDPoPProof, "DPoP proof too old", nil)
+	errDPoPFuture       = newTokenError(ErrDPoPProof, "DPoP proof issued in the future", nil)
+	errDPoPAth          = newTokenError(ErrDPoPProof, "DPoP proof ath does not match the token", nil)
+	errDPoPReplay       = newTokenError(ErrDPoPProof, "DPoP proof replayed", nil)
+	errDPoPWrongKey     = newTokenError(ErrDPoPProof, "DPoP proof key does not match the token", nil)
+	errDPoPNonceMissing = newTokenError(ErrDPoPNonce, "DPoP nonce required", nil)
+	errDPoPNonceStale   = newTokenError(ErrDPoPNonce, "DPoP nonce expired or invalid", nil)
+	errDPoPAsBearer     = newTokenError(ErrDPoPBinding, "DPoP-bound token sent without DPoP", nil)
+	errDPoPUnbound      = newTokenError(ErrDPoPBinding, "token is not DPoP-bound", nil)
+	errDPoPRequired     = newTokenError(ErrDPoPBinding, "DPoP-bound token required", nil)
+	errDPoPUnchecked    = newTokenError(ErrDPoPBinding, "DPoP-bound token not accepted here", nil)
+	errDPoPCnf          = claimTypeError("unsupported cnf claim")
+	errDPoPKeyOption    = newTokenError(ErrDPoPProof, "WithDPoPKey: not a JWK SHA-256 thumbprint", nil)
+	// errDPoPRefreshKey refuses a refresh whose refresh token is bound to a key the request
+	// proves no possession of (no proof, or a proof by another key): 400 invalid_grant.
+	errDPoPRefreshKey = newTokenError(ErrDPoPBinding, "refresh token is bound to another DPoP key", nil)
+	// errDPoPScheme is extractProbe's signal that the Authorization header uses the DPoP scheme:
+	// never an answer, the caller takes the DPoP path instead.
+	errDPoPScheme = newTokenError(ErrInvalidRequest, "DPoP authorization scheme", nil)
 )
 
 // Plain errors: causes kept in a chain or answered as a 500, never a sentinel of their own.
@@ -277,6 +385,17 @@ var (
 	errNoSessionID = errors.New("jwtexp: family has no session id")
 	// errStoreDeadline is the cause of a store call that ran out of the Manager's own deadline.
 	errStoreDeadline = errors.New("jwtexp: store call exceeded its deadline")
+	// errTokenEndpointDPoP and errTokenEndpointNonce wrap a refused DPoP proof at login and
+	// refresh (tokenEndpointError): the token endpoint answers 400, not the 401 of a protected
+	// resource (RFC 9449 §5 and §8, RFC 6749 §5.2).
+	errTokenEndpointDPoP  = errors.New("jwtexp: DPoP proof refused at the token endpoint")
+	errTokenEndpointNonce = errors.New("jwtexp: DPoP nonce required at the token endpoint")
+	// errDPoPReplayFull: the memory store's DPoP replay cache is full of live records; proofs
+	// are refused (503) rather than a record dropped that would let a replay through.
+	errDPoPReplayFull = errors.New("jwtexp: DPoP replay cache full")
+	// errDPoPNoReplayStore: the store keeps no DPoP replay records (DPoPReplayStore).
+	errDPoPNoReplayStore = errors.New("jwtexp: the store does not implement DPoPReplayStore")
+
 	// errBreakerOpen is the error of a call the breaker refused without calling the store.
 	errBreakerOpen = errors.New("jwtexp: store circuit open after repeated failures")
 )
@@ -342,6 +461,7 @@ const (
 	noChallenge   challenge = iota // none: the request is not refused for its bearer token
 	bareChallenge                  // Bearer realm="..." alone: no credential (RFC 6750 §3.1), a refused login
 	fullChallenge                  // with error, error_description and the requirement's parameters
+	dpopChallenge                  // DPoP realm="...", error, error_description, algs (RFC 9449 §7.1)
 )
 
 // errorTable is the one table of sentinels, a row for each (TestEverySentinelHasARow). Order
@@ -359,20 +479,36 @@ var errorTable = [...]errorRow{
 		status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
 	{kind: ErrStoreUnavailable, code: "store_unavailable", desc: "service temporarily unavailable",
 		status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
+	{kind: ErrKeysUnavailable, code: "keys_unavailable", desc: "service temporarily unavailable",
+		status: 503, oauth: "temporarily_unavailable", class: true, bare: true},
 	{kind: ErrIssuedUnderCutOff, code: "cut_off_second", desc: "service temporarily unavailable",
 		status: 503, oauth: "temporarily_unavailable", bare: true},
+	{kind: ErrSessionChurn, code: "session_churn", desc: "too many sessions ended recently",
+		status: 429, oauth: "temporarily_unavailable", bare: true},
+	{kind: errTokenEndpointDPoP, desc: "invalid DPoP proof",
+		status: 400, oauth: "invalid_dpop_proof", class: true, challenge: noChallenge},
+	{kind: errTokenEndpointNonce, desc: "DPoP nonce required",
+		status: 400, oauth: "use_dpop_nonce", class: true, challenge: noChallenge},
 	{kind: ErrInvalidCredentials, code: "invalid_credentials", desc: "invalid username or password",
 		status: 401, oauth: "invalid_grant", bare: true, challenge: bareChallenge},
 	{kind: ErrInvalidGrant, desc: "invalid refresh token",
 		status: 400, oauth: "invalid_grant", class: true, bare: true, challenge: noChallenge},
 	{kind: ErrTokenMissing, code: "missing", desc: "missing bearer token",
 		status: 401, oauth: "unauthorized", bare: true, challenge: bareChallenge},
+	{kind: ErrCrossOrigin, code: "cross_origin", desc: "cross-origin request refused",
+		status: 403, oauth: "forbidden", bare: true, challenge: noChallenge},
 	{kind: ErrInvalidRequest, code: "invalid_request", desc: "invalid request",
 		status: 400, oauth: "invalid_request", bare: true, challenge: fullChallenge},
 	{kind: ErrInsufficientScope, code: "insufficient_scope", desc: "insufficient scope",
 		status: 403, oauth: "insufficient_scope", bare: true, challenge: fullChallenge},
 	{kind: ErrInsufficientUserAuthentication, code: "insufficient_user_authentication",
 		desc: "more recent authentication is required", status: 401, oauth: "insufficient_user_authentication", bare: true, challenge: fullChallenge},
+	{kind: ErrDPoPNonce, code: "dpop_nonce", desc: "DPoP nonce required",
+		status: 401, oauth: "use_dpop_nonce", bare: true, challenge: dpopChallenge},
+	{kind: ErrDPoPProof, code: "dpop_proof", desc: "invalid DPoP proof",
+		status: 401, oauth: "invalid_dpop_proof", bare: true, challenge: dpopChallenge},
+	{kind: ErrDPoPBinding, code: "dpop_binding", desc: "DPoP binding mismatch",
+		status: 401, oauth: "invalid_token", bare: true, challenge: dpopChallenge},
 	{kind: ErrReauthRefused, code: "reauth_refused", desc: "reauthentication refused",
 		status: 401, oauth: "invalid_token", class: true, challenge: fullChallenge},
 	{kind: ErrRefreshReused, code: "reused", desc: "refresh token reused",
@@ -509,7 +645,7 @@ func Reason(err error) string {
 // ReasonCode returns a short, stable, low-cardinality code for why err refused a request, for
 // metric labels and dashboards: "missing", "invalid_request", "malformed", "bad_signature",
 // "expired", "not_yet_valid", "exp_missing", "bad_issuer", "bad_audience", "lifetime_too_long",
-// "bad_claims", "wrong_type", "revoked", "reused", "reauth_refused" (a bound connection), "insufficient_scope",
+// "bad_claims", "wrong_type", "revoked", "reused", "reauth_refused" (a bound connection), "cross_origin" (a forged browser request), "insufficient_scope",
 // "insufficient_user_authentication" (step-up), "invalid_credentials" (login), "store_unavailable",
 // "request_canceled" (the client went away), or "other" for an error of none of these kinds (nil
 // included). Unlike Reason it never varies with details of the token.
@@ -561,6 +697,7 @@ func isTokenError(err error) bool {
 //     refreshes on every Unauthenticated would take a refused refresh for one more expired
 //     access token and refresh again, forever;
 //   - the store failed (503): 14 Unavailable; the caller went away first: 1 Canceled;
+//   - a login refused for the subject's session churn (429): 8 ResourceExhausted;
 //   - ErrSessionNotFound: 5 NotFound; ErrVerificationOnly, ErrSessionsNotRecorded:
 //     12 Unimplemented; anything else: 13 Internal "internal error".
 func RPCStatus(err error) (code uint32, message string) {
@@ -580,6 +717,8 @@ func RPCStatus(err error) (code uint32, message string) {
 		code = 12
 	case row.status == 503:
 		code = 14
+	case row.status == 429:
+		code = 8
 	default:
 		return 13, rowInternal.desc
 	}

@@ -86,6 +86,7 @@ const (
 	StoreOpRefreshHook  = "refresh_hook"
 	StoreOpLoadKeyRing  = "load_key_ring" // KeyRingStore.LoadKeyRing
 	StoreOpSwapKeyRing  = "swap_key_ring" // KeyRingStore.SwapKeyRing
+	StoreOpDPoPProof    = "dpop_proof"    // DPoPReplayStore.MarkDPoPProof
 )
 
 // StoreOps lists every StoreOp constant, so that metrics can be created up front and an Op
@@ -93,7 +94,7 @@ const (
 func StoreOps() []string {
 	return []string{StoreOpCreateFamily, StoreOpRotate, StoreOpRevokeFamily, StoreOpDenyToken,
 		StoreOpCutOff, StoreOpRevoked, StoreOpSessions, StoreOpEndSessions, StoreOpRefreshHook,
-		StoreOpLoadKeyRing, StoreOpSwapKeyRing}
+		StoreOpLoadKeyRing, StoreOpSwapKeyRing, StoreOpDPoPProof}
 }
 
 // Event is what the hook of WithEventHook receives. It never contains a token or a secret. The

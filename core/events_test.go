@@ -236,7 +236,11 @@ func TestReasonCode(t *testing.T) {
 		{fmt.Errorf("%w: check revocation: %w", core.ErrRequestCanceled, context.Canceled), "request_canceled"},
 		{core.ErrInsufficientUserAuthentication, "insufficient_user_authentication"},
 		{core.ErrReauthRefused, "reauth_refused"},
+		{core.ErrCrossOrigin, "cross_origin"},
 		{fmt.Errorf("create family: %w", core.ErrIssuedUnderCutOff), "cut_off_second"},
+		{fmt.Errorf("jwks: %w", core.ErrKeysUnavailable), "keys_unavailable"},
+		{&core.SessionChurnError{}, "session_churn"},
+		{core.ErrDPoPProof, "dpop_proof"}, {core.ErrDPoPNonce, "dpop_nonce"}, {core.ErrDPoPBinding, "dpop_binding"},
 	} {
 		if got := core.ReasonCode(tc.err); got != tc.want {
 			t.Errorf("ReasonCode(%v) = %q, want %q", tc.err, got, tc.want)
@@ -244,8 +248,8 @@ func TestReasonCode(t *testing.T) {
 	}
 	_ = p2
 	codes := core.ReasonCodes()
-	if n := len(codes); n != 22 {
-		t.Errorf("ReasonCodes: %d codes, want 22", n)
+	if n := len(codes); n != 28 {
+		t.Errorf("ReasonCodes: %d codes, want 28", n)
 	}
 	seen := map[string]bool{}
 	for _, c := range codes {

@@ -35,11 +35,16 @@ func (h *HTTP) AuthenticateContext(ctx context.Context, r Request, optional bool
 	if optional && err == errMissing {
 		return ctx, nil, nil
 	}
+	dpop := false
+	if err == errDPoPScheme {
+		token, err = m.extractDPoP(r)
+		dpop = true
+	}
 	if err != nil {
 		m.rejected(ctx, err)
 		return ctx, nil, err
 	}
-	dst := claimsDst{parent: ctx}
+	dst := claimsDst{parent: ctx, req: r, dpop: dpop}
 	if _, err := m.verifyInto(ctx, token, hit, &dst); err != nil {
 		return ctx, nil, err
 	}

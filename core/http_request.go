@@ -96,7 +96,13 @@ func (m *Manager) extract(r Request) (string, error) {
 // cache and returns the entry of a hit, so that the request path does one lookup and
 // skips what a token known to be well formed does not need: the check for blanks and commas in
 // it (a cached token passed the strict parser). Answers are the same as without the probe.
+//
+// In cookie-only mode a cross-origin unsafe request is refused first (ErrCrossOrigin), whatever
+// credential it carries.
 func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheEntry, err error) {
+	if m.cfg.cookieOnly.on && m.crossOrigin(r, false) {
+		return "", nil, errCrossOrigin
+	}
 	found := 0
 	v, n := r.Header("Authorization")
 	if n > 1 {
@@ -115,6 +121,19 @@ func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheE
 				return "", nil, errBadAuthHeader
 			}
 			token, found = t, 1
+		} else if m.dpop != nil {
+			// Another scheme: DPoP's is a credential (http_dpop.go). The request path takes
+			// it on its own; logout (no probe) only needs the token.
+			t, dpop, err := dpopScheme(v)
+			if err != nil {
+				return "", nil, err
+			}
+			if dpop && probe {
+				return "", nil, errDPoPScheme
+			}
+			if dpop {
+				token, found = t, 1
+			}
 		}
 	}
 	for _, s := range m.cfg.sources {

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -14,7 +15,8 @@ type Response struct {
 	WWWAuthenticate string   // empty: no challenge
 	CacheControl    string   // "no-store" on token responses and errors
 	SetCookie       []string // complete Set-Cookie header values
-	RetryAfter      string   // Retry-After in seconds (RFC 9110 §10.2.3) on 503; empty: none
+	RetryAfter      string   // Retry-After in seconds (RFC 9110 §10.2.3) on 503 and 429; empty: none
+	DPoPNonce       string   // DPoP-Nonce (RFC 9449 §8) when server nonces are on; empty: none
 	Body            []byte   // JSON, or nil for 204
 }
 
@@ -37,7 +39,7 @@ func (r Response) SetHeaders(h http.Header) {
 }
 
 // SetControlHeaders sets every header of the response but Content-Type: WWW-Authenticate,
-// Cache-Control, each Set-Cookie and Retry-After. It is for a refusal handed to an application's
+// Cache-Control, each Set-Cookie, Retry-After and DPoP-Nonce. It is for a refusal handed to an application's
 // own error handler, which writes a body of its choosing and labels it itself.
 func (r Response) SetControlHeaders(h http.Header) {
 	if r.WWWAuthenticate != "" {
@@ -51,6 +53,9 @@ func (r Response) SetControlHeaders(h http.Header) {
 	}
 	if r.RetryAfter != "" {
 		h.Set("Retry-After", r.RetryAfter)
+	}
+	if r.DPoPNonce != "" {
+		h["Dpop-Nonce"] = []string{r.DPoPNonce}
 	}
 }
 
@@ -70,8 +75,14 @@ func (r Response) SetControlHeaders(h http.Header) {
 //   - ErrStoreUnavailable, ErrIssuedUnderCutOff, and ErrRequestCanceled (the client went away
 //     while the store was asked): 503 temporarily_unavailable with Retry-After (the breaker's
 //     cooldown, at least 1 s), never an accept;
+//   - ErrSessionChurn (a login refused, WithSessionChurnLimit): 429 temporarily_unavailable with
+//     Retry-After, the seconds until SessionChurnError.RetryAt (RFC 6585 §4);
 //   - ErrVerificationOnly (Issue or Refresh of a verification-only Manager): 501 not_implemented;
 //   - ErrSessionNotFound: 404 not_found; ErrSessionsNotRecorded: 501 not_implemented;
+//   - ErrDPoPProof, ErrDPoPNonce, ErrDPoPBinding: 401 invalid_dpop_proof, use_dpop_nonce,
+//     invalid_token, with a DPoP challenge listing the accepted algorithms (RFC 9449 §7.1) and,
+//     with server nonces on, a fresh DPoP-Nonce; at login and refresh a refused proof is 400
+//     invalid_dpop_proof or use_dpop_nonce without a challenge (RFC 9449 §5, §8);
 //   - every other token error: 401 invalid_token with the short reason as error_description;
 //   - anything else: 500 server_error.
 //
@@ -83,19 +94,24 @@ func (h *HTTP) Problem(err error) Response {
 	row := answerRow(err)
 	code, status := row.oauth, row.status
 	desc, params := Reason(err), challengeParams(err)
-	key := problemKey{code, desc, params}
+	key := problemKey{code, desc, params, status}
 	m.problemsMu.RLock()
 	r, ok := m.problems[key]
 	m.problemsMu.RUnlock()
 	if ok {
-		return r
+		return withRetryAt(m, m.withDPoPNonce(r, row), err)
 	}
 	r = Response{Status: status, CacheControl: "no-store", Body: errorBody(code, desc)}
 	if status == http.StatusServiceUnavailable {
 		r.RetryAfter = m.cfg.guard.retryAfter()
 	}
-	if row.challenge != noChallenge {
+	if row.challenge == dpopChallenge {
+		r.WWWAuthenticate = `DPoP realm="` + m.cfg.realm + `", error="` + code + `", error_description="` + desc + `", algs="` + dpopAlgs + `"`
+	} else if row.challenge != noChallenge {
 		r.WWWAuthenticate = `Bearer realm="` + m.cfg.realm + `"`
+		if m.cfg.resourceMetadata != "" { // RFC 9728 §5.1
+			r.WWWAuthenticate += `, resource_metadata="` + m.cfg.resourceMetadata + `"`
+		}
 		// RFC 6750 §3.1: no error code when the request had no credential; a refused refresh
 		// grant is not a bearer-token error either (bareChallenge).
 		if row.challenge == fullChallenge {
@@ -114,10 +130,30 @@ func (h *HTTP) Problem(err error) Response {
 		m.problems[key] = r
 	}
 	m.problemsMu.Unlock()
+	return withRetryAt(m, m.withDPoPNonce(r, row), err)
+}
+
+// withRetryAt gives a 429 the Retry-After of its SessionChurnError: the whole seconds until
+// RetryAt, rounded up, at least 1. The shared answer r is a value: setting it changes no other.
+func withRetryAt(m *Manager, r Response, err error) Response {
+	if r.Status != http.StatusTooManyRequests {
+		return r
+	}
+	var ce *SessionChurnError
+	secs := int64(1)
+	if errors.As(err, &ce) {
+		if d := ce.RetryAt.Sub(m.cfg.now()); d > time.Second {
+			secs = int64((d + time.Second - 1) / time.Second)
+		}
+	}
+	r.RetryAfter = strconv.FormatInt(secs, 10)
 	return r
 }
 
-type problemKey struct{ code, desc, params string }
+type problemKey struct {
+	code, desc, params string
+	status             int // a DPoP refusal's code is the same at the token endpoint (400) and a resource (401)
+}
 
 // maxProblems bounds the answers Problem keeps: every fixed (code, reason) pair, and the
 // requirements of a few hundred routes.
@@ -146,22 +182,32 @@ func errorBody(code, desc string) []byte {
 }
 
 // TokenResponse is the answer to a successful login or refresh (RFC 6749 §5.1): JSON with
-// access_token, token_type "Bearer", expires_in (seconds) and refresh_token, with
+// access_token, token_type "Bearer" ("DPoP" for a pair bound to a DPoP key, RFC 9449 §5), expires_in (seconds) and refresh_token, with
 // Cache-Control: no-store. In cookie mode the refresh token goes into an HttpOnly, Secure,
 // SameSite cookie scoped to the refresh path instead of the body, out of reach of page scripts.
+//
+// In cookie-only mode (WithCookieOnly) both tokens go into cookies whatever cookie says, and the
+// body carries none: {"token_type":"Bearer","expires_in":...,"token_transport":"cookie"}.
 func (h *HTTP) TokenResponse(p *TokenPair, cookie bool) Response {
 	m := h.m
+	if m.cfg.cookieOnly.on {
+		return m.cookieOnlyTokens(p)
+	}
 	b := make([]byte, 0, 64+len(p.AccessToken)+len(p.RefreshToken))
 	b = append(b, `{"access_token":`...)
 	b = appendJSONString(b, p.AccessToken)
-	b = append(b, `,"token_type":"Bearer","expires_in":`...)
+	if p.DPoPThumbprint != "" {
+		b = append(b, `,"token_type":"DPoP","expires_in":`...)
+	} else {
+		b = append(b, `,"token_type":"Bearer","expires_in":`...)
+	}
 	b = appendJSONInt(b, p.ExpiresIn)
 	if p.RefreshToken != "" && !cookie {
 		b = append(b, `,"refresh_token":`...)
 		b = appendJSONString(b, p.RefreshToken)
 	}
 	b = append(b, '}')
-	r := Response{Status: http.StatusOK, CacheControl: "no-store", Body: b}
+	r := Response{Status: http.StatusOK, CacheControl: "no-store", Body: b, DPoPNonce: m.dpopNonce()}
 	if cookie && p.RefreshToken != "" {
 		r.SetCookie = []string{m.refreshCookie(p.RefreshToken, p.RefreshExpiresAt)}
 	}
@@ -173,6 +219,35 @@ func (h *HTTP) TokenResponse(p *TokenPair, cookie bool) Response {
 func (h *HTTP) LoginResponse(r Request, p *TokenPair) Response {
 	v, _ := r.Header(RefreshTransportHeader)
 	return h.TokenResponse(p, v == "cookie")
+}
+
+// cookieOnlyTokens is the token response of cookie-only mode: the access cookie, expiring with the
+// session's refresh token so that the server's clock, not the browser's, decides when the access
+// token has expired, and the refresh cookie; a body with expires_in and no token string.
+func (m *Manager) cookieOnlyTokens(p *TokenPair) Response {
+	b := make([]byte, 0, 80)
+	b = append(b, `{"token_type":"Bearer","expires_in":`...)
+	b = appendJSONInt(b, p.ExpiresIn)
+	b = append(b, `,"token_transport":"cookie"}`...)
+	until := p.RefreshExpiresAt
+	if p.RefreshToken == "" || until.Before(p.AccessExpiresAt) {
+		until = p.AccessExpiresAt
+	}
+	r := Response{Status: http.StatusOK, CacheControl: "no-store", Body: b,
+		SetCookie: []string{m.accessCookie(p.AccessToken, until)}}
+	if p.RefreshToken != "" {
+		r.SetCookie = append(r.SetCookie, m.refreshCookie(p.RefreshToken, p.RefreshExpiresAt))
+	}
+	return r
+}
+
+// clearCookies are the Set-Cookie values that delete the refresh cookie and, in cookie-only
+// mode, the access cookie.
+func (m *Manager) clearCookies() []string {
+	if m.cfg.cookieOnly.on {
+		return []string{m.refreshCookie("", time.Time{}), m.accessCookie("", time.Time{})}
+	}
+	return []string{m.refreshCookie("", time.Time{})}
 }
 
 func (m *Manager) refreshCookie(value string, expires time.Time) string {

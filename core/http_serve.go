@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 )
 
 // ServeLogin answers a login request: it calls authenticate - the application's check of the
@@ -26,14 +25,29 @@ import (
 //   - an error matching ErrStoreUnavailable (the user store is down): 503;
 //   - ErrIssuedUnderCutOff (the session store just found a data loss, and tokens issued in this
 //     second would be refused): 503 with Retry-After, never 200 with tokens that do not work;
+//   - ErrSessionChurn (too many of the subject's sessions ended recently, WithSessionChurnLimit):
+//     429 temporarily_unavailable with Retry-After;
 //   - any other error: 500 server_error "internal error", logged at Error level with the error
 //     (the client never sees it).
 //
 // A verification-only Manager answers 501 without calling authenticate.
+//
+// DPoP (RFC 9449 §5): a request carrying a DPoP header gets tokens bound to the proof's key
+// (token_type "DPoP") when the proof is valid for this request (POST and the login URL, fresh,
+// never seen, with the server nonce when nonces are on); an invalid proof is answered 400
+// invalid_dpop_proof (or use_dpop_nonce with a DPoP-Nonce header) before authenticate is called.
+// With WithDPoPRequired a request without a proof is refused the same way.
 func (h *HTTP) ServeLogin(ctx context.Context, r Request, authenticate func() (subject string, custom any, err error), opts ...IssueOption) Response {
 	m := h.m
 	if m.cfg.verificationOnly() {
 		return h.Problem(ErrVerificationOnly)
+	}
+	jkt, err := m.tokenEndpointProof(ctx, r)
+	if err != nil {
+		return h.Problem(err)
+	}
+	if jkt != "" {
+		opts = append(slices.Clip(opts), WithDPoPKey(jkt))
 	}
 	subject, custom, err := authenticate()
 	if err == nil {
@@ -55,7 +69,8 @@ func (h *HTTP) ServeLogin(ctx context.Context, r Request, authenticate func() (s
 	case errors.Is(err, ErrInvalidCredentials):
 		m.rejected(ctx, ErrInvalidCredentials)
 		return h.Problem(ErrInvalidCredentials)
-	case errors.Is(err, ErrInvalidRequest), errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrIssuedUnderCutOff):
+	case errors.Is(err, ErrInvalidRequest), errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrIssuedUnderCutOff),
+		errors.Is(err, ErrSessionChurn):
 		return h.Problem(err)
 	}
 	if m.logger != nil {
@@ -69,6 +84,11 @@ func (h *HTTP) ServeLogin(ctx context.Context, r Request, authenticate func() (s
 // without a body from the refresh cookie; the answer uses the same transport. Every refusal is 400
 // invalid_grant without a challenge (RFC 6749 §5.2), so a client that refreshes on every 401 does
 // not take a refused refresh for an expired access token and loop; a store failure is 503.
+//
+// DPoP: a proof in the request is checked as at login (an invalid one: 400 invalid_dpop_proof or
+// use_dpop_nonce); a refresh token bound to a DPoP key is refused with 400 invalid_grant unless
+// the request carries a valid proof by that key (a stolen refresh token alone is worthless), and
+// the new tokens are bound to the same key.
 func (h *HTTP) ServeRefresh(ctx context.Context, r Request) Response {
 	m := h.m
 	if m.cfg.verificationOnly() {
@@ -82,11 +102,18 @@ func (h *HTTP) ServeRefresh(ctx context.Context, r Request) Response {
 	if key := retryKey(r); key != "" {
 		opts = append(opts, WithRetryKey(key))
 	}
+	jkt, err := m.tokenEndpointProof(ctx, r)
+	if err != nil {
+		return h.Problem(err)
+	}
+	if jkt != "" {
+		opts = append(opts, WithRefreshDPoPKey(jkt))
+	}
 	p, err := m.Refresh(ctx, token, opts...)
 	if err != nil {
 		resp := h.Problem(err)
 		if cookie && !errors.Is(err, ErrStoreUnavailable) {
-			resp.SetCookie = []string{m.refreshCookie("", time.Time{})}
+			resp.SetCookie = m.clearCookies()
 		}
 		return resp
 	}
@@ -95,9 +122,15 @@ func (h *HTTP) ServeRefresh(ctx context.Context, r Request) Response {
 
 // ServeLogout answers a logout request: it revokes the session named by the Bearer
 // access token and/or by a refresh token in the JSON body or refresh cookie, clears the refresh
-// cookie and answers 204 No Content - also when the request carries no credential at all.
+// cookie (and the access cookie of cookie-only mode) and answers 204 No Content - also when the
+// request carries no credential at all. A browser request from another origin carrying the
+// refresh cookie, or in cookie-only mode any cookie credential, is refused with ErrCrossOrigin
+// (403): a forged logout would end the user's session.
 func (h *HTTP) ServeLogout(ctx context.Context, r Request) Response {
 	m := h.m
+	if m.cfg.cookieOnly.on && m.crossOrigin(r, true) {
+		return h.Problem(errCrossOrigin)
+	}
 	access, err := m.extract(r)
 	if err != nil && err != errMissing {
 		return h.Problem(err)
@@ -112,7 +145,7 @@ func (h *HTTP) ServeLogout(ctx context.Context, r Request) Response {
 	return Response{
 		Status:       http.StatusNoContent,
 		CacheControl: "no-store",
-		SetCookie:    []string{m.refreshCookie("", time.Time{})},
+		SetCookie:    m.clearCookies(),
 	}
 }
 

@@ -21,6 +21,9 @@ type TokenPair struct {
 	RefreshExpiresAt time.Time
 	Subject          string
 	SessionID        string
+	// DPoPThumbprint is the JWK SHA-256 thumbprint (RFC 7638) of the DPoP key both tokens are
+	// bound to (their cnf.jkt, RFC 9449 §6.1); empty for Bearer tokens.
+	DPoPThumbprint string
 }
 
 // Issue starts a session for subject after the application has authenticated the user: it
@@ -32,6 +35,9 @@ type TokenPair struct {
 // itself are refused with ErrReservedClaim; scope, scp and acr of a type verification would refuse
 // (see Claims.Scopes) with ErrClaims. A token that would be larger than the maximum token size
 // is not issued: the error matches ErrTokenTooLarge.
+//
+// With WithDPoPKey the tokens are bound to that DPoP key (see WithDPoPKey); with
+// WithDPoPRequired a session without one is refused (ErrDPoPProof), since its tokens would be.
 //
 // With rotation on, the session is recorded in the store (with the client description of
 // WithClientDescription, if given), and when the subject already holds the maximum number of live
@@ -51,22 +57,28 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ..
 	if err != nil {
 		return nil, err
 	}
+	var o issueOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if o.dpopKey == "" && m.cfg.dpop.mode == dpopRequired {
+		return nil, errDPoPMissing // unbound tokens would be refused everywhere
+	}
+	if o.dpopKey != "" && !isThumbprint(o.dpopKey) {
+		return nil, errDPoPKeyOption
+	}
 	now := m.cfg.now()
 	iat := time.Unix(now.Unix(), 0)
 	sid, refreshID := newID(), newID()
 	sessionEnd := iat.Add(m.cfg.maxSessionAge)
 	refreshExp := minTime(m.refreshExpiry(iat), sessionEnd)
-	p, err := m.pair(subject, sid, refreshID, iat, iat, refreshExp, sessionEnd, iat, members)
+	p, err := m.pair(subject, sid, refreshID, iat, iat, refreshExp, sessionEnd, iat, members, o.dpopKey)
 	if err != nil {
 		return nil, err
 	}
 	if m.cfg.rotation {
-		var o issueOptions
-		for _, opt := range opts {
-			if opt != nil {
-				opt(&o)
-			}
-		}
 		if o.client == "" && o.describe {
 			o.client = cleanClient(DescribeClient(o.userAgent, o.remoteAddr))
 		}
@@ -74,9 +86,10 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ..
 			SessionID: sid, Subject: subject,
 			Current: refreshID, CurrentIssuedAt: iat, CurrentExpires: refreshExp,
 			Expires: sessionEnd, CreatedAt: now, LastUsed: now, Client: o.client, LoginKey: o.loginKey,
+			DPoPThumbprint: o.dpopKey,
 		}
 		limit := SessionLimit{Max: m.cfg.maxSessions, RevokeUntil: m.sessionRevokeUntil(now),
-			LoginRetryWindow: m.cfg.accessTTL}
+			LoginRetryWindow: m.cfg.accessTTL, MaxEnded: m.cfg.sessionChurn}
 		var ended []string
 		err := m.call(ctx, StoreOpCreateFamily, "create session", subject, func(ctx context.Context) error {
 			var err error
@@ -87,10 +100,11 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ..
 		if errors.As(err, &rep) {
 			// A retry of a login the store recorded: that session's current refresh token again
 			// (same jti, iat and exp) with a new access token, as a refresh inside the grace
-			// window answers. No new session, no event.
+			// window answers. No new session, no event. The tokens are bound to the session's
+			// DPoP key, whatever key this retry proved.
 			f := rep.Family
 			return m.pair(subject, f.SessionID, f.Current, iat, f.CurrentIssuedAt, f.CurrentExpires, f.Expires,
-				time.Unix(f.CreatedAt.Unix(), 0), members)
+				time.Unix(f.CreatedAt.Unix(), 0), members, f.DPoPThumbprint)
 		}
 		if err != nil {
 			return nil, err
@@ -104,9 +118,13 @@ func (m *Manager) Issue(ctx context.Context, subject string, custom any, opts ..
 }
 
 // pair mints a new access token (issued at now) and the refresh token refreshID (issued at
-// refreshIAT, expiring at refreshExp) of session sid, both carrying authTime (when not zero). The
-// access token never outlives the session.
-func (m *Manager) pair(sub, sid, refreshID string, now, refreshIAT, refreshExp, sessionEnd, authTime time.Time, custom []byte) (*TokenPair, error) {
+// refreshIAT, expiring at refreshExp) of session sid, both carrying authTime (when not zero) and,
+// for a jkt, the confirmation claim binding them to that DPoP key. The access token never
+// outlives the session.
+func (m *Manager) pair(sub, sid, refreshID string, now, refreshIAT, refreshExp, sessionEnd, authTime time.Time, custom []byte, jkt string) (*TokenPair, error) {
+	if jkt != "" {
+		custom = appendCnf(jkt, custom)
+	}
 	accessExp := minTime(now.Add(m.cfg.accessTTL), sessionEnd)
 	access, err := m.mint(m.access.signing(), false, sub, sid, newID(), now, accessExp, authTime, custom)
 	if err != nil {
@@ -114,7 +132,7 @@ func (m *Manager) pair(sub, sid, refreshID string, now, refreshIAT, refreshExp, 
 	}
 	p := &TokenPair{
 		AccessToken: access, AccessExpiresAt: accessExp, ExpiresIn: expiresIn(accessExp.Sub(now)),
-		Subject: sub, SessionID: sid,
+		Subject: sub, SessionID: sid, DPoPThumbprint: jkt,
 	}
 	if refreshID != "" {
 		p.RefreshToken, err = m.mint(m.refresh.signing(), true, sub, sid, refreshID, refreshIAT, refreshExp, authTime, custom)
@@ -226,6 +244,9 @@ func (k *key) signatureLen() int {
 // retires the presented refresh token.
 func (m *Manager) checkPairSize(c *Claims, now time.Time, custom []byte) error {
 	const id = "0123456789012345678901" // every jti is 22 characters (newID)
+	if jkt := c.DPoPThumbprint(); jkt != "" {
+		custom = appendCnf(jkt, custom)
+	}
 	b := m.claimsJSON(c.Subject, c.SessionID, id, now, now.Add(m.cfg.refreshTTL), c.AuthTime, custom)
 	enc := base64.RawURLEncoding
 	for _, k := range [2]struct {

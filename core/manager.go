@@ -29,6 +29,8 @@ type Manager struct {
 	ringDone    chan struct{}           // closed when the loop has returned
 	closeOnce   sync.Once
 	conns       connRegistry // bound connections (connections.go)
+	issuers     *issuerSet   // WithTrustedIssuers, WithIssuerResolver (issuers.go); nil: one issuer
+	dpop        *dpopState   // DPoP (dpop.go); nil: off
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
@@ -52,6 +54,19 @@ func New(opts ...Option) (*Manager, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	m, err := build(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.initDPoP(); err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// build makes the Manager of a validated configuration.
+func build(c config) (*Manager, error) {
 	if c.ring.period > 0 {
 		m := newManager(c, nil, nil)
 		if err := m.newRings(); err != nil {
@@ -67,7 +82,18 @@ func New(opts ...Option) (*Manager, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newManager(c, access, refresh), nil
+		var issuers *issuerSet
+		if c.trustedIssuers() {
+			if issuers, err = newIssuerSet(&c); err != nil {
+				return nil, err
+			}
+		}
+		m := newManager(c, access, refresh)
+		if issuers != nil {
+			issuers.base = &m.cfg
+			m.issuers = issuers
+		}
+		return m, nil
 	}
 	access, err := newKeySet("access", *c.accessKey, c.accessOlder)
 	if err != nil {

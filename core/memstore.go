@@ -38,7 +38,8 @@ type MemoryStore struct {
 	// it then skips the lookup (Manager.checkRevokedEntry).
 	revGen atomic.Uint64
 
-	rings memRings // key rings (KeyRingStore, memstore_keyring.go)
+	rings  memRings  // key rings (KeyRingStore, memstore_keyring.go)
+	proofs memProofs // DPoP replay records (DPoPReplayStore, memstore_dpop.go)
 
 	// listeners are the functions of NotifyRevocations, by registration number.
 	listenMu  sync.Mutex
@@ -62,6 +63,11 @@ type memSubject struct {
 	revoked  map[string]time.Time // sid -> until
 	cutOff   time.Time            // tokens issued at or before this are revoked...
 	cutUntil time.Time            // ...while now is before this; zero: no cut-off
+
+	// ended counts the sid marks written since the window that ends at endedUntil began
+	// (SessionLimit.MaxEnded); zero endedUntil: no window. Guarded by the store's mu.
+	ended      int
+	endedUntil time.Time
 }
 
 // revocationExpired reports whether one of r's revocation records has expired at now. Callers
@@ -131,7 +137,26 @@ func (s *MemoryStore) NotifyRevocations(fn func(RevocationNotice)) (stop func(),
 }
 
 func (r *memSubject) empty() bool {
-	return len(r.families) == 0 && len(r.denied) == 0 && len(r.revoked) == 0 && r.cutUntil.IsZero()
+	return len(r.families) == 0 && len(r.denied) == 0 && len(r.revoked) == 0 && r.cutUntil.IsZero() &&
+		r.endedUntil.IsZero()
+}
+
+// endSession marks sid revoked until `until` (never shortening a mark) and, when that wrote
+// anything, counts one more ended session of the subject (SessionLimit.MaxEnded): the count's
+// window starts with its first mark and ends when that mark expires. Callers hold s.mu
+// exclusively; a mark whose until is not after now is not written.
+func (s *MemoryStore) endSession(subject string, r *memSubject, sid string, until, now time.Time) {
+	if !until.After(now) {
+		return
+	}
+	if old, ok := r.revoked[sid]; ok && !until.After(old) {
+		return
+	}
+	s.changeRevocations(subject, r, func() { r.revoked = extend(r.revoked, sid, until) })
+	if !now.Before(r.endedUntil) {
+		r.ended, r.endedUntil = 0, until
+	}
+	r.ended++
 }
 
 // NewMemoryStore returns an empty in-memory store and starts its sweeper goroutine. Call Close to
@@ -180,10 +205,12 @@ func (s *MemoryStore) Close() error {
 	return nil
 }
 
-// Sweep drops every record whose expiry is at or before now (by the store's clock). The sweeper
+// Sweep drops every record whose expiry is at or before now (by the store's clock), DPoP replay
+// records included. The sweeper
 // calls it every sweep interval; call it directly to reclaim memory at a moment of your choosing.
 func (s *MemoryStore) Sweep() {
 	now := s.now()
+	s.proofs.sweep(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for subject, r := range s.subjects {
@@ -208,6 +235,9 @@ func (s *MemoryStore) Sweep() {
 					r.cutOff, r.cutUntil = time.Time{}, time.Time{}
 				}
 			})
+		}
+		if !r.endedUntil.IsZero() && !now.Before(r.endedUntil) {
+			r.ended, r.endedUntil = 0, time.Time{}
 		}
 		s.dropIfEmpty(subject, r)
 	}
@@ -273,6 +303,13 @@ func (s *MemoryStore) CreateFamily(_ context.Context, f Family, limit SessionLim
 			}
 		}
 	}
+	if !f.CurrentIssuedAt.IsZero() && now.Before(r.cutUntil) && r.cutOff.Unix() >= f.CurrentIssuedAt.Unix() {
+		// A "log out everywhere" came after these tokens were minted: they are dead already.
+		return nil, errIssuedUnderCutOff
+	}
+	if limit.MaxEnded > 0 && r.ended >= limit.MaxEnded && now.Before(r.endedUntil) {
+		return nil, &SessionChurnError{RetryAt: r.endedUntil}
+	}
 	delete(r.families, f.SessionID)
 	var ended []string
 	if limit.Max > 0 {
@@ -284,9 +321,7 @@ func (s *MemoryStore) CreateFamily(_ context.Context, f Family, limit SessionLim
 		for len(r.families) >= limit.Max {
 			lru := leastRecentlyUsed(r.families)
 			delete(r.families, lru)
-			if limit.RevokeUntil.After(now) {
-				s.changeRevocations(f.Subject, r, func() { r.revoked = extend(r.revoked, lru, limit.RevokeUntil) })
-			}
+			s.endSession(f.Subject, r, lru, limit.RevokeUntil, now)
 			ended = append(ended, lru)
 		}
 	}
@@ -348,9 +383,7 @@ func (s *MemoryStore) EndSessions(_ context.Context, subject, keep string, until
 		if !f.live(now) {
 			continue
 		}
-		if until.After(now) {
-			s.changeRevocations(subject, r, func() { r.revoked = extend(r.revoked, sid, until) })
-		}
+		s.endSession(subject, r, sid, until, now)
 		ended = append(ended, sid)
 	}
 	s.dropIfEmpty(subject, r)
@@ -399,9 +432,7 @@ func (s *MemoryStore) Rotate(_ context.Context, req RotateRequest) (Family, Rota
 		return f, RotateGrace, nil
 	}
 	delete(r.families, req.SessionID)
-	if req.RevokeUntil.After(now) {
-		s.changeRevocations(req.Subject, r, func() { r.revoked = extend(r.revoked, req.SessionID, req.RevokeUntil) })
-	}
+	s.endSession(req.Subject, r, req.SessionID, req.RevokeUntil, now)
 	s.dropIfEmpty(req.Subject, r)
 	return f, RotateReused, nil
 }
@@ -436,9 +467,7 @@ func (s *MemoryStore) RevokeFamily(_ context.Context, subject, sid string, until
 		r = s.subject(subject)
 	}
 	delete(r.families, sid)
-	if until.After(now) {
-		s.changeRevocations(subject, r, func() { r.revoked = extend(r.revoked, sid, until) })
-	}
+	s.endSession(subject, r, sid, until, now)
 	s.dropIfEmpty(subject, r)
 	return nil
 }

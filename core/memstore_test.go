@@ -52,12 +52,12 @@ func fill(t *testing.T, s *core.MemoryStore, now time.Time) {
 	ctx := context.Background()
 	mustOK(t, "DenyToken", s.DenyToken(ctx, "alice", "jti-1", now.Add(time.Minute)))
 	mustOK(t, "RevokeFamily", s.RevokeFamily(ctx, "alice", "sid-1", now.Add(2*time.Minute)))
-	mustOK(t, "CutOff", s.CutOff(ctx, "alice", now, now.Add(3*time.Minute)))
 	_, err := s.CreateFamily(ctx, core.Family{
 		SessionID: "sid-2", Subject: "alice", Current: "jti-r", CurrentIssuedAt: now,
 		CurrentExpires: now.Add(4 * time.Minute), Expires: now.Add(time.Hour),
 	}, core.SessionLimit{})
 	mustOK(t, "CreateFamily", err)
+	mustOK(t, "CutOff", s.CutOff(ctx, "alice", now, now.Add(3*time.Minute)))
 }
 
 func TestMemoryStoreSweep(t *testing.T) {

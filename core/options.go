@@ -36,6 +36,11 @@ const (
 	// DefaultMaxSessions is how many live sessions one subject may hold unless WithMaxSessions
 	// says otherwise: 32.
 	DefaultMaxSessions = 32
+
+	// DefaultSessionChurnLimit is how many of one subject's sessions may end within one window
+	// (about one access-token lifetime) before new logins of that subject are refused, unless
+	// WithSessionChurnLimit or WithoutSessionChurnLimit says otherwise.
+	DefaultSessionChurnLimit = 256
 	// MaxSessionClientLen is the longest client description WithClientDescription keeps, in bytes;
 	// a longer one is cut at a character boundary.
 	MaxSessionClientLen = 128
@@ -71,7 +76,10 @@ type Option func(*config) error
 type config struct {
 	accessKey, refreshKey     *Key
 	accessOlder, refreshOlder []Key
-	keySource                 KeySource // WithKeySource: verification-only mode
+	keySource                 KeySource       // WithKeySource: verification-only mode
+	trusted                   []TrustedIssuer // WithTrustedIssuers: verification-only mode, several issuers
+	resolver                  IssuerResolver  // WithIssuerResolver
+	resourceMetadata          string          // WithResourceMetadata: RFC 9728 metadata URL for challenges
 	issuer, audience          string
 	noAudience                bool
 	accessTTL, refreshTTL     time.Duration
@@ -97,12 +105,17 @@ type config struct {
 	loggerSet                 bool
 	guard                     storeGuardConfig // store deadline, breaker, fail-open (storeguard.go)
 	trustedOrigins            []string         // WithTrustedOrigins
+	crossOriginBypass         []string         // WithCrossOriginBypass
+	crossOrigin               crossOriginGuard // built by validate from the two above (http_crossorigin.go)
+	cookieOnly                cookieOnlyConfig // WithCookieOnly
 	logSubject                bool
 	maxSessions               int           // WithMaxSessions
+	sessionChurn              int           // WithSessionChurnLimit; 0: WithoutSessionChurnLimit
 	idleTimeout               time.Duration // WithIdleTimeout; 0: off
 	sessionClients            bool          // WithSessionClients
 	ring                      ringConfig    // WithKeyRotation and the options of the key ring (keyring.go)
 	connCheck                 time.Duration // WithConnectionCheckInterval
+	dpop                      dpopConfig    // WithDPoPRequired, WithoutDPoP, ... (options_dpop.go)
 }
 
 func defaultConfig() config {
@@ -118,8 +131,10 @@ func defaultConfig() config {
 		maxTokenSize:    DefaultMaxTokenSize,
 		guard:           defaultStoreGuard(),
 		maxSessions:     DefaultMaxSessions,
+		sessionChurn:    DefaultSessionChurnLimit,
 		cookie:          defaultCookie(),
 		connCheck:       DefaultConnectionCheckInterval,
+		dpop:            defaultDPoP(),
 	}
 }
 
@@ -178,6 +193,39 @@ func WithKeySource(src KeySource) Option {
 			return configError("WithKeySource: source is nil")
 		}
 		c.keySource = src
+		return nil
+	}
+}
+
+// WithTrustedIssuers makes the Manager a verification-only resource server for access tokens of
+// the identity providers listed, each with its own keys, algorithms, audiences, leeway and
+// lifetime cap (see TrustedIssuer; core/jwks builds one from an issuer URL by OpenID Connect
+// Discovery). The token's iss, read before anything is verified, only selects the issuer whose
+// keys and rules the token must then pass; a token naming an issuer not listed (nor known to
+// WithIssuerResolver) is refused with ErrIssuer, without any network call. A token of one issuer
+// signed with another's key fails its signature. WithAudience, when given, is the audience of the
+// issuers that set none; WithIssuer, WithKeySource, WithHMAC, WithAccessKeys and WithRefreshKeys
+// cannot be combined with it. May be given with WithIssuerResolver: the list is looked at first.
+func WithTrustedIssuers(issuers ...TrustedIssuer) Option {
+	return func(c *config) error {
+		if len(issuers) == 0 {
+			return configError("WithTrustedIssuers: no issuer given")
+		}
+		c.trusted = append(c.trusted, issuers...)
+		return nil
+	}
+}
+
+// WithIssuerResolver is WithTrustedIssuers for issuers known only when their first token comes
+// (a tenant per issuer): r is asked for the TrustedIssuer of a token's iss that the static list
+// does not hold, and must refuse an issuer it does not trust without any network call (see
+// IssuerResolver). The Manager keeps at most MaxResolvedIssuers of its answers.
+func WithIssuerResolver(r IssuerResolver) Option {
+	return func(c *config) error {
+		if r == nil {
+			return configError("WithIssuerResolver: resolver is nil")
+		}
+		c.resolver = r
 		return nil
 	}
 }
@@ -408,6 +456,39 @@ func WithMaxSessions(n int) Option {
 	}
 }
 
+// WithSessionChurnLimit bounds how many of one subject's sessions may end within one window
+// (default DefaultSessionChurnLimit, 256). A session that ends before its tokens expire - ended by
+// WithMaxSessions to make room, by a logout, by refresh-token reuse, by "end my other sessions" -
+// leaves a revocation mark (about 260 bytes in Redis) that lives as long as its access tokens
+// could. One holder of a password logging in thousands of times a second would otherwise grow
+// the store by that much per login, within the session limit. The store counts the subject's
+// ended sessions from the first one until that one's mark expires; once the count reaches n, a
+// login of the subject is refused with ErrSessionChurn (HTTP 429 with Retry-After, the time
+// until the count expires) instead of ending one more session. Logouts and revocations are never
+// refused. A subject's marks are then at most about 2n plus its session limit, whatever its
+// login rate. n must be at least the session limit (WithMaxSessions), so that "end my other
+// sessions" followed by logins never trips it in normal use; a store of your own that keeps no
+// count may ignore the bound (see Store.CreateFamily).
+func WithSessionChurnLimit(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return configError("WithSessionChurnLimit: %d is not positive: use WithoutSessionChurnLimit to turn the bound off", n)
+		}
+		c.sessionChurn = n
+		return nil
+	}
+}
+
+// WithoutSessionChurnLimit turns off the bound of WithSessionChurnLimit: a subject's revocation
+// marks then grow with its login rate (each login beyond the session limit leaves one for an
+// access-token lifetime).
+func WithoutSessionChurnLimit() Option {
+	return func(c *config) error {
+		c.sessionChurn = 0
+		return nil
+	}
+}
+
 // WithIdleTimeout ends a session that nobody refreshed within d (default: off; then only the
 // refresh TTL and the maximum session age end it). Each refresh token of the session then
 // expires d after its issue (and never after the session's maximum age), and the store drops the
@@ -623,20 +704,25 @@ func WithSubjectInLogs() Option {
 // validate checks the combination of options, after all of them ran.
 func (c *config) validate() error {
 	var errs []error
-	if c.accessKey == nil && c.keySource == nil && c.ring.period == 0 {
+	if c.trustedIssuers() {
+		errs = append(errs, c.validateTrusted()...)
+	} else if c.accessKey == nil && c.keySource == nil && c.ring.period == 0 {
 		errs = append(errs, configError("no access token key: use WithHMAC, WithAccessKeys or WithKeyRotation"))
 	}
 	if c.refreshKey == nil && !c.verificationOnly() && c.ring.period == 0 {
 		errs = append(errs, configError("no refresh token key: use WithHMAC or WithRefreshKeys"))
 	}
-	if c.issuer == "" {
+	if c.issuer == "" && !c.trustedIssuers() {
 		errs = append(errs, configError("no issuer: use WithIssuer (RFC 8725 §3.8)"))
 	}
-	if c.audience == "" && !c.noAudience {
+	if c.audience == "" && !c.noAudience && !c.trustedIssuers() {
 		errs = append(errs, configError("no audience: use WithAudience (RFC 8725 §3.9), or WithoutAudience"))
 	}
 	if c.refreshTTL < c.accessTTL {
 		errs = append(errs, configError("refresh TTL %v is shorter than access TTL %v", c.refreshTTL, c.accessTTL))
+	}
+	if c.sessionChurn > 0 && c.sessionChurn < c.maxSessions {
+		errs = append(errs, configError("session churn limit %d is below the session limit %d: raise WithSessionChurnLimit to at least WithMaxSessions", c.sessionChurn, c.maxSessions))
 	}
 	if c.maxSessionAge < c.refreshTTL {
 		errs = append(errs, configError("max session age %v is shorter than refresh TTL %v", c.maxSessionAge, c.refreshTTL))
@@ -651,9 +737,29 @@ func (c *config) validate() error {
 		errs = append(errs, configError("refresh grace %v is longer than access TTL %v: use at most the access TTL", c.grace, c.accessTTL))
 	}
 	errs = append(errs, c.validateCookie()...)
+	errs = append(errs, c.validateCrossOrigin()...)
 	errs = append(errs, c.validateSessions()...)
 	errs = append(errs, c.validateKeyRing()...)
+	errs = append(errs, c.validateDPoP()...)
 	return errors.Join(errs...)
+}
+
+// trustedIssuers reports whether WithTrustedIssuers or WithIssuerResolver was given.
+func (c *config) trustedIssuers() bool { return len(c.trusted) > 0 || c.resolver != nil }
+
+// validateTrusted checks the options that cannot go with trusted issuers (each issuer's own
+// settings are checked as its verifier is built).
+func (c *config) validateTrusted() []error {
+	if c.accessKey != nil || c.refreshKey != nil || c.keySource != nil || c.ring.period > 0 {
+		return []error{configError("WithTrustedIssuers and WithIssuerResolver verify tokens of identity providers: drop WithHMAC, WithAccessKeys, WithRefreshKeys, WithKeySource and WithKeyRotation")}
+	}
+	if c.issuer != "" {
+		return []error{configError("WithTrustedIssuers and WithIssuerResolver name the issuers: drop WithIssuer")}
+	}
+	if c.noAudience {
+		return []error{configError("trusted issuers need audiences (RFC 8725 §3.9): drop WithoutAudience, set TrustedIssuer.Audiences or WithAudience")}
+	}
+	return nil
 }
 
 // validateSessions checks the session options against the rest of the configuration.
@@ -683,6 +789,7 @@ type issueOptions struct {
 	remoteAddr string // WithRemoteAddr
 	userAgent  string // set by ServeLogin when WithSessionClients is on
 	describe   bool   // ServeLogin with WithSessionClients: describe the client if no client was given
+	dpopKey    string // WithDPoPKey
 }
 
 // WithRemoteAddr names the network address the login came from ("host:port", as
@@ -724,7 +831,10 @@ func WithIdempotencyKey(key string) IssueOption {
 // RefreshOption adds to one Refresh call.
 type RefreshOption func(*refreshOptions)
 
-type refreshOptions struct{ retryKey string }
+type refreshOptions struct {
+	retryKey string
+	dpopKey  string // WithRefreshDPoPKey
+}
 
 // WithRetryKey names the client's refresh request, so that a retry of it (the same token with
 // the same key, after the client lost the answer) gets the session's current refresh token

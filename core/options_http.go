@@ -13,6 +13,8 @@ const (
 	DefaultRealm         = "jwtexp"
 	DefaultRefreshCookie = "jwtexp_refresh"
 	DefaultRefreshPath   = "/refresh"
+	// DefaultAccessCookie is the name of the access cookie of cookie-only mode (WithCookieOnly).
+	DefaultAccessCookie = "jwtexp_access"
 	// MaxBodySize bounds the JSON body a refresh or logout request may carry.
 	MaxBodySize = 64 << 10
 	// RefreshTransportHeader, sent with the value "cookie" on a login request, asks for the refresh
@@ -35,6 +37,22 @@ func (c *config) validateCookie() []error {
 		return []error{configError("SameSite=None requires a Secure cookie: drop WithInsecureCookie")}
 	}
 	return nil
+}
+
+// WithResourceMetadata adds resource_metadata="<metadataURL>" to every WWW-Authenticate
+// challenge (RFC 9728 §5.1), so a client refused with 401 finds the resource's metadata and from
+// it the authorization servers to get a token from (an MCP client does exactly this). metadataURL
+// is where ProtectedResourceMetadata.Handler is served, usually ResourceMetadataURL(resource).
+// It must be an absolute http(s) URL without quotes, backslashes or line breaks.
+func WithResourceMetadata(metadataURL string) Option {
+	return func(c *config) error {
+		u, err := url.Parse(metadataURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || strings.ContainsAny(metadataURL, "\"\\\r\n ") {
+			return configError("WithResourceMetadata: %q must be an absolute https URL without quotes, backslashes or spaces", metadataURL)
+		}
+		c.resourceMetadata = metadataURL
+		return nil
+	}
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges (RFC 6750 §3). Default: "jwtexp".
@@ -159,11 +177,13 @@ type cookieConfig struct {
 	sameSite http.SameSite
 }
 
-// WithTrustedOrigins names the browser origins, besides the server's own, that may refresh and
-// log out with the refresh cookie: for a front end served from another origin of the same
-// application ("https://app.example.com" calling "https://api.example.com"). Each origin is
-// scheme://host[:port] as browsers send it in the Origin header (RFC 6454 §6.1), without a path.
-// Default: none, only the server's own origin.
+// WithTrustedOrigins names the browser origins, besides the server's own, whose requests carrying
+// a cookie credential are not refused as cross-origin: refresh and logout with the refresh cookie,
+// and in cookie-only mode (WithCookieOnly) every unsafe request to a protected route. For a front
+// end served from another origin of the same application ("https://app.example.com" calling
+// "https://api.example.com"). Each origin is scheme://host[:port] as browsers send it in the
+// Origin header (RFC 6454 §6.1), without a path; it is matched exactly, as net/http's
+// CrossOriginProtection.AddTrustedOrigin does. Default: none, only the server's own origin.
 func WithTrustedOrigins(origins ...string) Option {
 	return func(c *config) error {
 		for _, o := range origins {
@@ -174,6 +194,59 @@ func WithTrustedOrigins(origins ...string) Option {
 			}
 			c.trustedOrigins = append(c.trustedOrigins, strings.ToLower(u.Scheme+"://"+u.Host))
 		}
+		return nil
+	}
+}
+
+// WithCrossOriginBypass exempts the requests matching each pattern from the cross-origin check
+// of cookie credentials (see WithCookieOnly and WithTrustedOrigins), as
+// net/http's CrossOriginProtection.AddInsecureBypassPattern does: the patterns are ServeMux
+// patterns ("POST /webhooks/", "/hooks/{id}"), with ServeMux's syntax and precedence, and only a
+// request matching a pattern directly is exempt (not one ServeMux would redirect to it). A bypassed
+// route is open to cross-site request forgery when it acts on the browser's cookie: bypass only
+// routes that are meant to be called from other sites and authenticate otherwise. A pattern
+// ServeMux refuses, or two that conflict, fail New. Default: none.
+func WithCrossOriginBypass(patterns ...string) Option {
+	return func(c *config) error {
+		for _, p := range patterns {
+			if p == "" {
+				return configError("WithCrossOriginBypass: empty pattern")
+			}
+		}
+		c.crossOriginBypass = append(c.crossOriginBypass, patterns...)
+		return nil
+	}
+}
+
+// WithCookieOnly is the browser mode in which page scripts never see a token (the "backend"
+// patterns of the OAuth best current practice for browser-based apps): login and refresh set the
+// access token as an HttpOnly cookie (DefaultAccessCookie, path "/", expiring with the token) and
+// the refresh token as the refresh cookie, whatever the request asks (X-Refresh-Transport is not
+// needed); both cookies have the refresh cookie's Secure, SameSite and Domain settings
+// (WithInsecureCookie, WithSameSite, WithCookieDomain; SameSite=None is refused). The token
+// response then holds no token string:
+//
+//	{"token_type":"Bearer","expires_in":900,"token_transport":"cookie"}
+//
+// (expires_in for the client's countdown; token_transport tells a client that the tokens are in
+// cookies). The middleware reads the access cookie (an Authorization header still works for
+// non-browser clients; both in one request is ErrInvalidRequest), and logout clears both cookies.
+//
+// A browser attaches cookies to requests other sites make it send, so in this mode every unsafe
+// request to a protected route (any method but GET, HEAD and OPTIONS, and WebSocket handshakes)
+// is checked for a cross-origin origin before its token is looked at, with the rules of net/http's
+// CrossOriginProtection: Fetch Metadata's Sec-Fetch-Site, else Origin against Host;
+// WithTrustedOrigins and WithCrossOriginBypass make exceptions. A refused request gets
+// ErrCrossOrigin: 403 {"error":"forbidden","error_description":"cross-origin request refused"}.
+// Safe methods must not change state, as HTTP requires: they are not checked.
+//
+// DPoP proofs are ignored in this mode (as with WithoutDPoP): a proof binds a token the client
+// holds to the client's key, and here the client holds none; a token bound at login could not be
+// presented from a cookie. WithDPoPRequired, WithDPoPNonce and WithDPoPPublicURL fail New with it.
+// Default: off.
+func WithCookieOnly() Option {
+	return func(c *config) error {
+		c.cookieOnly = cookieOnlyConfig{on: true, name: DefaultAccessCookie}
 		return nil
 	}
 }

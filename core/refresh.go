@@ -35,6 +35,12 @@ import (
 // custom claims of the presented token, or those the refresh hook returns (WithRefreshHook); a
 // hook refusal ends the session. A pair over the maximum token size is not minted
 // (ErrTokenTooLarge).
+//
+// A refresh token bound to a DPoP key (a session started with a DPoP proof) is refused, before
+// the store is asked, unless WithRefreshDPoPKey names that key's thumbprint: the error matches
+// ErrInvalidGrant and ErrDPoPBinding, and the session is untouched (a thief holding only the
+// token cannot end it either). The new tokens are bound to the same key. With
+// WithDPoPRequired an unbound refresh token is refused the same way.
 func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...RefreshOption) (*TokenPair, error) {
 	if m.cfg.verificationOnly() {
 		return nil, ErrVerificationOnly
@@ -50,10 +56,14 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 	}
 	now := m.cfg.now()
 	c, err := m.parse(refreshToken, kindRefresh, now, 0)
+	if err == nil {
+		err = m.refreshBinding(c, ro.dpopKey)
+	}
 	if err != nil {
 		m.rejected(ctx, err)
 		return nil, grantError(err)
 	}
+	jkt := c.DPoPThumbprint()
 	var custom []byte
 	if m.cfg.refreshHook != nil {
 		if custom, err = m.runRefreshHook(ctx, c, now); err != nil {
@@ -68,7 +78,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 			m.rejected(ctx, err)
 			return nil, grantError(err)
 		}
-		p, err := m.pair(c.Subject, c.SessionID, "", iat, time.Time{}, time.Time{}, iat.Add(m.cfg.accessTTL), c.AuthTime, custom)
+		p, err := m.pair(c.Subject, c.SessionID, "", iat, time.Time{}, time.Time{}, iat.Add(m.cfg.accessTTL), c.AuthTime, custom, jkt)
 		if err != nil {
 			return nil, err
 		}
@@ -97,15 +107,21 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts ...Refr
 	if err != nil {
 		return nil, err
 	}
+	if fam.DPoPThumbprint != "" && fam.DPoPThumbprint != jkt && res != RotateReused {
+		// The session's key and the token's disagree: a token of another session's key cannot
+		// be signed by us, so this is a store that lost the binding's integrity. Fail closed.
+		m.rejected(ctx, errDPoPRefreshKey)
+		return nil, grantError(errDPoPRefreshKey)
+	}
 	var p *TokenPair
 	switch res {
 	case RotateOK:
-		p, err = m.pair(c.Subject, c.SessionID, next, iat, iat, fam.CurrentExpires, fam.Expires, c.AuthTime, custom)
+		p, err = m.pair(c.Subject, c.SessionID, next, iat, iat, fam.CurrentExpires, fam.Expires, c.AuthTime, custom, jkt)
 		m.emit(ctx, Event{Kind: EventRefreshed, Subject: c.Subject, SessionID: c.SessionID})
 	case RotateGrace, RotateRetry:
 		// Re-issue the family's current refresh token (same jti, iat and exp), not a new branch.
 		// A retry is the same client asking again: no event, it changed nothing.
-		p, err = m.pair(c.Subject, c.SessionID, fam.Current, iat, fam.CurrentIssuedAt, fam.CurrentExpires, fam.Expires, c.AuthTime, custom)
+		p, err = m.pair(c.Subject, c.SessionID, fam.Current, iat, fam.CurrentIssuedAt, fam.CurrentExpires, fam.Expires, c.AuthTime, custom, jkt)
 		if res == RotateGrace {
 			m.emit(ctx, Event{Kind: EventRefreshGrace, Subject: c.Subject, SessionID: c.SessionID})
 		}

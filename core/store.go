@@ -34,14 +34,24 @@ type Store interface {
 	// had written, a dropped connection) gets the session its first attempt created, not a second
 	// one. A store that keeps no login keys may ignore LoginKey. A family without a
 	// SessionID is a caller bug and is refused with an error. A store that keeps a cut-off
-	// covering f.CurrentIssuedAt's second (a data loss it found in that second) writes nothing
-	// and returns an error matching ErrIssuedUnderCutOff, so no session whose tokens are already
-	// refused is started; the Manager answers 503 and the client retries a second later.
+	// covering f.CurrentIssuedAt's second - the subject's (CutOff: a "log out everywhere" that
+	// came between the minting of the tokens and this call) or a data loss it found in that
+	// second - writes nothing and returns an error matching ErrIssuedUnderCutOff, so no session
+	// whose tokens are already refused is started; the Manager answers 503 and the client
+	// retries (a second later, its new tokens are issued after the cut-off).
 	//
 	// In the same atomic step it bounds the subject's live sessions: when, with f, the subject
 	// would hold more than limit.Max live families, the least recently used ones (smallest
 	// LastUsed) are deleted and their sids marked revoked until limit.RevokeUntil, exactly as
 	// RevokeFamily does, until f fits; their sids are returned. limit.Max <= 0: no bound.
+	//
+	// It also bounds the revocation marks of the subject. Every sid mark the store writes for a
+	// subject - here, in Rotate (reuse), RevokeFamily and EndSessions - counts towards the
+	// subject's ended sessions; the count lives from its first mark until that mark's expiry
+	// (one window). When limit.MaxEnded > 0 and the count has reached it, CreateFamily writes
+	// nothing and returns a *SessionChurnError whose RetryAt is the count's expiry (a repeated
+	// login, above, is still answered). limit.MaxEnded <= 0: no bound. A store that keeps no
+	// count may ignore MaxEnded; its marks then grow with the subject's login rate.
 	CreateFamily(ctx context.Context, f Family, limit SessionLimit) (ended []string, err error)
 
 	// Rotate atomically moves the family req.SessionID forward, as described on RotateRequest and
@@ -135,6 +145,10 @@ type Family struct {
 	// LoginKey is the Idempotency-Key of the login that created the family ("" if the client
 	// sent none), kept with the family so that a retry of that login finds it.
 	LoginKey string
+	// DPoPThumbprint is the JWK SHA-256 thumbprint (RFC 7638) of the DPoP key the session is
+	// bound to (RFC 9449 §5): every refresh must prove possession of that key. Empty: a Bearer
+	// session. Set at login, never changed.
+	DPoPThumbprint string
 }
 
 // SessionLimit bounds a subject's live sessions in CreateFamily.
@@ -144,6 +158,9 @@ type SessionLimit struct {
 	// RevokeUntil is how long the sid of a family ended to make room stays revoked (the latest
 	// expiry of its access tokens, plus leeway).
 	RevokeUntil time.Time
+	// MaxEnded is how many of the subject's sessions may have ended within the current
+	// window before CreateFamily refuses new ones (see Store.CreateFamily); <= 0: no bound.
+	MaxEnded int
 	// LoginRetryWindow is how long after a login (the family's CreatedAt) a repeat of it - the
 	// same subject and Family.LoginKey - gets the session that login created instead of a new
 	// one (see Store.CreateFamily); 0: never.

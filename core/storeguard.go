@@ -191,8 +191,9 @@ func (m *Manager) breakerFor(subject string) *breaker {
 }
 
 // notAFailure reports whether err is an answer of the store rather than its failure: a login
-// refused for a cut-off of the current second, or a repeated login.
+// refused for a cut-off of the current second or for the subject's session churn, or a repeated
+// login.
 func notAFailure(err error) bool {
 	var rep *LoginRepeatedError
-	return errors.Is(err, ErrIssuedUnderCutOff) || errors.As(err, &rep)
+	return errors.Is(err, ErrIssuedUnderCutOff) || errors.Is(err, ErrSessionChurn) || errors.As(err, &rep)
 }

@@ -218,10 +218,15 @@ func (m *Manager) verifyInto(ctx context.Context, token string, hit *cacheEntry,
 	switch now := m.cfg.now(); {
 	case hit != nil:
 		c, err = m.fromCache(hit, now, dst)
+	case m.issuers != nil: // several issuers (issuers.go)
+		c, err = m.parseTrusted(ctx, token, now, dst)
 	case m.cache != nil:
 		c, e, err = m.verifyCached(token, now, dst)
 	default:
 		c, _, err = m.parseKey(token, kindAccess, now, 0, dst)
+	}
+	if err == nil && (c.jkt.n != 0 || m.cfg.dpop.mode == dpopRequired || (dst != nil && dst.dpop)) {
+		err = m.verifyDPoP(ctx, token, c, dst) // a bound token, or a DPoP request: dpop.go
 	}
 	if err == nil && m.cfg.revocationCheck {
 		err = m.checkRevokedEntry(ctx, e, c)
@@ -243,11 +248,14 @@ func (m *Manager) verifyInto(ctx context.Context, token string, hit *cacheEntry,
 // adapter may hand them views of buffers its server reuses for the next request.
 func (m *Manager) Authenticate(ctx context.Context, r Request) (*Claims, error) {
 	token, hit, err := m.extractProbe(r, true)
+	if err == errDPoPScheme {
+		return m.authenticateDPoP(ctx, r)
+	}
 	if err != nil {
 		m.rejected(ctx, err)
 		return nil, err
 	}
-	return m.verify(ctx, token, hit)
+	return m.verifyInto(ctx, token, hit, &claimsDst{req: r})
 }
 
 // AuthenticateOptional is Authenticate for routes that also serve anonymous users: a request
@@ -257,11 +265,14 @@ func (m *Manager) AuthenticateOptional(ctx context.Context, r Request) (*Claims,
 	if err == errMissing {
 		return nil, nil
 	}
+	if err == errDPoPScheme {
+		return m.authenticateDPoP(ctx, r)
+	}
 	if err != nil {
 		m.rejected(ctx, err)
 		return nil, err
 	}
-	return m.verify(ctx, token, hit)
+	return m.verifyInto(ctx, token, hit, &claimsDst{req: r})
 }
 
 // checkRevoked asks the store, in one round trip, whether the token's jti, its session or its

@@ -317,3 +317,10 @@ func TestPathSafety(t *testing.T) {
 		return srv.URL
 	})
 }
+
+// TestCookieOnly: cookie-only mode and its cross-origin check (see testutil.RunCookieOnlySuite).
+func TestCookieOnly(t *testing.T) {
+	testutil.RunCookieOnlySuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return testutil.HandlerDoer(router(m))
+	})
+}

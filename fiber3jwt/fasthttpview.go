@@ -99,6 +99,21 @@ func (r fasthttpRequest) Query(name string) (string, int) {
 	return string(vs[0]), len(vs)
 }
 
+// Method implements core.RequestTarget (DPoP proofs name the method and URL).
+func (r fasthttpRequest) Method() string { return string(r.r.Header.Method()) }
+
+// URL implements core.RequestTarget: the scheme of the connection (fasthttp's URI says https for
+// a TLS connection; forwarded headers are never read), the Host header, and the path as received
+// (PathOriginal: before fasthttp's normalization), without query.
+func (r fasthttpRequest) URL() (scheme, host, path string) {
+	u := r.r.URI()
+	path = string(u.PathOriginal())
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return string(u.Scheme()), string(r.r.Header.Host()), path
+}
+
 // Body returns a copy of the raw request body (not decompressed, as in net/http); a body over
 // limit bytes is errBodyTooLarge (request.go).
 func (r fasthttpRequest) Body(limit int64) ([]byte, error) {
@@ -113,7 +128,7 @@ func (r fasthttpRequest) Body(limit int64) ([]byte, error) {
 }
 
 // writeResponse copies a Response decided by the Manager to resp: status, WWW-Authenticate,
-// Cache-Control, every Set-Cookie line as core wrote it, and the JSON body with Content-Type
+// Cache-Control, every Set-Cookie line as core wrote it, Retry-After, DPoP-Nonce, and the JSON body with Content-Type
 // application/json (no body and no Content-Type for a 204).
 func writeResponse(resp *fasthttp.Response, r core.Response) {
 	h := &resp.Header
@@ -128,6 +143,9 @@ func writeResponse(resp *fasthttp.Response, r core.Response) {
 	}
 	if r.RetryAfter != "" {
 		h.Set(fasthttp.HeaderRetryAfter, r.RetryAfter)
+	}
+	if r.DPoPNonce != "" {
+		h.Set("DPoP-Nonce", r.DPoPNonce)
 	}
 	resp.SetStatusCode(r.Status)
 	if r.Body == nil {

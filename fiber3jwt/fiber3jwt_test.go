@@ -497,3 +497,10 @@ func TestPathSafety(t *testing.T) {
 		return listen(t, router(m))
 	})
 }
+
+// TestCookieOnly: cookie-only mode and its cross-origin check (see testutil.RunCookieOnlySuite).
+func TestCookieOnly(t *testing.T) {
+	testutil.RunCookieOnlySuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return doer(t, router(m))
+	})
+}

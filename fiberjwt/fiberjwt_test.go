@@ -439,3 +439,10 @@ func TestPathSafety(t *testing.T) {
 		return "http://" + ln.Addr().String()
 	})
 }
+
+// TestCookieOnly: cookie-only mode and its cross-origin check (see testutil.RunCookieOnlySuite).
+func TestCookieOnly(t *testing.T) {
+	testutil.RunCookieOnlySuite(t, func(t *testing.T, m *core.Manager) testutil.Doer {
+		return doer(t, router(m))
+	})
+}

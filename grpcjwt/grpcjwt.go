@@ -8,7 +8,9 @@ import (
 	"github.com/jwtexp/jwtexp/rpcproto/authrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
 
@@ -153,10 +155,15 @@ func (in *interceptor) streamError(ss grpc.ServerStream, err error) error {
 // www-authenticate, for clients that read it (RFC 6750 §3, RFC 9470 §3), or nil. A header, not a
 // trailer: HTTP forbids authentication fields in trailers (RFC 9110 §6.5.1).
 func (in *interceptor) challenge(err error) metadata.MD {
-	if v := in.m.HTTP().Problem(err).WWWAuthenticate; v != "" {
-		return metadata.Pairs("www-authenticate", v)
+	p := in.m.HTTP().Problem(err)
+	var md metadata.MD
+	if p.WWWAuthenticate != "" {
+		md = metadata.Pairs("www-authenticate", p.WWWAuthenticate)
 	}
-	return nil
+	if p.DPoPNonce != "" { // RFC 9449 §8: the nonce a refused DPoP proof must carry next
+		md = metadata.Join(md, metadata.Pairs("dpop-nonce", p.DPoPNonce))
+	}
+	return md
 }
 
 // stream is a ServerStream whose context carries the claims and ends with the token.
@@ -205,6 +212,27 @@ func (r incoming) Header(name string) (string, int) {
 		return "", 0
 	}
 	return v[0], len(v)
+}
+
+// Method implements core.RequestTarget: every gRPC call is an HTTP/2 POST.
+func (incoming) Method() string { return "POST" }
+
+// URL implements core.RequestTarget with the HTTP/2 request gRPC makes: scheme "https" when the
+// connection is TLS, host the :authority pseudo-header, path "/<package.Service>/<Method>". So a
+// DPoP proof for a gRPC call names POST and https://<authority>/<package.Service>/<Method>
+// (with core.WithDPoPPublicURL, that origin instead of the connection's).
+func (r incoming) URL() (scheme, host, path string) {
+	scheme = "http"
+	if p, ok := peer.FromContext(r.ctx); ok {
+		if _, tls := p.AuthInfo.(credentials.TLSInfo); tls {
+			scheme = "https"
+		}
+	}
+	if v := metadata.ValueFromIncomingContext(r.ctx, ":authority"); len(v) == 1 {
+		host = v[0]
+	}
+	path, _ = grpc.Method(r.ctx)
+	return scheme, host, path
 }
 
 func (incoming) Cookie(string) (string, int) { return "", 0 }

@@ -65,8 +65,11 @@ func New(opts ...Option) (*Client, error) {
 }
 
 // Login posts {"username", "password"} as JSON to the login endpoint and keeps the token pair
-// of the answer, replacing any session the client had. A refusal (4xx) returns an error
-// matching ErrLoginRefused with the server's *ServerError in the chain.
+// of the answer, replacing any session the client had. A refusal (4xx but 408) returns an error
+// matching ErrLoginRefused with the server's *ServerError in the chain. A network error, a
+// timeout, a 5xx or 408 is retried as a refresh is (WithRefreshRetries, WithRetryBackoff),
+// every attempt with the same Idempotency-Key, so a server that recorded an attempt whose
+// answer was lost answers the retry with that attempt's session rather than a second one.
 func (c *Client) Login(ctx context.Context, username, password string) error {
 	body, _ := json.Marshal(map[string]string{"username": username, "password": password})
 	return c.login(ctx, "application/json", body)
@@ -83,19 +86,47 @@ func (c *Client) login(ctx context.Context, contentType string, body []byte) err
 	if c.cfg.loginURL == nil {
 		return errors.New("jwtclient: login: no login endpoint (WithBaseURL or WithLoginURL)")
 	}
-	sentAt := c.cfg.now()
-	resp, err := c.post(ctx, c.cfg.loginURL, contentType, body, nil)
-	if err != nil {
-		return fmt.Errorf("jwtclient: login: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
+	// Every attempt of one login carries the same Idempotency-Key: a server that recorded the
+	// session of an attempt whose answer was lost (a timeout, a 503 after its store had written)
+	// answers the retry with that session instead of starting a second one.
+	hdr := http.Header{"Idempotency-Key": {`"` + newRetryKey() + `"`}}
+	var resp *http.Response
+	var sentAt time.Time
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 && c.cfg.backoff > 0 {
+			t := time.NewTimer(time.Duration(attempt) * c.cfg.backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("jwtclient: login: %w", ctx.Err())
+			case <-t.C:
+			}
+		}
+		var err error
+		sentAt = c.cfg.now()
+		resp, err = c.post(ctx, c.cfg.loginURL, contentType, body, hdr)
+		if err != nil {
+			if attempt < c.cfg.retries && ctx.Err() == nil {
+				continue
+			}
+			return fmt.Errorf("jwtclient: login: %w", err)
+		}
+		if resp.StatusCode/100 == 2 {
+			break
+		}
 		se := serverError("login", resp)
-		if resp.StatusCode/100 == 4 {
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusRequestTimeout:
+			// A refusal, 429 included: a login refused for the user's session churn waits
+			// for minutes (its Retry-After), not for a retry.
 			return fmt.Errorf("%w: %w", ErrLoginRefused, se)
+		case attempt < c.cfg.retries:
+			continue
 		}
 		return se
 	}
+	defer resp.Body.Close()
 	s, err := c.readTokens("login", resp, sentAt, "")
 	if err != nil {
 		return err
@@ -355,7 +386,7 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
-// newRetryKey returns a random Idempotency-Key for one refresh (128 bits, hex).
+// newRetryKey returns a random Idempotency-Key for one refresh or login (128 bits, hex).
 func newRetryKey() string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {

@@ -289,6 +289,66 @@ func TestServerErrorRetried(t *testing.T) {
 	}
 }
 
+// TestLoginRetried: a login whose answer is lost after the server recorded its session (a 503
+// then) is sent again with the same Idempotency-Key and gets that session, not a second one; a
+// refusal (401, and 429 for a user whose sessions ended too often) is never retried, and the
+// next Login uses a new key.
+func TestLoginRetried(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	s := newServer(t, clock, time.Minute)
+	var lost atomic.Int64
+	lost.Store(1)
+	s.afterLogin = func(w http.ResponseWriter, r *http.Request, n int64) bool {
+		if n <= lost.Load() {
+			problem(w, 503, "temporarily_unavailable", "service temporarily unavailable")
+			return true
+		}
+		return false
+	}
+	c := newClient(t, s, jwtclient.WithRefreshRetries(2))
+	if err := c.Login(context.Background(), "alice", "wonderland"); err != nil {
+		t.Fatalf("login whose first answer was lost: %v", err)
+	}
+	keys := s.loginKeys()
+	if len(keys) != 2 || keys[0] == "" || keys[0] != keys[1] {
+		t.Fatalf("login Idempotency-Keys %q, want one non-empty key twice", keys)
+	}
+	if n := len(s.sessions); n != 1 {
+		t.Fatalf("the server recorded %d sessions, want 1", n)
+	}
+	tok, err := c.Token()
+	if err != nil || !strings.Contains(tok.AccessToken, ".") {
+		t.Fatalf("Token after the retried login: %v", err)
+	}
+
+	lost.Store(100) // every answer lost: 3 attempts, then the 503
+	err = c.Login(context.Background(), "alice", "wonderland")
+	var se *jwtclient.ServerError
+	if !errors.As(err, &se) || se.StatusCode != 503 || errors.Is(err, jwtclient.ErrLoginRefused) {
+		t.Fatalf("login that never got an answer: got %v, want the 503 *ServerError", err)
+	}
+	if keys = s.loginKeys(); len(keys) != 5 || keys[2] == keys[1] || keys[2] != keys[4] {
+		t.Fatalf("login Idempotency-Keys %q, want a new key for the new login, sent 3 times", keys)
+	}
+
+	lost.Store(0)
+	before := s.logins.Load()
+	if err := c.Login(context.Background(), "alice", "nope"); !errors.Is(err, jwtclient.ErrLoginRefused) {
+		t.Fatalf("wrong password: got %v, want ErrLoginRefused", err)
+	}
+	s.afterLogin = func(w http.ResponseWriter, r *http.Request, n int64) bool {
+		problem(w, 429, "temporarily_unavailable", "too many sessions ended recently")
+		return true
+	}
+	if err := c.Login(context.Background(), "alice", "wonderland"); !errors.Is(err, jwtclient.ErrLoginRefused) {
+		t.Fatalf("429: got %v, want ErrLoginRefused", err)
+	}
+	if n := s.logins.Load() - before; n != 2 {
+		t.Fatalf("refused logins sent %d times, want once each (2)", n)
+	}
+}
+
 // TestSessionEnded: a refused refresh (400 from current servers, 401 from older ones) ends the
 // session: ErrSessionEnded, the callback, and no further request to the server.
 func TestSessionEnded(t *testing.T) {

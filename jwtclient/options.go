@@ -147,7 +147,8 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // WithRefreshRetries sets how many times a refresh is sent again after a network error, a
-// timeout, a 5xx, 408 or 429 answer, between 0 and 10. Every attempt of one refresh carries the
+// timeout, a 5xx, 408 or 429 answer, between 0 and 10; a login is sent again as often after a
+// network error, a timeout, a 5xx or 408 (with its own Idempotency-Key). Every attempt of one refresh carries the
 // same Idempotency-Key, so the server answers a retry of a rotation it already made with the
 // session's current tokens instead of taking it for reuse of a stolen token. A refusal (any
 // other 4xx) is never retried. Default: 2.
@@ -161,8 +162,8 @@ func WithRefreshRetries(n int) Option {
 	}
 }
 
-// WithRetryBackoff sets the wait before the first retry of a refresh (the n-th waits n times as
-// long), and how long the client waits after a refresh that failed on every attempt before it
+// WithRetryBackoff sets the wait before the first retry of a refresh or login (the n-th waits n
+// times as long), and how long the client waits after a refresh that failed on every attempt before it
 // starts another; between 0 and 1 minute. Default: 500ms.
 func WithRetryBackoff(d time.Duration) Option {
 	return func(c *config) error {

@@ -48,6 +48,10 @@ type server struct {
 	refusal int
 	// beforeRefresh, when set, runs first on every refresh and may answer it instead (true).
 	beforeRefresh func(w http.ResponseWriter, r *http.Request, n int64) bool
+	// afterLogin, when set, runs after a login recorded its session (or found the one its
+	// Idempotency-Key names) and may answer instead of the tokens (true): an answer lost after
+	// the server wrote.
+	afterLogin func(w http.ResponseWriter, r *http.Request, n int64) bool
 
 	logins, refreshes, logouts, apiCalls, apiRefused atomic.Int64
 
@@ -56,6 +60,8 @@ type server struct {
 	sessions map[string]*fakeSession // by sid
 	refresh  map[string]string       // every refresh token ever issued -> sid
 	keys     []string                // Idempotency-Key of every refresh, in order
+	loginKey map[string]string       // Idempotency-Key of a login -> the sid it created
+	lkeys    []string                // Idempotency-Key of every login attempt, in order
 }
 
 type fakeSession struct {
@@ -121,7 +127,7 @@ func problem(w http.ResponseWriter, code int, errCode, desc string) {
 }
 
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
-	s.logins.Add(1)
+	n := s.logins.Add(1)
 	var user, pass string
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		user, pass = r.PostFormValue("username"), r.PostFormValue("password")
@@ -134,12 +140,31 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		problem(w, 401, "invalid_grant", "invalid username or password")
 		return
 	}
+	key := r.Header.Get("Idempotency-Key")
 	s.mu.Lock()
-	sid := fmt.Sprintf("s%d", len(s.sessions)+1)
-	s.sessions[sid] = &fakeSession{}
+	s.lkeys = append(s.lkeys, key)
+	sid, repeated := s.loginKey[key]
+	if !repeated || key == "" {
+		sid = fmt.Sprintf("s%d", len(s.sessions)+1)
+		s.sessions[sid] = &fakeSession{}
+		if s.loginKey == nil {
+			s.loginKey = map[string]string{}
+		}
+		s.loginKey[key] = sid
+	}
 	body := s.issue(sid)
 	s.mu.Unlock()
+	if s.afterLogin != nil && s.afterLogin(w, r, n) {
+		return
+	}
 	writeJSON(w, 200, body)
+}
+
+// loginKeys returns the Idempotency-Key of every login attempt, in order.
+func (s *server) loginKeys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lkeys...)
 }
 
 func (s *server) doRefresh(w http.ResponseWriter, r *http.Request) {

@@ -153,6 +153,81 @@ func TestKeySet(t *testing.T) {
 	}
 }
 
+// An identity provider's expiring key set: a provider that is down shows as failed fetches and a
+// growing age while the last good keys serve, then as refusals with reason keys_unavailable.
+func TestTrustedIssuerKeysUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	var up atomic.Bool
+	up.Store(true)
+	var jwksDoc atomic.Pointer[[]byte]
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	iss := srv.URL + "/"
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case !up.Load():
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		case r.URL.Path == "/.well-known/openid-configuration":
+			w.Write([]byte(`{"issuer":"` + iss + `","jwks_uri":"` + srv.URL + `/jwks"}`))
+		default:
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Write(*jwksDoc.Load())
+		}
+	})
+	clock := testutil.NewClockNow()
+	signer, err := core.New(core.WithAccessKeys(core.Key{ID: "k1", Private: priv}), core.WithRefreshKeys(core.Key{Secret: testutil.RefreshSecret}),
+		core.WithIssuer(iss), core.WithAudience("api"), core.WithClock(clock.Now), core.WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { signer.Close() })
+	doc := signer.JWKS()
+	jwksDoc.Store(&doc)
+
+	metrics := prommetrics.New()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics)
+	p, err := jwks.Discover(ctx, iss, jwks.WithClock(clock.Now), jwks.WithStaleFor(time.Minute),
+		jwks.WithEventHook(metrics.Hook), jwks.WithRefreshErrorHandler(func(context.Context, error) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := core.New(core.WithTrustedIssuers(p.TrustedIssuer()), core.WithAudience("api"), core.WithClock(clock.Now),
+		core.WithEventHook(metrics.Hook), core.WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	token := func() string {
+		pair, err := signer.Issue(ctx, "user-1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pair.AccessToken
+	}
+	up.Store(false)
+	clock.Advance(90 * time.Second) // expired 30s ago: within the stale minute
+	if _, err := m.Verify(ctx, token()); err != nil {
+		t.Fatalf("within the stale time: %v", err)
+	}
+	waitFor(t, "the failed background fetch", func() bool {
+		return counterValue(t, reg, "jwtexp_jwks_fetches_total", "result", "error") == 1
+	})
+	clock.Advance(time.Minute) // past the stale time
+	if _, err := m.Verify(ctx, token()); !errors.Is(err, core.ErrKeysUnavailable) {
+		t.Fatalf("past the stale time: %v; want ErrKeysUnavailable", err)
+	}
+	if v := counterValue(t, reg, "jwtexp_auth_decisions_total", "reason", "keys_unavailable"); v != 1 {
+		t.Errorf("keys_unavailable refusals: got %v, want 1", v)
+	}
+	if ok, bad := counterValue(t, reg, "jwtexp_jwks_fetches_total", "result", "ok"), counterValue(t, reg, "jwtexp_jwks_fetches_total", "result", "error"); ok != 1 || bad != 2 {
+		t.Errorf("fetches: got ok %v, error %v, want 1 and 2", ok, bad)
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)

@@ -12,6 +12,12 @@
 // refresh token that page script can read is exposed to XSS; "/?transport=body"
 // switches the page to the JSON body transport.
 //
+// Against a cookie-only server (core.WithCookieOnly) the client holds no token at all: a token
+// response without tokens tells it so, and it sends no Authorization header. With "/?dpop=1"
+// (AuthClient option dpop) the page binds its tokens to a non-extractable WebCrypto key kept in
+// IndexedDB and signs a DPoP proof (RFC 9449) for every request, answering the server's
+// DPoP-Nonce; a token copied out of the page is then worthless without the key.
+//
 // "Open live connections" opens GET /api/events (Server-Sent Events, read with
 // fetch since EventSource cannot send the Bearer token: client.stream) and
 // GET /api/ws (a WebSocket carrying the token as the "jwtexp.bearer"

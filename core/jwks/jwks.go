@@ -26,6 +26,16 @@
 // on its first token. A refresh that fails keeps the cached keys, so tokens of known keys keep
 // verifying while the issuer is down; an unknown kid then fails closed. A successful refresh
 // replaces the whole set, so a key the issuer withdrew stops verifying.
+//
+// # Identity providers
+//
+// For access tokens of identity providers, Discover finds an issuer's key set from its issuer URL
+// (OpenID Connect Discovery, RFC 8414) at start, as a KeySet: a key set of its own (no keyfunc)
+// whose lifetime follows the provider's Cache-Control, which keeps the last good keys for a
+// bounded time while the provider is down and then fails closed (core.ErrKeysUnavailable, 503).
+// Provider.TrustedIssuer feeds core.WithTrustedIssuers; Resolver discovers issuers lazily, on
+// their first token, for core.WithIssuerResolver. Discovery at start is the default because a
+// service that cannot verify any token should not start: Discover returns the error to say so.
 package jwks
 
 import (
@@ -70,6 +80,12 @@ type options struct {
 	onError         func(ctx context.Context, err error)
 	insecureHTTP    bool
 	hook            core.Hook
+	// The expiring key set (keyset.go), discovery and the resolver (discovery.go).
+	now                    func() time.Time
+	minAge, maxAge, defAge time.Duration
+	staleFor               time.Duration
+	maxKeys                int
+	maxIssuers             int
 }
 
 // WithHTTPClient sets the HTTP client that fetches the key set. Default: http.DefaultClient.
@@ -93,7 +109,8 @@ func WithUnknownKIDRefresh(every time.Duration) Option {
 }
 
 // WithRefreshErrorHandler is called with every failed fetch (the cached keys stay in use).
-// Default: log at Error level with slog.Default().
+// Default: log with slog.Default(), at Error level for a Source, at Warn level for a KeySet
+// (whose events say whether the last good keys are still in use).
 func WithRefreshErrorHandler(h func(ctx context.Context, err error)) Option {
 	return func(o *options) { o.onError = h }
 }

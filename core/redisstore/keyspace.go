@@ -19,8 +19,10 @@ import (
 //	P{E}:deny:<jti>   a denied access token
 //	P{E}:rsid:<sid>   a revoked session id
 //	P{E}:cut          the subject's cut-off
+//	P{E}:ended        how many sid marks the subject's window holds (core.SessionLimit.MaxEnded)
 //	P{!<n>}:live      a loss marker (one per Cluster slot, "{!}" elsewhere)
 //	P{~keyring}:k:<name>  hash: a signing-key ring (core.KeyRingStore): gen, due, doc
+//	Pdpop:<id>        a DPoP proof seen (core.DPoPReplayStore); no hash tag: any slot
 //	Prevocations      the Pub/Sub channel of revocations ("{!<n>}Prevocations", a shard
 //	                  channel per slot, on Cluster)
 //
@@ -75,6 +77,10 @@ func shardChannel(prefix string, slot int) string {
 // keyRingKey is the hash of the key ring called name. "~" is outside the alphabet of encoded
 // subjects, and ":k:" matches neither the replica's scan pattern nor parseKey.
 func (s *Store) keyRingKey(name string) string { return s.prefix + "{~keyring}:k:" + name }
+
+// dpopKey is the replay record of a DPoP proof id (22 base64url characters from core). It has
+// no braces, so neither the replica's scan pattern nor parseKey match it.
+func (s *Store) dpopKey(id string) string { return s.prefix + "dpop:" + id }
 
 // markerKey returns the loss marker of subject's slot.
 func (s *Store) markerKey(subject string) string {

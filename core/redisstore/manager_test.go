@@ -181,7 +181,8 @@ func skewedManager(t *testing.T, rs *testutil.RedisServer, skew, grace time.Dura
 	}
 	return testutil.SuiteManager(t, testutil.NewClockNow(), core.WithStore(st),
 		core.WithClock(func() time.Time { return time.Now().Add(skew) }),
-		core.WithLeeway(10*time.Second), core.WithRefreshGrace(grace), core.WithStoreTimeout(5*time.Second))
+		core.WithLeeway(10*time.Second), core.WithRefreshGrace(grace), core.WithStoreTimeout(5*time.Second),
+		core.WithoutSessionChurnLimit()) // 50 rounds of reuse for one user
 }
 
 // TestSkewedClocksDecideAlike: two instances whose clocks are 5 ms and 6 s apart decide reuse and

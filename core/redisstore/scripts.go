@@ -15,6 +15,10 @@ import (
 // is not after now or the key already lives at least that long: a mark is never shortened, and a
 // write whose expiry is in the past writes nothing.
 //
+// endmark is mark for a revoked-sid mark key ("<tag>:rsid:<sid>"): when it writes the mark, it
+// also counts one more ended session of the subject in "<tag>:ended" (core.SessionLimit.MaxEnded),
+// a count that expires with the first mark of its window.
+//
 // notify announces a record just written on the store's channel (on Redis Cluster the shard
 // channel of the record's slot, whose name starts with '{'), in the format described in
 // replica.go ("<kind>:<until>:<tail>", tail being "<encoded subject>:<id>"), and returns the
@@ -32,6 +36,15 @@ local function mark(key, u, now)
   local old = tonumber(redis.call('GET', key) or '')
   if old and old >= un then return 0 end
   redis.call('SET', key, u, 'PXAT', u)
+  return 1
+end
+local function endmark(key, u, now)
+  if mark(key, u, now) == 0 then return 0 end
+  local tag = string.match(key, '^(.-{[^}]*}):rsid:')
+  if tag then
+    local ek = tag .. ':ended'
+    if redis.call('INCR', ek) == 1 or redis.call('PTTL', ek) < 0 then redis.call('PEXPIREAT', ek, u) end
+  end
   return 1
 end
 local function notify(channel, kind, u, tail)
@@ -93,7 +106,9 @@ end
 // less than the login retry window ago is not written either: the reply is {"repeat", sid, sub,
 // cur, cur_iat, cur_exp, exp, created, used, client, prev, prev_until} of that family. Run past the caller's deadline (a frozen Redis that resumed), it
 // writes nothing either and returns {"late"}: the caller has already answered that the login
-// failed.
+// failed. A cut-off of the subject covering cur_iat's second (a "log out everywhere" that came
+// after the tokens were minted) writes nothing and returns {"cut"}; a subject that has ended
+// ARGV[21] sessions within its window writes nothing and returns {"churn", <window end>}.
 // Returns {sid, message, sid, message, ...} of the families it ended; message announces the sid
 // mark, "" when none was written.
 var createScript = newScript("create",
@@ -102,7 +117,8 @@ var createScript = newScript("create",
 		"sub", "cur", "cur_iat", "cur_exp", "prev", "prev_until", "exp", "created", "used", "client",
 		"max sessions (<= 0: no bound)", "revoke until", "channel", "encoded subject", "sid",
 		"loss guard mode", "deadline (Unix ms, server clock; \"\": none)",
-		"login key (\"\": none)", "login retry window (ms)",
+		"login key (\"\": none)", "login retry window (ms)", "DPoP key thumbprint (\"\": none)",
+		"max ended sessions (<= 0: no bound)",
 	},
 	luaHelpers+luaIndex+`
 if ARGV[17] ~= '' and servernow() > tonumber(ARGV[17]) then return {'late'} end
@@ -116,17 +132,30 @@ if ARGV[18] ~= '' and tonumber(ARGV[19]) > 0 then
   local t = indextag(KEYS[2])
   for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
     local g = redis.call('HMGET', t .. ':fam:' .. m, 'lk', 'created', 'sub', 'cur', 'cur_iat', 'cur_exp', 'exp',
-      'used', 'client', 'prev', 'prev_until')
+      'used', 'client', 'prev', 'prev_until', 'jkt')
     local cr, ce, ex = tonumber(g[2]), tonumber(g[6]), tonumber(g[7])
     if g[1] == ARGV[18] and cr and ce and ex and now < cr + tonumber(ARGV[19]) and now < ce and now < ex then
-      for i = 1, 11 do
+      for i = 1, 12 do
         if not g[i] then g[i] = '' end
       end
-      return {'repeat', m, g[3], g[4], g[5], g[6], g[7], g[2], g[8], g[9], g[10], g[11]}
+      return {'repeat', m, g[3], g[4], g[5], g[6], g[7], g[2], g[8], g[9], g[10], g[11], g[12]}
     end
   end
 end
 local tag = indextag(KEYS[2])
+if ARGV[3] ~= '' then
+  local c = redis.call('GET', tag .. ':cut')
+  local ca, cu = string.match(c or '', '^(%-?%d+):(%-?%d+)$')
+  if ca and tonumber(cu) > now and math.floor(tonumber(ca) / 1000) >= math.floor(tonumber(ARGV[3]) / 1000) then
+    return {'cut'}
+  end
+end
+local mx = tonumber(ARGV[21])
+if mx and mx > 0 then
+  local n = tonumber(redis.call('GET', tag .. ':ended') or '')
+  local t = redis.call('PTTL', tag .. ':ended')
+  if n and n >= mx and t > 0 then return {'churn', tostring(now + t)} end
+end
 local sid = ARGV[15]
 redis.call('ZREM', KEYS[2], sid)
 local ended = {}
@@ -140,7 +169,7 @@ if max and max > 0 then
     local victim = redis.call('ZPOPMIN', KEYS[2])[1]
     redis.call('DEL', tag .. ':fam:' .. victim)
     local msg = ''
-    if mark(tag .. ':rsid:' .. victim, ARGV[12], now) == 1 then
+    if endmark(tag .. ':rsid:' .. victim, ARGV[12], now) == 1 then
       msg = notify(ARGV[13], 's', ARGV[12], ARGV[14] .. ':' .. victim)
     end
     ended[#ended + 1] = victim
@@ -153,6 +182,7 @@ redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'cur', ARGV[2], 'cur_iat', ARGV[3], 
   'prev', ARGV[5], 'prev_until', ARGV[6], 'exp', ARGV[7], 'created', ARGV[8], 'used', ARGV[9])
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'client', ARGV[10]) end
 if ARGV[18] ~= '' then redis.call('HSET', KEYS[1], 'lk', ARGV[18]) end
+if ARGV[20] ~= '' then redis.call('HSET', KEYS[1], 'jkt', ARGV[20]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[9] == '' and 0 or ARGV[9], sid)
 extendindex(KEYS[2], ARGV[4])
@@ -165,7 +195,7 @@ return ended
 // A rotation also sets the family's last use to now and moves it up in the session index; reuse
 // removes it from the index. A loss of the slot (lossguard) acts as a cut-off.
 // Returns {result} for "unknown", else {result, sub, cur, cur_iat, cur_exp, prev, prev_until, exp,
-// message, retry key, created, used, client} describing the family as stored after the call (for
+// message, retry key, created, used, client, DPoP key thumbprint} describing the family as stored after the call (for
 // "reused": as it was before deletion); message announces the sid mark written on reuse, and is
 // "" otherwise.
 var rotateScript = newScript("rotate",
@@ -180,16 +210,16 @@ local now = tonumber(ARGV[7])
 if not now then now = servernow() end
 local lossat = lossguard(KEYS[5], ARGV[14])
 local f = redis.call('HMGET', KEYS[1], 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev', 'prev_until', 'exp', 'rk',
-  'created', 'used', 'client')
+  'created', 'used', 'client', 'jkt')
 local ce, ex = tonumber(f[4]), tonumber(f[7])
 if f[1] ~= ARGV[1] or not ce or not ex or now >= ce or now >= ex then
   return {'unknown'}
 end
-for i = 1, 11 do
+for i = 1, 12 do
   if not f[i] then f[i] = '' end
 end
 local function family(result, cur, iat, cexp, prev, puntil, rk, msg)
-  return {result, f[1], cur, iat, cexp, prev, puntil, f[7], msg or '', rk, f[9], f[10], f[11]}
+  return {result, f[1], cur, iat, cexp, prev, puntil, f[7], msg or '', rk, f[9], f[10], f[11], f[12]}
 end
 
 local c = redis.call('GET', KEYS[3])
@@ -238,7 +268,7 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[4], ARGV[13])
 local msg = ''
-if mark(KEYS[2], ARGV[9], now) == 1 then msg = notify(ARGV[10], 's', ARGV[9], ARGV[11]) end
+if endmark(KEYS[2], ARGV[9], now) == 1 then msg = notify(ARGV[10], 's', ARGV[9], ARGV[11]) end
 return family('reused', f[2], f[3], f[4], f[5], f[6], f[8], msg)
 `)
 
@@ -250,7 +280,7 @@ var revokeScript = newScript("revoke",
 	luaHelpers+`
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[4])
-if mark(KEYS[2], ARGV[1], servernow()) == 1 then return notify(ARGV[2], 's', ARGV[1], ARGV[3]) end
+if endmark(KEYS[2], ARGV[1], servernow()) == 1 then return notify(ARGV[2], 's', ARGV[1], ARGV[3]) end
 return ''
 `)
 
@@ -286,8 +316,8 @@ return notify(ARGV[3], 'c', u, ARGV[4] .. ':' .. ARGV[1])
 `)
 
 // sessionsScript lists the live families of the index. It only reads.
-// Returns {sid, sub, cur, cur_iat, cur_exp, prev, prev_until, exp, created, used, client, sid,
-// ...}, 11 elements per family, missing fields as "".
+// Returns {sid, sub, cur, cur_iat, cur_exp, prev, prev_until, exp, created, used, client, jkt,
+// sid, ...}, 12 elements per family, missing fields as "".
 var sessionsScript = newScript("sessions",
 	[]string{"session index"},
 	nil,
@@ -296,10 +326,10 @@ local tag = indextag(KEYS[1])
 local out = {}
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local f = redis.call('HMGET', tag .. ':fam:' .. sid, 'sub', 'cur', 'cur_iat', 'cur_exp', 'prev',
-    'prev_until', 'exp', 'created', 'used', 'client')
+    'prev_until', 'exp', 'created', 'used', 'client', 'jkt')
   if f[1] then
     out[#out + 1] = sid
-    for i = 1, 10 do out[#out + 1] = f[i] or '' end
+    for i = 1, 11 do out[#out + 1] = f[i] or '' end
   end
 end
 return out
@@ -320,7 +350,7 @@ for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     redis.call('ZREM', KEYS[1], sid)
     if redis.call('DEL', tag .. ':fam:' .. sid) == 1 then
       local msg = ''
-      if mark(tag .. ':rsid:' .. sid, ARGV[2], now) == 1 then
+      if endmark(tag .. ':rsid:' .. sid, ARGV[2], now) == 1 then
         msg = notify(ARGV[3], 's', ARGV[2], ARGV[4] .. ':' .. sid)
       end
       out[#out + 1] = sid

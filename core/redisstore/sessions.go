@@ -27,13 +27,13 @@ func (s *Store) Sessions(ctx context.Context, subject string) ([]core.Family, er
 	if err != nil {
 		return nil, s.opError(ctx, subject, "sessions", err)
 	}
-	if len(reply)%11 != 0 {
-		return nil, opError("sessions", fmt.Errorf("script reply has %d elements, not a multiple of 11", len(reply)))
+	if len(reply)%12 != 0 {
+		return nil, opError("sessions", fmt.Errorf("script reply has %d elements, not a multiple of 12", len(reply)))
 	}
-	out := make([]core.Family, 0, len(reply)/11)
-	for i := 0; i < len(reply); i += 11 {
-		r := reply[i : i+11]
-		f := core.Family{SessionID: r[0], Subject: r[1], Current: r[2], Previous: r[5], Client: r[10]}
+	out := make([]core.Family, 0, len(reply)/12)
+	for i := 0; i < len(reply); i += 12 {
+		r := reply[i : i+12]
+		f := core.Family{SessionID: r[0], Subject: r[1], Current: r[2], Previous: r[5], Client: r[10], DPoPThumbprint: r[11]}
 		for _, field := range []struct {
 			dst *time.Time
 			src string

@@ -232,16 +232,16 @@ func (s *Store) CreateFamily(ctx context.Context, f core.Family, limit core.Sess
 		f.Previous, optionalMS(f.PreviousUntil), ms(f.Expires),
 		optionalMS(f.CreatedAt), optionalMS(f.LastUsed), f.Client,
 		limit.Max, optionalMS(limit.RevokeUntil), s.channelFor(f.Subject), encodeSubject(f.Subject), f.SessionID,
-		s.guard.mode, s.serverDeadline(ctx), f.LoginKey, strconv.FormatInt(limit.LoginRetryWindow.Milliseconds(), 10)).StringSlice()
+		s.guard.mode, s.serverDeadline(ctx), f.LoginKey, strconv.FormatInt(limit.LoginRetryWindow.Milliseconds(), 10), f.DPoPThumbprint, limit.MaxEnded).StringSlice()
 	if err != nil {
 		return nil, s.opError(ctx, f.Subject, "create family", err)
 	}
 	if len(reply) == 1 && reply[0] == "late" {
 		return nil, opError("create family", errLate)
 	}
-	if len(reply) == 12 && reply[0] == "repeat" {
+	if len(reply) == 13 && reply[0] == "repeat" {
 		g := core.Family{SessionID: reply[1], Subject: reply[2], Current: reply[3], Client: reply[9],
-			Previous: reply[10], LoginKey: f.LoginKey}
+			Previous: reply[10], LoginKey: f.LoginKey, DPoPThumbprint: reply[12]}
 		for _, field := range []struct {
 			dst *time.Time
 			src string
@@ -254,6 +254,16 @@ func (s *Store) CreateFamily(ctx context.Context, f core.Family, limit core.Sess
 			}
 		}
 		return nil, &core.LoginRepeatedError{Family: g}
+	}
+	if len(reply) == 1 && reply[0] == "cut" {
+		return nil, fmt.Errorf("create family: the subject's cut-off covers its iat: %w", core.ErrIssuedUnderCutOff)
+	}
+	if len(reply) == 2 && reply[0] == "churn" {
+		at, err := parseMS(reply[1])
+		if err != nil {
+			return nil, opError("create family", err)
+		}
+		return nil, &core.SessionChurnError{RetryAt: at}
 	}
 	if len(reply) == 2 && reply[0] == "cutoff" {
 		if at, err := strconv.ParseInt(reply[1], 10, 64); err == nil {
@@ -328,10 +338,11 @@ func parseRotateReply(sid string, reply []string) (core.Family, core.RotateResul
 	default:
 		return core.Family{}, 0, fmt.Errorf("unexpected script result %q", reply[0])
 	}
-	if len(reply) != 13 {
-		return core.Family{}, 0, fmt.Errorf("script reply has %d elements, want 13", len(reply))
+	if len(reply) != 14 {
+		return core.Family{}, 0, fmt.Errorf("script reply has %d elements, want 14", len(reply))
 	}
-	f := core.Family{SessionID: sid, Subject: reply[1], Current: reply[2], Previous: reply[5], RetryKey: reply[9], Client: reply[12]}
+	f := core.Family{SessionID: sid, Subject: reply[1], Current: reply[2], Previous: reply[5], RetryKey: reply[9], Client: reply[12],
+		DPoPThumbprint: reply[13]}
 	var err error
 	for _, field := range []struct {
 		dst *time.Time

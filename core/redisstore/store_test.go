@@ -42,6 +42,8 @@ func (s *Store) key(kind storetest.RecordKind, subject, id string) string {
 		return s.cutKey(subject)
 	case storetest.RecordSessionIndex:
 		return s.indexKey(subject)
+	case storetest.RecordDPoPProof:
+		return s.dpopKey(id)
 	}
 	panic(fmt.Sprintf("unknown record kind %v", kind))
 }

@@ -26,6 +26,8 @@ var sessionStoreCases = []struct {
 	{"CreateFamily/limit ends the least recently used", testSessionsLimit},
 	{"CreateFamily/limit counts only live families", testSessionsLimitExpired},
 	{"EndSessions/ends all but the one kept", testEndSessions},
+	{"CreateFamily/bounds the subject's ended sessions", testSessionChurn},
+	{"CreateFamily/not under the subject's cut-off", testCreateUnderCutOff},
 	{"concurrent Rotate and RevokeFamily/no lost update", testConcurrentRotateRevoke},
 	{"concurrent Rotate and EndSessions/no lost update", testConcurrentRotateEnd},
 	{"Manager/log out everywhere then log in within the same second", testManagerCutOffSameSecond},
@@ -432,4 +434,84 @@ func testManagerSessions(e *storeEnv) {
 	if list, err := m.Sessions(e.ctx, "alice", ""); err != nil || len(list) != 1 || list[0].Current {
 		e.t.Errorf("Sessions at the end: got (%+v, %v), want the kept one, not marked current", list, err)
 	}
+}
+
+// testSessionChurn: every sid mark the store writes for a subject counts towards its ended
+// sessions - an eviction by the session limit, RevokeFamily, EndSessions, a reuse in Rotate - but
+// not a mark that was already there, nor a denied jti. When the count reaches limit.MaxEnded,
+// CreateFamily writes nothing and answers *core.SessionChurnError, RetryAt being the expiry of
+// the window's first mark; a repeated login is still answered, and other subjects log in as
+// usual. Once the window is over (fake-clock stores), logins work again.
+func testSessionChurn(e *storeEnv) {
+	now := e.clock.Now()
+	first := now.Add(suiteAccessTTL)
+	limit := core.SessionLimit{Max: 2, RevokeUntil: first, MaxEnded: 4, LoginRetryWindow: time.Minute}
+	fam := func(subject, sid, key string, used time.Time) core.Family {
+		return core.Family{SessionID: sid, Subject: subject, Current: "jti-" + sid, CurrentIssuedAt: now,
+			CurrentExpires: now.Add(suiteRefreshTTL), Expires: now.Add(suiteSessionAge),
+			CreatedAt: now, LastUsed: used, LoginKey: key}
+	}
+	recent := now.Add(10 * time.Second) // sid-a stays: it is never the least recently used
+	e.createLimited(fam("alice", "sid-a", "key-a", recent), limit)
+	e.createLimited(fam("alice", "sid-b", "", now), limit)
+	if ended := e.createLimited(fam("alice", "sid-c", "", now), limit); !slices.Equal(ended, []string{"sid-b"}) {
+		e.t.Fatalf("the third family under a limit of two: got ended %v, want [sid-b]", ended) // 1
+	}
+	e.revokeFamily("alice", "sid-c", first)                   // 2
+	e.revokeFamily("alice", "sid-c", first.Add(-time.Second)) // no mark written: still 2
+	e.deny("alice", "jti-x", first)                           // a jti, not a session: still 2
+	e.createLimited(fam("alice", "sid-d", "", now), limit)    // live: sid-a, sid-d
+	if ended := e.endSessions("alice", "sid-a", first); !slices.Equal(ended, []string{"sid-d"}) {
+		e.t.Fatalf("EndSessions: got ended %v, want [sid-d]", ended) // 3
+	}
+	e.createLimited(fam("alice", "sid-e", "", now), limit)                                    // 3 < 4: still allowed
+	e.rotate(e.request("alice", "sid-e", "jti-other", now, "jti-next", 0), core.RotateReused) // 4
+
+	_, err := e.s.CreateFamily(e.ctx, fam("alice", "sid-f", "", now), limit)
+	var churn *core.SessionChurnError
+	if !errors.As(err, &churn) || !errors.Is(err, core.ErrSessionChurn) {
+		e.t.Fatalf("a login after 4 ended sessions with MaxEnded 4: got %v, want a *core.SessionChurnError", err)
+	}
+	if d := churn.RetryAt.Sub(first); d < -2*time.Second || d > 2*time.Second || (!e.opts.RealTime && d != 0) {
+		e.t.Errorf("RetryAt: got %v, want %v (the first mark's expiry)", churn.RetryAt, first)
+	}
+	e.expectSessions("alice", fam("alice", "sid-a", "key-a", recent)) // sid-f not written
+	_, err = e.s.CreateFamily(e.ctx, fam("alice", "sid-g", "key-a", now), limit)
+	var rep *core.LoginRepeatedError
+	if !errors.As(err, &rep) || rep.Family.SessionID != "sid-a" {
+		e.t.Errorf("a repeated login under the churn bound: got %v, want the *core.LoginRepeatedError of sid-a", err)
+	}
+	e.createLimited(fam("bob", "sid-bob", "", now), limit)
+	if _, err := e.s.CreateFamily(e.ctx, fam("alice", "sid-h", "", now), core.SessionLimit{Max: 2, RevokeUntil: first}); err != nil {
+		e.t.Errorf("a login without MaxEnded: got %v, want nil", err)
+	}
+	if e.opts.RealTime {
+		return
+	}
+	e.clock.Set(first)
+	now = first
+	if _, err := e.s.CreateFamily(e.ctx, fam("alice", "sid-i", "", now), limit); err != nil {
+		e.t.Errorf("a login once the window is over: got %v, want nil", err)
+	}
+}
+
+// testCreateUnderCutOff: a family whose tokens a cut-off of the subject already covers (a "log
+// out everywhere" that came between the minting of the tokens and CreateFamily) is not written;
+// the store answers an error matching core.ErrIssuedUnderCutOff. Tokens of a later second, an
+// expired cut-off and another subject's cut-off do not matter.
+func testCreateUnderCutOff(e *storeEnv) {
+	now := e.clock.Now()
+	iat := time.Unix(now.Unix()-1, 0)
+	fam := func(subject, sid string, iat time.Time) core.Family {
+		return core.Family{SessionID: sid, Subject: subject, Current: "jti-" + sid, CurrentIssuedAt: iat,
+			CurrentExpires: now.Add(suiteRefreshTTL), Expires: now.Add(suiteSessionAge), CreatedAt: now, LastUsed: now}
+	}
+	e.cutOff("alice", iat, now.Add(suiteAccessTTL))
+	_, err := e.s.CreateFamily(e.ctx, fam("alice", "sid-1", iat), core.SessionLimit{})
+	if !errors.Is(err, core.ErrIssuedUnderCutOff) {
+		e.t.Fatalf("a family issued in the cut-off's second: got %v, want an error matching ErrIssuedUnderCutOff", err)
+	}
+	e.expectSessions("alice")
+	e.createLimited(fam("alice", "sid-2", iat.Add(time.Second)), core.SessionLimit{})
+	e.createLimited(fam("bob", "sid-3", iat), core.SessionLimit{})
 }

@@ -58,6 +58,8 @@ func (k RecordKind) String() string {
 		return "cut-off"
 	case RecordSessionIndex:
 		return "session index"
+	case RecordDPoPProof:
+		return "DPoP proof"
 	}
 	return fmt.Sprintf("RecordKind(%d)", int(k))
 }
@@ -103,7 +105,9 @@ var suiteEpoch = time.Date(2030, time.March, 4, 5, 6, 7, 0, time.UTC)
 // wall clock (Options.RealTime).
 //
 // A store that implements the optional core.KeyRingStore also runs the KeyRing cases (compare-and-
-// swap by generation, the due time, concurrent proposals); see keyring.go.
+// swap by generation, the due time, concurrent proposals); see keyring.go. One that implements
+// core.DPoPReplayStore runs the DPoP replay cases; every store keeps Family.DPoPThumbprint (see
+// dpop.go).
 //
 // Times are compared at millisecond precision (the Redis store keeps milliseconds); the cut-off
 // and the presented iat are compared in whole seconds, as iat is.
@@ -120,7 +124,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) core.Store, opt
 	if opts.RealTime && opts.TTL == nil {
 		t.Fatal("storetest.Run: RealTime needs Options.TTL")
 	}
-	for _, tc := range slices.Concat(storeCases, sessionStoreCases, keyRingStoreCases, notifyCases) {
+	for _, tc := range slices.Concat(storeCases, sessionStoreCases, keyRingStoreCases, notifyCases, dpopStoreCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := NewClock(suiteEpoch)
@@ -915,7 +919,9 @@ func testSubjectsIsolated(e *storeEnv) {
 			e.t.Errorf("CutOff of %q: got %v, want set: %v", sub, got, i == 1)
 		}
 	}
-	// Families too: a family of one subject is unknown to every other.
+	// Families too: a family of one subject is unknown to every other. (A second later: the
+	// cut-off above covers this second of subjects[1].)
+	e.clock.Advance(time.Second)
 	f := e.create(subjects[1], "sid-fam", "jti-fam")
 	for _, sub := range subjects[2:] {
 		e.rotate(e.request(sub, "sid-fam", "jti-fam", f.CurrentIssuedAt, "jti-next", 0), core.RotateUnknown)

@@ -48,3 +48,15 @@ func TestNaiveAxios(t *testing.T)   { exampletest.NaiveAxios(t, start) }
 
 // TestClient runs the Go client (jwtclient) against the example over loopback HTTP.
 func TestClient(t *testing.T) { exampletest.Client(t, start) }
+
+// TestCookieOnly: JWT_COOKIE_ONLY=1, from the outside and in headless Chromium (see exampletest.CookieOnly).
+func TestCookieOnly(t *testing.T) { exampletest.CookieOnly(t, start) }
+
+// TestDPoP: the DPoP part of the example contract (RFC 9449).
+func TestDPoP(t *testing.T) { exampletest.DPoP(t, start) }
+
+// TestDPoPBrowser: the browser client with DPoP in headless Chromium (see exampletest.DPoPBrowser).
+func TestDPoPBrowser(t *testing.T) { exampletest.DPoPBrowser(t, start) }
+
+// TestDPoPInterop: panva's dpop package (Node) as the DPoP client (see exampletest).
+func TestDPoPInterop(t *testing.T) { exampletest.DPoPInterop(t, start) }

@@ -62,6 +62,10 @@ type Config struct {
 	KeyRotation                 time.Duration // JWT_KEY_ROTATION: the key ring's period; 0: no rotation
 	KeyEncryptionKey            []byte        // JWT_KEY_ENCRYPTION_KEY (base64 of 32 bytes): seals the ring's keys in Redis
 	Metrics                     bool          // METRICS=1: serve GET /metrics (Prometheus text format)
+	CookieOnly                  bool          // JWT_COOKIE_ONLY=1: tokens only in HttpOnly cookies (core.WithCookieOnly)
+	DPoP                        string        // JWT_DPOP: "allowed" (default), "required" or "off" (RFC 9449)
+	DPoPNonce                   bool          // JWT_DPOP_NONCE=1: DPoP proofs must carry a server nonce
+	DPoPPublicURL               string        // JWT_DPOP_PUBLIC_URL: the origin DPoP proofs name, behind a proxy
 	randomRefresh               bool          // JWT_SIGNING_KEY_FILE without JWT_REFRESH_SECRET
 
 	// For tests: the clock the Manager reads (nil: time.Now) and the logger (nil: slog.Default()).
@@ -91,6 +95,37 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.Metrics = true
 	default:
 		return c, fmt.Errorf("METRICS=%q: use 1 to serve GET /metrics, or leave it unset", v)
+	}
+	switch v := getenv("JWT_COOKIE_ONLY"); v {
+	case "", "0":
+	case "1":
+		c.CookieOnly = true
+	default:
+		return c, fmt.Errorf("JWT_COOKIE_ONLY=%q: use 1 to keep the tokens in HttpOnly cookies only, or leave it unset", v)
+
+	}
+	switch c.DPoP = getenv("JWT_DPOP"); c.DPoP {
+	case "":
+		c.DPoP = "allowed"
+	case "allowed", "required", "off":
+	default:
+		return c, fmt.Errorf("JWT_DPOP=%q: use required, allowed or off", c.DPoP)
+	}
+	if c.DPoPPublicURL = getenv("JWT_DPOP_PUBLIC_URL"); c.DPoPPublicURL != "" && c.DPoP == "off" {
+		return c, errors.New("JWT_DPOP_PUBLIC_URL with JWT_DPOP=off: turn DPoP on or unset JWT_DPOP_PUBLIC_URL")
+	}
+	switch v := getenv("JWT_DPOP_NONCE"); v {
+	case "", "0":
+	case "1":
+		if c.DPoP == "off" {
+			return c, errors.New("JWT_DPOP_NONCE=1 with JWT_DPOP=off: turn DPoP on or unset JWT_DPOP_NONCE")
+		}
+		if getenv("JWT_KEY_ROTATION") != "" || getenv("JWT_JWKS_URL") != "" {
+			return c, errors.New("JWT_DPOP_NONCE=1 derives the nonce key from the refresh secret: not with JWT_KEY_ROTATION or JWT_JWKS_URL")
+		}
+		c.DPoPNonce = true
+	default:
+		return c, fmt.Errorf("JWT_DPOP_NONCE=%q: use 1 for server nonces, or leave it unset", v)
 	}
 	for _, d := range []struct {
 		name string
@@ -175,6 +210,27 @@ func New(c Config) (*App, error) {
 	}
 	if c.IdleTimeout != 0 {
 		opts = append(opts, core.WithIdleTimeout(c.IdleTimeout))
+	}
+	if c.CookieOnly {
+		// Login and refresh set the access token as an HttpOnly cookie too and answer without
+		// token strings; every unsafe request a browser sends from another origin is refused
+		// with 403 (cross-site request forgery).
+		opts = append(opts, core.WithCookieOnly())
+
+	}
+	// DPoP (RFC 9449): by default a login with a DPoP proof gets tokens bound to the client's
+	// key; JWT_DPOP=required refuses Bearer tokens, JWT_DPOP=off ignores proofs.
+	switch c.DPoP {
+	case "required":
+		opts = append(opts, core.WithDPoPRequired())
+	case "off":
+		opts = append(opts, core.WithoutDPoP())
+	}
+	if c.DPoPNonce {
+		opts = append(opts, core.WithDPoPNonce())
+	}
+	if c.DPoPPublicURL != "" { // behind a TLS-terminating proxy: the URL clients call
+		opts = append(opts, core.WithDPoPPublicURL(c.DPoPPublicURL))
 	}
 	a := &App{Config: c, metrics: http.NotFoundHandler()}
 	var hook core.Hook

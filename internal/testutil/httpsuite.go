@@ -354,14 +354,14 @@ func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 			if ok := e.do(own); ok.StatusCode != http.StatusOK {
 				e.t.Errorf("cookie refresh from the server's own origin after a cross-site attempt: got %d, want 200", ok.StatusCode)
 			}
-			return resp, invalidGrant("cross-site request refused")
+			return resp, invalidGrant("cross-origin request refused")
 		}},
 		{"cookie refresh marked cross-site by the browser", func(e env) (*http.Response, Answer) {
 			s := login(e, true)
 			r := httptest.NewRequest(http.MethodPost, "/refresh", nil)
 			r.AddCookie(&http.Cookie{Name: s.cookie.Name, Value: s.cookie.Value})
 			r.Header.Set("Sec-Fetch-Site", "cross-site")
-			return e.do(r), invalidGrant("cross-site request refused")
+			return e.do(r), invalidGrant("cross-origin request refused")
 		}},
 		{"cookie logout sent from another origin", func(e env) (*http.Response, Answer) {
 			s := login(e, true)
@@ -372,8 +372,8 @@ func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 			if me := e.do(get("/api/me", "Bearer "+s.access)); me.StatusCode != http.StatusOK {
 				e.t.Errorf("session after a refused cross-site logout: got %d, want 200", me.StatusCode)
 			}
-			return resp, Answer{http.StatusBadRequest, challenge("invalid_request", "cross-site request refused"),
-				map[string]string{"error": "invalid_request", "error_description": "cross-site request refused"}}
+			return resp, Answer{http.StatusForbidden, "",
+				map[string]string{"error": "forbidden", "error_description": "cross-origin request refused"}}
 		}},
 		{"refresh body as text/plain is not read as JSON", func(e env) (*http.Response, Answer) {
 			s := login(e, false)

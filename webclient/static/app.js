@@ -21,7 +21,9 @@
 //   #stream-ticks #socket-ticks  ticks received since the page loaded (data-count the same number)
 //   #stream-exp #socket-exp      the exp of the last tick: the token the connection is bound to
 //   body[data-ready="true"]      set once the page has started (and tried to resume a session)
+//   #token-type                  'Bearer', 'DPoP' (tokens bound to this page's key) or 'cookie' (cookie-only server)
 //   ?transport=body              use the JSON body transport instead of the cookie
+//   ?dpop=1                      prove possession of a WebCrypto key (DPoP, RFC 9449)
 
 import { AuthClient, LOGGED_IN, LOGGED_OUT, REFRESHING } from './client.js';
 
@@ -31,8 +33,9 @@ const SESSIONS_PATH = '/api/sessions';
 let refreshes = 0;
 
 const $ = (id) => document.getElementById(id);
-const transport = new URLSearchParams(location.search).get('transport') === 'body' ? 'body' : 'cookie';
-const client = new AuthClient({ transport });
+const params = new URLSearchParams(location.search);
+const transport = params.get('transport') === 'body' ? 'body' : 'cookie';
+const client = new AuthClient({ transport, dpop: params.get('dpop') === '1' });
 
 const notices = {
   'refresh-failed': 'Your session has ended: the server refused to refresh it. Please log in again.',
@@ -82,6 +85,7 @@ function render({ state, previous, reason, error }) {
     $('refresh-count').textContent = String(refreshes);
   }
   $('state').textContent = state;
+  $('token-type').textContent = client.cookieOnly ? 'cookie' : client.tokenType;
   document.body.dataset.state = state;
   live(state !== LOGGED_OUT && !(state === REFRESHING && previous === LOGGED_OUT));
   // A session being resumed after a page load is not a logged-in view yet.

@@ -14,6 +14,30 @@
 //   - When the server refuses the refresh (any 4xx), the session is over: the
 //     client forgets its tokens and goes to the state "logged-out".
 //
+// Cookie-only servers (jwtexp's WithCookieOnly, the "backend" pattern of the
+// OAuth guidance for browser apps): the token response carries no token at
+// all, only {"token_type", "expires_in", "token_transport": "cookie"}; both
+// tokens live in HttpOnly cookies the browser sends by itself. The client then
+// holds no token: it sends no Authorization header, refreshes with the cookie
+// whatever its transport option says, and otherwise behaves the same (single
+// flight, one retry). Nothing needs configuring: the answer to the login says
+// which kind of server it is.
+//
+// DPoP (RFC 9449), with the option dpop: true: at login the client makes an
+// ECDSA P-256 key pair with WebCrypto whose private key is not extractable (no
+// script, this one included, can read it out), keeps it in IndexedDB (so a
+// reload can still refresh), and signs a DPoP proof (a JWT: typ dpop+jwt, the
+// public key as jwk; claims htm, htu without query and fragment, iat, a random
+// jti, and ath, the hash of the access token, on resource requests) for every
+// login, refresh, protected call and logout. When the token response says
+// token_type "DPoP", calls carry "Authorization: DPoP <token>" and the proof; a
+// server answering Bearer (DPoP off) gets Bearer calls. Server nonces: the
+// latest DPoP-Nonce header the API sent goes into every proof, and an answer
+// asking for one (use_dpop_nonce: 400 from login and refresh, 401 with a DPoP
+// challenge from a protected route) is retried once with the new nonce. Tokens
+// bound to the key are worthless without it: a refresh token copied out of the
+// page cannot be refreshed elsewhere. Logout deletes the key.
+//
 // Refresh-token transports:
 //
 //   - "cookie" (the default): the login request carries the header
@@ -42,6 +66,14 @@ export const LOGGED_OUT = 'logged-out';
 export const LOGGED_IN = 'logged-in';
 /** A refresh request is under way. */
 export const REFRESHING = 'refreshing';
+
+// DPoP key store: one IndexedDB database of this origin, one record per key name.
+const DPOP_DB = 'jwtexp-dpop';
+const DPOP_STORE = 'keys';
+
+// COOKIE stands in for the access token of a cookie-only session: the token is
+// in an HttpOnly cookie this script cannot read.
+const COOKIE = Symbol('jwtexp: access token in an HttpOnly cookie');
 
 /**
  * AuthError is thrown by login() and passed in the detail of events when the
@@ -105,7 +137,13 @@ export class AuthClient extends EventTarget {
   #fetch;
   #now;
 
-  #access = null; // access token, memory only
+  #access = null; // access token, memory only; COOKIE in a cookie-only session
+  #cookieOnly = false; // the server keeps both tokens in HttpOnly cookies
+  #dpop; // DPoP enabled (option dpop)
+  #dpopKeyName;
+  #key = null; // the DPoP key, a promise of {privateKey, jwk} or of null, once loaded or made
+  #nonce = null; // the latest DPoP-Nonce of the API
+  #tokenType = 'Bearer'; // token_type of the last token response: 'Bearer' or 'DPoP'
   #refresh = null; // refresh token, memory only, body transport only
   #expiresAt = null; // when the access token expires, in ms on this client's clock
   #state = LOGGED_OUT;
@@ -126,6 +164,8 @@ export class AuthClient extends EventTarget {
       logoutPath = '/logout',
       fetch: fetchFn,
       now,
+      dpop = false,
+      dpopKeyName = 'default',
     } = options;
     if (transport !== 'cookie' && transport !== 'body') {
       throw new TypeError(`jwtexp: transport must be 'cookie' or 'body', not ${JSON.stringify(transport)}`);
@@ -144,6 +184,21 @@ export class AuthClient extends EventTarget {
     };
     this.#fetch = fetchFn ?? globalThis.fetch.bind(globalThis);
     this.#now = now ?? Date.now;
+    if (dpop && !globalThis.crypto?.subtle) {
+      throw new TypeError('jwtexp: dpop needs WebCrypto (crypto.subtle), which browsers give secure contexts only (https, or http on localhost)');
+    }
+    this.#dpop = Boolean(dpop);
+    this.#dpopKeyName = String(dpopKeyName);
+  }
+
+  /** True when the client proves possession of a DPoP key (option dpop). */
+  get dpop() {
+    return this.#dpop;
+  }
+
+  /** token_type of the current session: 'Bearer', or 'DPoP' for tokens bound to this client's key. */
+  get tokenType() {
+    return this.#tokenType;
   }
 
   /** The current state: LOGGED_OUT, LOGGED_IN or REFRESHING. */
@@ -154,6 +209,15 @@ export class AuthClient extends EventTarget {
   /** The refresh-token transport, 'cookie' or 'body'. */
   get transport() {
     return this.#transport;
+  }
+
+  /**
+   * True when the server keeps the access token in an HttpOnly cookie too
+   * (its token response said token_transport "cookie"): no token is in this
+   * page at all.
+   */
+  get cookieOnly() {
+    return this.#cookieOnly;
   }
 
   /**
@@ -187,7 +251,12 @@ export class AuthClient extends EventTarget {
     const sentAt = this.#now();
     let res;
     try {
-      res = await this.#fetch(this.#urls.login, {
+      if (this.#dpop) {
+        // A new session, a new key: one key never links two sessions.
+        this.#key = newDPoPKey(this.#dpopKeyName);
+        await this.#key;
+      }
+      res = await this.#tokenRequest(this.#urls.login, {
         method: 'POST',
         headers,
         body: JSON.stringify({ username, password }),
@@ -214,7 +283,7 @@ export class AuthClient extends EventTarget {
    * cookie may still be there. It resolves true when a session was resumed.
    */
   restore() {
-    if (this.#transport !== 'cookie' || this.#state !== LOGGED_OUT) {
+    if ((this.#transport !== 'cookie' && !this.#cookieOnly) || this.#state !== LOGGED_OUT) {
       return Promise.resolve(this.#state !== LOGGED_OUT);
     }
     return this.#singleFlight('restore');
@@ -354,7 +423,9 @@ export class AuthClient extends EventTarget {
    * revoked) ends the session here too (LOGGED_OUT, reason 'revoked'); any
    * other end reconnects after a second. onState(s) hears 'open',
    * 'reconnecting' and 'closed: <code> <reason>'. It returns a function that
-   * closes the socket.
+   * closes the socket. A cookie-only session opens it with the cookie alone; a
+   * session with DPoP-bound tokens cannot open it (a handshake carries no
+   * proof) and hears 'closed: not available with DPoP-bound tokens'.
    */
   socket(path, { onMessage = () => {}, onState = () => {} } = {}) {
     const url = new URL(path, this.#origin);
@@ -362,7 +433,7 @@ export class AuthClient extends EventTarget {
     let stopped = false;
     let ws = null;
     const reauth = (ev) => {
-      if (ev.detail.state === LOGGED_IN && ws?.readyState === WebSocket.OPEN && this.#access !== null) {
+      if (ev.detail.state === LOGGED_IN && ws?.readyState === WebSocket.OPEN && typeof this.#access === 'string') {
         ws.send(JSON.stringify({ type: 'reauth', access_token: this.#access }));
       }
     };
@@ -371,8 +442,14 @@ export class AuthClient extends EventTarget {
       if (stopped || this.#access === null) {
         return;
       }
+      if (this.#tokenType === 'DPoP' && typeof this.#access === 'string') {
+        // A WebSocket handshake cannot carry a DPoP proof, and a bound token without one is refused.
+        onState('closed: not available with DPoP-bound tokens');
+        return;
+      }
       const generation = this.#generation;
-      const socket = new WebSocket(url, ['jwtexp.bearer', this.#access]);
+      // A cookie-only session has no token to offer: the browser sends the cookie.
+      const socket = this.#access === COOKIE ? new WebSocket(url) : new WebSocket(url, ['jwtexp.bearer', this.#access]);
       ws = socket;
       socket.onopen = () => onState('open');
       socket.onmessage = (ev) => {
@@ -426,8 +503,8 @@ export class AuthClient extends EventTarget {
   async logout() {
     const epoch = ++this.#epoch; // discard any refresh under way
     const headers = { Accept: 'application/json' };
-    if (this.#access !== null) {
-      headers.Authorization = `Bearer ${this.#access}`;
+    if (typeof this.#access === 'string') {
+      headers.Authorization = `${this.#tokenType} ${this.#access}`;
     }
     let body;
     if (this.#refresh !== null) {
@@ -436,6 +513,11 @@ export class AuthClient extends EventTarget {
     }
     let ok = false;
     try {
+      const token = typeof this.#access === 'string' && this.#tokenType === 'DPoP' ? this.#access : null;
+      const proof = await this.#proof('POST', this.#urls.logout, token);
+      if (proof !== null) {
+        headers.DPoP = proof;
+      }
       const res = await this.#fetch(this.#urls.logout, {
         method: 'POST',
         headers,
@@ -443,6 +525,7 @@ export class AuthClient extends EventTarget {
         credentials: 'same-origin',
         cache: 'no-store',
       });
+      this.#sawNonce(res);
       ok = res.ok;
     } catch {
       ok = false;
@@ -451,16 +534,97 @@ export class AuthClient extends EventTarget {
       this.#clear();
       this.#setState(LOGGED_OUT, 'logout');
     }
+    if (this.#dpop && epoch === this.#epoch) {
+      // The session is over: its key has nothing left to prove (unless a login
+      // began meanwhile, with a key of its own).
+      this.#key = null;
+      await deleteDPoPKey(this.#dpopKeyName).catch(() => {});
+    }
     return ok;
   }
 
-  // #send sends one attempt of a call with the given token.
-  #send(request, token) {
-    const headers = new Headers(request.headers);
-    if (token !== null) {
-      headers.set('Authorization', `Bearer ${token}`);
+  // #send sends one attempt of a call with the given token: Bearer, or DPoP with a
+  // fresh proof. A 401 asking for a DPoP nonce is sent once more with the new nonce.
+  async #send(request, token) {
+    for (let attempt = 0; ; attempt++) {
+      const headers = new Headers(request.headers);
+      const dpop = typeof token === 'string' && this.#tokenType === 'DPoP';
+      if (typeof token === 'string') {
+        headers.set('Authorization', `${dpop ? 'DPoP' : 'Bearer'} ${token}`);
+      }
+      const used = this.#nonce; // the nonce this attempt's proof carries
+      if (dpop) {
+        const proof = await this.#proof(request.method, request.url, token, used);
+        if (proof !== null) {
+          headers.set('DPoP', proof);
+        }
+      }
+      const res = await this.#fetch(new Request(request.clone(), { headers }));
+      // Another call in flight may have seen the new nonce first: compare with the nonce sent.
+      const fresh = this.#sawNonce(res) ?? used;
+      if (attempt > 0 || !dpop || fresh === used || res.status !== 401 || !/error="use_dpop_nonce"/.test(res.headers.get('WWW-Authenticate') ?? '')) {
+        return res;
+      }
+      res.body?.cancel().catch(() => {});
     }
-    return this.#fetch(new Request(request.clone(), { headers }));
+  }
+
+  // #tokenRequest posts to the login or refresh endpoint with a DPoP proof (when
+  // the client has a key), retrying once when the server asks for a nonce
+  // (400 use_dpop_nonce, RFC 9449 §8).
+  async #tokenRequest(url, init) {
+    for (let attempt = 0; ; attempt++) {
+      const used = this.#nonce;
+      const proof = await this.#proof(init.method, url, null, used);
+      const headers = { ...init.headers };
+      if (proof !== null) {
+        headers.DPoP = proof;
+      }
+      const res = await this.#fetch(url, { ...init, headers });
+      const fresh = this.#sawNonce(res) ?? used;
+      if (attempt > 0 || proof === null || fresh === used || res.status !== 400) {
+        return res;
+      }
+      let code = '';
+      try {
+        code = (await res.clone().json())?.error ?? '';
+      } catch {
+        // not JSON: not a nonce request
+      }
+      if (code !== 'use_dpop_nonce') {
+        return res;
+      }
+    }
+  }
+
+  // #sawNonce remembers the DPoP-Nonce of an answer, and returns it (null without one).
+  #sawNonce(res) {
+    const nonce = res.headers.get('DPoP-Nonce');
+    if (nonce) {
+      this.#nonce = nonce;
+    }
+    return nonce || null;
+  }
+
+  // #proof signs a DPoP proof for method and url (and the access token, for a
+  // resource request) with the server's nonce, or returns null without DPoP or
+  // without a key.
+  async #proof(method, url, accessToken, nonce = this.#nonce) {
+    if (!this.#dpop) {
+      return null;
+    }
+    this.#key ??= loadDPoPKey(this.#dpopKeyName);
+    const key = await this.#key.catch(() => null);
+    if (!key) {
+      return null;
+    }
+    return signProof(key, {
+      htm: method,
+      htu: url,
+      iat: Math.floor(this.#now() / 1000),
+      nonce,
+      accessToken,
+    });
   }
 
   // #singleFlight starts the one shared refresh, or returns the one under way.
@@ -478,7 +642,7 @@ export class AuthClient extends EventTarget {
     const epoch = this.#epoch;
     const previous = this.#state;
     let init;
-    if (this.#transport === 'cookie') {
+    if (this.#transport === 'cookie' || this.#cookieOnly) {
       // No body: the browser sends the HttpOnly cookie, scoped to the refresh path.
       init = {
         method: 'POST',
@@ -510,7 +674,7 @@ export class AuthClient extends EventTarget {
     const sentAt = this.#now();
     let tokens;
     try {
-      const res = await this.#fetch(this.#urls.refresh, init);
+      const res = await this.#tokenRequest(this.#urls.refresh, init);
       if (epoch !== this.#epoch) {
         return this.#access !== null; // logged out, or logged in anew, meanwhile
       }
@@ -554,11 +718,25 @@ export class AuthClient extends EventTarget {
     } catch (err) {
       throw new AuthError('token response is not JSON', { status: res.status, cause: err });
     }
+    if (body && body.token_transport === 'cookie' && body.access_token === undefined && body.refresh_token === undefined) {
+      // A cookie-only server: the tokens are in HttpOnly cookies.
+      if (body.token_type !== undefined && String(body.token_type).toLowerCase() !== 'bearer') {
+        throw new AuthError(`token response has token_type ${body.token_type}, want Bearer`, { status: res.status });
+      }
+      return {
+        access: COOKIE,
+        refresh: null,
+        cookieOnly: true,
+        tokenType: 'Bearer',
+        expiresIn: typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : null,
+      };
+    }
     if (!body || typeof body.access_token !== 'string' || body.access_token === '') {
       throw new AuthError('token response has no access_token', { status: res.status });
     }
-    if (body.token_type !== undefined && String(body.token_type).toLowerCase() !== 'bearer') {
-      throw new AuthError(`token response has token_type ${body.token_type}, want Bearer`, { status: res.status });
+    const tokenType = body.token_type === undefined ? 'bearer' : String(body.token_type).toLowerCase();
+    if (tokenType !== 'bearer' && !(tokenType === 'dpop' && this.#dpop)) {
+      throw new AuthError(`token response has token_type ${body.token_type}, want ${this.#dpop ? 'DPoP or ' : ''}Bearer`, { status: res.status });
     }
     const hasRefresh = typeof body.refresh_token === 'string' && body.refresh_token !== '';
     if (this.#transport === 'body' && isLogin && !hasRefresh) {
@@ -571,12 +749,16 @@ export class AuthClient extends EventTarget {
     return {
       access: body.access_token,
       refresh: this.#transport === 'body' && hasRefresh ? body.refresh_token : null,
+      cookieOnly: false,
+      tokenType: tokenType === 'dpop' ? 'DPoP' : 'Bearer',
       expiresIn: typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : null,
     };
   }
 
   #accept(tokens, sentAt) {
     this.#access = tokens.access;
+    this.#cookieOnly = tokens.cookieOnly;
+    this.#tokenType = tokens.tokenType;
     this.#generation++;
     if (tokens.refresh !== null) {
       this.#refresh = tokens.refresh;
@@ -655,4 +837,91 @@ function newRetryKey() {
   }
   const b = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// --- DPoP (RFC 9449) ---
+
+const encoder = new TextEncoder();
+
+function base64url(bytes) {
+  let bin = '';
+  for (const b of new Uint8Array(bytes)) {
+    bin += String.fromCharCode(b);
+  }
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function randomID() {
+  return base64url(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+// withKeyStore runs fn(store) in a transaction of the DPoP key database and
+// resolves with the result of the request fn returns, once the transaction commits.
+function withKeyStore(mode, fn) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(DPOP_DB, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(DPOP_STORE);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      let request;
+      try {
+        const tx = db.transaction(DPOP_STORE, mode);
+        request = fn(tx.objectStore(DPOP_STORE));
+        tx.oncomplete = () => {
+          db.close();
+          resolve(request?.result);
+        };
+        tx.onerror = tx.onabort = () => {
+          db.close();
+          reject(tx.error);
+        };
+      } catch (err) {
+        db.close();
+        reject(err);
+      }
+    };
+  });
+}
+
+// newDPoPKey makes an ECDSA P-256 key pair whose private key cannot be exported
+// and stores it under name (IndexedDB keeps a CryptoKey as it is, non-extractable).
+async function newDPoPKey(name) {
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
+  const key = { privateKey: pair.privateKey, jwk: { crv, kty, x, y } };
+  await withKeyStore('readwrite', (store) => store.put(key, name));
+  return key;
+}
+
+// loadDPoPKey returns the key stored under name, or null.
+async function loadDPoPKey(name) {
+  const key = await withKeyStore('readonly', (store) => store.get(name));
+  return key?.privateKey && key?.jwk ? key : null;
+}
+
+function deleteDPoPKey(name) {
+  return withKeyStore('readwrite', (store) => store.delete(name));
+}
+
+// signProof returns a DPoP proof JWT (RFC 9449 §4.2): header typ dpop+jwt, alg
+// ES256 and the public jwk; claims jti, htm, htu (the URL without query and
+// fragment), iat, nonce when the server gave one, and ath, base64url(SHA-256)
+// of the access token, when one is presented.
+async function signProof(key, { htm, htu, iat, nonce, accessToken }) {
+  const target = new URL(htu);
+  target.search = '';
+  target.hash = '';
+  const claims = { jti: randomID(), htm: htm.toUpperCase(), htu: target.href, iat };
+  if (nonce) {
+    claims.nonce = nonce;
+  }
+  if (typeof accessToken === 'string') {
+    claims.ath = base64url(await crypto.subtle.digest('SHA-256', encoder.encode(accessToken)));
+  }
+  const header = { typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk };
+  const input = `${base64url(encoder.encode(JSON.stringify(header)))}.${base64url(encoder.encode(JSON.stringify(claims)))}`;
+  // WebCrypto's ECDSA signature is r || s, 32 bytes each: the JWS ES256 form (RFC 7518 §3.4).
+  const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key.privateKey, encoder.encode(input));
+  return `${input}.${base64url(sig)}`;
 }

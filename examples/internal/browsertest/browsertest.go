@@ -94,6 +94,9 @@ type Hooks struct {
 	// clock). With IdleTimeout it enables the IdleTimeout subtest. Optional.
 	Advance func(d time.Duration)
 
+	// Now is the server's clock, for the DPoP proofs RunDPoP makes in Go. Default: time.Now.
+	Now func() time.Time
+
 	// IdleTimeout is the server's idle timeout (the examples' JWT_IDLE_TIMEOUT), at least 2 s.
 	// Zero, or no Advance: the IdleTimeout subtest is skipped.
 	IdleTimeout time.Duration
@@ -192,10 +195,14 @@ type driver struct {
 
 	consoleDone chan struct{} // closed when the console reader has stopped
 
-	mu         sync.Mutex
-	events     []string // recent console and network lines, for failure reports
-	lastBearer string   // the last Authorization header sent to /api/me
-	keptDir    string   // where screenshots go without -artifacts or ScreenshotDir
+	mu          sync.Mutex
+	events      []string                     // recent console and network lines, for failure reports
+	lastBearer  string                       // the last Authorization header sent to /api/me
+	lastProof   string                       // the last DPoP header sent to /api/me (dpop.go)
+	clockScript string                       // the page clock script installed for new documents (dpop.go), "" for none
+	responses   []seen                       // recent responses, for the cookie-only checks (cookieonly.go)
+	cookiesOut  map[network.RequestID]string // the Cookie header each recent request carried
+	keptDir     string                       // where screenshots go without -artifacts or ScreenshotDir
 }
 
 const maxEvents = 200
@@ -319,10 +326,18 @@ func start(t *testing.T, base string, h Hooks) *driver {
 						d.lastBearer = s
 						d.mu.Unlock()
 					}
+					if s, ok := v.(string); ok && strings.EqualFold(k, "DPoP") {
+						d.mu.Lock()
+						d.lastProof = s
+						d.mu.Unlock()
+					}
 				}
 			}
 		case *network.EventResponseReceived:
 			d.record("<- %d %s", ev.Response.Status, ev.Response.URL)
+			d.saw(ev.RequestID, ev.Response.URL, ev.Response.Status)
+		case *network.EventRequestWillBeSentExtraInfo:
+			d.cookieHeader(ev.RequestID, ev.Headers)
 		case *network.EventLoadingFailed:
 			d.record("<- failed (%s) request %s", ev.ErrorText, ev.RequestID)
 		}

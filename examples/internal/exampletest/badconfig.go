@@ -30,12 +30,15 @@ func buildExample(t *testing.T) string {
 func BadConfigExits(t *testing.T) {
 	bin := buildExample(t)
 	for env, want := range map[string]string{
-		"JWT_ACCESS_TTL=soon":     "JWT_ACCESS_TTL",
-		"JWT_ACCESS_SECRET=short": "JWT_REFRESH_SECRET",
-		"JWT_LEEWAY=10m":          "leeway",
-		"REDIS_URL=notaurl://x":   "REDIS_URL",
-		"JWT_ISSUER=":             "JWT_ISSUER is set but empty",
-		"JWT_AUDIENCE=":           "JWT_AUDIENCE is set but empty",
+		"JWT_ACCESS_TTL=soon":                 "JWT_ACCESS_TTL",
+		"JWT_ACCESS_SECRET=short":             "JWT_REFRESH_SECRET",
+		"JWT_LEEWAY=10m":                      "leeway",
+		"REDIS_URL=notaurl://x":               "REDIS_URL",
+		"JWT_ISSUER=":                         "JWT_ISSUER is set but empty",
+		"JWT_AUDIENCE=":                       "JWT_AUDIENCE is set but empty",
+		"JWT_DPOP=maybe":                      "JWT_DPOP",
+		"JWT_DPOP_NONCE=yes":                  "JWT_DPOP_NONCE",
+		"JWT_DPOP_PUBLIC_URL=api.example.com": "WithDPoPPublicURL",
 	} {
 		cmd := exec.Command(bin)
 		cmd.Env = append(cmd.Environ(), env, "ADDR=127.0.0.1:0")

@@ -79,6 +79,11 @@ func (userStore) Find(context.Context, string) (userRecord, error) { return user
 var users userStore
 `,
 	},
+	{ // tokens from identity providers
+		imports: []string{"context", "log", "net/http", "slices", "time", "github.com/jwtexp/jwtexp/core",
+			"github.com/jwtexp/jwtexp/core/jwks", "github.com/jwtexp/jwtexp/nethttpjwt"},
+		stubs: "var me, orders, admin http.Handler",
+	},
 	{ // sessions
 		imports: []string{"context", "net/http", "github.com/jwtexp/jwtexp/core"},
 		stubs: `
@@ -87,6 +92,12 @@ var user, id string
 var r *http.Request
 var claims *core.Claims
 `,
+	},
+	{ // sender-constrained tokens: DPoP
+		imports: []string{"github.com/jwtexp/jwtexp/core"},
+	},
+	{ // sender-constrained tokens: cookie-only mode
+		imports: []string{"log", "github.com/jwtexp/jwtexp/core"},
 	},
 	{ // gRPC and Connect
 		imports: []string{"context", "net/http", "strings", "connectrpc.com/connect", "google.golang.org/grpc",

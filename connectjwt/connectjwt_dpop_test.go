@@ -1,0 +1,81 @@
+package connectjwt_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	"connectrpc.com/connect"
+	"github.com/jwtexp/jwtexp/core"
+	"github.com/jwtexp/jwtexp/internal/testutil"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// TestDPoP: over Connect, a DPoP-bound token is accepted with a proof for POST and the public
+// origin (WithDPoPPublicURL) plus the procedure, and refused with a proof for another procedure
+// or a replayed one; without WithDPoPPublicURL a proof is refused, since an interceptor does not
+// see the request's scheme and host. Refusals carry the DPoP challenge and DPoP-Nonce.
+func TestDPoP(t *testing.T) {
+	const origin = "https://api.example.com"
+	clock := testutil.NewClockNow()
+	for name, opts := range map[string][]core.Option{
+		"public URL":    {core.WithDPoPPublicURL(origin), core.WithDPoPNonce()},
+		"no public URL": {core.WithDPoPNonce()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := testutil.SuiteManager(t, clock, opts...)
+			url, client := serve(t, m, false)
+			me := connect.NewClient[emptypb.Empty, wrapperspb.StringValue](client, url+testutil.RPCMe)
+			key := testutil.NewDPoPKey(t)
+			nonce := m.HTTP().Problem(core.ErrDPoPNonce).DPoPNonce
+			loginURL := origin + "/login"
+			if name == "no public URL" {
+				loginURL = "http://example.com/login"
+			}
+			r := httptest.NewRequest("POST", "http://example.com/login", nil)
+			r.Header.Set("DPoP", key.Proof(t, "POST", loginURL, "", nonce, clock.Now()))
+			resp := m.HTTP().ServeLogin(context.Background(), core.HTTPRequest(r), func() (string, any, error) { return "alice", nil, nil })
+			var body map[string]any
+			if err := json.Unmarshal(resp.Body, &body); err != nil || body["token_type"] != "DPoP" {
+				t.Fatalf("login: %d %s", resp.Status, resp.Body)
+			}
+			access := body["access_token"].(string)
+			call := func(proof string) (string, *connect.Error) {
+				req := connect.NewRequest(&emptypb.Empty{})
+				req.Header().Set("Authorization", "DPoP "+access)
+				req.Header().Set("DPoP", proof)
+				res, err := me.CallUnary(context.Background(), req)
+				if err != nil {
+					var ce *connect.Error
+					errors.As(err, &ce)
+					return "", ce
+				}
+				return res.Msg.GetValue(), nil
+			}
+			proof := key.Proof(t, "POST", origin+testutil.RPCMe, access, nonce, clock.Now())
+			sub, err := call(proof)
+			if name == "no public URL" {
+				if err == nil || err.Message() != "request method and URL unknown" || err.Meta().Get("DPoP-Nonce") != nonce {
+					t.Fatalf("proof without WithDPoPPublicURL: %q %v", sub, err)
+				}
+				return
+			}
+			if err != nil || sub != "alice" {
+				t.Fatalf("call with a proof: %q %v", sub, err)
+			}
+			for what, p := range map[string]string{
+				"DPoP proof replayed":        proof,
+				"DPoP proof for another URL": key.Proof(t, "POST", origin+testutil.RPCAdmin, access, nonce, clock.Now()),
+			} {
+				_, err := call(p)
+				if err == nil || err.Code() != connect.CodeUnauthenticated || err.Message() != what ||
+					err.Meta().Get("DPoP-Nonce") != nonce || err.Meta().Get("WWW-Authenticate")[:5] != "DPoP " {
+					t.Errorf("%s: %v (meta %v)", what, err, err.Meta())
+				}
+			}
+		})
+	}
+}

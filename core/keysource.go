@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"crypto"
+	"errors"
+	"strings"
 	"sync"
 )
 
@@ -71,6 +73,20 @@ type remoteKey struct {
 // maxRemoteKeys bounds the cache; a source's key set is a handful of keys, so reaching it means
 // many rotations, and the cache simply starts over.
 const maxRemoteKeys = 64
+
+// unavailable is asked only after lookup found no key: it returns the source's error when that
+// error matches ErrKeysUnavailable (the source cannot answer at all, as a jwks.KeySet whose
+// provider has been down longer than it keeps the last keys), so the token is answered 503
+// rather than refused as signed by an unknown key; nil otherwise.
+func (r *remoteKeys) unavailable(kid string, hasKID bool) error {
+	if r.src == nil || !hasKID || kid == "" {
+		return nil
+	}
+	if _, _, err := r.src.VerificationKey(context.Background(), strings.Clone(kid)); errors.Is(err, ErrKeysUnavailable) {
+		return err
+	}
+	return nil
+}
 
 // lookup returns the key named kid, or nil: no kid, a kid the source does not know (after its
 // rate-limited refresh), or a key the Manager refuses (not a public key, RSA under 2048 bits, an

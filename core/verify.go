@@ -116,6 +116,11 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 		k = ks.lookup(h.kid, h.hasKID)
 	}
 	if k == nil {
+		if ks.remote != nil {
+			if err := ks.remote.unavailable(h.kid, h.hasKID); err != nil {
+				return nil, nil, keysUnavailable(err) // the source is down, not the token bad: 503
+			}
+		}
 		return nil, nil, errUnknownKid
 	}
 	if h.alg != k.alg {

@@ -485,3 +485,42 @@ func TestResolverBounded(t *testing.T) {
 		t.Fatalf("WithMaxIssuers(-1): %v", err)
 	}
 }
+
+// One issuer through core.WithKeySource answers like a trusted issuer when its KeySet can no
+// longer answer: 503 ErrKeysUnavailable past the stale time, not 401 "unknown key".
+func TestKeySetWithKeySourceFailsClosed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := testutil.NewClock(time.Now())
+	p := newProvider(t, nil)
+	m := signer(t, clock, p.issuerOf(), core.Key{ID: "k1", Private: keys().k1})
+	p.set(func(p *provider) { p.jwks = m.JWKS(); p.cacheControl = "max-age=600" })
+	prov, err := jwks.Discover(ctx, p.issuerOf(), jwks.WithClock(clock.Now), jwks.WithStaleFor(5*time.Minute),
+		jwks.WithUnknownKIDRefresh(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := core.New(core.WithKeySource(prov.Keys), core.WithIssuer(p.issuerOf()), core.WithAudience(audience),
+		core.WithMaxTokenLifetime(time.Hour), core.WithClock(clock.Now), core.WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	if _, err := rs.Verify(ctx, issue(t, m)); err != nil {
+		t.Fatalf("fresh: %v", err)
+	}
+	p.set(func(p *provider) { p.down = true })
+	clock.Advance(10*time.Minute + 5*time.Minute + time.Minute) // past expiry and the stale time
+	_, err = rs.Verify(ctx, issue(t, m))
+	if !errors.Is(err, core.ErrKeysUnavailable) {
+		t.Fatalf("past the stale time: %v; want ErrKeysUnavailable", err)
+	}
+	if r := rs.HTTP().Problem(err); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("answer %d, want 503", r.Status)
+	}
+	p.set(func(p *provider) { p.down = false })
+	clock.Advance(time.Minute)
+	if _, err := rs.Verify(ctx, issue(t, m)); err != nil {
+		t.Fatalf("provider back: %v", err)
+	}
+}

@@ -24,7 +24,9 @@ type LoginFunc = authrpc.LoginFunc
 // claims: pass the interceptor in opts (connect.WithInterceptors(connectjwt.NewInterceptor(m))),
 // which skips Login, Refresh and Logout by itself. Refresh refusals are CodeInvalidArgument
 // (RFC 6749 §5.2 invalid_grant); Logout reads the Authorization header itself and accepts an
-// access token that has just expired.
+// access token that has just expired. Login and Refresh honor an Idempotency-Key header: a retry
+// with the same key after a lost answer gets the session (or the rotation) of the first attempt,
+// not a second session or a reuse verdict.
 func NewAuthHandler(m *core.Manager, login LoginFunc, opts ...connect.HandlerOption) (string, http.Handler) {
 	return authv1connect.NewAuthServiceHandler(&authHandler{s: authrpc.New(m, login)}, opts...)
 }
@@ -32,11 +34,11 @@ func NewAuthHandler(m *core.Manager, login LoginFunc, opts ...connect.HandlerOpt
 type authHandler struct{ s *authrpc.Service }
 
 func (a *authHandler) Login(ctx context.Context, req *connect.Request[authv1.LoginRequest]) (*connect.Response[authv1.TokenResponse], error) {
-	return wrap(a.s.Login(ctx, req.Msg))
+	return wrap(a.s.Login(ctx, req.Msg, authrpc.IdempotencyKey(req.Header().Values("Idempotency-Key"))))
 }
 
 func (a *authHandler) Refresh(ctx context.Context, req *connect.Request[authv1.RefreshRequest]) (*connect.Response[authv1.TokenResponse], error) {
-	return wrap(a.s.Refresh(ctx, req.Msg))
+	return wrap(a.s.Refresh(ctx, req.Msg, authrpc.IdempotencyKey(req.Header().Values("Idempotency-Key"))))
 }
 
 func (a *authHandler) Logout(ctx context.Context, req *connect.Request[authv1.LogoutRequest]) (*connect.Response[authv1.LogoutResponse], error) {

@@ -69,14 +69,22 @@ func target(t *testing.T, m *core.Manager, optional bool, copts []connect.Client
 			return result(s.Err())
 		},
 		Login: func(ctx context.Context, username, password string) (string, string, testutil.RPCResult) {
-			r, err := auth.Login(ctx, connect.NewRequest(&authv1.LoginRequest{Username: username, Password: password}))
+			req := connect.NewRequest(&authv1.LoginRequest{Username: username, Password: password})
+			if key := testutil.RPCIdempotencyKey(ctx); key != "" {
+				req.Header().Set("Idempotency-Key", key)
+			}
+			r, err := auth.Login(ctx, req)
 			if err != nil {
 				return "", "", result(err)
 			}
 			return r.Msg.GetAccessToken(), r.Msg.GetRefreshToken(), testutil.RPCResult{}
 		},
 		Refresh: func(ctx context.Context, refresh string) (string, string, testutil.RPCResult) {
-			r, err := auth.Refresh(ctx, connect.NewRequest(&authv1.RefreshRequest{RefreshToken: refresh}))
+			req := connect.NewRequest(&authv1.RefreshRequest{RefreshToken: refresh})
+			if key := testutil.RPCIdempotencyKey(ctx); key != "" {
+				req.Header().Set("Idempotency-Key", key)
+			}
+			r, err := auth.Refresh(ctx, req)
 			if err != nil {
 				return "", "", result(err)
 			}

@@ -22,7 +22,9 @@ type LoginFunc = authrpc.LoginFunc
 // Unimplemented). ListSessions, EndSession and EndOtherSessions need the interceptors in front
 // (they read the caller's claims); Login, Refresh and Logout are skipped by them. Refresh
 // refusals are InvalidArgument (RFC 6749 §5.2 invalid_grant); Logout reads the authorization
-// metadata itself and accepts an access token that has just expired.
+// metadata itself and accepts an access token that has just expired. Login and Refresh honor the
+// call's idempotency-key metadata: a retry with the same key after a lost answer gets the session
+// (or the rotation) of the first attempt, not a second session or a reuse verdict.
 func NewAuthServer(m *core.Manager, login LoginFunc) authv1grpc.AuthServiceServer {
 	return &authServer{s: authrpc.New(m, login)}
 }
@@ -33,11 +35,11 @@ type authServer struct {
 }
 
 func (a *authServer) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.TokenResponse, error) {
-	return wrap(a.s.Login(ctx, req))
+	return wrap(a.s.Login(ctx, req, authrpc.IdempotencyKey(metadata.ValueFromIncomingContext(ctx, "idempotency-key"))))
 }
 
 func (a *authServer) Refresh(ctx context.Context, req *authv1.RefreshRequest) (*authv1.TokenResponse, error) {
-	return wrap(a.s.Refresh(ctx, req))
+	return wrap(a.s.Refresh(ctx, req, authrpc.IdempotencyKey(metadata.ValueFromIncomingContext(ctx, "idempotency-key"))))
 }
 
 func (a *authServer) Logout(ctx context.Context, req *authv1.LogoutRequest) (*authv1.LogoutResponse, error) {

@@ -58,11 +58,11 @@ func TestRPCSuite(t *testing.T) {
 				}
 			},
 			Login: func(ctx context.Context, username, password string) (string, string, testutil.RPCResult) {
-				r, err := auth.Login(ctx, &authv1.LoginRequest{Username: username, Password: password})
+				r, err := auth.Login(withKey(ctx), &authv1.LoginRequest{Username: username, Password: password})
 				return r.GetAccessToken(), r.GetRefreshToken(), result(err, "")
 			},
 			Refresh: func(ctx context.Context, refresh string) (string, string, testutil.RPCResult) {
-				r, err := auth.Refresh(ctx, &authv1.RefreshRequest{RefreshToken: refresh})
+				r, err := auth.Refresh(withKey(ctx), &authv1.RefreshRequest{RefreshToken: refresh})
 				return r.GetAccessToken(), r.GetRefreshToken(), result(err, "")
 			},
 			Logout: func(ctx context.Context, authorization, refresh string) testutil.RPCResult {
@@ -181,4 +181,12 @@ func ticks(_ any, s grpc.ServerStream) error {
 			}
 		}
 	}
+}
+
+// withKey sends the suite's idempotency key, if any, as the call's idempotency-key metadata.
+func withKey(ctx context.Context) context.Context {
+	if key := testutil.RPCIdempotencyKey(ctx); key != "" {
+		return metadata.AppendToOutgoingContext(ctx, "idempotency-key", `"`+key+`"`)
+	}
+	return ctx
 }

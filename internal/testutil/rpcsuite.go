@@ -84,6 +84,22 @@ type RPCTarget struct {
 	EndOtherSessions func(ctx context.Context, authorization string) (ended int, r RPCResult)
 }
 
+// idempotencyKeyCtx carries the key RPCTarget.Login and Refresh send as the call's
+// idempotency-key metadata (gRPC) or Idempotency-Key header (Connect).
+type idempotencyKeyCtx struct{}
+
+// WithRPCIdempotencyKey asks an RPCTarget to send key with its Login or Refresh call.
+func WithRPCIdempotencyKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, idempotencyKeyCtx{}, key)
+}
+
+// RPCIdempotencyKey is the key WithRPCIdempotencyKey put in ctx, "" for none: an RPCTarget
+// sends it with Login and Refresh.
+func RPCIdempotencyKey(ctx context.Context) string {
+	key, _ := ctx.Value(idempotencyKeyCtx{}).(string)
+	return key
+}
+
 // The codes the suite expects (google.rpc.Code).
 const (
 	rpcOK              = 0
@@ -189,6 +205,41 @@ func RunRPCSuite(t *testing.T, build func(t *testing.T, m *core.Manager, optiona
 		}
 		_, r = target.ListSessions(ctx, "")
 		checkRPC(t, r, RPCResult{Code: rpcUnauthenticated, Message: "missing bearer token"}, "")
+	})
+
+	t.Run("login and refresh retried with an idempotency key", func(t *testing.T) {
+		sk := jwtexptest.New(t)
+		st := build(t, sk.Manager, false)
+		keyed := WithRPCIdempotencyKey(ctx, "login-key-1")
+		first, refresh, r := st.Login(keyed, "alice", "wonderland")
+		checkRPC(t, r, RPCResult{}, "")
+		again, refreshAgain, r := st.Login(keyed, "alice", "wonderland") // its answer was lost
+		checkRPC(t, r, RPCResult{}, "")
+		if refreshAgain != refresh || again == "" {
+			t.Fatalf("a login repeated with its key: got another session, want the first attempt's refresh token")
+		}
+		if _, _, r := st.Login(ctx, "alice", "wonderland"); r.Code != rpcOK {
+			t.Fatalf("a login without a key: %d %q", r.Code, r.Message)
+		}
+		ids, r := st.ListSessions(ctx, bearer(first))
+		checkRPC(t, r, RPCResult{}, "")
+		if len(ids) != 2 {
+			t.Fatalf("ListSessions: got %d sessions, want 2 (the repeated login made none)", len(ids))
+		}
+		// A rotation whose answer was lost, retried past the grace window: the same key gets
+		// the current tokens; without it the replay is reuse and ends the session.
+		rkeyed := WithRPCIdempotencyKey(ctx, "refresh-key-1")
+		_, next, r := st.Refresh(rkeyed, refresh)
+		checkRPC(t, r, RPCResult{}, "")
+		sk.Advance(sk.Manager.AccessTTL() / 2)
+		_, retried, r := st.Refresh(rkeyed, refresh)
+		checkRPC(t, r, RPCResult{}, "")
+		if retried != next {
+			t.Fatalf("a refresh retried with its key: got another refresh token, want the rotation's")
+		}
+		if _, _, r := st.Refresh(ctx, refresh); r.Code != rpcInvalidArgument {
+			t.Fatalf("the same replay without the key: got %d %q, want %d (reuse)", r.Code, r.Message, rpcInvalidArgument)
+		}
 	})
 
 	t.Run("sessions", func(t *testing.T) {

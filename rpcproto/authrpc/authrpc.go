@@ -43,8 +43,10 @@ var errLogin = errors.New("jwtexp: login failed")
 
 // Login checks the credentials with the LoginFunc and starts a session. It records no client
 // description with the session (personal data; an application that wants one calls
-// Manager.Issue with core.WithClientDescription from its own login method).
-func (s *Service) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.TokenResponse, error) {
+// Manager.Issue with core.WithClientDescription from its own login method). idempotencyKey is
+// the call's idempotency-key metadata ("" when none; see IdempotencyKey): a retry of a login
+// whose answer was lost gets the session its first attempt created (core.WithIdempotencyKey).
+func (s *Service) Login(ctx context.Context, req *authv1.LoginRequest, idempotencyKey string) (*authv1.TokenResponse, error) {
 	if s.login == nil {
 		return nil, errNoLogin
 	}
@@ -59,7 +61,11 @@ func (s *Service) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.
 		slog.Default().LogAttrs(ctx, slog.LevelError, "jwtexp login failed", slog.String("error", err.Error()))
 		return nil, errLogin
 	}
-	p, err := s.m.Issue(ctx, subject, custom)
+	var opts []core.IssueOption
+	if idempotencyKey != "" {
+		opts = append(opts, core.WithIdempotencyKey(idempotencyKey))
+	}
+	p, err := s.m.Issue(ctx, subject, custom, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -67,9 +73,15 @@ func (s *Service) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.
 }
 
 // Refresh rotates the session of the request's refresh token. Every refusal matches
-// core.ErrInvalidGrant (core.RPCStatus: InvalidArgument).
-func (s *Service) Refresh(ctx context.Context, req *authv1.RefreshRequest) (*authv1.TokenResponse, error) {
-	p, err := s.m.Refresh(ctx, req.GetRefreshToken())
+// core.ErrInvalidGrant (core.RPCStatus: InvalidArgument). idempotencyKey, as for Login, makes a
+// retry of a rotation whose answer was lost get the current tokens instead of counting as reuse
+// (core.WithRetryKey).
+func (s *Service) Refresh(ctx context.Context, req *authv1.RefreshRequest, idempotencyKey string) (*authv1.TokenResponse, error) {
+	var opts []core.RefreshOption
+	if idempotencyKey != "" {
+		opts = append(opts, core.WithRetryKey(idempotencyKey))
+	}
+	p, err := s.m.Refresh(ctx, req.GetRefreshToken(), opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -169,4 +181,18 @@ func tokenResponse(p *core.TokenPair) *authv1.TokenResponse {
 		ExpiresIn:    p.ExpiresIn,
 		RefreshToken: p.RefreshToken,
 	}
+}
+
+// IdempotencyKey returns the key of a call's idempotency-key metadata values (gRPC metadata or
+// Connect's Idempotency-Key header): the one value, unquoted when it is a Structured Field string
+// ("..."), as the HTTP contract reads the header; "" for none or several values.
+func IdempotencyKey(values []string) string {
+	if len(values) != 1 {
+		return ""
+	}
+	v := values[0]
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	return v
 }

@@ -424,11 +424,7 @@ func readClaim(s *scanner, bit uint16, name, audience string, c *Claims, cs *cla
 			c.SessionID = v
 		}
 	case claimExp, claimNbf, claimIat:
-		st, en, ok := s.number()
-		var t time.Time
-		if ok {
-			t, ok = numericDate(s.b[st:en])
-		}
+		t, ok := readDate(s)
 		if !ok {
 			return dateErrors[name]
 		}
@@ -441,11 +437,8 @@ func readClaim(s *scanner, bit uint16, name, audience string, c *Claims, cs *cla
 			cs.iat, cs.hasIat = t, true
 		}
 	case claimAuthTime:
-		st, en, ok := s.number()
-		if ok {
-			c.AuthTime, ok = numericDate(s.b[st:en])
-		}
-		if !ok {
+		var ok bool
+		if c.AuthTime, ok = readDate(s); !ok {
 			return errAuthTimeClaim
 		}
 	case claimACR:
@@ -558,6 +551,30 @@ func readAudience(s *scanner, want string) (found, valid bool) {
 		}
 		s.i++
 	}
+}
+
+// readDate reads the NumericDate at s.i, as number then numericDate would: the usual form, a
+// whole number of 1 to 12 digits without a leading zero, in one pass over its digits; any other
+// form through number and numericDate.
+func readDate(s *scanner) (time.Time, bool) {
+	b, i := s.b, s.i
+	j, n := i, int64(0)
+	for j < len(b) && j-i < 12 && isDigit(b[j]) {
+		n = n*10 + int64(b[j]-'0')
+		j++
+	}
+	if j > i && b[i] != '0' && (j == len(b) || !isDigit(b[j]) && b[j] != '.' && b[j] != 'e' && b[j] != 'E') {
+		if n > maxNumericDate {
+			return time.Time{}, false
+		}
+		s.i = j
+		return time.Unix(n, 0), true
+	}
+	st, en, ok := s.number()
+	if !ok {
+		return time.Time{}, false
+	}
+	return numericDate(s.b[st:en])
 }
 
 // numericDate reads a NumericDate: seconds since the epoch, possibly fractional (RFC 7519 §2).

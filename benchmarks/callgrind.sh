@@ -7,8 +7,8 @@
 # For every framework and implementation it prints:
 #   - end to end: the server (BenchmarkE2EServer of the benchmarks' test binary) in a process of its
 #     own under callgrind, a client process (BenchmarkE2EClient) sending M requests, then, to a
-#     fresh server, 2M requests, GET /api/me with one HS256 token over 16 keep-alive connections;
-#     instructions per request = (I(2M) - I(M)) / M, so start-up and shut-down cancel;
+#     fresh server, 2M requests, GET /api/me with one HS256 token over 16 keep-alive connections
+#     (two requests in flight on each, pipelined: see -p); instructions per request = (I(2M) - I(M)) / M, so start-up and shut-down cancel;
 #   - in process: one cell of BenchmarkMiddleware (HS256, valid token) run for M and 2M
 #     iterations under callgrind, the same difference; jwtexp is a cache hit, jwtexp-nocache a
 #     token seen for the first time; the allocations per request of the same cell (-benchmem,
@@ -18,13 +18,15 @@
 # the thread running the Go runtime's sysmon, whose work grows with wall time (and valgrind makes
 # wall time long), is left out; every other thread of the process is counted.
 #
-# Usage: benchmarks/callgrind.sh [-f "gin echo echo5 fiber fiber3 nethttp"] [-m M] [-r R] [-e] [-i] [-n]
+# Usage: benchmarks/callgrind.sh [-f "gin echo echo5 fiber fiber3 nethttp"] [-m M] [-r R] [-p P] [-e] [-i] [-n]
 #   -f  frameworks (default: all six)
 #   -m  M, requests of the shorter run (default 2000)
 #   -r  R, runs of each count, the least kept (default 1). End to end, how often the server's
-#       goroutines park and wake depends on timing (and so on the machine's load), and single
-#       runs of one cell counted up to ~1,900 instructions per request apart on Fiber; the least
-#       of 3 runs still moved by ~400 there on a loaded machine (by 10 on Gin).
+#       goroutines park and wake still depends a little on timing: see BENCHMARKS.md, "How
+#       exact", for how far repeat runs moved.
+#   -p  P, requests in flight on each connection end to end (default 2: HTTP/1.1 pipelining,
+#       so that a server goroutine finds its next request already there instead of parking;
+#       1: each request after the answer to the one before, as before issue 33's last round)
 #   -e  end to end only; -i  in process only (default: both)
 #   -n  no peers: bare and jwtexp only
 # It exits non-zero if a build, a server, a client or a count fails (any answer other than 204
@@ -35,12 +37,14 @@ shopt -s inherit_errexit
 frameworks="gin echo echo5 fiber fiber3 nethttp"
 M=2000
 R=1
+P=
 e2e=1 inproc=1 peers=1
-while getopts "f:m:r:einh" opt; do
+while getopts "f:m:r:p:einh" opt; do
 	case $opt in
 	f) frameworks=$OPTARG ;;
 	m) M=$OPTARG ;;
 	r) R=$OPTARG ;;
+	p) P=$OPTARG ;;
 	e) inproc=0 ;;
 	i) e2e=0 ;;
 	n) peers=0 ;;
@@ -49,6 +53,7 @@ while getopts "f:m:r:einh" opt; do
 done
 case $M in '' | *[!0-9]*) echo "callgrind.sh: -m wants a number of requests, got $M" >&2; exit 2 ;; esac
 case $R in '' | 0 | *[!0-9]*) echo "callgrind.sh: -r wants a number of runs, got $R" >&2; exit 2 ;; esac
+case $P in '' | [1-9]) ;; *) echo "callgrind.sh: -p wants 1 to 9 requests in flight, got $P" >&2; exit 2 ;; esac
 if [ "$M" -lt 16 ]; then echo "callgrind.sh: -m must be at least 16 (one request per connection)" >&2; exit 2; fi
 command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind not found (Debian: apt-get install valgrind)" >&2; exit 1; }
 
@@ -62,6 +67,9 @@ peersOf() {
 	*) echo "callgrind.sh: unknown framework $1" >&2; return 1 ;;
 	esac
 }
+
+# inFlight is how many requests the client keeps in flight on each connection.
+inFlight() { echo "${P:-2}"; }
 
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
@@ -112,7 +120,7 @@ e2eCount() {
 		exec 3>&-
 		echo "callgrind.sh: the $1 $2 server did not start:" >&2; tail -20 "$out.stderr" >&2; return 1
 	fi
-	if ! JWTEXP_E2E_CLIENT="$addr $3" "$bin" -test.run='^$' -test.bench='^BenchmarkE2EClient$' -test.benchtime=1x >"$out.client" 2>&1 ||
+	if ! JWTEXP_E2E_CLIENT="$addr $3 $(inFlight)" "$bin" -test.run='^$' -test.bench='^BenchmarkE2EClient$' -test.benchtime=1x >"$out.client" 2>&1 ||
 		! grep -q "^e2e-client-done $3\$" "$out.client"; then
 		exec 3>&-
 		echo "callgrind.sh: the client of $1 $2 failed:" >&2; tail -20 "$out.client" >&2; return 1
@@ -167,7 +175,7 @@ allocs() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "-"; else printf "%.3f", a / b }'; }
 
-echo "# callgrind.sh: M=$M, R=$R, $(go env GOVERSION), $(valgrind --version), commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "# callgrind.sh: M=$M, R=$R, P=${P:-2}, $(go env GOVERSION), $(valgrind --version), commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ "$e2e" = 1 ]; then
 	echo
 	echo "End to end: server user-space instructions per request (HS256, one token, 16 connections)"

@@ -147,6 +147,11 @@ func roundTrip(c net.Conn, r *bufio.Reader, req []byte) error {
 	if _, err := c.Write(req); err != nil {
 		return err
 	}
+	return readResponse(r)
+}
+
+// readResponse reads one answer from r and fails unless it is 204.
+func readResponse(r *bufio.Reader) error {
 	status := 0
 	length := 0
 	for first := true; ; first = false {

@@ -190,35 +190,72 @@ type header struct {
 // the configuration (RFC 8725 §3.10).
 func parseHeader(b []byte, h *header) error {
 	s := scanner{b: b}
-	ok := s.object(func(st, en int, esc bool) bool {
+	empty, ok := s.begin()
+	if !ok || empty {
+		return errHeader // an empty header has no alg
+	}
+	const algBit, typBit, kidBit, critBit = 1, 2, 4, 8
+	var known uint8    // the names above seen
+	var others nameSet // the other names seen
+	for {
+		st, en, esc, ok := s.name()
+		if !ok {
+			return errHeader
+		}
 		name := stringAt(s.b, st, en, esc)
-		switch name {
-		case "alg", "typ", "kid":
+		var bit uint8
+		switch packName(name) {
+		case 4 | 'a'<<8 | 'l'<<16 | 'g'<<24:
+			bit = algBit
+		case 4 | 't'<<8 | 'y'<<16 | 'p'<<24:
+			bit = typBit
+		case 4 | 'k'<<8 | 'i'<<16 | 'd'<<24:
+			bit = kidBit
+		case 5 | 'c'<<8 | 'r'<<16 | 'i'<<24 | 't'<<32:
+			bit = critBit
+		}
+		if bit != 0 {
+			if known&bit != 0 {
+				return errDuplicate
+			}
+			known |= bit
+		} else if !others.add(name) {
+			return errDuplicate
+		}
+		if !s.colon() {
+			return errHeader
+		}
+		switch bit {
+		case algBit, typBit, kidBit:
 			st, en, esc, ok := s.str()
 			if !ok {
-				return false
+				return errHeader
 			}
 			v := stringAt(s.b, st, en, esc)
-			switch name {
-			case "alg":
+			switch bit {
+			case algBit:
 				h.alg = v
-			case "typ":
+			case typBit:
 				h.typ = v
 			default:
 				h.kid, h.hasKID = v, true
 			}
-			return true
-		case "crit":
-			// RFC 7515 §4.1.11: extensions listed in crit must be understood; we understand none.
-			h.crit = true
+		default:
+			if bit == critBit {
+				// RFC 7515 §4.1.11: extensions listed in crit must be understood; we understand none.
+				h.crit = true
+			}
+			if !s.value(1) {
+				return errHeader
+			}
 		}
-		return s.value(1)
-	})
-	if !ok {
-		if s.i == -1 {
-			return errDuplicate
+		more, ok := s.next()
+		if !ok {
+			return errHeader
 		}
-		return errHeader
+		if !more {
+			break
+		}
 	}
 	if h.alg == "" {
 		return errHeader
@@ -265,108 +302,177 @@ type claimSet struct {
 	audOK                  bool
 }
 
+// Registered claim names, one bit each: parseClaims finds a duplicate of one of them with a bit
+// test and keeps only the other names in a nameSet.
+const (
+	claimIss uint16 = 1 << iota
+	claimSub
+	claimJTI
+	claimSID
+	claimExp
+	claimNbf
+	claimIat
+	claimAuthTime
+	claimACR
+	claimScope
+	claimScp
+	claimCnf
+	claimAud
+)
+
+// claimBit is the bit of a registered claim name (case-sensitive, RFC 7519 §10.1.1), 0 for any
+// other name. Names of up to 7 bytes are compared as packName integers: one comparison each
+// instead of a string comparison.
+func claimBit(name string) uint16 {
+	switch packName(name) {
+	case 4 | 'i'<<8 | 's'<<16 | 's'<<24:
+		return claimIss
+	case 4 | 's'<<8 | 'u'<<16 | 'b'<<24:
+		return claimSub
+	case 4 | 'j'<<8 | 't'<<16 | 'i'<<24:
+		return claimJTI
+	case 4 | 's'<<8 | 'i'<<16 | 'd'<<24:
+		return claimSID
+	case 4 | 'e'<<8 | 'x'<<16 | 'p'<<24:
+		return claimExp
+	case 4 | 'n'<<8 | 'b'<<16 | 'f'<<24:
+		return claimNbf
+	case 4 | 'i'<<8 | 'a'<<16 | 't'<<24:
+		return claimIat
+	case 4 | 'a'<<8 | 'c'<<16 | 'r'<<24:
+		return claimACR
+	case 6 | 's'<<8 | 'c'<<16 | 'o'<<24 | 'p'<<32 | 'e'<<40:
+		return claimScope
+	case 4 | 's'<<8 | 'c'<<16 | 'p'<<24:
+		return claimScp
+	case 4 | 'c'<<8 | 'n'<<16 | 'f'<<24:
+		return claimCnf
+	case 4 | 'a'<<8 | 'u'<<16 | 'd'<<24:
+		return claimAud
+	case 0:
+		if name == "auth_time" {
+			return claimAuthTime
+		}
+	}
+	return 0
+}
+
 // parseClaims reads the claims object into c and cs, checking each registered claim's JSON type
-// and range; audience is the configured audience.
+// and range; audience is the configured audience. It reads the object once, member by member:
+// duplicate names (errDuplicate, RFC 7519 §4), syntax (errPayload) and each registered claim's
+// value are checked as they come.
 func parseClaims(b []byte, audience string, c *Claims, cs *claimSet) error {
 	s := scanner{b: b}
-	var claimErr error
-	ok := s.object(func(st, en int, esc bool) bool {
-		name := stringAt(s.b, st, en, esc)
-		switch name {
-		case "iss", "sub", "jti", "sid":
-			st, en, esc, ok := s.str()
-			if !ok {
-				claimErr = claimTypeError("invalid " + name + " claim")
-				return false
-			}
-			v := stringAt(s.b, st, en, esc)
-			switch name {
-			case "iss":
-				c.Issuer = v
-			case "sub":
-				c.Subject = v
-			case "jti":
-				c.TokenID = v
-			default:
-				c.SessionID = v
-			}
-			return true
-		case "exp", "nbf", "iat":
-			st, en, ok := s.number()
-			var t time.Time
-			if ok {
-				t, ok = numericDate(s.b[st:en])
-			}
-			if !ok {
-				claimErr = dateErrors[name]
-				return false
-			}
-			switch name {
-			case "exp":
-				cs.exp, cs.hasExp = t, true
-			case "nbf":
-				cs.nbf, cs.hasNbf = t, true
-			default:
-				cs.iat, cs.hasIat = t, true
-			}
-			return true
-		case "auth_time":
-			st, en, ok := s.number()
-			if ok {
-				c.AuthTime, ok = numericDate(s.b[st:en])
-			}
-			if !ok {
-				claimErr = errAuthTimeClaim
-				return false
-			}
-			return true
-		case "acr":
-			st, en, esc, ok := s.str()
-			if !ok {
-				claimErr = errACRClaim
-				return false
-			}
-			c.ACR = stringAt(s.b, st, en, esc)
-			return true
-		case "scope", "scp":
-			start := s.i
-			if !skipScopes(&s, name == "scp") {
-				claimErr = errScopeClaim
-				return false
-			}
-			if name == "scope" {
-				c.scope = spanOf(start, s.i)
-			} else {
-				c.scp = spanOf(start, s.i)
-			}
-			return true
-		case "cnf":
-			if !readCnf(&s, c) {
-				claimErr = errDPoPCnf
-				return false
-			}
-			return true
-		case "aud":
-			start := s.i
-			okAud, valid := readAudience(&s, audience)
-			if !valid {
-				claimErr = claimTypeError("invalid aud claim")
-				return false
-			}
-			cs.audOK = okAud
-			c.audience = spanOf(start, s.i)
-			return true
-		}
-		return s.value(1)
-	})
+	empty, ok := s.begin()
 	if !ok {
-		switch {
-		case claimErr != nil:
-			return claimErr
-		case s.i == -1:
+		return errPayload
+	}
+	if empty {
+		return nil
+	}
+	var known uint16   // the registered names seen
+	var others nameSet // the other names seen
+	for {
+		st, en, esc, ok := s.name()
+		if !ok {
+			return errPayload
+		}
+		name := stringAt(s.b, st, en, esc)
+		bit := claimBit(name)
+		if bit != 0 {
+			if known&bit != 0 {
+				return errDuplicate
+			}
+			known |= bit
+		} else if !others.add(name) {
 			return errDuplicate
 		}
-		return errPayload
+		if !s.colon() {
+			return errPayload
+		}
+		if err := readClaim(&s, bit, name, audience, c, cs); err != nil {
+			return err
+		}
+		more, ok := s.next()
+		if !ok {
+			return errPayload
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
+// readClaim reads the value at s.i of the claim named name, whose bit is bit (0: not a
+// registered claim, only checked for syntax), into c and cs.
+func readClaim(s *scanner, bit uint16, name, audience string, c *Claims, cs *claimSet) error {
+	switch bit {
+	case claimIss, claimSub, claimJTI, claimSID:
+		st, en, esc, ok := s.str()
+		if !ok {
+			return claimTypeError("invalid " + name + " claim")
+		}
+		v := stringAt(s.b, st, en, esc)
+		switch bit {
+		case claimIss:
+			c.Issuer = v
+		case claimSub:
+			c.Subject = v
+		case claimJTI:
+			c.TokenID = v
+		default:
+			c.SessionID = v
+		}
+	case claimExp, claimNbf, claimIat:
+		t, ok := readDate(s)
+		if !ok {
+			return dateErrors[name]
+		}
+		switch bit {
+		case claimExp:
+			cs.exp, cs.hasExp = t, true
+		case claimNbf:
+			cs.nbf, cs.hasNbf = t, true
+		default:
+			cs.iat, cs.hasIat = t, true
+		}
+	case claimAuthTime:
+		var ok bool
+		if c.AuthTime, ok = readDate(s); !ok {
+			return errAuthTimeClaim
+		}
+	case claimACR:
+		st, en, esc, ok := s.str()
+		if !ok {
+			return errACRClaim
+		}
+		c.ACR = stringAt(s.b, st, en, esc)
+	case claimScope, claimScp:
+		start := s.i
+		if !skipScopes(s, bit == claimScp) {
+			return errScopeClaim
+		}
+		if bit == claimScope {
+			c.scope = spanOf(start, s.i)
+		} else {
+			c.scp = spanOf(start, s.i)
+		}
+	case claimCnf:
+		if !readCnf(s, c) {
+			return errDPoPCnf
+		}
+	case claimAud:
+		start := s.i
+		okAud, valid := readAudience(s, audience)
+		if !valid {
+			return claimTypeError("invalid aud claim")
+		}
+		cs.audOK = okAud
+		c.audience = spanOf(start, s.i)
+	default:
+		if !s.value(1) {
+			return errPayload
+		}
 	}
 	return nil
 }
@@ -445,6 +551,30 @@ func readAudience(s *scanner, want string) (found, valid bool) {
 		}
 		s.i++
 	}
+}
+
+// readDate reads the NumericDate at s.i, as number then numericDate would: the usual form, a
+// whole number of 1 to 12 digits without a leading zero, in one pass over its digits; any other
+// form through number and numericDate.
+func readDate(s *scanner) (time.Time, bool) {
+	b, i := s.b, s.i
+	j, n := i, int64(0)
+	for j < len(b) && j-i < 12 && isDigit(b[j]) {
+		n = n*10 + int64(b[j]-'0')
+		j++
+	}
+	if j > i && b[i] != '0' && (j == len(b) || !isDigit(b[j]) && b[j] != '.' && b[j] != 'e' && b[j] != 'E') {
+		if n > maxNumericDate {
+			return time.Time{}, false
+		}
+		s.i = j
+		return time.Unix(n, 0), true
+	}
+	st, en, ok := s.number()
+	if !ok {
+		return time.Time{}, false
+	}
+	return numericDate(s.b[st:en])
 }
 
 // numericDate reads a NumericDate: seconds since the epoch, possibly fractional (RFC 7519 §2).

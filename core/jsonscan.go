@@ -231,54 +231,86 @@ func (s *scanner) value(depth int) bool {
 
 // object walks the members of the top-level object in s.b: it calls member with the bounds of each
 // name (decode with stringAt) and s.i at the start of the value; member must consume the value. It rejects
-// duplicate names and anything after the closing brace.
+// duplicate names and anything after the closing brace. The hot readers (parseClaims,
+// parseHeader) walk the object themselves with begin, name, colon and next, without a callback.
 func (s *scanner) object(member func(st, en int, esc bool) bool) bool {
 	var seen nameSet
+	empty, ok := s.begin()
+	if !ok || empty {
+		return ok
+	}
+	for {
+		st, en, esc, ok := s.name()
+		if !ok {
+			return false
+		}
+		if !seen.add(stringAt(s.b, st, en, esc)) {
+			s.i = -1 // marks a duplicate for the caller
+			return false
+		}
+		if !s.colon() {
+			return false
+		}
+		if !member(st, en, esc) { // bounds, not the string: keeps b off the heap
+			return false
+		}
+		if more, ok := s.next(); !more {
+			return ok
+		}
+	}
+}
+
+// begin reads the opening brace of the top-level object in s.b. empty reports an object without
+// members, read to its end (ok only if nothing follows it).
+func (s *scanner) begin() (empty, ok bool) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		return false
+		return false, false
 	}
 	s.i++
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
 		s.ws()
-		return s.i == len(s.b)
+		return true, s.i == len(s.b)
 	}
-	for {
-		s.ws()
-		st, en, esc, ok := s.str()
-		if !ok {
-			return false
-		}
-		name := stringAt(s.b, st, en, esc)
-		if !seen.add(name) {
-			s.i = -1 // marks a duplicate for the caller
-			return false
-		}
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return false
-		}
+	return false, true
+}
+
+// name reads a member name (its bounds, as str).
+func (s *scanner) name() (st, en int, esc, ok bool) {
+	s.ws()
+	return s.str()
+}
+
+// colon reads the colon after a member name and leaves s.i at the value.
+func (s *scanner) colon() bool {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return false
+	}
+	s.i++
+	s.ws()
+	return true
+}
+
+// next reads what follows a member's value: a comma (more), or the closing brace of the
+// top-level object, which must end the input (ok false otherwise).
+func (s *scanner) next() (more, ok bool) {
+	s.ws()
+	if s.i >= len(s.b) {
+		return false, false
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return true, true
+	case '}':
 		s.i++
 		s.ws()
-		if !member(st, en, esc) { // bounds, not the string: keeps b off the heap
-			return false
-		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return false
-		}
-		if s.b[s.i] == '}' {
-			s.i++
-			s.ws()
-			return s.i == len(s.b)
-		}
-		if s.b[s.i] != ',' {
-			return false
-		}
-		s.i++
+		return false, s.i == len(s.b)
 	}
+	return false, false
 }
 
 // nameSet detects duplicate member names without allocating for small objects.

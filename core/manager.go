@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,8 +18,9 @@ type Manager struct {
 	ownStore    bool
 	maxLifetime time.Duration // cap on exp - iat of access tokens
 	logger      *slog.Logger
-	jwks        []byte         // JWK Set of the public access keys, built once (see JWKS)
-	cache       *verifiedCache // verified access tokens; nil: off
+	jwks        []byte                         // JWK Set of the public access keys, built once (see JWKS)
+	cache       *verifiedCache                 // verified access tokens; nil: off
+	lastHeader  [2]atomic.Pointer[headerEntry] // the header segment of an access, a refresh token read last (readHeader)
 	problemsMu  sync.RWMutex
 	problems    map[problemKey]Response // error answers, built once each (see Problem)
 	breaker     breaker                 // in front of the store (storeguard.go)

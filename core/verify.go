@@ -70,24 +70,8 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 		}
 	}
 
-	// Header: decoded into a pooled buffer; nothing read from it outlives this call.
-	var hb []byte
-	if n := b64.DecodedLen(d1); n > headerBufSize {
-		if n > maxHeaderSize {
-			return nil, nil, errHeader
-		}
-		hb = make([]byte, n)
-	} else {
-		bp := headerBufs.Get().(*[headerBufSize]byte)
-		defer headerBufs.Put(bp)
-		hb = bp[:]
-	}
-	n, ok := decodeB64(hb, token[:d1])
-	if !ok || !utf8.Valid(hb[:n]) {
-		return nil, nil, segmentsBroken(token[:d2], errHeader)
-	}
 	var h header
-	if err := parseHeader(hb[:n], &h); err != nil {
+	if err := m.readHeader(token[:d1], token[:d2], kind, &h); err != nil {
 		return nil, nil, err
 	}
 	if strings.EqualFold(h.alg, "none") {
@@ -129,7 +113,7 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 
 	// Claims: decoded into the one buffer the returned Claims keep.
 	pb := make([]byte, b64.DecodedLen(d2-d1-1))
-	n, ok = decodeB64(pb, token[d1+1:d2])
+	n, ok := decodeB64(pb, token[d1+1:d2])
 	if !ok || !utf8.Valid(pb[:n]) {
 		return nil, nil, segmentsBroken(token[:d2], errPayload)
 	}
@@ -150,6 +134,59 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 	out := dst.claims()
 	*out = c
 	return out, k, nil
+}
+
+// headerEntry is a header segment as the token carried it and what parseHeader read from it,
+// its strings owned by the entry.
+type headerEntry struct {
+	segment string
+	h       header
+}
+
+// readHeader reads the header segment seg of a token of the given kind into h (segments is the
+// header and claims segments, for segmentsBroken). The tokens of one key carry the same header,
+// byte for byte, so the Manager keeps, per kind, the last segment it read successfully with what
+// it read: a token with that segment skips decoding and parsing it, and gets the same header,
+// whose checks (alg, crit, typ, kid) parseKey applies as to any other. A segment that differs is
+// read and replaces the entry (two allocations).
+func (m *Manager) readHeader(seg, segments string, kind tokenKind, h *header) error {
+	last := &m.lastHeader[0]
+	if kind == kindRefresh {
+		last = &m.lastHeader[1]
+	}
+	if e := last.Load(); e != nil && e.segment == seg {
+		*h = e.h
+		return nil
+	}
+	// Decoded into a pooled buffer; nothing read from it outlives this call but the copy the
+	// entry keeps.
+	var hb []byte
+	if n := b64.DecodedLen(len(seg)); n > headerBufSize {
+		if n > maxHeaderSize {
+			return errHeader
+		}
+		hb = make([]byte, n)
+	} else {
+		bp := headerBufs.Get().(*[headerBufSize]byte)
+		defer headerBufs.Put(bp)
+		hb = bp[:]
+	}
+	n, ok := decodeB64(hb, seg)
+	if !ok || !utf8.Valid(hb[:n]) {
+		return segmentsBroken(segments, errHeader)
+	}
+	if err := parseHeader(hb[:n], h); err != nil {
+		return err
+	}
+	// One string holds the segment and the three values, which point into hb until copied.
+	all := seg + h.alg + h.typ + h.kid
+	e := &headerEntry{segment: all[:len(seg)], h: *h}
+	rest := all[len(seg):]
+	e.h.alg, rest = rest[:len(h.alg)], rest[len(h.alg):]
+	e.h.typ, e.h.kid = rest[:len(h.typ)], rest[len(h.typ):]
+	last.Store(e)
+	*h = e.h
+	return nil
 }
 
 // segmentsBroken is the error for header and claims segments (both, with the dot between them)

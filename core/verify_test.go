@@ -421,3 +421,46 @@ func swapClaims(token, claims string) string {
 	p := strings.Split(token, ".")
 	return p[0] + "." + testutil.B64(claims) + "." + p[2]
 }
+
+// TestVerifyHeaderSeenBefore: the Manager reads a header segment it saw last without decoding it
+// again (readHeader); every check on the header still applies to each token, whichever header came
+// before it, and a header that differs from the last one is read afresh.
+func TestVerifyHeaderSeenBefore(t *testing.T) {
+	t.Parallel()
+	clock := testutil.NewClock(t0)
+	m := newManager(t, clock, core.WithVerifiedCache(0))
+	claims := claimsJSON(t0, nil)
+	valid := testutil.HS256(testutil.AccessSecret, hs256Header, claims)
+	otherClaims := testutil.HS256(testutil.AccessSecret, hs256Header, claimsJSON(t0, map[string]string{"sub": `"other"`}))
+	steps := []struct {
+		name  string
+		token string
+		want  error
+	}{
+		{"valid", valid, nil},
+		{"same header, other claims", otherClaims, nil},
+		{"crit", testutil.HS256(testutil.AccessSecret, `{"alg":"HS256","crit":["exp"],"exp":1}`, claims), core.ErrSignature},
+		{"crit again", testutil.HS256(testutil.AccessSecret, `{"alg":"HS256","crit":["exp"],"exp":1}`, claims), core.ErrSignature},
+		{"valid after crit", valid, nil},
+		{"alg of another key", testutil.HS256(testutil.AccessSecret, `{"alg":"HS512"}`, claims), core.ErrSignature},
+		{"alg of another key again", testutil.HS256(testutil.AccessSecret, `{"alg":"HS512"}`, claims), core.ErrSignature},
+		{"refresh type", testutil.HS256(testutil.AccessSecret, `{"alg":"HS256","typ":"refresh+jwt"}`, claims), core.ErrTokenType},
+		{"refresh type again", testutil.HS256(testutil.AccessSecret, `{"alg":"HS256","typ":"refresh+jwt"}`, claims), core.ErrTokenType},
+		{"same header, wrong secret", testutil.HS256(testutil.RefreshSecret, hs256Header, claims), core.ErrSignature},
+		{"same header, bad claims", testutil.HS256(testutil.AccessSecret, hs256Header, `{"exp":1,"exp":2}`), core.ErrTokenMalformed},
+		{"duplicate header member", testutil.HS256(testutil.AccessSecret, `{"alg":"HS256","alg":"HS256"}`, claims), core.ErrTokenMalformed},
+		{"valid at the end", valid, nil},
+	}
+	for _, s := range steps {
+		c, err := m.Verify(context.Background(), s.token)
+		if s.want == nil {
+			if err != nil || c == nil || c.Issuer != testutil.Issuer {
+				t.Fatalf("%s: got %v, %v; want the claims", s.name, c, err)
+			}
+			continue
+		}
+		if !errors.Is(err, s.want) || c != nil {
+			t.Fatalf("%s: got %v, %v; want %v", s.name, c, err, s.want)
+		}
+	}
+}

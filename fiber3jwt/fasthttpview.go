@@ -133,19 +133,19 @@ func (r fasthttpRequest) Body(limit int64) ([]byte, error) {
 func writeResponse(resp *fasthttp.Response, r core.Response) {
 	h := &resp.Header
 	if r.WWWAuthenticate != "" {
-		h.Set(fasthttp.HeaderWWWAuthenticate, r.WWWAuthenticate)
+		h.SetCanonical(headerWWWAuthenticate, bytesOf(r.WWWAuthenticate))
 	}
 	if r.CacheControl != "" {
-		h.Set(fasthttp.HeaderCacheControl, r.CacheControl)
+		h.SetCanonical(headerCacheControl, bytesOf(r.CacheControl))
 	}
 	for _, v := range r.SetCookie {
 		h.Add(fasthttp.HeaderSetCookie, v) // fasthttp keeps each line as written
 	}
 	if r.RetryAfter != "" {
-		h.Set(fasthttp.HeaderRetryAfter, r.RetryAfter)
+		h.SetCanonical(headerRetryAfter, bytesOf(r.RetryAfter))
 	}
 	if r.DPoPNonce != "" {
-		h.Set("DPoP-Nonce", r.DPoPNonce)
+		h.SetCanonical(headerDPoPNonce, bytesOf(r.DPoPNonce))
 	}
 	resp.SetStatusCode(r.Status)
 	if r.Body == nil {
@@ -155,3 +155,16 @@ func writeResponse(resp *fasthttp.Response, r core.Response) {
 	h.SetContentType("application/json")
 	resp.SetBody(r.Body)
 }
+
+// The names writeResponse sets, in fasthttp's canonical form, so that SetCanonical takes them as
+// they are: Set would copy and normalise the name of every refusal's headers again.
+var (
+	headerWWWAuthenticate = []byte("Www-Authenticate")
+	headerCacheControl    = []byte("Cache-Control")
+	headerRetryAfter      = []byte("Retry-After")
+	headerDPoPNonce       = []byte("Dpop-Nonce")
+)
+
+// bytesOf views s as bytes for SetCanonical, which copies the value (dropping line breaks) and
+// never writes to it.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -55,6 +56,7 @@ type Config struct {
 	RefreshGrace                time.Duration // JWT_REFRESH_GRACE; unset: the library's default
 	refreshGraceSet             bool          // JWT_REFRESH_GRACE is set
 	IdleTimeout                 time.Duration // JWT_IDLE_TIMEOUT; 0 (unset): no idle timeout
+	SessionChurnLimit           int           // JWT_SESSION_CHURN_LIMIT; 0 (unset): the library's default; -1 ("off"): none
 	RedisURL                    string        // REDIS_URL; empty: in-memory store
 	SigningKeyFile              string        // JWT_SIGNING_KEY_FILE: PEM private key signing access tokens (see keyOptions)
 	JWKSURL                     string        // JWT_JWKS_URL: verify tokens of that JWK Set only (see keyOptions)
@@ -126,6 +128,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.DPoPNonce = true
 	default:
 		return c, fmt.Errorf("JWT_DPOP_NONCE=%q: use 1 for server nonces, or leave it unset", v)
+	}
+	switch v := getenv("JWT_SESSION_CHURN_LIMIT"); v {
+	case "":
+	case "off":
+		c.SessionChurnLimit = -1
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("JWT_SESSION_CHURN_LIMIT=%q: use a positive number of sessions, or off", v)
+		}
+		c.SessionChurnLimit = n
 	}
 	for _, d := range []struct {
 		name string
@@ -207,6 +220,12 @@ func New(c Config) (*App, error) {
 	}
 	if c.refreshGraceSet { // unset: the library's default grace window
 		opts = append(opts, core.WithRefreshGrace(c.RefreshGrace))
+	}
+	switch {
+	case c.SessionChurnLimit < 0:
+		opts = append(opts, core.WithoutSessionChurnLimit())
+	case c.SessionChurnLimit > 0:
+		opts = append(opts, core.WithSessionChurnLimit(c.SessionChurnLimit))
 	}
 	if c.IdleTimeout != 0 {
 		opts = append(opts, core.WithIdleTimeout(c.IdleTimeout))

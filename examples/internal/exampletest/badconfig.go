@@ -37,6 +37,8 @@ func BadConfigExits(t *testing.T) {
 		"JWT_ISSUER=":                         "JWT_ISSUER is set but empty",
 		"JWT_AUDIENCE=":                       "JWT_AUDIENCE is set but empty",
 		"JWT_DPOP=maybe":                      "JWT_DPOP",
+		"JWT_SESSION_CHURN_LIMIT=0":           "JWT_SESSION_CHURN_LIMIT",
+		"JWT_SESSION_CHURN_LIMIT=8":           "WithSessionChurnLimit",
 		"JWT_DPOP_NONCE=yes":                  "JWT_DPOP_NONCE",
 		"JWT_DPOP_PUBLIC_URL=api.example.com": "WithDPoPPublicURL",
 	} {

@@ -21,6 +21,31 @@ func Sessions(t *testing.T, start Starter) {
 		rs := testutil.StartRedis(t)
 		sessionsContract(t, Start(t, start, sessionEnv(map[string]string{"REDIS_URL": rs.URL()})))
 	})
+	t.Run("churn limit", func(t *testing.T) {
+		churnContract(t, Start(t, start, map[string]string{"JWT_SESSION_CHURN_LIMIT": "32"}))
+	})
+}
+
+// churnContract: with JWT_SESSION_CHURN_LIMIT=32 (the session limit, 32, is the least it may
+// be), 32 logins fill the sessions and 32 more each end the least recently used one; the next
+// login is 429 temporarily_unavailable with Retry-After, and a logout still works.
+func churnContract(t *testing.T, s *Server) {
+	var access string
+	for i := range 64 {
+		code, _, body := s.Do(t, "POST", "/login", "", demo, nil)
+		if code != 200 {
+			t.Fatalf("login %d: got %d %v, want 200", i+1, code, body)
+		}
+		access, _ = body["access_token"].(string)
+	}
+	code, h, body := s.Do(t, "POST", "/login", "", demo, nil)
+	if code != 429 || body["error"] != "temporarily_unavailable" || h.Get("Retry-After") == "" || body["access_token"] != nil {
+		t.Fatalf("login after 32 ended sessions: got %d %v (Retry-After %q), want 429 temporarily_unavailable with Retry-After and no tokens",
+			code, body, h.Get("Retry-After"))
+	}
+	if code, _, body := s.Do(t, "POST", "/logout", access, nil, nil); code != 204 {
+		t.Fatalf("logout past the churn limit: got %d %v, want 204", code, body)
+	}
 }
 
 func sessionEnv(extra map[string]string) map[string]string {

@@ -62,21 +62,7 @@ func (m *Manager) extractDPoP(r Request) (string, error) {
 		return "", err
 	}
 	for _, s := range m.cfg.sources {
-		var v string
-		var n int
-		switch s.kind {
-		case sourceCookie:
-			v, n = r.Cookie(s.name)
-		case sourceQuery:
-			v, n = r.Query(s.name)
-		case sourceProtocol:
-			v, n = r.Header(s.name)
-			if n > 0 {
-				v, n = protocolToken(v), 1
-			}
-		default:
-			v, n = r.Header(s.name)
-		}
+		v, n := s.read(r)
 		if n > 1 || (n == 1 && v != "") {
 			return "", errTwoCredentials
 		}

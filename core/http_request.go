@@ -137,21 +137,7 @@ func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheE
 		}
 	}
 	for _, s := range m.cfg.sources {
-		var v string
-		var n int
-		switch s.kind {
-		case sourceCookie:
-			v, n = r.Cookie(s.name)
-		case sourceHeader:
-			v, n = r.Header(s.name)
-		case sourceProtocol:
-			v, n = r.Header(s.name)
-			if n > 0 {
-				v, n = protocolToken(v), 1
-			}
-		default:
-			v, n = r.Query(s.name)
-		}
+		v, n := s.read(r)
 		if n > 1 {
 			return "", nil, errTwoCredentials
 		}
@@ -169,6 +155,23 @@ func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheE
 		return "", nil, errTooLarge
 	}
 	return token, hit, nil
+}
+
+// read returns the credential the source finds in r and how many values it found.
+func (s source) read(r Request) (v string, n int) {
+	switch s.kind {
+	case sourceCookie:
+		return r.Cookie(s.name)
+	case sourceHeader:
+		return r.Header(s.name)
+	case sourceProtocol:
+		if v, n = r.Header(s.name); n > 0 {
+			return protocolToken(v), 1
+		}
+		return v, n
+	default:
+		return r.Query(s.name)
+	}
 }
 
 // protocolToken reads the token of a Sec-WebSocket-Protocol value offering WebSocketProtocol

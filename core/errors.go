@@ -221,6 +221,7 @@ type LoginRepeatedError struct {
 	Family Family
 }
 
+// Error says that the login repeated an earlier attempt; it names no token or key.
 func (e *LoginRepeatedError) Error() string {
 	return "jwtexp: login repeated with its Idempotency-Key: the session of the first attempt"
 }
@@ -237,6 +238,7 @@ type SessionChurnError struct {
 	RetryAt time.Time
 }
 
+// Error is ErrSessionChurn's message.
 func (e *SessionChurnError) Error() string { return ErrSessionChurn.Error() }
 
 // Unwrap returns ErrSessionChurn.

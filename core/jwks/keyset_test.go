@@ -147,17 +147,11 @@ func TestKeySetStaleThenFailClosed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clock := testutil.NewClock(time.Now())
-	p := newProvider(t, nil)
-	m := signer(t, clock, p.issuerOf(), core.Key{ID: "k1", Private: keys().k1})
-	p.set(func(p *provider) { p.jwks = m.JWKS(); p.cacheControl = "max-age=600" })
 	var mu sync.Mutex
 	var events []core.Event
 	hook := func(_ context.Context, e core.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
-	prov, err := jwks.Discover(ctx, p.issuerOf(), jwks.WithClock(clock.Now), jwks.WithStaleFor(5*time.Minute),
-		jwks.WithUnknownKIDRefresh(time.Minute), jwks.WithEventHook(hook))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, m, prov := staleProvider(t, clock, jwks.WithEventHook(hook))
+	var err error
 	ti := prov.TrustedIssuer()
 	ti.MaxTokenLifetime = time.Hour
 	rs, err := core.New(core.WithTrustedIssuers(ti), core.WithAudience(audience), core.WithClock(clock.Now), core.WithLogger(nil))
@@ -214,6 +208,21 @@ func TestKeySetStaleThenFailClosed(t *testing.T) {
 	p.set(func(p *provider) { p.down = false })
 	clock.Advance(time.Minute)
 	verify("provider back", nil)
+}
+
+// staleProvider starts a provider whose key set (one key, k1, of the returned signer) lives
+// 10 minutes, and discovers it with a stale time of 5 minutes and a 1-minute unknown-kid window.
+func staleProvider(t *testing.T, clock *testutil.Clock, opts ...jwks.Option) (*provider, *core.Manager, *jwks.Provider) {
+	t.Helper()
+	p := newProvider(t, nil)
+	m := signer(t, clock, p.issuerOf(), core.Key{ID: "k1", Private: keys().k1})
+	p.set(func(p *provider) { p.jwks = m.JWKS(); p.cacheControl = "max-age=600" })
+	prov, err := jwks.Discover(context.Background(), p.issuerOf(), append([]jwks.Option{jwks.WithClock(clock.Now),
+		jwks.WithStaleFor(5 * time.Minute), jwks.WithUnknownKIDRefresh(time.Minute)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, m, prov
 }
 
 func waitFor(t *testing.T, cond func() bool, what string) {
@@ -492,14 +501,7 @@ func TestKeySetWithKeySourceFailsClosed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clock := testutil.NewClock(time.Now())
-	p := newProvider(t, nil)
-	m := signer(t, clock, p.issuerOf(), core.Key{ID: "k1", Private: keys().k1})
-	p.set(func(p *provider) { p.jwks = m.JWKS(); p.cacheControl = "max-age=600" })
-	prov, err := jwks.Discover(ctx, p.issuerOf(), jwks.WithClock(clock.Now), jwks.WithStaleFor(5*time.Minute),
-		jwks.WithUnknownKIDRefresh(time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, m, prov := staleProvider(t, clock)
 	rs, err := core.New(core.WithKeySource(prov.Keys), core.WithIssuer(p.issuerOf()), core.WithAudience(audience),
 		core.WithMaxTokenLifetime(time.Hour), core.WithClock(clock.Now), core.WithLogger(nil))
 	if err != nil {

@@ -36,6 +36,10 @@ const AccessCookieName = "jwtexp_access"
 //     ignores the proofs, the page says token type "cookie", calls and a refresh succeed.
 //   - Sessions and LiveConnections: the subtests of Run, in cookie-only mode (the WebSocket
 //     authenticates with the cookie).
+//
+// The browser expires the access cookie by its own clock (its Max-Age is the access TTL), so the
+// server's access TTL must be well above a subtest's wall time: the examples use a minute, and
+// Hooks.Expire moves their fake clock past it.
 func RunCookieOnly(t *testing.T, baseURL string, h Hooks) {
 	t.Helper()
 	if h.RefreshCalls == nil || h.Expire == nil {

@@ -190,7 +190,55 @@ func TestCookieOnlyCrossOrigin(t *testing.T) {
 		}
 	})
 
-	t.Run("not in cookie-only mode, protected routes are not checked", func(t *testing.T) {
+	t.Run("an access token from a WithTokenCookie cookie is checked", func(t *testing.T) {
+		cm := testutil.SuiteManager(t, clock, core.WithTokenCookie("at"), core.WithTrustedOrigins(trusted))
+		p, err := cm.Issue(context.Background(), "alice", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name, method, site, origin string
+			bearer, ws, refused        bool
+		}{
+			{"cross-site POST", "POST", "cross-site", "https://evil.example", false, false, true},
+			{"same-site DELETE", "DELETE", "same-site", "https://other.example.com", false, false, true},
+			{"Origin only, another host", "PUT", "", "https://evil.example", false, false, true},
+			{"cross-site WebSocket handshake", "GET", "cross-site", "https://evil.example", false, true, true},
+			{"cross-site GET", "GET", "cross-site", "https://evil.example", false, false, false},
+			{"same-origin POST", "POST", "same-origin", "https://api.example.com", false, false, false},
+			{"trusted origin POST", "POST", "cross-site", trusted, false, false, false},
+			{"no browser headers", "POST", "", "", false, false, false},
+			{"cross-site POST with Bearer (no ambient credential)", "POST", "cross-site", "https://evil.example", true, false, false},
+		} {
+			r := httptest.NewRequest(tc.method, "http://api.example.com/api/me", nil)
+			if tc.bearer {
+				r.Header.Set("Authorization", "Bearer "+p.AccessToken)
+			} else {
+				r.AddCookie(&http.Cookie{Name: "at", Value: p.AccessToken})
+			}
+			if tc.ws {
+				r.Header.Set("Upgrade", "websocket")
+				r.Header.Set("Connection", "Upgrade")
+			}
+			if tc.site != "" {
+				r.Header.Set("Sec-Fetch-Site", tc.site)
+			}
+			if tc.origin != "" {
+				r.Header.Set("Origin", tc.origin)
+			}
+			_, c, err := cm.HTTP().AuthenticateContext(context.Background(), core.HTTPRequest(r), false)
+			switch {
+			case tc.refused && !errors.Is(err, core.ErrCrossOrigin):
+				t.Errorf("%s: claims %v, err %v, want ErrCrossOrigin", tc.name, c, err)
+			case tc.refused && cm.HTTP().Problem(err).Status != http.StatusForbidden:
+				t.Errorf("%s: status %d, want 403", tc.name, cm.HTTP().Problem(err).Status)
+			case !tc.refused && (err != nil || c == nil || c.Subject != "alice"):
+				t.Errorf("%s: claims %v, err %v, want alice's claims", tc.name, c, err)
+			}
+		}
+	})
+
+	t.Run("not in cookie-only mode, a Bearer-only Manager checks no protected route", func(t *testing.T) {
 		plain := testutil.SuiteManager(t, clock)
 		r := httptest.NewRequest("POST", "http://api.example.com/api/me", nil)
 		r.Header.Set("Sec-Fetch-Site", "cross-site")

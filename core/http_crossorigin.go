@@ -8,8 +8,8 @@ import (
 )
 
 // The cross-origin (CSRF) decision of every request a browser authenticates with a cookie: the
-// refresh cookie of refresh and logout, and in cookie-only mode (WithCookieOnly) the access
-// cookie of every protected route. It is net/http's CrossOriginProtection, configured once from
+// refresh cookie of refresh and logout, the access cookie of every protected route in
+// cookie-only mode (WithCookieOnly), and an access token read from a WithTokenCookie cookie. It is net/http's CrossOriginProtection, configured once from
 // WithTrustedOrigins and WithCrossOriginBypass, so its rules are the standard library's:
 //
 //   - GET, HEAD and OPTIONS are safe and pass, but for WebSocket handshakes in cookie-only mode

@@ -98,7 +98,8 @@ func (m *Manager) extract(r Request) (string, error) {
 // it (a cached token passed the strict parser). Answers are the same as without the probe.
 //
 // In cookie-only mode a cross-origin unsafe request is refused first (ErrCrossOrigin), whatever
-// credential it carries.
+// credential it carries; otherwise such a request is refused when its token came from a cookie
+// (WithTokenCookie).
 func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheEntry, err error) {
 	if m.cfg.cookieOnly.on && m.crossOrigin(r, false) {
 		return "", nil, errCrossOrigin
@@ -136,6 +137,7 @@ func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheE
 			}
 		}
 	}
+	fromCookie := false
 	for _, s := range m.cfg.sources {
 		v, n := s.read(r)
 		if n > 1 {
@@ -144,6 +146,7 @@ func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheE
 		if n == 1 && v != "" {
 			token, hit = v, nil
 			found++
+			fromCookie = s.kind == sourceCookie
 		}
 	}
 	switch {
@@ -153,6 +156,11 @@ func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheE
 		return "", nil, errTwoCredentials
 	case len(token) > m.cfg.maxTokenSize:
 		return "", nil, errTooLarge
+	case fromCookie && !m.cfg.cookieOnly.on && m.crossOrigin(r, false):
+		// A cookie is ambient: the browser attaches it to a request another origin makes it
+		// send, so an access token read from one gets the same cross-origin check as in
+		// cookie-only mode (which ran it above for every request).
+		return "", nil, errCrossOrigin
 	}
 	return token, hit, nil
 }

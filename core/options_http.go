@@ -82,7 +82,11 @@ func WithMaxTokenSize(n int) Option {
 }
 
 // WithTokenCookie also reads the access token from the named cookie. A request carrying the token
-// in more than one place is refused with ErrInvalidRequest.
+// in more than one place is refused with ErrInvalidRequest. A browser attaches cookies to requests
+// other origins make it send, so an unsafe request (and a WebSocket handshake) whose token came
+// from this cookie gets the cross-origin check of cookie-only mode: refused with ErrCrossOrigin
+// (403) when Fetch Metadata or Origin says another origin sent it, unless that origin is trusted
+// (WithTrustedOrigins) or the route bypassed (WithCrossOriginBypass).
 func WithTokenCookie(name string) Option {
 	return addSource(sourceCookie, name, "WithTokenCookie")
 }
@@ -179,7 +183,8 @@ type cookieConfig struct {
 
 // WithTrustedOrigins names the browser origins, besides the server's own, whose requests carrying
 // a cookie credential are not refused as cross-origin: refresh and logout with the refresh cookie,
-// and in cookie-only mode (WithCookieOnly) every unsafe request to a protected route. For a front
+// and every unsafe request to a protected route authenticated by a cookie (cookie-only mode,
+// WithCookieOnly, or WithTokenCookie). For a front
 // end served from another origin of the same application ("https://app.example.com" calling
 // "https://api.example.com"). Each origin is scheme://host[:port] as browsers send it in the
 // Origin header (RFC 6454 §6.1), without a path; it is matched exactly, as net/http's

@@ -3,13 +3,13 @@
 // "/".
 //
 // An example's test starts its app on a loopback httptest.Server with a fake
-// clock, an access TTL of 2 s, leeway 0 and refresh grace 0, counts the POST
-// /refresh requests it handles, and calls Run:
+// clock, an access TTL of a minute, leeway 0 and refresh grace 0, counts the
+// POST /refresh requests it handles, and calls Run:
 //
 //	srv := httptest.NewServer(app)
 //	browsertest.Run(t, srv.URL, browsertest.Hooks{
 //		RefreshCalls: refreshes.Load,
-//		Expire:       func() { clock.Advance(3 * time.Second) },
+//		Expire:       func() { clock.Advance(time.Minute + time.Second) },
 //	})
 //
 // Run looks up Debian's "chromium" on PATH. Without it the test is skipped, or
@@ -73,8 +73,10 @@ type Hooks struct {
 
 	// Expire makes every access token issued so far expire on the server, and
 	// returns once it has: the examples advance their injected fake clock past
-	// the access TTL (2 s TTL, leeway 0). Refresh tokens must stay valid. Run
-	// calls it instead of sleeping. Required.
+	// the access TTL (a one-minute TTL, leeway 0). Refresh tokens must stay
+	// valid. Run calls it instead of sleeping. Required. The page shows the
+	// seconds left by the browser's real clock (login waits for a positive
+	// #expires-in), so the TTL must be well above a subtest's wall time.
 	Expire func()
 
 	// Username and Password are typed into the login form.
@@ -97,7 +99,8 @@ type Hooks struct {
 	// Now is the server's clock, for the DPoP proofs RunDPoP makes in Go. Default: time.Now.
 	Now func() time.Time
 
-	// IdleTimeout is the server's idle timeout (the examples' JWT_IDLE_TIMEOUT), at least 2 s.
+	// IdleTimeout is the server's idle timeout (the examples' JWT_IDLE_TIMEOUT), more than the
+	// access TTL plus a second (the subtest advances IdleTimeout-1s and expects one refresh).
 	// Zero, or no Advance: the IdleTimeout subtest is skipped.
 	IdleTimeout time.Duration
 

@@ -24,7 +24,9 @@ import (
 	"github.com/jwtexp/jwtexp/webclient"
 )
 
-const accessTTL = 2 * time.Second
+// accessTTL is a minute: the page reckons #expires-in by the browser's real clock, and a loaded
+// machine can take seconds between a login and its rendering.
+const accessTTL = time.Minute
 
 type accessRecord struct {
 	sid string

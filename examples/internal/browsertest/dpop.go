@@ -42,8 +42,8 @@ import (
 //     one: one key never links two sessions).
 //
 // Hooks.Now (optional) is the server's clock: the proofs made in Go use it, and the page's clock
-// (Date.now, which the client's proofs read) is kept 2 s behind it, so that a server on a fake
-// clock that stands still between steps never sees a proof from its future.
+// (Date.now, which the client's proofs read) is kept pageClockLag behind it, so that a server on a
+// fake clock that stands still between steps never sees a proof from its future.
 func RunDPoP(t *testing.T, baseURL string, h Hooks) {
 	t.Helper()
 	if h.RefreshCalls == nil || h.Expire == nil {
@@ -274,16 +274,21 @@ func (d *driver) installPageClock(t *testing.T, offset int64) {
 	d.clockScript = string(res.Identifier)
 }
 
-// syncClock sets the page's clock 2 s behind the server's (Hooks.Now; nothing without it). The
-// examples' fake clock stands still between the test's steps while the page's runs on: the 2 s
-// keep the page's proofs out of the server's future (jwtexp allows 5 s ahead) for 7 s after each
-// sync, and a proof 2 s old is well within the window.
+// pageClockLag is how far syncClock sets the page's clock behind the server's. The examples' fake
+// clock stands still between the test's steps while the page's runs on: the lag keeps the page's
+// proofs out of the server's future (jwtexp allows 5 s ahead) for 25 s of real time after each
+// sync, however slow a loaded machine runs a step, and a proof 20 s old is well within the
+// default window of a minute.
+const pageClockLag = 20 * time.Second
+
+// syncClock sets the page's clock pageClockLag behind the server's (Hooks.Now; nothing without
+// it).
 func (d *driver) syncClock(t *testing.T) {
 	t.Helper()
 	if d.h.Now == nil {
 		return
 	}
-	offset := (d.h.Now().Sub(time.Now()) - 2*time.Second).Milliseconds()
+	offset := (d.h.Now().Sub(time.Now()) - pageClockLag).Milliseconds()
 	eval[bool](t, d, "set the page's clock", fmt.Sprintf(`(window.__jwtexpClockOffset = %d, true)`, offset))
 	d.installPageClock(t, offset) // a reload starts from it too
 }
@@ -292,7 +297,7 @@ func (d *driver) syncClock(t *testing.T) {
 func (d *driver) openSynced(t *testing.T, path string) {
 	t.Helper()
 	if d.h.Now != nil { // the page's first scripts (restore) already on the server's time
-		d.installPageClock(t, (d.h.Now().Sub(time.Now()) - 2*time.Second).Milliseconds())
+		d.installPageClock(t, (d.h.Now().Sub(time.Now()) - pageClockLag).Milliseconds())
 	}
 	d.open(t, path)
 	d.syncClock(t)

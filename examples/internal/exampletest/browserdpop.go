@@ -12,10 +12,10 @@ import (
 // nonces (JWT_DPOP_NONCE=1, a 30 min access TTL; browsertest.RunDPoPNonce).
 func DPoPBrowser(t *testing.T, start Starter) {
 	t.Run("Allowed", func(t *testing.T) {
-		s := Start(t, start, map[string]string{"JWT_ACCESS_TTL": "2s", "JWT_LEEWAY": "0s", "JWT_REFRESH_GRACE": "0s"})
+		s := Start(t, start, map[string]string{"JWT_ACCESS_TTL": "1m", "JWT_LEEWAY": "0s", "JWT_REFRESH_GRACE": "0s"})
 		browsertest.RunDPoP(t, s.URL, browsertest.Hooks{
 			RefreshCalls: s.RefreshCalls,
-			Expire:       func() { s.Clock.Advance(3 * time.Second) },
+			Expire:       func() { s.Clock.Advance(time.Minute + time.Second) },
 			Now:          s.Clock.Now,
 		})
 	})

@@ -318,15 +318,17 @@ func Redis(t *testing.T, start Starter) {
 	}
 }
 
-// Browser runs the headless-Chromium test of the browser client against the example with a 2 s
-// access TTL, leeway 0, no grace window and a 10 s idle timeout.
+// Browser runs the headless-Chromium test of the browser client against the example with a
+// one-minute access TTL, leeway 0, no grace window and a five-minute idle timeout. The server's
+// clock is the fake one Expire and Advance move; the page reckons #expires-in by the browser's
+// real clock, so the TTL stays well above a subtest's wall time on a loaded machine.
 func Browser(t *testing.T, start Starter) {
-	s := Start(t, start, map[string]string{"JWT_ACCESS_TTL": "2s", "JWT_LEEWAY": "0s", "JWT_REFRESH_GRACE": "0s",
-		"JWT_IDLE_TIMEOUT": "10s"})
+	s := Start(t, start, map[string]string{"JWT_ACCESS_TTL": "1m", "JWT_LEEWAY": "0s", "JWT_REFRESH_GRACE": "0s",
+		"JWT_IDLE_TIMEOUT": "5m"})
 	browsertest.Run(t, s.URL, browsertest.Hooks{
 		RefreshCalls: s.RefreshCalls,
-		Expire:       func() { s.Clock.Advance(3 * time.Second) },
+		Expire:       func() { s.Clock.Advance(time.Minute + time.Second) },
 		Advance:      s.Clock.Advance,
-		IdleTimeout:  10 * time.Second,
+		IdleTimeout:  5 * time.Minute,
 	})
 }

@@ -91,8 +91,8 @@ func TestBindEndsAtExpiryPlusLeeway(t *testing.T) {
 	if !errors.Is(cause, core.ErrTokenExpired) || !errors.Is(cause, jwt.ErrTokenExpired) {
 		t.Fatalf("cause: got %v, want ErrTokenExpired and jwt.ErrTokenExpired", cause)
 	}
-	if took > time.Second {
-		t.Errorf("ended %v after the clock reached exp + leeway, want within 1s", took)
+	if took > 5*time.Second { // the goroutine reads the clock every 200 ms; generous for a loaded CI machine
+		t.Errorf("ended %v after the clock reached exp + leeway, want within 5s", took)
 	}
 	if got := core.EndReason(cause); got != core.EndTokenExpired {
 		t.Errorf("EndReason: got %q, want %q", got, core.EndTokenExpired)
@@ -190,8 +190,8 @@ func TestBindRevocationPaths(t *testing.T) {
 			start := time.Now()
 			tc.revoke(t, m, clock, p, c)
 			cause, _ := waitEnded(t, conn)
-			if took := time.Since(start); took > time.Second {
-				t.Errorf("ended %v after the revocation, want within 1s", took)
+			if took := time.Since(start); took > 5*time.Second { // generous for a loaded CI machine
+				t.Errorf("ended %v after the revocation, want within 5s", took)
 			}
 			if !errors.Is(cause, core.ErrTokenRevoked) {
 				t.Fatalf("cause: got %v, want ErrTokenRevoked", cause)

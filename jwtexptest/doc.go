@@ -36,5 +36,7 @@
 //
 // The Kit's store is a FaultyStore over an in-memory store. Fail, Stall and Lose make it
 // misbehave, Heal ends it. The Manager fails closed on a store error (core.ErrStoreUnavailable,
-// 503 with Retry-After), which is what an application's tests should see.
+// 503 with Retry-After), which is what an application's tests should see. The store keeps what
+// the in-memory store offers beyond core.Store (DPoP replay records, key rings, revocation
+// notices), so DPoP, key rotation and bound connections work on a Kit as in production.
 package jwtexptest

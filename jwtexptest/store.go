@@ -23,6 +23,13 @@ var ErrInjected = errors.New("jwtexptest: store failure injected by the test")
 // breaker opens and it answers 503 without calling the store until core.DefaultBreakerCooldown
 // has passed on its clock (core.WithStoreBreaker). After Heal, advance a fake clock by the
 // cooldown before expecting success.
+//
+// It passes the optional store interfaces through to the store it wraps, so a Manager over it
+// keeps the features that need them: DPoP replay records (core.DPoPReplayStore), key rings
+// (core.KeyRingStore), revocation notices for bound connections (core.RevocationNotifier) and
+// per-shard breakers (core.ShardedStore). Faults apply to their store calls too. Over a store
+// without one of them, its methods return ErrUnsupported (the Manager then fails closed) or
+// report that they cannot (NotifyRevocations, Shard).
 type FaultyStore struct {
 	newStore func() core.Store
 	calls    atomic.Int64
@@ -31,6 +38,20 @@ type FaultyStore struct {
 	inner   core.Store
 	fail    error
 	stalled chan struct{} // non-nil while stalled; closed by Heal
+
+	// Revocation listeners (NotifyRevocations), heard through one forwarder registered with
+	// the wrapped store. announce reads the list without a lock (the wrapped store may call it
+	// holding its own); lmu orders the changes, and is held while registering with the store.
+	lmu          sync.Mutex
+	listeners    atomic.Pointer[[]listener]
+	nextListener int
+	forward      func() // stops the forwarder on the wrapped store; nil until the first listener
+}
+
+// listener is one NotifyRevocations registration.
+type listener struct {
+	id int
+	fn func(core.RevocationNotice)
 }
 
 // NewFaultyStore returns a FaultyStore over the store newStore returns; Lose calls newStore
@@ -71,14 +92,24 @@ func (s *FaultyStore) Heal() {
 }
 
 // Lose replaces the store with an empty one, as a store restarted without its data would be:
-// every session, denylist entry and cut-off is gone.
+// every session, denylist entry and cut-off is gone. Revocation listeners move to the new store
+// and hear that every subject's records may have changed.
 func (s *FaultyStore) Lose() {
 	fresh := s.newStore()
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
 	s.mu.Lock()
 	old := s.inner
 	s.inner = fresh
 	s.mu.Unlock()
+	if s.forward != nil {
+		s.forward()
+		s.forward = s.listen(fresh)
+	}
 	old.Close()
+	if s.forward != nil {
+		s.announce(core.RevocationNotice{All: true})
+	}
 }
 
 // Calls is the number of calls the store has received, failed and stalled ones included.

@@ -204,7 +204,8 @@ type driver struct {
 	lastProof   string                       // the last DPoP header sent to /api/me (dpop.go)
 	clockScript string                       // the page clock script installed for new documents (dpop.go), "" for none
 	responses   []seen                       // recent responses, for the cookie-only checks (cookieonly.go)
-	cookiesOut  map[network.RequestID]string // the Cookie header each recent request carried
+	cookiesOut  map[network.RequestID]string // the Cookie header each recent request carried ("" none)
+	cookieOrder []network.RequestID          // cookiesOut's keys, oldest first
 	keptDir     string                       // where screenshots go without -artifacts or ScreenshotDir
 }
 

@@ -37,7 +37,7 @@ const AccessCookieName = "jwtexp_access"
 //   - Sessions and LiveConnections: the subtests of Run, in cookie-only mode (the WebSocket
 //     authenticates with the cookie).
 //
-// The browser expires the access cookie by its own clock (its Max-Age is the access TTL), so the
+// The page shows #expires-in by the browser's own clock (login waits for it to be positive), so the
 // server's access TTL must be well above a subtest's wall time: the examples use a minute, and
 // Hooks.Expire moves their fake clock past it.
 func RunCookieOnly(t *testing.T, baseURL string, h Hooks) {
@@ -76,17 +76,30 @@ func (d *driver) saw(id network.RequestID, url string, status int64) {
 	d.responses = append(d.responses, seen{id, url, status})
 }
 
+// cookieHeader records the Cookie header a request carried as the browser sent it ("" for
+// none), from the event that reports a request's final headers.
 func (d *driver) cookieHeader(id network.RequestID, h network.Headers) {
+	cookie := ""
 	for k, v := range h {
 		if s, ok := v.(string); ok && strings.EqualFold(k, "Cookie") {
-			d.mu.Lock()
-			if d.cookiesOut == nil || len(d.cookiesOut) >= maxSeen {
-				d.cookiesOut = map[network.RequestID]string{}
-			}
-			d.cookiesOut[id] = s
-			d.mu.Unlock()
+			cookie = s
 		}
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cookiesOut == nil {
+		d.cookiesOut = map[network.RequestID]string{}
+	}
+	if len(d.cookieOrder) == maxSeen { // forget the older half
+		for _, old := range d.cookieOrder[:maxSeen/2] {
+			delete(d.cookiesOut, old)
+		}
+		d.cookieOrder = append(d.cookieOrder[:0], d.cookieOrder[maxSeen/2:]...)
+	}
+	if _, again := d.cookiesOut[id]; !again {
+		d.cookieOrder = append(d.cookieOrder, id)
+	}
+	d.cookiesOut[id] = cookie
 }
 
 // seenSince returns the responses received after the first n, whose URL path is path.
@@ -274,12 +287,24 @@ func (d *driver) cookieOnlyForged(t *testing.T) {
 	d.do(t, "open a page of another origin", chromedp.Navigate(evil.URL))
 	until[bool](t, d, "the forged requests to be sent", `document.title === 'sent'`)
 	// The form's answer does not always navigate its frame (a 204 would not): wait for the
-	// browser to report both answers, 25 ms at a time, for at most 200 steps (5 s).
+	// browser to report both answers and the Cookie header each request carried (Chromium
+	// reports the headers it sent in an event of their own, which may come after the answer's),
+	// 25 ms at a time, for at most 400 steps (10 s).
 	var logouts []seen
-	for step := 0; step < 200; step++ {
-		if logouts = d.seenSince(mark, "/logout"); len(logouts) >= 2 {
-			break
+	reported := func() bool {
+		if logouts = d.seenSince(mark, "/logout"); len(logouts) < 2 {
+			return false
 		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, r := range logouts {
+			if _, ok := d.cookiesOut[r.id]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+	for step := 0; step < 400 && !reported(); step++ {
 		eval[bool](t, d, "wait a moment in the page", `new Promise((ok) => setTimeout(() => ok(true), 25))`)
 	}
 	if len(logouts) < 2 {
@@ -287,8 +312,12 @@ func (d *driver) cookieOnlyForged(t *testing.T) {
 	}
 	for _, r := range logouts {
 		d.mu.Lock()
-		cookie := d.cookiesOut[r.id]
+		cookie, ok := d.cookiesOut[r.id]
 		d.mu.Unlock()
+		if !ok {
+			t.Errorf("the browser did not report the headers it sent with the forged POST /logout %s", r.id)
+			continue
+		}
 		if !strings.Contains(cookie, AccessCookieName+"=") {
 			t.Errorf("the forged POST /logout carried no access cookie (Cookie %q): the test does not test the check", cookie)
 		}

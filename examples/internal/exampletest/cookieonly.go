@@ -21,9 +21,9 @@ func CookieOnly(t *testing.T, start Starter) {
 	s := Start(t, start, map[string]string{"JWT_COOKIE_ONLY": "1", "JWT_ACCESS_TTL": "1m", "JWT_LEEWAY": "0s", "JWT_REFRESH_GRACE": "0s"})
 	t.Run("Contract", func(t *testing.T) { cookieOnlyContract(t, s) })
 	t.Run("Browser", func(t *testing.T) {
-		// The access cookie's Max-Age is the access TTL, and the browser expires it by its own
-		// (real) clock: a TTL of seconds would let a slow machine lose the cookie in the middle
-		// of a subtest. A minute of TTL, and Expire moves the server's fake clock past it.
+		// The page shows #expires-in by the browser's real clock, and login waits for it to be
+		// positive: a TTL of seconds could run out on a slow machine before the page renders.
+		// A minute of TTL, and Expire moves the server's fake clock past it.
 		b := Start(t, start, map[string]string{"JWT_COOKIE_ONLY": "1", "JWT_ACCESS_TTL": "1m", "JWT_LEEWAY": "0s", "JWT_REFRESH_GRACE": "0s"})
 		browsertest.RunCookieOnly(t, b.URL, browsertest.Hooks{
 			RefreshCalls: b.RefreshCalls,

@@ -25,27 +25,10 @@ func buildExample(t *testing.T) string {
 }
 
 // BadConfigExits builds the example in the current directory and runs it with bad variables: it
-// must exit with status 2 and print one line, naming what to fix, and nothing else (no warning,
-// no "listening" line, no line of a library's). A variable set to the empty string is refused
-// too, not read as unset; so are an ADDR that cannot be listened on and a Redis that cannot be
-// reached.
+// must exit with status 2 and print one line, naming what to fix, and nothing else (see
+// ExitsOnBadConfig). A variable set to the empty string is refused too, not read as unset.
 func BadConfigExits(t *testing.T) {
-	bin := buildExample(t)
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	noRedis := "redis://" + closed.Addr().String()
-	closed.Close() // nothing listens there now: connection refused
-	for env, want := range map[string]string{
-		"ADDR=nonsense":                             "ADDR",
-		"ADDR=" + busy.Addr().String():              "ADDR",
-		"REDIS_URL=" + noRedis:                      "REDIS_URL",
+	ExitsOnBadConfig(t, map[string]string{
 		"JWT_SIGNING_ALG=EdDSA JWT_KEY_ROTATION=1s": "WithKeyRotation",
 		"JWT_ACCESS_TTL=soon":                       "JWT_ACCESS_TTL",
 		"JWT_ACCESS_SECRET=short":                   "JWT_REFRESH_SECRET",
@@ -58,7 +41,36 @@ func BadConfigExits(t *testing.T) {
 		"JWT_SESSION_CHURN_LIMIT=8":                 "WithSessionChurnLimit",
 		"JWT_DPOP_NONCE=yes":                        "JWT_DPOP_NONCE",
 		"JWT_DPOP_PUBLIC_URL=api.example.com":       "WithDPoPPublicURL",
-	} {
+	})
+}
+
+// ExitsOnBadConfig builds the example in the current directory and runs it with each case of
+// cases (space-separated NAME=value pairs, mapped to a text its message must contain), and with an
+// ADDR that cannot be listened on (malformed, and in use) and a REDIS_URL where nothing listens:
+// each run must exit with status 2 and print exactly one line, naming what to fix, and nothing
+// else - no warning, no "listening" line, no line of a library's.
+func ExitsOnBadConfig(t *testing.T, cases map[string]string) {
+	bin := buildExample(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noRedis := "redis://" + closed.Addr().String()
+	closed.Close() // nothing listens there now: connection refused
+	all := map[string]string{
+		"ADDR=nonsense":                "ADDR",
+		"ADDR=" + busy.Addr().String(): "ADDR",
+		"REDIS_URL=" + noRedis:         "REDIS_URL",
+	}
+	for env, want := range cases {
+		all[env] = want
+	}
+	for env, want := range all {
 		cmd := exec.Command(bin)
 		// The last value of a variable wins: env's ADDR, if it has one.
 		cmd.Env = append(append(cmd.Environ(), "ADDR=127.0.0.1:0"), strings.Fields(env)...)

@@ -62,7 +62,9 @@ func (r Response) SetControlHeaders(h http.Header) {
 // Problem is the answer for an error from the Manager:
 //
 //   - ErrTokenMissing: 401, WWW-Authenticate: Bearer realm="..." with no error code (RFC 6750
-//     §3.1), body {"error":"unauthorized",...};
+//     §3.1), body {"error":"unauthorized",...}; with WithDPoPRequired this challenge, and every
+//     other one below, names the DPoP scheme instead, with algs (DPoP realm="...", algs="...",
+//     RFC 9449 §7.1), since no Bearer token is accepted;
 //   - ErrInvalidRequest: 400 invalid_request;
 //   - ErrInsufficientScope: 403 insufficient_scope, with scope="<required scopes>" in the
 //     challenge when scopes were required (RFC 6750 §3.1);
@@ -108,7 +110,15 @@ func (h *HTTP) Problem(err error) Response {
 	if row.challenge == dpopChallenge {
 		r.WWWAuthenticate = `DPoP realm="` + m.cfg.realm + `", error="` + code + `", error_description="` + desc + `", algs="` + dpopAlgs + `"`
 	} else if row.challenge != noChallenge {
-		r.WWWAuthenticate = `Bearer realm="` + m.cfg.realm + `"`
+		// With DPoP required no Bearer token is ever accepted: the challenge names the scheme
+		// that is, with the algorithms a proof may use (RFC 9449 §7.1), so that a client
+		// without a token is not sent off to get a Bearer one.
+		dpopOnly := m.cfg.dpop.mode == dpopRequired
+		if dpopOnly {
+			r.WWWAuthenticate = `DPoP realm="` + m.cfg.realm + `"`
+		} else {
+			r.WWWAuthenticate = `Bearer realm="` + m.cfg.realm + `"`
+		}
 		if m.cfg.resourceMetadata != "" { // RFC 9728 §5.1
 			r.WWWAuthenticate += `, resource_metadata="` + m.cfg.resourceMetadata + `"`
 		}
@@ -116,6 +126,9 @@ func (h *HTTP) Problem(err error) Response {
 		// grant is not a bearer-token error either (bareChallenge).
 		if row.challenge == fullChallenge {
 			r.WWWAuthenticate += `, error="` + code + `", error_description="` + desc + `"` + params
+		}
+		if dpopOnly {
+			r.WWWAuthenticate += `, algs="` + dpopAlgs + `"`
 		}
 	}
 	// Answers are built once per (code, reason) - a small fixed set, since reasons are fixed

@@ -31,6 +31,7 @@ func BadConfigExits(t *testing.T) {
 	ExitsOnBadConfig(t, map[string]string{
 		"JWT_SIGNING_ALG=EdDSA JWT_KEY_ROTATION=1s": "WithKeyRotation",
 		"JWT_ACCESS_TTL=soon":                       "JWT_ACCESS_TTL",
+		"JWT_ACCESS_TTL=500ms":                      "shorter than a second",
 		"JWT_ACCESS_SECRET=short":                   "JWT_REFRESH_SECRET",
 		"JWT_LEEWAY=10m":                            "leeway",
 		"REDIS_URL=notaurl://x":                     "REDIS_URL",

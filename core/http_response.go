@@ -64,7 +64,9 @@ func (r Response) SetControlHeaders(h http.Header) {
 //   - ErrTokenMissing: 401, WWW-Authenticate: Bearer realm="..." with no error code (RFC 6750
 //     §3.1), body {"error":"unauthorized",...}; with WithDPoPRequired this challenge, and every
 //     other one below, names the DPoP scheme instead, with algs (DPoP realm="...", algs="...",
-//     RFC 9449 §7.1), since no Bearer token is accepted;
+//     RFC 9449 §7.1), since no Bearer token is accepted; so does the refusal of a request that
+//     used the DPoP scheme (an expired or revoked DPoP token, a DPoP-bound token's missing
+//     scope), as Authenticate and Authorize mark it;
 //   - ErrInvalidRequest: 400 invalid_request;
 //   - ErrInsufficientScope: 403 insufficient_scope, with scope="<required scopes>" in the
 //     challenge when scopes were required (RFC 6750 §3.1);
@@ -93,10 +95,14 @@ func (r Response) SetControlHeaders(h http.Header) {
 // table of sentinels (errorTable); nothing else decides them.
 func (h *HTTP) Problem(err error) Response {
 	m := h.m
+	dpopScheme := false
+	if d, ok := err.(*dpopSchemeError); ok { // a DPoP request's refusal: a DPoP challenge
+		err, dpopScheme = d.err, true
+	}
 	row := answerRow(err)
 	code, status := row.oauth, row.status
 	desc, params := Reason(err), challengeParams(err)
-	key := problemKey{code, desc, params, status}
+	key := problemKey{code, desc, params, status, dpopScheme}
 	m.problemsMu.RLock()
 	r, ok := m.problems[key]
 	m.problemsMu.RUnlock()
@@ -110,10 +116,11 @@ func (h *HTTP) Problem(err error) Response {
 	if row.challenge == dpopChallenge {
 		r.WWWAuthenticate = `DPoP realm="` + m.cfg.realm + `", error="` + code + `", error_description="` + desc + `", algs="` + dpopAlgs + `"`
 	} else if row.challenge != noChallenge {
-		// With DPoP required no Bearer token is ever accepted: the challenge names the scheme
-		// that is, with the algorithms a proof may use (RFC 9449 §7.1), so that a client
-		// without a token is not sent off to get a Bearer one.
-		dpopOnly := m.cfg.dpop.mode == dpopRequired
+		// With DPoP required no Bearer token is ever accepted, and a request that used the DPoP
+		// scheme was refused as one: the challenge names the DPoP scheme, with the algorithms a
+		// proof may use (RFC 9449 §7.1), so that the client is not sent off to get a Bearer
+		// token.
+		dpopOnly := dpopScheme || m.cfg.dpop.mode == dpopRequired
 		if dpopOnly {
 			r.WWWAuthenticate = `DPoP realm="` + m.cfg.realm + `"`
 		} else {
@@ -165,7 +172,8 @@ func withRetryAt(m *Manager, r Response, err error) Response {
 
 type problemKey struct {
 	code, desc, params string
-	status             int // a DPoP refusal's code is the same at the token endpoint (400) and a resource (401)
+	status             int  // a DPoP refusal's code is the same at the token endpoint (400) and a resource (401)
+	dpop               bool // the challenge names the DPoP scheme (a DPoP request's refusal)
 }
 
 // maxProblems bounds the answers Problem keeps: every fixed (code, reason) pair, and the

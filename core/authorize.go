@@ -150,6 +150,10 @@ func (m *Manager) Authorize(ctx context.Context, c *Claims, reqs ...*Requirement
 	err := m.authorize(c, reqs)
 	if err != nil {
 		m.rejected(ctx, err)
+		if c != nil && c.DPoPThumbprint() != "" {
+			// A bound token came with the DPoP scheme: the refusal's challenge names it.
+			err = dpopRefusal(err)
+		}
 	}
 	return err
 }

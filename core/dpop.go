@@ -563,9 +563,31 @@ func (m *Manager) authenticateDPoP(ctx context.Context, r Request) (*Claims, err
 	token, err := m.extractDPoP(r)
 	if err != nil {
 		m.rejected(ctx, err)
-		return nil, err
+		return nil, dpopRefusal(err)
 	}
-	return m.verifyInto(ctx, token, nil, &claimsDst{req: r, dpop: true})
+	c, err := m.verifyInto(ctx, token, nil, &claimsDst{req: r, dpop: true})
+	if err != nil {
+		return nil, dpopRefusal(err)
+	}
+	return c, nil
+}
+
+// dpopSchemeError is the refusal of a request that authenticated with the DPoP scheme (or with
+// a DPoP-bound token): Problem answers it with a DPoP challenge whatever the reason - an expired
+// token, a revoked one, a missing scope - as RFC 9449 §7.1 has a resource server answer a DPoP
+// request; a Bearer challenge would tell the client to use a scheme it did not. It wraps the
+// refusal, which errors.Is and errors.As see as before.
+type dpopSchemeError struct{ err error }
+
+func (e *dpopSchemeError) Error() string { return e.err.Error() }
+func (e *dpopSchemeError) Unwrap() error { return e.err }
+
+// dpopRefusal marks err, the refusal of a DPoP request, for a DPoP challenge (dpopSchemeError).
+func dpopRefusal(err error) error {
+	if _, done := err.(*dpopSchemeError); done || err == nil {
+		return err
+	}
+	return &dpopSchemeError{err}
 }
 
 // verifyDPoP is the DPoP part of accepting access token c, which dst says how it came (nil: by

@@ -174,8 +174,9 @@ var (
 	// ErrCrossOrigin: a browser sent the request on behalf of another origin (Fetch Metadata's
 	// Sec-Fetch-Site, or an Origin header that is neither the server's own nor trusted), and the
 	// request would act with a cookie the browser attached to it: an unsafe method of a protected
-	// route in cookie-only mode (WithCookieOnly), or a logout with the refresh cookie. It is the
-	// cross-site request forgery (CSRF) defence; the decision follows net/http's
+	// route in cookie-only mode (WithCookieOnly), or a logout with the refresh cookie; or its
+	// answer would set cookies: a login in cookie-only mode or with "X-Refresh-Transport: cookie"
+	// (login CSRF). It is the cross-site request forgery (CSRF) defence; the decision follows net/http's
 	// CrossOriginProtection (WithTrustedOrigins, WithCrossOriginBypass). HTTP 403 forbidden,
 	// without a challenge (the credential is not at fault). A refresh refused for it answers as
 	// every refused refresh: 400 invalid_grant.
@@ -336,7 +337,7 @@ var (
 	errLoginBody      = newTokenError(ErrInvalidRequest, "malformed login request", nil)
 	// errCrossOrigin refuses a request a browser sent on behalf of another origin with a cookie
 	// that would authenticate it (CSRF): a cookie refresh or logout, or an unsafe method of a
-	// protected route in cookie-only mode.
+	// protected route in cookie-only mode; or a login whose answer would set cookies (login CSRF).
 	errCrossOrigin = newTokenError(ErrCrossOrigin, "cross-origin request refused", nil)
 	// errReauthMismatch refuses a reauthentication token of another subject or session.
 	errReauthMismatch = newTokenError(ErrReauthRefused, "reauthentication refused", nil)

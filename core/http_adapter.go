@@ -42,10 +42,16 @@ func (h *HTTP) AuthenticateContext(ctx context.Context, r Request, optional bool
 	}
 	if err != nil {
 		m.rejected(ctx, err)
+		if dpop {
+			err = dpopRefusal(err)
+		}
 		return ctx, nil, err
 	}
 	dst := claimsDst{parent: ctx, req: r, dpop: dpop}
 	if _, err := m.verifyInto(ctx, token, hit, &dst); err != nil {
+		if dpop {
+			err = dpopRefusal(err) // answered with a DPoP challenge (RFC 9449 §7.1)
+		}
 		return ctx, nil, err
 	}
 	return dst.node, &dst.node.claims, nil

@@ -62,7 +62,11 @@ func (r Response) SetControlHeaders(h http.Header) {
 // Problem is the answer for an error from the Manager:
 //
 //   - ErrTokenMissing: 401, WWW-Authenticate: Bearer realm="..." with no error code (RFC 6750
-//     §3.1), body {"error":"unauthorized",...};
+//     §3.1), body {"error":"unauthorized",...}; with WithDPoPRequired this challenge, and every
+//     other one below, names the DPoP scheme instead, with algs (DPoP realm="...", algs="...",
+//     RFC 9449 §7.1), since no Bearer token is accepted; so does the refusal of a request that
+//     used the DPoP scheme (an expired or revoked DPoP token, a DPoP-bound token's missing
+//     scope), as Authenticate and Authorize mark it;
 //   - ErrInvalidRequest: 400 invalid_request;
 //   - ErrInsufficientScope: 403 insufficient_scope, with scope="<required scopes>" in the
 //     challenge when scopes were required (RFC 6750 §3.1);
@@ -91,10 +95,14 @@ func (r Response) SetControlHeaders(h http.Header) {
 // table of sentinels (errorTable); nothing else decides them.
 func (h *HTTP) Problem(err error) Response {
 	m := h.m
+	dpopScheme := false
+	if d, ok := err.(*dpopSchemeError); ok { // a DPoP request's refusal: a DPoP challenge
+		err, dpopScheme = d.err, true
+	}
 	row := answerRow(err)
 	code, status := row.oauth, row.status
 	desc, params := Reason(err), challengeParams(err)
-	key := problemKey{code, desc, params, status}
+	key := problemKey{code, desc, params, status, dpopScheme}
 	m.problemsMu.RLock()
 	r, ok := m.problems[key]
 	m.problemsMu.RUnlock()
@@ -108,7 +116,16 @@ func (h *HTTP) Problem(err error) Response {
 	if row.challenge == dpopChallenge {
 		r.WWWAuthenticate = `DPoP realm="` + m.cfg.realm + `", error="` + code + `", error_description="` + desc + `", algs="` + dpopAlgs + `"`
 	} else if row.challenge != noChallenge {
-		r.WWWAuthenticate = `Bearer realm="` + m.cfg.realm + `"`
+		// With DPoP required no Bearer token is ever accepted, and a request that used the DPoP
+		// scheme was refused as one: the challenge names the DPoP scheme, with the algorithms a
+		// proof may use (RFC 9449 §7.1), so that the client is not sent off to get a Bearer
+		// token.
+		dpopOnly := dpopScheme || m.cfg.dpop.mode == dpopRequired
+		if dpopOnly {
+			r.WWWAuthenticate = `DPoP realm="` + m.cfg.realm + `"`
+		} else {
+			r.WWWAuthenticate = `Bearer realm="` + m.cfg.realm + `"`
+		}
 		if m.cfg.resourceMetadata != "" { // RFC 9728 §5.1
 			r.WWWAuthenticate += `, resource_metadata="` + m.cfg.resourceMetadata + `"`
 		}
@@ -116,6 +133,9 @@ func (h *HTTP) Problem(err error) Response {
 		// grant is not a bearer-token error either (bareChallenge).
 		if row.challenge == fullChallenge {
 			r.WWWAuthenticate += `, error="` + code + `", error_description="` + desc + `"` + params
+		}
+		if dpopOnly {
+			r.WWWAuthenticate += `, algs="` + dpopAlgs + `"`
 		}
 	}
 	// Answers are built once per (code, reason) - a small fixed set, since reasons are fixed
@@ -152,7 +172,8 @@ func withRetryAt(m *Manager, r Response, err error) Response {
 
 type problemKey struct {
 	code, desc, params string
-	status             int // a DPoP refusal's code is the same at the token endpoint (400) and a resource (401)
+	status             int  // a DPoP refusal's code is the same at the token endpoint (400) and a resource (401)
+	dpop               bool // the challenge names the DPoP scheme (a DPoP request's refusal)
 }
 
 // maxProblems bounds the answers Problem keeps: every fixed (code, reason) pair, and the

@@ -32,6 +32,13 @@ import (
 //
 // A verification-only Manager answers 501 without calling authenticate.
 //
+// A login whose answer sets cookies - every login in cookie-only mode (WithCookieOnly), and one
+// asking for the refresh cookie with "X-Refresh-Transport: cookie" - is refused with
+// ErrCrossOrigin (403) before authenticate is called when a browser sent it on behalf of another
+// origin (the cross-origin check of protected routes): a page of another site posting the
+// attacker's credentials would otherwise sign the victim's browser in to the attacker's account
+// (login cross-site request forgery).
+//
 // DPoP (RFC 9449 §5): a request carrying a DPoP header gets tokens bound to the proof's key
 // (token_type "DPoP") when the proof is valid for this request (POST and the login URL, fresh,
 // never seen, with the server nonce when nonces are on); an invalid proof is answered 400
@@ -41,6 +48,9 @@ func (h *HTTP) ServeLogin(ctx context.Context, r Request, authenticate func() (s
 	m := h.m
 	if m.cfg.verificationOnly() {
 		return h.Problem(ErrVerificationOnly)
+	}
+	if m.loginSetsCookies(r) && m.crossOrigin(r, true) {
+		return h.Problem(errCrossOrigin)
 	}
 	jkt, err := m.tokenEndpointProof(ctx, r)
 	if err != nil {
@@ -77,6 +87,16 @@ func (h *HTTP) ServeLogin(ctx context.Context, r Request, authenticate func() (s
 		m.logger.LogAttrs(ctx, slog.LevelError, "jwtexp login failed", slog.String("error", err.Error()))
 	}
 	return h.Problem(errLoginInternal)
+}
+
+// loginSetsCookies reports whether the answer to the login request r sets cookies: always in
+// cookie-only mode, else when r asks for the refresh cookie (RefreshTransportHeader).
+func (m *Manager) loginSetsCookies(r Request) bool {
+	if m.cfg.cookieOnly.on {
+		return true
+	}
+	v, _ := r.Header(RefreshTransportHeader)
+	return v == "cookie"
 }
 
 // ServeRefresh answers a refresh request. The refresh token comes from a JSON body

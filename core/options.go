@@ -265,11 +265,15 @@ func WithoutAudience() Option {
 }
 
 // WithAccessTTL sets how long access tokens live. Short lifetimes bound the damage of a stolen
-// token. Default: 15m.
+// token. Default: 15m. At least a second: exp and iat are whole seconds (RFC 7519 NumericDate),
+// so a shorter lifetime would issue tokens that are already expired.
 func WithAccessTTL(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
 			return configError("WithAccessTTL: %v is not positive", d)
+		}
+		if d < time.Second {
+			return configError("WithAccessTTL: %v is shorter than a second: token times are whole seconds, so the tokens would be expired when issued", d)
 		}
 		c.accessTTL = d
 		return nil
@@ -277,11 +281,15 @@ func WithAccessTTL(d time.Duration) Option {
 }
 
 // WithRefreshTTL sets how long one refresh token lives; rotation hands out a new one on every
-// refresh, up to the session's maximum age. Default: 168h (7 days).
+// refresh, up to the session's maximum age. Default: 168h (7 days). At least a second, as for
+// WithAccessTTL.
 func WithRefreshTTL(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
 			return configError("WithRefreshTTL: %v is not positive", d)
+		}
+		if d < time.Second {
+			return configError("WithRefreshTTL: %v is shorter than a second: token times are whole seconds, so the tokens would be expired when issued", d)
 		}
 		c.refreshTTL = d
 		return nil

@@ -127,10 +127,12 @@ func (s *Socket) WriteJSON(ctx context.Context, v any) error {
 // Upgrade accepts the WebSocket handshake of ctx, binds the socket to claims (the claims the
 // adapter's Middleware verified for this request; core.Manager.Bind) and serves it with serve
 // once the handler has returned (fasthttp hijacks the connection then). Nil claims are answered
-// as core.ErrNoClaims (500) and returned; a request that is no WebSocket handshake, or from a
-// page of another origin, is answered by the upgrader, whose error is returned. serve runs with
-// a context that does not derive from the request's: fasthttp reuses the request when the
-// handler returns.
+// as core.ErrNoClaims (500) and returned. A request that is no WebSocket handshake (400, or 405
+// for another method than GET) or comes from a page of another origin (403) is answered by the
+// upgrader and Upgrade returns nil: a handler returning Upgrade's result must not hand the
+// framework an error for a request already answered, since Fiber's error handler would replace
+// that answer with a 500. serve runs with a context that does not derive from the request's:
+// fasthttp reuses the request when the handler returns.
 func Upgrade(m *core.Manager, ctx *fasthttp.RequestCtx, claims *core.Claims, serve ServeFunc, opts ...Option) error {
 	core.MustManager(m, "fastwsjwt.Upgrade")
 	if claims == nil {
@@ -147,12 +149,17 @@ func Upgrade(m *core.Manager, ctx *fasthttp.RequestCtx, claims *core.Claims, ser
 		Subprotocols: []string{core.WebSocketProtocol},
 		CheckOrigin:  o.checkOrigin,
 	}
-	return up.Upgrade(ctx, func(conn *websocket.Conn) {
+	err := up.Upgrade(ctx, func(conn *websocket.Conn) {
 		// A socket outlives the server's ReadTimeout and WriteTimeout; its token bounds it.
 		_ = conn.NetConn().SetDeadline(time.Time{})
 		conn.SetReadLimit(o.readLimit)
 		run(m, conn, claims, serve)
 	})
+	var refused websocket.HandshakeError
+	if errors.As(err, &refused) {
+		return nil // the upgrader wrote the refusal (its status and text)
+	}
+	return err
 }
 
 // run serves one accepted socket and closes it.

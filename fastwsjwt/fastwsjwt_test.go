@@ -112,3 +112,46 @@ func TestUpgradeWithoutClaims(t *testing.T) {
 		t.Fatalf("status: got %d, want 500", ctx.Response.StatusCode())
 	}
 }
+
+// TestRefusedHandshakeAnswered: a request the upgrader refuses (no handshake, another origin,
+// not GET) keeps the upgrader's answer and Upgrade returns nil, so that a Fiber handler returning
+// Upgrade's result does not have its error handler turn the 4xx into a 500.
+func TestRefusedHandshakeAnswered(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	claims := &core.Claims{}
+	handshake := func(ctx *fasthttp.RequestCtx) {
+		ctx.Request.Header.Set("Connection", "Upgrade")
+		ctx.Request.Header.Set("Upgrade", "websocket")
+		ctx.Request.Header.Set("Sec-WebSocket-Version", "13")
+		ctx.Request.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(ctx *fasthttp.RequestCtx)
+		want  int
+	}{
+		{"plain GET", func(ctx *fasthttp.RequestCtx) {}, http.StatusBadRequest},
+		{"another origin", func(ctx *fasthttp.RequestCtx) {
+			handshake(ctx)
+			ctx.Request.Header.Set("Origin", "https://evil.example")
+		}, http.StatusForbidden},
+		{"POST", func(ctx *fasthttp.RequestCtx) {
+			handshake(ctx)
+			ctx.Request.Header.SetMethod(http.MethodPost)
+		}, http.StatusMethodNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ctx fasthttp.RequestCtx
+			ctx.Request.SetRequestURI("http://example.com/api/ws")
+			ctx.Request.Header.SetMethod(http.MethodGet)
+			tc.setup(&ctx)
+			if err := fastwsjwt.Upgrade(m, &ctx, claims, ticks); err != nil {
+				t.Fatalf("Upgrade: got %v, want nil (the request is answered)", err)
+			}
+			if got := ctx.Response.StatusCode(); got != tc.want {
+				t.Fatalf("status: got %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -52,11 +53,21 @@ func main() {
 	if err == nil {
 		cfg, err = configFrom(os.Getenv)
 	}
+	// Listen first: an ADDR that is malformed or in use is a one-line configuration error too.
+	var lis net.Listener
+	if err == nil {
+		if lis, err = net.Listen("tcp", cfg.addr); err != nil {
+			err = fmt.Errorf("ADDR=%q: %v", cfg.addr, err)
+		}
+	}
 	var m *core.Manager
 	if err == nil {
 		m, err = newManager(cfg)
 	}
 	if err != nil {
+		if lis != nil {
+			lis.Close()
+		}
 		fmt.Fprintln(os.Stderr, "connect example: invalid configuration:", err)
 		os.Exit(2)
 	}
@@ -66,8 +77,10 @@ func main() {
 	defer stop()
 	srv := newServer(cfg.addr, m)
 	done := make(chan error, 1)
-	go func() { done <- srv.ListenAndServe() }()
-	slog.Info("Connect example listening (Connect, gRPC, gRPC-Web)", "addr", cfg.addr, "demo_user", demoUser, "demo_password", demoPassword)
+	go func() { done <- srv.Serve(lis) }()
+	serving.Store(true)
+	warnRandomSecrets(cfg)
+	slog.Info("Connect example listening (Connect, gRPC, gRPC-Web)", "addr", lis.Addr().String(), "demo_user", demoUser, "demo_password", demoPassword)
 	select {
 	case err := <-done:
 		m.Close()

@@ -21,11 +21,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -261,7 +263,13 @@ func New(c Config) (*App, error) {
 		hook, a.metrics = metrics.Hook, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 		opts = append(opts, core.WithEventHook(hook))
 	}
-	keyOpts, src, err := c.keyOptions(logger, hook)
+	// What the key options have to say is logged once the Manager is built: a configuration
+	// that fails prints its one-line reason alone.
+	var notes []func()
+	say := func(level slog.Level, msg string, args ...any) {
+		notes = append(notes, func() { logger.Log(context.Background(), level, msg, args...) })
+	}
+	keyOpts, src, err := c.keyOptions(say, hook)
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +286,7 @@ func New(c Config) (*App, error) {
 			return nil, errors.New("REDIS_URL: not a valid redis:// or rediss:// URL (check the scheme, host, port and database)")
 		}
 		ro.ContextTimeoutEnabled = true // the store deadline must reach the socket
+		redis.SetLogger(redisLog{})
 		a.redis = redis.NewClient(ro)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
@@ -302,10 +311,27 @@ func New(c Config) (*App, error) {
 		return nil, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	a.Manager = m
+	for _, note := range notes {
+		note()
+	}
 	if c.RandomSecrets {
 		logger.Warn("JWT_ACCESS_SECRET and JWT_REFRESH_SECRET are unset: using random secrets, so tokens die with this process")
 	}
 	return a, nil
+}
+
+// redisLog is go-redis's logger for the examples: its lines (a failed dial, for one) go to the
+// default slog logger as warnings once the example serves (Main), and are dropped before, while
+// New checks Redis: a Redis that cannot be reached then is reported by New's error, on one line.
+type redisLog struct{}
+
+// serving is set by Main once the example serves.
+var serving atomic.Bool
+
+func (redisLog) Printf(ctx context.Context, format string, v ...any) {
+	if serving.Load() {
+		slog.WarnContext(ctx, fmt.Sprintf(format, v...))
+	}
 }
 
 // Close releases the Manager and the Redis client.
@@ -359,20 +385,30 @@ func Me(c *core.Claims) core.Response {
 	return core.Response{Status: http.StatusOK, CacheControl: "no-store", Body: b}
 }
 
-// Main is the examples' main: read the environment, build the App, and hand it to serve, which
-// listens on app.Config.Addr until it fails. Bad configuration exits with status 2 and a one-line
-// reason on stderr.
-func Main(name string, serve func(app *App) Serving) {
+// Main is the examples' main: read the environment, listen on ADDR, build the App, and hand both
+// to serve, which serves on the listener until it fails. Bad configuration - an ADDR that cannot
+// be listened on (malformed, or in use) included - exits with status 2 and a one-line reason on
+// stderr, and nothing else: no "listening" line, no warning.
+func Main(name string, serve func(app *App, ln net.Listener) Serving) {
 	err := setButEmpty(os.Environ())
 	var cfg Config
 	if err == nil {
 		cfg, err = FromEnv(os.Getenv)
+	}
+	var ln net.Listener
+	if err == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			err = fmt.Errorf("ADDR=%q: %v", cfg.Addr, err)
+		}
 	}
 	var app *App
 	if err == nil {
 		app, err = New(cfg)
 	}
 	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
 		fmt.Fprintf(os.Stderr, "%s example: invalid configuration: %v\n", name, err)
 		os.Exit(2)
 	}
@@ -381,10 +417,11 @@ func Main(name string, serve func(app *App) Serving) {
 	// store are closed, exit status 0. A second signal during the drain ends it at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s := serve(app)
+	s := serve(app, ln)
 	done := make(chan error, 1)
 	go func() { done <- s.Run() }()
-	slog.Info(name+" example listening", "addr", "http://"+cfg.Addr, "demo_user", DemoUser, "demo_password", DemoPassword)
+	serving.Store(true)
+	slog.Info(name+" example listening", "addr", "http://"+ln.Addr().String(), "demo_user", DemoUser, "demo_password", DemoPassword)
 	select {
 	case err := <-done: // it could not listen, or stopped by itself
 		app.Close()
@@ -401,7 +438,7 @@ func Main(name string, serve func(app *App) Serving) {
 	slog.Info(name+" example stopped", "drained", err == nil)
 }
 
-// Serving is how an example serves: Run serves until Shutdown is called (it may then return
+// Serving is how an example serves: Run serves on the listener Main gave until Shutdown is called (it may then return
 // http.ErrServerClosed or nil); Shutdown stops accepting connections and waits for the requests
 // in flight until its context ends.
 type Serving struct {
@@ -564,23 +601,24 @@ func ringFromEnv(c *Config, getenv func(string) string) (bool, error) {
 
 // keyOptions returns the Manager's key options for c and, in JWT_JWKS_URL mode, the key source
 // to close with the App.
-func (c Config) keyOptions(logger *slog.Logger, hook core.Hook) ([]core.Option, *jwks.Source, error) {
+// say logs a line (at a level, with attributes) once the Manager is built.
+func (c Config) keyOptions(say func(slog.Level, string, ...any), hook core.Hook) ([]core.Option, *jwks.Source, error) {
 	switch {
 	case c.KeyRotation != 0:
 		opts := []core.Option{core.WithKeyRotation(c.SigningAlg, c.KeyRotation)}
 		if c.KeyEncryptionKey != nil {
 			opts = append(opts, core.WithKeyEncryptionKey("example-kek", c.KeyEncryptionKey))
 		}
-		logger.Info("signing with a key ring", "alg", c.SigningAlg, "rotation", c.KeyRotation)
+		say(slog.LevelInfo, "signing with a key ring", "alg", c.SigningAlg, "rotation", c.KeyRotation)
 		return opts, nil, nil
 	case c.SigningAlg != "":
 		signer, err := generateSigner(c.SigningAlg)
 		if err != nil {
 			return nil, nil, fmt.Errorf("JWT_SIGNING_ALG: %v", err)
 		}
-		logger.Warn("JWT_SIGNING_ALG without JWT_KEY_ROTATION: using a random signing key, so tokens die with this process and other instances do not verify them; set JWT_KEY_ROTATION to share a key ring")
+		say(slog.LevelWarn, "JWT_SIGNING_ALG without JWT_KEY_ROTATION: using a random signing key, so tokens die with this process and other instances do not verify them; set JWT_KEY_ROTATION to share a key ring")
 		if c.randomRefresh {
-			logger.Warn("JWT_REFRESH_SECRET is unset: using a random refresh secret, so refresh tokens die with this process")
+			say(slog.LevelWarn, "JWT_REFRESH_SECRET is unset: using a random refresh secret, so refresh tokens die with this process")
 		}
 		return []core.Option{core.WithAccessKeys(core.Key{ID: "example-" + c.SigningAlg, Private: signer}),
 			core.WithRefreshKeys(core.Key{Secret: c.RefreshSecret})}, nil, nil
@@ -596,9 +634,9 @@ func (c Config) keyOptions(logger *slog.Logger, hook core.Hook) ([]core.Option, 
 			return nil, nil, fmt.Errorf("JWT_SIGNING_KEY_FILE: %v", err)
 		}
 		if c.randomRefresh {
-			logger.Warn("JWT_REFRESH_SECRET is unset: using a random refresh secret, so refresh tokens die with this process")
+			say(slog.LevelWarn, "JWT_REFRESH_SECRET is unset: using a random refresh secret, so refresh tokens die with this process")
 		}
-		logger.Info("signing access tokens with JWT_SIGNING_KEY_FILE", "alg", key.Algorithm, "kid", key.ID)
+		say(slog.LevelInfo, "signing access tokens with JWT_SIGNING_KEY_FILE", "alg", key.Algorithm, "kid", key.ID)
 		return []core.Option{core.WithAccessKeys(key), core.WithRefreshKeys(core.Key{Secret: c.RefreshSecret})}, nil, nil
 	}
 	return []core.Option{core.WithHMAC(c.AccessSecret, c.RefreshSecret)}, nil, nil

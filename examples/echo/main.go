@@ -16,6 +16,7 @@ import (
 	"context"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"net"
 
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/echojwt"
@@ -24,9 +25,9 @@ import (
 )
 
 func main() {
-	Main("echo", func(app *App) Serving {
+	Main("echo", func(app *App, ln net.Listener) Serving {
 		srv := Server(app.Config.Addr, newApp(app))
-		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
+		return Serving{Run: func() error { return srv.Serve(ln) }, Shutdown: srv.Shutdown}
 	})
 }
 

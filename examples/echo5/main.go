@@ -16,6 +16,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
@@ -27,9 +28,9 @@ import (
 )
 
 func main() {
-	Main("echo5", func(app *App) Serving {
+	Main("echo5", func(app *App, ln net.Listener) Serving {
 		srv := Server(app.Config.Addr, newApp(app))
-		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
+		return Serving{Run: func() error { return srv.Serve(ln) }, Shutdown: srv.Shutdown}
 	})
 }
 

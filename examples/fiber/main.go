@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"net"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -25,9 +26,9 @@ import (
 )
 
 func main() {
-	Main("fiber", func(app *App) Serving {
+	Main("fiber", func(app *App, ln net.Listener) Serving {
 		f := newApp(app)
-		return Serving{Run: func() error { return f.Listen(app.Config.Addr) }, Shutdown: f.ShutdownWithContext}
+		return Serving{Run: func() error { return f.Listener(ln) }, Shutdown: f.ShutdownWithContext}
 	})
 }
 

@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"net"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/adaptor"
@@ -23,10 +24,10 @@ import (
 )
 
 func main() {
-	Main("fiber3", func(app *App) Serving {
+	Main("fiber3", func(app *App, ln net.Listener) Serving {
 		f := newApp(app)
 		return Serving{
-			Run:      func() error { return f.Listen(app.Config.Addr, fiber.ListenConfig{DisableStartupMessage: true}) },
+			Run:      func() error { return f.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) },
 			Shutdown: f.ShutdownWithContext,
 		}
 	})

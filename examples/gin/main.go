@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -25,9 +26,9 @@ import (
 )
 
 func main() {
-	Main("gin", func(app *App) Serving {
+	Main("gin", func(app *App, ln net.Listener) Serving {
 		srv := Server(app.Config.Addr, newApp(app))
-		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
+		return Serving{Run: func() error { return srv.Serve(ln) }, Shutdown: srv.Shutdown}
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -32,6 +33,7 @@ type config struct {
 	leeway                      time.Duration // JWT_LEEWAY 10s
 	refreshGrace                time.Duration // JWT_REFRESH_GRACE; negative (unset): the library default
 	redisURL                    string        // REDIS_URL; empty: in-memory store
+	randomSecrets               bool          // the secrets were generated (main warns once it serves)
 	clock                       func() time.Time
 }
 
@@ -76,8 +78,8 @@ func configFrom(getenv func(string) string) (config, error) {
 	access, refresh := getenv("JWT_ACCESS_SECRET"), getenv("JWT_REFRESH_SECRET")
 	switch {
 	case access == "" && refresh == "":
-		slog.Warn("JWT_ACCESS_SECRET and JWT_REFRESH_SECRET are unset: using random secrets, tokens end with this process")
 		c.accessSecret, c.refreshSecret = []byte(rand.Text()+rand.Text()), []byte(rand.Text()+rand.Text())
+		c.randomSecrets = true
 	case access == "" || refresh == "":
 		return c, errors.New("JWT_ACCESS_SECRET and JWT_REFRESH_SECRET: set both or neither")
 	default:
@@ -106,6 +108,7 @@ func newManager(c config) (*core.Manager, error) {
 			return nil, errors.New("REDIS_URL: not a valid redis:// or rediss:// URL")
 		}
 		ro.ContextTimeoutEnabled = true // a frozen Redis must not hold calls past their deadline
+		redis.SetLogger(redisLog{})
 		rdb := redis.NewClient(ro)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
@@ -121,6 +124,28 @@ func newManager(c config) (*core.Manager, error) {
 		opts = append(opts, core.WithStore(st))
 	}
 	return core.New(opts...)
+}
+
+// redisLog is go-redis's logger for the example: its lines (a failed dial, for one) go to the
+// default slog logger as warnings once the example serves, and are dropped before, while
+// newManager checks Redis: a Redis that cannot be reached then is reported by newManager's
+// error, on one line.
+type redisLog struct{}
+
+// serving is set by main once the example serves.
+var serving atomic.Bool
+
+func (redisLog) Printf(ctx context.Context, format string, v ...any) {
+	if serving.Load() {
+		slog.WarnContext(ctx, fmt.Sprintf(format, v...))
+	}
+}
+
+// warnRandomSecrets is main's warning, once the example serves, when the secrets are random.
+func warnRandomSecrets(c config) {
+	if c.randomSecrets {
+		slog.Warn("JWT_ACCESS_SECRET and JWT_REFRESH_SECRET are unset: using random secrets, tokens end with this process")
+	}
 }
 
 // userClaims are the demo user's custom claims.

@@ -44,19 +44,23 @@ func main() {
 	if err == nil {
 		cfg, err = configFrom(os.Getenv)
 	}
+	// Listen first: an ADDR that is malformed or in use is a one-line configuration error too.
+	var lis net.Listener
+	if err == nil {
+		if lis, err = net.Listen("tcp", cfg.addr); err != nil {
+			err = fmt.Errorf("ADDR=%q: %v", cfg.addr, err)
+		}
+	}
 	var m *core.Manager
 	if err == nil {
 		m, err = newManager(cfg)
 	}
 	if err != nil {
+		if lis != nil {
+			lis.Close()
+		}
 		fmt.Fprintln(os.Stderr, "grpc example: invalid configuration:", err)
 		os.Exit(2)
-	}
-	lis, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		m.Close()
-		fmt.Fprintln(os.Stderr, "grpc example:", err)
-		os.Exit(1)
 	}
 	// SIGINT and SIGTERM stop the example cleanly: no new calls, the calls in flight (a Ticks
 	// stream, for one) get shutdownTimeout to finish, the Manager is closed, exit status 0.
@@ -65,6 +69,8 @@ func main() {
 	srv := newServer(m)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
+	serving.Store(true)
+	warnRandomSecrets(cfg)
 	slog.Info("gRPC example listening", "addr", lis.Addr().String(), "demo_user", demoUser, "demo_password", demoPassword)
 	select {
 	case err := <-done:

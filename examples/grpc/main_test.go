@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtexp/jwtexp/examples/internal/exampletest"
 	"github.com/jwtexp/jwtexp/grpcjwt/authv1grpc"
 	"github.com/jwtexp/jwtexp/rpcproto/authv1"
 	"google.golang.org/grpc"
@@ -169,4 +170,14 @@ func startRedis(t *testing.T) string {
 	}
 	t.Fatal("redis-server did not start")
 	return ""
+}
+
+// TestBadConfigExits runs the real binary with bad variables, an ADDR it cannot listen on and a
+// Redis it cannot reach: exit 2 and one line naming what to fix, nothing else.
+func TestBadConfigExits(t *testing.T) {
+	exampletest.ExitsOnBadConfig(t, map[string]string{
+		"JWT_ACCESS_TTL=soon": "JWT_ACCESS_TTL",
+		"JWT_ISSUER=":         "JWT_ISSUER is set but empty",
+		"JWT_LEEWAY=10m":      "leeway",
+	})
 }

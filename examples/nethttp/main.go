@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -23,9 +24,9 @@ import (
 )
 
 func main() {
-	Main("nethttp", func(app *App) Serving {
+	Main("nethttp", func(app *App, ln net.Listener) Serving {
 		srv := Server(app.Config.Addr, newApp(app))
-		return Serving{Run: srv.ListenAndServe, Shutdown: srv.Shutdown}
+		return Serving{Run: func() error { return srv.Serve(ln) }, Shutdown: srv.Shutdown}
 	})
 }
 

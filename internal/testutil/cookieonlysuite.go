@@ -21,7 +21,8 @@ import (
 // unsafe request to a protected route that a browser marks cross-site (Sec-Fetch-Site), or whose
 // Origin is not the Host, is refused with 403 before its token is read, as is a cross-site
 // WebSocket handshake; same-origin, Origin equal to Host, non-browser and safe requests pass;
-// trusted origins and bypass patterns make their exceptions; logout clears both cookies.
+// trusted origins and bypass patterns make their exceptions; logout clears both cookies; a login
+// a browser sent from another origin is refused with 403 and sets no cookie (login CSRF).
 func RunCookieOnlySuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) {
 	type env struct {
 		t     *testing.T
@@ -88,6 +89,17 @@ func RunCookieOnlySuite(t *testing.T, build func(t *testing.T, m *core.Manager) 
 		if c != nil {
 			r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 		}
+		for i := 0; i+1 < len(h); i += 2 {
+			r.Header.Set(h[i], h[i+1])
+		}
+		return r
+	}
+	// loginReq is a login request of the suite's user with the body's Content-Type and the
+	// browser headers h.
+	loginReq := func(contentType string, h ...string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/login",
+			strings.NewReader(fmt.Sprintf(`{"username":%q,"password":%q}`, SuiteUser, SuitePassword)))
+		r.Header.Set("Content-Type", contentType)
 		for i := 0; i+1 < len(h); i += 2 {
 			r.Header.Set(h[i], h[i+1])
 		}
@@ -201,6 +213,31 @@ func RunCookieOnlySuite(t *testing.T, build func(t *testing.T, m *core.Manager) 
 				e.t.Errorf("refresh from the own origin after a refused cross-site one: got %d, want 200", own.StatusCode)
 			}
 			return resp, invalidGrant("cross-origin request refused")
+		}},
+		{"cross-site login refused, no cookie set (login CSRF)", nil, func(e env) (*http.Response, Answer) {
+			// A page of another site posting the attacker's credentials as a text/plain form: a
+			// 200 would put the attacker's session cookies in the victim's browser.
+			forged := [][]string{
+				{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"},
+				{"Sec-Fetch-Site", "same-site", "Origin", "https://other.example.com"},
+				{"Origin", "https://evil.example"}, // no Fetch Metadata: the last, its answer is returned
+			}
+			var resp *http.Response
+			for i, h := range forged {
+				r := loginReq("text/plain", h...)
+				resp = e.do(r)
+				if set := resp.Header.Values("Set-Cookie"); len(set) != 0 {
+					e.t.Errorf("login with %v: Set-Cookie %v, want none", h, set)
+				}
+				if i < len(forged)-1 {
+					CheckAnswer(e.t, resp, forbidden)
+				}
+			}
+			return resp, forbidden
+		}},
+		{"same-origin login passes", nil, func(e env) (*http.Response, Answer) {
+			j := tokens(e, e.do(loginReq("application/json", "Sec-Fetch-Site", "same-origin", "Origin", "http://example.com")), "same-origin login")
+			return e.do(req(http.MethodGet, "/api/me", j.access)), Answer{200, "", map[string]string{"sub": SuiteUser}}
 		}},
 		{"cross-site logout refused", nil, func(e env) (*http.Response, Answer) {
 			j := login(e)

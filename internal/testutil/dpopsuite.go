@@ -128,6 +128,46 @@ func RunDPoPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 			}
 			return e.do(me(e, str(body["access_token"]))), Answer{200, "", map[string]string{"sub": SuiteUser}}
 		}},
+		{"DPoP required: no token is challenged with the DPoP scheme", []core.Option{core.WithDPoPRequired()}, func(e env) (*http.Response, Answer) {
+			// RFC 9449 §7.1: a Bearer challenge would send the client off to get a Bearer token,
+			// which this server never accepts.
+			return e.do(request(http.MethodGet, "/api/me")), Answer{http.StatusUnauthorized,
+				`DPoP realm="jwtexp", algs="ES256 EdDSA Ed25519 RS256 PS256"`,
+				map[string]string{"error": "unauthorized", "error_description": "missing bearer token"}}
+		}},
+		{"DPoP required: an expired bound token is challenged with the DPoP scheme", []core.Option{core.WithDPoPRequired()}, func(e env) (*http.Response, Answer) {
+			access, _ := login(e, "")
+			e.clock.Advance(SuiteAccessTTL + SuiteLeeway + time.Second)
+			return e.do(me(e, access)), dpopAnswer("invalid_token", "token expired")
+		}},
+		{"expired bound token sent with DPoP: a DPoP challenge", nil, func(e env) (*http.Response, Answer) {
+			// RFC 9449 §7.1: the refusal of a DPoP request names the DPoP scheme, whatever the
+			// reason; a Bearer challenge would tell the client to use a scheme it did not.
+			access, _ := login(e, "")
+			e.clock.Advance(SuiteAccessTTL + SuiteLeeway + time.Second)
+			return e.do(me(e, access)), dpopAnswer("invalid_token", "token expired")
+		}},
+		{"revoked bound token sent with DPoP: a DPoP challenge", nil, func(e env) (*http.Response, Answer) {
+			access, refresh := login(e, "")
+			logout := refreshReq(refresh)
+			logout.URL.Path, logout.RequestURI = "/logout", "/logout"
+			if resp := e.do(logout); resp.StatusCode != http.StatusNoContent {
+				e.t.Fatalf("logout: %d", resp.StatusCode)
+			}
+			return e.do(me(e, access)), dpopAnswer("invalid_token", "session revoked")
+		}},
+		{"bound token without the route's scope: a DPoP challenge", nil, func(e env) (*http.Response, Answer) {
+			access, _ := login(e, "")
+			return e.do(request(http.MethodGet, "/api/admin", "Authorization", "DPoP "+access,
+					"DPoP", e.key.Proof(e.t, "GET", DPoPSuiteBase+"/api/admin", access, "", e.clock.Now()))),
+				Answer{http.StatusForbidden,
+					`DPoP realm="jwtexp", error="insufficient_scope", error_description="insufficient scope", scope="admin", algs="ES256 EdDSA Ed25519 RS256 PS256"`,
+					map[string]string{"error": "insufficient_scope"}}
+		}},
+		{"DPoP allowed: no token is still challenged with Bearer", nil, func(e env) (*http.Response, Answer) {
+			return e.do(request(http.MethodGet, "/api/me")), Answer{http.StatusUnauthorized, `Bearer realm="jwtexp"`,
+				map[string]string{"error": "unauthorized", "error_description": "missing bearer token"}}
+		}},
 		{"nonce required at login", []core.Option{core.WithDPoPNonce()}, func(e env) (*http.Response, Answer) {
 			resp := e.do(request(http.MethodPost, "/login", "DPoP", e.key.Proof(e.t, "POST", DPoPSuiteBase+"/login", "", "", e.clock.Now())))
 			nonce := resp.Header.Get("DPoP-Nonce")

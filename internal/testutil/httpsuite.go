@@ -363,6 +363,27 @@ func RunHTTPSuite(t *testing.T, build func(t *testing.T, m *core.Manager) Doer) 
 			r.Header.Set("Sec-Fetch-Site", "cross-site")
 			return e.do(r), invalidGrant("cross-origin request refused")
 		}},
+		{"cookie login sent from another origin", func(e env) (*http.Response, Answer) {
+			// A login whose answer would set the refresh cookie, from a page of another site:
+			// refused before the credentials are checked, no cookie set (login CSRF). The same
+			// login without the cookie transport sets no cookie and passes.
+			r := loginReq(SuiteUser, SuitePassword)
+			r.Header.Set(core.RefreshTransportHeader, "cookie")
+			r.Header.Set("Sec-Fetch-Site", "cross-site")
+			r.Header.Set("Origin", "https://evil.example")
+			resp := e.do(r)
+			if set := resp.Header.Values("Set-Cookie"); len(set) != 0 {
+				e.t.Errorf("cross-site cookie login: Set-Cookie %v, want none", set)
+			}
+			plain := loginReq(SuiteUser, SuitePassword)
+			plain.Header.Set("Sec-Fetch-Site", "cross-site")
+			plain.Header.Set("Origin", "https://evil.example")
+			if ok := e.do(plain); ok.StatusCode != http.StatusOK {
+				e.t.Errorf("cross-site login without the cookie transport: got %d, want 200 (it sets no cookie)", ok.StatusCode)
+			}
+			return resp, Answer{http.StatusForbidden, "",
+				map[string]string{"error": "forbidden", "error_description": "cross-origin request refused"}}
+		}},
 		{"cookie logout sent from another origin", func(e env) (*http.Response, Answer) {
 			s := login(e, true)
 			r := httptest.NewRequest(http.MethodPost, "/logout", nil)

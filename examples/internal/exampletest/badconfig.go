@@ -25,34 +25,64 @@ func buildExample(t *testing.T) string {
 }
 
 // BadConfigExits builds the example in the current directory and runs it with bad variables: it
-// must exit with status 2 and a last line naming what to fix. A variable set to the empty string
-// is refused too, not read as unset.
+// must exit with status 2 and print one line, naming what to fix, and nothing else (see
+// ExitsOnBadConfig). A variable set to the empty string is refused too, not read as unset.
 func BadConfigExits(t *testing.T) {
+	ExitsOnBadConfig(t, map[string]string{
+		"JWT_SIGNING_ALG=EdDSA JWT_KEY_ROTATION=1s": "WithKeyRotation",
+		"JWT_ACCESS_TTL=soon":                       "JWT_ACCESS_TTL",
+		"JWT_ACCESS_TTL=500ms":                      "shorter than a second",
+		"JWT_ACCESS_SECRET=short":                   "JWT_REFRESH_SECRET",
+		"JWT_LEEWAY=10m":                            "leeway",
+		"REDIS_URL=notaurl://x":                     "REDIS_URL",
+		"JWT_ISSUER=":                               "JWT_ISSUER is set but empty",
+		"JWT_AUDIENCE=":                             "JWT_AUDIENCE is set but empty",
+		"JWT_DPOP=maybe":                            "JWT_DPOP",
+		"JWT_SESSION_CHURN_LIMIT=0":                 "JWT_SESSION_CHURN_LIMIT",
+		"JWT_SESSION_CHURN_LIMIT=8":                 "WithSessionChurnLimit",
+		"JWT_DPOP_NONCE=yes":                        "JWT_DPOP_NONCE",
+		"JWT_DPOP_PUBLIC_URL=api.example.com":       "WithDPoPPublicURL",
+	})
+}
+
+// ExitsOnBadConfig builds the example in the current directory and runs it with each case of
+// cases (space-separated NAME=value pairs, mapped to a text its message must contain), and with an
+// ADDR that cannot be listened on (malformed, and in use) and a REDIS_URL where nothing listens:
+// each run must exit with status 2 and print exactly one line, naming what to fix, and nothing
+// else - no warning, no "listening" line, no line of a library's.
+func ExitsOnBadConfig(t *testing.T, cases map[string]string) {
 	bin := buildExample(t)
-	for env, want := range map[string]string{
-		"JWT_ACCESS_TTL=soon":                 "JWT_ACCESS_TTL",
-		"JWT_ACCESS_SECRET=short":             "JWT_REFRESH_SECRET",
-		"JWT_LEEWAY=10m":                      "leeway",
-		"REDIS_URL=notaurl://x":               "REDIS_URL",
-		"JWT_ISSUER=":                         "JWT_ISSUER is set but empty",
-		"JWT_AUDIENCE=":                       "JWT_AUDIENCE is set but empty",
-		"JWT_DPOP=maybe":                      "JWT_DPOP",
-		"JWT_SESSION_CHURN_LIMIT=0":           "JWT_SESSION_CHURN_LIMIT",
-		"JWT_SESSION_CHURN_LIMIT=8":           "WithSessionChurnLimit",
-		"JWT_DPOP_NONCE=yes":                  "JWT_DPOP_NONCE",
-		"JWT_DPOP_PUBLIC_URL=api.example.com": "WithDPoPPublicURL",
-	} {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noRedis := "redis://" + closed.Addr().String()
+	closed.Close() // nothing listens there now: connection refused
+	all := map[string]string{
+		"ADDR=nonsense":                "ADDR",
+		"ADDR=" + busy.Addr().String(): "ADDR",
+		"REDIS_URL=" + noRedis:         "REDIS_URL",
+	}
+	for env, want := range cases {
+		all[env] = want
+	}
+	for env, want := range all {
 		cmd := exec.Command(bin)
-		cmd.Env = append(cmd.Environ(), env, "ADDR=127.0.0.1:0")
+		// The last value of a variable wins: env's ADDR, if it has one.
+		cmd.Env = append(append(cmd.Environ(), "ADDR=127.0.0.1:0"), strings.Fields(env)...)
 		out, err := cmd.CombinedOutput()
 		if code := cmd.ProcessState.ExitCode(); err == nil || code != 2 {
-			t.Errorf("%s: exit code %d, want 2", env, code)
+			t.Errorf("%s: exit code %d, want 2:\n%s", env, code, out)
 			continue
 		}
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		last := lines[len(lines)-1]
-		if !strings.Contains(last, want) {
-			t.Errorf("%s: got %q, want a line naming %s", env, last, want)
+		if len(lines) != 1 || !strings.Contains(lines[0], want) {
+			t.Errorf("%s: got %q, want one line naming %s", env, out, want)
 		}
 	}
 }

@@ -14,7 +14,8 @@ import (
 
 // CookieOnly checks an example started with JWT_COOKIE_ONLY=1 from the outside: login sets the
 // access cookie and answers without token strings, /api/me reads the cookie, a cross-site (or
-// cross-origin) DELETE to a protected route and a cross-site logout get 403 and change nothing,
+// cross-origin) DELETE to a protected route, a cross-site logout and a cross-site login get 403
+// and change nothing (the login sets no cookie),
 // same-origin requests work, refresh after expiry rotates both cookies, logout clears them; then
 // the browser client in headless Chromium (browsertest.RunCookieOnly).
 func CookieOnly(t *testing.T, start Starter) {
@@ -132,6 +133,13 @@ func cookieOnlyContract(t *testing.T, s *Server) {
 	forbidden("same-site cross-origin DELETE /api/sessions/{id}", code, body)
 	code, _, body = s.cookieDo(t, "POST", "/logout", cookieJar{access: jar.access}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
 	forbidden("cross-site POST /logout", code, body)
+	// Login CSRF: a page of another site posting the attacker's credentials would put the
+	// attacker's session cookies in the victim's browser.
+	code, forged, body := s.cookieDo(t, "POST", "/login", cookieJar{}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
+	forbidden("cross-site POST /login", code, body)
+	if forged.access != nil || forged.refresh != nil {
+		t.Errorf("cross-site POST /login set cookies %+v %+v, want none", forged.access, forged.refresh)
+	}
 	code, _, body = s.cookieDo(t, "POST", "/refresh", cookieJar{refresh: jar.refresh}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
 	if code != http.StatusBadRequest || body["error_description"] != "cross-origin request refused" {
 		t.Errorf("cross-site POST /refresh: got %d %v, want 400 invalid_grant \"cross-origin request refused\"", code, body)

@@ -110,6 +110,11 @@ func DPoP(t *testing.T, start Starter) {
 		if status, _, body := s.dpopLogin(t, key, ""); status != 200 || body["token_type"] != "DPoP" {
 			t.Fatalf("login with a proof: %d %v", status, body)
 		}
+		// No Bearer token is accepted: the challenge names the DPoP scheme (RFC 9449 §7.1).
+		status, hdr, body := s.Do(t, "GET", "/api/me", "", nil, nil)
+		if want := `DPoP realm="jwtexp", algs="ES256 EdDSA Ed25519 RS256 PS256"`; status != 401 || hdr.Get("WWW-Authenticate") != want {
+			t.Errorf("GET /api/me without a token: %d %q %v, want 401 with %s", status, hdr.Get("WWW-Authenticate"), body, want)
+		}
 	})
 	t.Run("off", func(t *testing.T) {
 		s := Start(t, start, map[string]string{"JWT_DPOP": "off"})

@@ -21,7 +21,8 @@ import (
 // with "event: end" {"reason":"token_expired"} at exp + leeway (by the example's clock) and
 // {"reason":"token_revoked"} after POST /logout, the socket closes with 4001 "token expired" and
 // 4003 "token revoked", each within a second; a socket opened with the token as subprotocol
-// survives a refresh by {"type":"reauth"} and closes with 4003 when handed another session's token.
+// survives a refresh by {"type":"reauth"} and closes with 4003 when handed another session's token;
+// a GET without a handshake and a handshake from another origin get a 4xx, never a 500.
 func Streams(t *testing.T, start Starter) {
 	env := map[string]string{"JWT_ACCESS_TTL": "1m", "JWT_LEEWAY": "10s"}
 	t.Run("memory", func(t *testing.T) { streamsContract(t, Start(t, start, env)) })
@@ -194,6 +195,7 @@ func expectClose(t *testing.T, c *websocket.Conn, code websocket.StatusCode, rea
 func streamsContract(t *testing.T, s *Server) {
 	// The stream ends at exp + leeway.
 	access, _ := s.login(t, "curl/8.5.0")
+	refusedHandshakes(t, s, access)
 	exp := s.expOf(t, access)
 	ev := s.events(t, access)
 	first, _ := nextEvent(t, ev)
@@ -269,4 +271,31 @@ func streamsContract(t *testing.T, s *Server) {
 		t.Fatal(err)
 	}
 	expectClose(t, ws2, 4003, "reauthentication refused")
+}
+
+// refusedHandshakes checks that GET /api/ws with a valid token but no WebSocket handshake, and a
+// handshake from a page of another origin, get the WebSocket library's client error (400 or 426,
+// and 403), never a 500: the Fiber examples once answered both with 500.
+func refusedHandshakes(t *testing.T, s *Server, access string) {
+	t.Helper()
+	do := func(h ...string) int {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/ws", nil)
+		req.Header.Set("Authorization", "Bearer "+access)
+		for i := 0; i+1 < len(h); i += 2 {
+			req.Header.Set(h[i], h[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET /api/ws: %v", err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := do(); code != http.StatusBadRequest && code != http.StatusUpgradeRequired {
+		t.Errorf("GET /api/ws without a handshake: got %d, want 400 or 426", code)
+	}
+	if code := do("Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13",
+		"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", "Origin", "https://evil.example"); code != http.StatusForbidden {
+		t.Errorf("WebSocket handshake from another origin: got %d, want 403", code)
+	}
 }

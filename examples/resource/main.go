@@ -138,6 +138,7 @@ func NewHandler(ctx context.Context, c Config) (http.Handler, *core.Manager, err
 	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := nethttpjwt.Claims(r)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store") // a user's data: no shared cache keeps it
 		json.NewEncoder(w).Encode(map[string]any{
 			"iss": c.Issuer, "sub": c.Subject, "aud": c.Audience(), "scope": strings.Join(c.Scopes(), " "),
 		})

@@ -65,6 +65,9 @@ func TestResource(t *testing.T) {
 		if resp.StatusCode != 200 || json.Unmarshal(body, &me) != nil {
 			t.Fatalf("GET /api/me: %d %s", resp.StatusCode, body)
 		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("GET /api/me: Cache-Control %q, want no-store", cc)
+		}
 		if me.Iss != h.Issuer || me.Sub != testutil.HydraClientID || me.Scope != "read" || len(me.Aud) != 1 || me.Aud[0] != resource {
 			t.Fatalf("GET /api/me: %s", body)
 		}

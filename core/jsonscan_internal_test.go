@@ -78,6 +78,7 @@ func TestReadDate(t *testing.T) {
 // TestSpecialIn8 holds the eight-byte step of scanner.str to plainStringByte: every byte value
 // at every place among plain bytes (ASCII and UTF-8 continuation bytes), every pair of places,
 // and random words; the lowest mark must be the first byte that is not plain (none: 8).
+// (About 0.7 million words: under two seconds with -race.)
 func TestSpecialIn8(t *testing.T) {
 	first := func(b []byte) int { // the place of the first byte that is not plain; 8: none
 		for i, c := range b {
@@ -112,7 +113,7 @@ func TestSpecialIn8(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	b := make([]byte, 8)
-	for range 1 << 20 {
+	for range 1 << 17 {
 		binary.LittleEndian.PutUint64(b, r.Uint64())
 		check(b)
 		for i := range b { // mostly plain words, where a wrong step would skip a special byte
@@ -155,8 +156,9 @@ func TestStringScanSteps(t *testing.T) {
 }
 
 // TestAlgNone: algNone is strings.EqualFold(alg, "none") for "none" with any one character
-// replaced by any rune (every rune whose case folds onto a letter of "none" included), every
-// casing of "none", and names of other lengths.
+// replaced by any rune that folds to another (every rune whose case folds onto a letter of
+// "none" among them) or any rune below U+3000, every casing of "none", and names of other
+// lengths.
 func TestAlgNone(t *testing.T) {
 	check := func(alg string) {
 		t.Helper()
@@ -165,6 +167,9 @@ func TestAlgNone(t *testing.T) {
 		}
 	}
 	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if r >= 0x3000 && unicode.SimpleFold(r) == r {
+			continue // folds to nothing else: EqualFold compares it as is
+		}
 		for i := range 4 {
 			check("none"[:i] + string(r) + "none"[i+1:])
 		}

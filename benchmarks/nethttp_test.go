@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"testing"
 
-	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
-	"github.com/auth0/go-jwt-middleware/v2/validator"
+	jwtmiddleware "github.com/auth0/go-jwt-middleware/v3"
+	"github.com/auth0/go-jwt-middleware/v3/validator"
 	"github.com/go-chi/jwtauth/v5"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
@@ -53,18 +53,26 @@ func (c *expRequired) Validate(context.Context) error {
 	return nil
 }
 
-// auth0Peer configures auth0/go-jwt-middleware v2 (go-jose v2): the algorithm pinned, issuer and
-// audience required (the validator insists on both), exp required through expRequired.
+// auth0Peer configures auth0/go-jwt-middleware v3 (lestrrat-go/jwx v3), as its README shows:
+// validator.New with the key, the algorithm pinned, issuer and audience (the validator insists on
+// both), exp required through expRequired; jwtmiddleware.New with that validator. DPoP stays at
+// the middleware's default (allowed: Bearer tokens pass), as in jwtexp.
 func auth0Peer(b *testing.B, fx *fixture) *jwtmiddleware.JWTMiddleware {
 	v, err := validator.New(
-		func(context.Context) (any, error) { return fx.verifyKey, nil },
-		validator.SignatureAlgorithm(fx.alg), issuer, []string{audience},
-		validator.WithCustomClaims(func() validator.CustomClaims { return new(expRequired) }),
+		validator.WithKeyFunc(func(context.Context) (any, error) { return fx.verifyKey, nil }),
+		validator.WithAlgorithm(validator.SignatureAlgorithm(fx.alg)),
+		validator.WithIssuer(issuer),
+		validator.WithAudience(audience),
+		validator.WithCustomClaims(func() *expRequired { return new(expRequired) }),
 	)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return jwtmiddleware.New(v.ValidateToken)
+	m, err := jwtmiddleware.New(jwtmiddleware.WithValidator(v))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
 }
 
 // jwtauthPeer configures go-chi/jwtauth v5 (lestrrat-go/jwx v2): the algorithm pinned by

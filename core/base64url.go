@@ -1,5 +1,7 @@
 package core
 
+import "encoding/binary"
+
 // b64dec maps each byte of the base64url alphabet (RFC 4648 §5) to its 6-bit value and every
 // other byte, '=' and the line breaks Go's decoder skips included, to 0xff.
 var b64dec = func() (t [256]byte) {
@@ -13,33 +15,52 @@ var b64dec = func() (t [256]byte) {
 	return t
 }()
 
+// b64at holds b64dec four times, each value already shifted to its place in a group of four
+// characters (24 bits: the first character's 6 bits at 18, the last's at 0); a byte outside the
+// alphabet is badB64 in every table. One group is then four lookups ORed together, and one test
+// of the high bit checks all four characters.
+var b64at = func() (t [4][256]uint32) {
+	for c, v := range b64dec {
+		for k := range t {
+			t[k][c] = badB64
+			if v != 0xff {
+				t[k][c] = uint32(v) << (18 - 6*k)
+			}
+		}
+	}
+	return t
+}()
+
+const badB64 = 1 << 31
+
 // decodeB64 decodes src, base64url without padding as JWS segments are (RFC 7515 §2), into dst
 // and returns the number of bytes written; ok is false for anything else: a byte outside the
 // alphabet (padding and line breaks included), a length of 4k+1, or unused bits of the last
 // character that are not zero. It accepts exactly what b64 (RawURLEncoding.Strict()) accepts
 // from input without '\r' and '\n' - which b64 skips and this refuses - and writes the same
 // bytes, with a fraction of its instructions: eight characters at a time, one table lookup each
-// and one check for all eight. dst must hold b64.DecodedLen(len(src)) bytes.
+// (b64at), one check for all eight and one 8-byte store of their six bytes. dst must hold
+// b64.DecodedLen(len(src)) bytes; bytes of dst past the n written may be overwritten too.
 func decodeB64(dst []byte, src string) (n int, ok bool) {
-	for len(src) >= 8 && len(dst)-n >= 6 {
+	t0, t1, t2, t3 := &b64at[0], &b64at[1], &b64at[2], &b64at[3]
+	for len(src) >= 8 && len(dst)-n >= 8 {
 		s := src[:8]
-		c0, c1, c2, c3 := uint64(b64dec[s[0]]), uint64(b64dec[s[1]]), uint64(b64dec[s[2]]), uint64(b64dec[s[3]])
-		c4, c5, c6, c7 := uint64(b64dec[s[4]]), uint64(b64dec[s[5]]), uint64(b64dec[s[6]]), uint64(b64dec[s[7]])
-		if c0|c1|c2|c3|c4|c5|c6|c7 > 63 {
+		a := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
+		b := t0[s[4]] | t1[s[5]] | t2[s[6]] | t3[s[7]]
+		if (a|b)&badB64 != 0 {
 			return 0, false
 		}
-		v := c0<<42 | c1<<36 | c2<<30 | c3<<24 | c4<<18 | c5<<12 | c6<<6 | c7
-		d := dst[n : n+6 : n+6]
-		d[0], d[1], d[2], d[3], d[4], d[5] = byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+		// The six bytes, big-endian, at the top of one 8-byte store; its last two bytes
+		// (zero) are overwritten by the next step or lie past n.
+		binary.BigEndian.PutUint64(dst[n:n+8], (uint64(a)<<24|uint64(b))<<16)
 		src, n = src[8:], n+6
 	}
 	for len(src) >= 4 && len(dst)-n >= 3 {
 		s := src[:4]
-		c0, c1, c2, c3 := uint32(b64dec[s[0]]), uint32(b64dec[s[1]]), uint32(b64dec[s[2]]), uint32(b64dec[s[3]])
-		if c0|c1|c2|c3 > 63 {
+		v := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
+		if v&badB64 != 0 {
 			return 0, false
 		}
-		v := c0<<18 | c1<<12 | c2<<6 | c3
 		d := dst[n : n+3 : n+3]
 		d[0], d[1], d[2] = byte(v>>16), byte(v>>8), byte(v)
 		src, n = src[4:], n+3

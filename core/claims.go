@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -559,6 +560,11 @@ func readAudience(s *scanner, want string) (found, valid bool) {
 func readDate(s *scanner) (time.Time, bool) {
 	b, i := s.b, s.i
 	j, n := i, int64(0)
+	if i+8 <= len(b) { // today's dates have ten digits: the first eight in one step
+		if x := binary.LittleEndian.Uint64(b[i:]); eightDigits(x) {
+			j, n = i+8, int64(eightDigitsValue(x))
+		}
+	}
 	for j < len(b) && j-i < 12 && isDigit(b[j]) {
 		n = n*10 + int64(b[j]-'0')
 		j++
@@ -575,6 +581,25 @@ func readDate(s *scanner) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return numericDate(s.b[st:en])
+}
+
+// eightDigits reports whether all eight bytes of x (little-endian: the first byte lowest) are
+// ASCII digits: their high nibbles are all 3, and adding 6 to each byte carries into no high
+// nibble (a low nibble above 9 would). Only a byte of 0xfa or above carries into the next one,
+// and its own high nibble already fails the test.
+func eightDigits(x uint64) bool {
+	const f0, sixes, threes = 0xf0f0f0f0f0f0f0f0, 0x0606060606060606, 0x3333333333333333
+	return x&f0|((x+sixes)&f0)>>4 == threes
+}
+
+// eightDigitsValue is the number written by the eight digits of x (eightDigits), the first
+// byte the most significant: neighbouring digits are joined into pairs (d*10 + next), the
+// pairs into fours, the fours into the eight.
+func eightDigitsValue(x uint64) uint64 {
+	x -= 0x3030303030303030
+	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff   // pairs, 0..99, in bytes 0, 2, 4, 6
+	x = (x*100 + x>>16) & 0x0000ffff0000ffff // fours, 0..9999, in 16-bit words 0, 2
+	return (x*10000 + x>>32) & 0xffffffff    // the eight
 }
 
 // numericDate reads a NumericDate: seconds since the epoch, possibly fractional (RFC 7519 §2).

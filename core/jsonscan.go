@@ -1,6 +1,8 @@
 package core
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -29,6 +31,21 @@ var plainStringByte = func() (t [256]bool) {
 	return t
 }()
 
+// specialIn8 marks the bytes of x (eight, little-endian) that are not a plainStringByte - a '"',
+// a '\\' or a control character (below 0x20) - with their high bit: zero when all eight are
+// plain. Each test is the classic "has a zero byte" expression, (v - 0x01…) &^ v & 0x80…:
+// v = x ^ '"'… zeroes the quotes, v = x ^ '\\'… the backslashes, and with 0x20… subtracted
+// instead of 0x01… it flags bytes below 0x20 (a byte of 0x80 or more never flags itself: &^ v
+// clears it). A borrow can only flag a byte above one that is flagged already, so the lowest
+// mark is always the first byte that is not plain, and the mask is zero exactly when none is;
+// TestSpecialIn8 checks both against plainStringByte.
+func specialIn8(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ('"' * lo)
+	bs := x ^ ('\\' * lo)
+	return ((q-lo)&^q | (bs-lo)&^bs | (x-0x20*lo)&^x) & hi
+}
+
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
@@ -55,9 +72,17 @@ func (s *scanner) str() (start, end int, esc, ok bool) {
 		// The common case, one table lookup per byte, on locals: the loop keeps i in a
 		// register instead of storing s.i at every byte.
 		b, i := s.b, s.i
+		for i+8 <= len(b) { // eight bytes a step, straight to the first that is not plain
+			if m := specialIn8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto special
+			}
+			i += 8
+		}
 		for i < len(b) && plainStringByte[b[i]] {
 			i++
 		}
+	special:
 		s.i = i
 		if s.i >= len(s.b) {
 			break

@@ -74,7 +74,7 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 	if err := m.readHeader(token[:d1], token[:d2], kind, &h); err != nil {
 		return nil, nil, err
 	}
-	if strings.EqualFold(h.alg, "none") {
+	if algNone(h.alg) {
 		return nil, nil, errAlgNone
 	}
 	if h.crit {
@@ -135,6 +135,12 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 	*out = c
 	return out, k, nil
 }
+
+// algNone reports whether alg is "none" in any case (RFC 7518 §3.6), as strings.EqualFold does.
+// Only the ASCII letters fold to 'n', 'o' and 'e' (Unicode's other folds onto ASCII reach 'k'
+// and 's'), so a string of any other length than four never matches, and most algorithm names
+// ("HS256", "EdDSA") are told apart by their length alone (TestAlgNone).
+func algNone(alg string) bool { return len(alg) == 4 && strings.EqualFold(alg, "none") }
 
 // headerEntry is a header segment as the token carried it and what parseHeader read from it,
 // its strings owned by the entry.

@@ -446,3 +446,53 @@ func TestCookieOnly(t *testing.T) {
 		return doer(t, router(m))
 	})
 }
+
+// TestUserContextKey checks that Middleware finds the context an earlier handler set with
+// SetUserContext (it reads Fiber's user value itself, under Fiber's key, instead of calling
+// UserContext): the handler's UserContext carries both that context's values and the claims. If
+// Fiber renamed its key, the earlier value would be lost and this fails.
+func TestUserContextKey(t *testing.T) {
+	t.Parallel()
+	m := testutil.SuiteManager(t, testutil.NewClockNow())
+	p, err := m.Issue(context.Background(), "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct{}
+	app := newApp()
+	app.Get("/set", func(c *fiber.Ctx) error {
+		c.SetUserContext(context.WithValue(context.Background(), key{}, "earlier"))
+		return c.Next()
+	}, fiberjwt.Middleware(m), func(c *fiber.Ctx) error {
+		claims, ok := fiberjwt.Claims(c)
+		v, _ := c.UserContext().Value(key{}).(string)
+		if !ok {
+			return c.SendString("no claims " + v)
+		}
+		return c.SendString(claims.Subject + " " + v)
+	})
+	app.Get("/unset", fiberjwt.Middleware(m), func(c *fiber.Ctx) error {
+		claims, ok := fiberjwt.Claims(c)
+		if !ok || c.UserContext().Err() != nil {
+			return c.SendString("no claims")
+		}
+		return c.SendString(claims.Subject)
+	})
+	for _, tc := range []struct{ path, want string }{
+		{"/set", "alice earlier"},
+		{"/unset", "alice"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+p.AccessToken)
+		for range 2 { // the second request is a cache hit
+			resp, err := app.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusOK || string(b) != tc.want {
+				t.Errorf("%s: got %d %q, want 200 %q", tc.path, resp.StatusCode, b, tc.want)
+			}
+		}
+	}
+}

@@ -8,8 +8,10 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+	"github.com/jwtexp/jwtexp/connectjwt/authv1connect"
 	"github.com/jwtexp/jwtexp/core"
 	"github.com/jwtexp/jwtexp/internal/testutil"
+	"github.com/jwtexp/jwtexp/rpcproto/authv1"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -17,7 +19,8 @@ import (
 // TestDPoP: over Connect, a DPoP-bound token is accepted with a proof for POST and the public
 // origin (WithDPoPPublicURL) plus the procedure, and refused with a proof for another procedure
 // or a replayed one; without WithDPoPPublicURL a proof is refused, since an interceptor does not
-// see the request's scheme and host. Refusals carry the DPoP challenge and DPoP-Nonce.
+// see the request's scheme and host. Refusals carry the DPoP challenge and DPoP-Nonce. The
+// AuthService binds a login with a proof to its key and refreshes it only with that key's proof.
 func TestDPoP(t *testing.T) {
 	const origin = "https://api.example.com"
 	clock := testutil.NewClockNow()
@@ -75,6 +78,61 @@ func TestDPoP(t *testing.T) {
 					err.Meta().Get("DPoP-Nonce") != nonce || err.Meta().Get("WWW-Authenticate")[:5] != "DPoP " {
 					t.Errorf("%s: %v (meta %v)", what, err, err.Meta())
 				}
+			}
+
+			// Binding through the AuthService: a Login with a proof for the public origin and
+			// its procedure gets tokens bound to the key; Refresh needs a proof of that key.
+			auth := authv1connect.NewAuthServiceClient(client, url)
+			loginURL, refreshURL := origin+authv1connect.AuthServiceLoginProcedure, origin+authv1connect.AuthServiceRefreshProcedure
+			key2 := testutil.NewDPoPKey(t)
+			loginWith := func(proof string) (*authv1.TokenResponse, *connect.Error) {
+				req := connect.NewRequest(&authv1.LoginRequest{Username: "alice", Password: "wonderland"})
+				if proof != "" {
+					req.Header().Set("DPoP", proof)
+				}
+				res, err := auth.Login(context.Background(), req)
+				var ce *connect.Error
+				if errors.As(err, &ce) {
+					return nil, ce
+				}
+				return res.Msg, nil
+			}
+			refreshWith := func(token, proof string) (*authv1.TokenResponse, *connect.Error) {
+				req := connect.NewRequest(&authv1.RefreshRequest{RefreshToken: token})
+				if proof != "" {
+					req.Header().Set("DPoP", proof)
+				}
+				res, err := auth.Refresh(context.Background(), req)
+				var ce *connect.Error
+				if errors.As(err, &ce) {
+					return nil, ce
+				}
+				return res.Msg, nil
+			}
+			if _, err := loginWith(key2.Proof(t, "POST", loginURL, "", "", clock.Now())); err == nil ||
+				err.Code() != connect.CodeInvalidArgument || err.Meta().Get("DPoP-Nonce") != nonce {
+				t.Fatalf("login with a proof without the nonce: %v, want InvalidArgument with DPoP-Nonce", err)
+			}
+			tr, err := loginWith(key2.Proof(t, "POST", loginURL, "", nonce, clock.Now()))
+			if err != nil || tr.GetTokenType() != "DPoP" {
+				t.Fatalf("login with a proof: %v %v, want token_type DPoP", tr, err)
+			}
+			access = tr.GetAccessToken()
+			if sub, err := call(key2.Proof(t, "POST", origin+testutil.RPCMe, access, nonce, clock.Now())); err != nil || sub != "alice" {
+				t.Fatalf("the AuthService's DPoP token with its key's proof: %q %v", sub, err)
+			}
+			if sub, err := call(key.Proof(t, "POST", origin+testutil.RPCMe, access, nonce, clock.Now())); err == nil {
+				t.Fatalf("the AuthService's DPoP token with another key's proof: %q, want a refusal", sub)
+			}
+			if _, err := refreshWith(tr.GetRefreshToken(), ""); err == nil || err.Code() != connect.CodeInvalidArgument {
+				t.Fatalf("refresh of a bound session without a proof: %v, want InvalidArgument", err)
+			}
+			tr2, err := refreshWith(tr.GetRefreshToken(), key2.Proof(t, "POST", refreshURL, "", nonce, clock.Now()))
+			if err != nil || tr2.GetTokenType() != "DPoP" {
+				t.Fatalf("refresh with the bound key's proof: %v %v", tr2, err)
+			}
+			if tr, err := loginWith(""); err != nil || tr.GetTokenType() != "Bearer" {
+				t.Fatalf("login without a proof: %v %v, want Bearer", tr, err)
 			}
 		})
 	}

@@ -499,6 +499,21 @@ func requestProof(r Request) (string, error) {
 	return v, nil
 }
 
+// TokenEndpointProof checks the DPoP proof (RFC 9449 §4.3) that a login or refresh request
+// carries, for a login or refresh service of another protocol than HTTP's (the gRPC and Connect
+// AuthService): r gives its DPoP header and, through RequestTarget, the method and URL the proof
+// must name. It returns the thumbprint of the proof's key, for WithDPoPKey (login) or
+// WithRefreshDPoPKey (refresh), or "" when r carries no proof and none is required (or DPoP is
+// off). A proof is checked as at the HTTP token endpoints - fresh, never seen before (it is
+// recorded in the store's replay records), with the server nonce when nonces are on - and
+// refused with an error matching ErrDPoPProof or ErrDPoPNonce whose answer is the token
+// endpoint's: HTTP 400 invalid_dpop_proof or use_dpop_nonce (HTTP.Problem carries the fresh
+// nonce), RPC InvalidArgument. With WithDPoPRequired a request without a proof is refused the
+// same way. A store failure is ErrStoreUnavailable.
+func (m *Manager) TokenEndpointProof(ctx context.Context, r Request) (thumbprint string, err error) {
+	return m.tokenEndpointProof(ctx, r)
+}
+
 // tokenEndpointProof checks the DPoP proof of a login or refresh request and returns its key's
 // thumbprint ("" for a request without a proof where none is required). Its error is already
 // the token endpoint's answer (400 invalid_dpop_proof or use_dpop_nonce, RFC 9449 §5, §8).

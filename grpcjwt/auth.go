@@ -7,6 +7,7 @@ import (
 	"github.com/jwtexp/jwtexp/grpcjwt/authv1grpc"
 	"github.com/jwtexp/jwtexp/rpcproto/authrpc"
 	"github.com/jwtexp/jwtexp/rpcproto/authv1"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -25,21 +26,59 @@ type LoginFunc = authrpc.LoginFunc
 // metadata itself and accepts an access token that has just expired. Login and Refresh honor the
 // call's idempotency-key metadata: a retry with the same key after a lost answer gets the session
 // (or the rotation) of the first attempt, not a second session or a reuse verdict.
+//
+// DPoP (RFC 9449): a Login or Refresh call with a dpop metadata value - a proof for POST and
+// http(s)://<authority>/jwtexp.auth.v1.AuthService/Login (or /Refresh; the origin of
+// core.WithDPoPPublicURL when set) - gets tokens bound to the proof's key, token_type "DPoP"; a
+// bound session's Refresh needs a proof of that key. A refused proof is InvalidArgument (the
+// token endpoint's 400 invalid_dpop_proof / use_dpop_nonce), with the fresh nonce in dpop-nonce
+// header metadata when nonces are on; under core.WithDPoPRequired so is a call without a proof.
 func NewAuthServer(m *core.Manager, login LoginFunc) authv1grpc.AuthServiceServer {
-	return &authServer{s: authrpc.New(m, login)}
+	return &authServer{m: m, s: authrpc.New(m, login)}
 }
 
 type authServer struct {
 	authv1grpc.UnimplementedAuthServiceServer
+	m *core.Manager
 	s *authrpc.Service
 }
 
 func (a *authServer) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.TokenResponse, error) {
-	return wrap(a.s.Login(ctx, req, authrpc.IdempotencyKey(metadata.ValueFromIncomingContext(ctx, "idempotency-key"))))
+	jkt, err := a.proof(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var opts []core.IssueOption
+	if jkt != "" {
+		opts = append(opts, core.WithDPoPKey(jkt))
+	}
+	return wrap(a.s.Login(ctx, req, authrpc.IdempotencyKey(metadata.ValueFromIncomingContext(ctx, "idempotency-key")), opts...))
 }
 
 func (a *authServer) Refresh(ctx context.Context, req *authv1.RefreshRequest) (*authv1.TokenResponse, error) {
-	return wrap(a.s.Refresh(ctx, req, authrpc.IdempotencyKey(metadata.ValueFromIncomingContext(ctx, "idempotency-key"))))
+	jkt, err := a.proof(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var opts []core.RefreshOption
+	if jkt != "" {
+		opts = append(opts, core.WithRefreshDPoPKey(jkt))
+	}
+	return wrap(a.s.Refresh(ctx, req, authrpc.IdempotencyKey(metadata.ValueFromIncomingContext(ctx, "idempotency-key")), opts...))
+}
+
+// proof checks the call's DPoP proof, if any (core.Manager.TokenEndpointProof), and returns its
+// key's thumbprint; a refusal is the call's gRPC status, with the fresh nonce as dpop-nonce
+// header metadata when the Manager has one to give.
+func (a *authServer) proof(ctx context.Context) (string, error) {
+	jkt, err := a.m.TokenEndpointProof(ctx, incoming{ctx})
+	if err != nil {
+		if nonce := a.m.HTTP().Problem(err).DPoPNonce; nonce != "" {
+			_ = grpc.SetHeader(ctx, metadata.Pairs("dpop-nonce", nonce))
+		}
+		return "", Error(err)
+	}
+	return jkt, nil
 }
 
 func (a *authServer) Logout(ctx context.Context, req *authv1.LogoutRequest) (*authv1.LogoutResponse, error) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -46,7 +47,9 @@ var errLogin = errors.New("jwtexp: login failed")
 // Manager.Issue with core.WithClientDescription from its own login method). idempotencyKey is
 // the call's idempotency-key metadata ("" when none; see IdempotencyKey): a retry of a login
 // whose answer was lost gets the session its first attempt created (core.WithIdempotencyKey).
-func (s *Service) Login(ctx context.Context, req *authv1.LoginRequest, idempotencyKey string) (*authv1.TokenResponse, error) {
+// opts go to Manager.Issue: core.WithDPoPKey binds the session to the DPoP key the call proved
+// (see core.Manager.TokenEndpointProof); the answer's token_type is then "DPoP".
+func (s *Service) Login(ctx context.Context, req *authv1.LoginRequest, idempotencyKey string, opts ...core.IssueOption) (*authv1.TokenResponse, error) {
 	if s.login == nil {
 		return nil, errNoLogin
 	}
@@ -61,9 +64,8 @@ func (s *Service) Login(ctx context.Context, req *authv1.LoginRequest, idempoten
 		slog.Default().LogAttrs(ctx, slog.LevelError, "jwtexp login failed", slog.String("error", err.Error()))
 		return nil, errLogin
 	}
-	var opts []core.IssueOption
 	if idempotencyKey != "" {
-		opts = append(opts, core.WithIdempotencyKey(idempotencyKey))
+		opts = append(slices.Clip(opts), core.WithIdempotencyKey(idempotencyKey))
 	}
 	p, err := s.m.Issue(ctx, subject, custom, opts...)
 	if err != nil {
@@ -75,11 +77,11 @@ func (s *Service) Login(ctx context.Context, req *authv1.LoginRequest, idempoten
 // Refresh rotates the session of the request's refresh token. Every refusal matches
 // core.ErrInvalidGrant (core.RPCStatus: InvalidArgument). idempotencyKey, as for Login, makes a
 // retry of a rotation whose answer was lost get the current tokens instead of counting as reuse
-// (core.WithRetryKey).
-func (s *Service) Refresh(ctx context.Context, req *authv1.RefreshRequest, idempotencyKey string) (*authv1.TokenResponse, error) {
-	var opts []core.RefreshOption
+// (core.WithRetryKey). opts go to Manager.Refresh: core.WithRefreshDPoPKey names the DPoP key
+// the call proved, which a bound session requires.
+func (s *Service) Refresh(ctx context.Context, req *authv1.RefreshRequest, idempotencyKey string, opts ...core.RefreshOption) (*authv1.TokenResponse, error) {
 	if idempotencyKey != "" {
-		opts = append(opts, core.WithRetryKey(idempotencyKey))
+		opts = append(slices.Clip(opts), core.WithRetryKey(idempotencyKey))
 	}
 	p, err := s.m.Refresh(ctx, req.GetRefreshToken(), opts...)
 	if err != nil {
@@ -175,9 +177,13 @@ func Bearer(authorization string) (token string, ok bool) {
 }
 
 func tokenResponse(p *core.TokenPair) *authv1.TokenResponse {
+	tokenType := "Bearer"
+	if p.DPoPThumbprint != "" {
+		tokenType = "DPoP" // RFC 9449 §5
+	}
 	return &authv1.TokenResponse{
 		AccessToken:  p.AccessToken,
-		TokenType:    "Bearer",
+		TokenType:    tokenType,
 		ExpiresIn:    p.ExpiresIn,
 		RefreshToken: p.RefreshToken,
 	}

@@ -66,3 +66,36 @@ func ExampleWithDPoPRequired() {
 	// 400 {"error":"invalid_dpop_proof","error_description":"DPoP proof required"}
 	// true
 }
+
+// A login service of another protocol (an RPC service, a message queue) checks the DPoP proof
+// its request carries with TokenEndpointProof, then binds the session with WithDPoPKey (or a
+// refresh with WithRefreshDPoPKey). The request gives the DPoP header and, through
+// RequestTarget, the method and URL the proof must name; here an *http.Request stands in.
+func ExampleManager_TokenEndpointProof() {
+	ctx := context.Background()
+	m := dpopExampleManager()
+	defer m.Close()
+
+	login := func(proof string) {
+		r := httptest.NewRequest("POST", "https://api.example.com/login", nil)
+		if proof != "" {
+			r.Header.Set("DPoP", proof)
+		}
+		jkt, err := m.TokenEndpointProof(ctx, core.HTTPRequest(r))
+		if err != nil {
+			fmt.Println("refused:", errors.Is(err, core.ErrDPoPProof), m.HTTP().Problem(err).Status, core.Reason(err))
+			return
+		}
+		var opts []core.IssueOption
+		if jkt != "" {
+			opts = append(opts, core.WithDPoPKey(jkt))
+		}
+		p, _ := m.Issue(ctx, "alice", nil, opts...)
+		fmt.Printf("issued, bound to %q\n", p.DPoPThumbprint)
+	}
+	login("")             // no proof, DPoP allowed: Bearer tokens
+	login("not-a-proof") // a proof that does not parse
+	// Output:
+	// issued, bound to ""
+	// refused: true 400 malformed DPoP proof
+}

@@ -93,7 +93,7 @@ func ExampleManager_TokenEndpointProof() {
 		p, _ := m.Issue(ctx, "alice", nil, opts...)
 		fmt.Printf("issued, bound to %q\n", p.DPoPThumbprint)
 	}
-	login("")             // no proof, DPoP allowed: Bearer tokens
+	login("")            // no proof, DPoP allowed: Bearer tokens
 	login("not-a-proof") // a proof that does not parse
 	// Output:
 	// issued, bound to ""

@@ -64,6 +64,14 @@ func TestDPoP(t *testing.T) {
 				if err == nil || err.Message() != "request method and URL unknown" || err.Meta().Get("DPoP-Nonce") != nonce {
 					t.Fatalf("proof without WithDPoPPublicURL: %q %v", sub, err)
 				}
+				// The AuthService cannot check a proof either: with DPoP allowed it ignores it
+				// and issues Bearer tokens (a client must read token_type, RFC 9449 §5).
+				auth := authv1connect.NewAuthServiceClient(client, url)
+				req := connect.NewRequest(&authv1.LoginRequest{Username: "alice", Password: "wonderland"})
+				req.Header().Set("DPoP", key.Proof(t, "POST", "http://example.com"+authv1connect.AuthServiceLoginProcedure, "", nonce, clock.Now()))
+				if res, err := auth.Login(context.Background(), req); err != nil || res.Msg.GetTokenType() != "Bearer" {
+					t.Fatalf("login with a proof it cannot check, DPoP allowed: %v, want Bearer tokens", err)
+				}
 				return
 			}
 			if err != nil || sub != "alice" {

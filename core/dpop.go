@@ -509,7 +509,9 @@ func requestProof(r Request) (string, error) {
 // refused with an error matching ErrDPoPProof or ErrDPoPNonce whose answer is the token
 // endpoint's: HTTP 400 invalid_dpop_proof or use_dpop_nonce (HTTP.Problem carries the fresh
 // nonce), RPC InvalidArgument. With WithDPoPRequired a request without a proof is refused the
-// same way. A store failure is ErrStoreUnavailable.
+// same way. A proof r cannot tell the URL of (no RequestTarget, or no scheme and host without
+// WithDPoPPublicURL) is ignored where DPoP is allowed ("": Bearer tokens) and refused where it
+// is required. A store failure is ErrStoreUnavailable.
 func (m *Manager) TokenEndpointProof(ctx context.Context, r Request) (thumbprint string, err error) {
 	return m.tokenEndpointProof(ctx, r)
 }
@@ -530,7 +532,15 @@ func (m *Manager) tokenEndpointProof(ctx context.Context, r Request) (string, er
 	}
 	var jkt string
 	if err == nil {
-		jkt, err = m.checkProof(ctx, proof, m.target(r), "", "")
+		t := m.target(r)
+		if t == nil && !m.dpop.required {
+			// A proof that cannot be checked, because r does not tell the URL it names (a
+			// Request without RequestTarget; Connect without WithDPoPPublicURL), is ignored
+			// where DPoP is only allowed, as a server without DPoP would: the tokens are
+			// Bearer, and their token_type says so (RFC 9449 §5).
+			return "", nil
+		}
+		jkt, err = m.checkProof(ctx, proof, t, "", "")
 	}
 	if err != nil {
 		m.rejected(ctx, err)

@@ -5,8 +5,9 @@ import "strings"
 // RequestTarget is an optional interface of Request: the method and URL of the request, which a
 // DPoP proof names (htm and htu, RFC 9449 §4.3). It is a separate interface so that Request
 // implementations written before DPoP keep compiling; a Request without it cannot carry a DPoP
-// proof (the proof is refused: "request method and URL unknown"), while Bearer tokens work as
-// before. HTTPRequest and every adapter of this repository implement it.
+// proof (on a protected route the proof is refused: "request method and URL unknown"; at login
+// and refresh it is ignored unless DPoP is required, and the tokens are Bearer), while Bearer
+// tokens work as before. HTTPRequest and every adapter of this repository implement it.
 type RequestTarget interface {
 	// Method returns the request method ("GET", "POST", ...).
 	Method() string

@@ -215,12 +215,7 @@ func parseHeader(b []byte, h *header) error {
 		case 5 | 'c'<<8 | 'r'<<16 | 'i'<<24 | 't'<<32:
 			bit = critBit
 		}
-		if bit != 0 {
-			if known&bit != 0 {
-				return errDuplicate
-			}
-			known |= bit
-		} else if !others.add(name) {
+		if !seenOnce(&known, bit, &others, name) {
 			return errDuplicate
 		}
 		if !s.colon() {
@@ -380,12 +375,7 @@ func parseClaims(b []byte, audience string, c *Claims, cs *claimSet) error {
 		}
 		name := stringAt(s.b, st, en, esc)
 		bit := claimBit(name)
-		if bit != 0 {
-			if known&bit != 0 {
-				return errDuplicate
-			}
-			known |= bit
-		} else if !others.add(name) {
+		if !seenOnce(&known, bit, &others, name) {
 			return errDuplicate
 		}
 		if !s.colon() {

@@ -338,6 +338,20 @@ func (s *scanner) next() (more, ok bool) {
 	return false, false
 }
 
+// seenOnce records a member name of an object being read and reports false when the object
+// named it before: a registered name by its bit in known (bit != 0), any other in others. The
+// header and the claims parsers share it; it inlines into both.
+func seenOnce[B uint8 | uint16](known *B, bit B, others *nameSet, name string) bool {
+	if bit != 0 {
+		if *known&bit != 0 {
+			return false
+		}
+		*known |= bit
+		return true
+	}
+	return others.add(name)
+}
+
 // nameSet detects duplicate member names without allocating for small objects.
 type nameSet struct {
 	n int

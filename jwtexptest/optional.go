@@ -2,7 +2,7 @@ package jwtexptest
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/jwtexp/jwtexp/core"
@@ -11,7 +11,7 @@ import (
 // ErrUnsupported is the error of a FaultyStore's optional-interface method (MarkDPoPProof,
 // LoadKeyRing, SwapKeyRing) when the store it wraps does not implement that interface: the
 // Manager then fails closed (503) where the feature needs the store.
-var ErrUnsupported = fmt.Errorf("jwtexptest: the store under the FaultyStore does not implement this optional interface")
+var ErrUnsupported = errors.New("jwtexptest: the store under the FaultyStore does not implement this optional interface")
 
 // The optional store interfaces a FaultyStore passes through to the store it wraps. Faults
 // (Fail, Stall) apply to their calls as to every other; Shard and NotifyRevocations make no

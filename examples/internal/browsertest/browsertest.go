@@ -511,14 +511,17 @@ func (d *driver) open(t *testing.T, path string) {
 func (d *driver) login(t *testing.T) {
 	t.Helper()
 	loads := eval[int](t, d, "read #sessions loads", `Number(document.getElementById('sessions').dataset.loads || 0)`)
-	// A page that was logged in before still holds the username (chromedp.Clear
-	// does not always empty it): start from empty fields.
+	// A page that was logged in before still holds the username: start from empty
+	// fields.
 	eval[bool](t, d, "empty the login form", `(() => { for (const id of ['username', 'password']) document.getElementById(id).value = ''; return true; })()`)
+	// Focus and type as key events to the focused field: chromedp.SendKeys reads the node's
+	// attributes outside the node's lock (chromedp v0.23.0), which the race detector caught
+	// against a DOM event of the page.
 	d.do(t, "log in through the form",
-		chromedp.Clear(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), d.h.Username),
-		chromedp.Clear(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), d.h.Password),
+		chromedp.Focus(chromedp.ID("username"), chromedp.NodeVisible),
+		chromedp.KeyEvent(d.h.Username),
+		chromedp.Focus(chromedp.ID("password"), chromedp.NodeVisible),
+		chromedp.KeyEvent(d.h.Password),
 		chromedp.Click(chromedp.ID("login")),
 	)
 	d.waitState(t, "logged-in")

@@ -366,8 +366,13 @@ func parseClaims(b []byte, audience string, c *Claims, cs *claimSet) error {
 	if empty {
 		return nil
 	}
-	var known uint16   // the registered names seen
-	var others nameSet // the other names seen
+	return parseMembers(&s, 0, audience, c, cs)
+}
+
+// parseMembers reads the members of the claims object from s.i, at a member's name, to the
+// object's end, as parseClaims does; known are the bits of the registered names read before.
+func parseMembers(s *scanner, known uint16, audience string, c *Claims, cs *claimSet) error {
+	var others nameSet // the names seen that are not registered
 	for {
 		st, en, esc, ok := s.name()
 		if !ok {
@@ -381,7 +386,7 @@ func parseClaims(b []byte, audience string, c *Claims, cs *claimSet) error {
 		if !s.colon() {
 			return errPayload
 		}
-		if err := readClaim(&s, bit, name, audience, c, cs); err != nil {
+		if err := readClaim(s, bit, name, audience, c, cs); err != nil {
 			return err
 		}
 		more, ok := s.next()

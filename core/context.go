@@ -46,6 +46,9 @@ type claimsDst struct {
 	// header used the DPoP scheme: verifyInto checks the DPoP proof with them.
 	req  Request
 	dpop bool
+	// unchecked: the token came from the Authorization header and was not searched for blanks
+	// and commas (extractProbe); a refusal of it then answers ErrInvalidRequest if it has any.
+	unchecked bool
 }
 
 // claims returns where to write the claims of an accepted token.

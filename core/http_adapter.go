@@ -31,7 +31,7 @@ func (h *HTTP) AuthenticateContext(ctx context.Context, r Request, optional bool
 	if ctx == nil {
 		panic("core.HTTP.AuthenticateContext: nil context (as context.WithValue, it needs a parent)")
 	}
-	token, hit, err := m.extractProbe(r, true)
+	token, hit, unchecked, err := m.extractProbe(r, true)
 	if optional && err == errMissing {
 		return ctx, nil, nil
 	}
@@ -47,7 +47,7 @@ func (h *HTTP) AuthenticateContext(ctx context.Context, r Request, optional bool
 		}
 		return ctx, nil, err
 	}
-	dst := claimsDst{parent: ctx, req: r, dpop: dpop}
+	dst := claimsDst{parent: ctx, req: r, dpop: dpop, unchecked: unchecked}
 	if _, err := m.verifyInto(ctx, token, hit, &dst); err != nil {
 		if dpop {
 			err = dpopRefusal(err) // answered with a DPoP challenge (RFC 9449 §7.1)

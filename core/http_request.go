@@ -88,7 +88,7 @@ type source struct {
 // ...) is not a credential for us. Two Authorization headers, or a token in more than one place,
 // is ErrInvalidRequest. An empty cookie, header or query value counts as absent.
 func (m *Manager) extract(r Request) (string, error) {
-	token, _, err := m.extractProbe(r, false)
+	token, _, _, err := m.extractProbe(r, false)
 	return token, err
 }
 
@@ -97,29 +97,39 @@ func (m *Manager) extract(r Request) (string, error) {
 // skips what a token known to be well formed does not need: the check for blanks and commas in
 // it (a cached token passed the strict parser). Answers are the same as without the probe.
 //
+// With probe, a Bearer token that missed the cache is not searched for blanks and commas
+// either, unless trusted issuers are configured: a token the strict parser accepts holds none
+// (every byte of it is in the base64url alphabet or one of its two dots), so unchecked tells
+// the caller to make the check only if the token is refused, and then to answer
+// ErrInvalidRequest instead (claimsDst.unchecked, verifyInto). A refusal here makes it at once.
+//
 // In cookie-only mode a cross-origin unsafe request is refused first (ErrCrossOrigin), whatever
 // credential it carries; otherwise such a request is refused when its token came from a cookie
 // (WithTokenCookie).
-func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheEntry, err error) {
+func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheEntry, unchecked bool, err error) {
 	if m.cfg.cookieOnly.on && m.crossOrigin(r, false) {
-		return "", nil, errCrossOrigin
+		return "", nil, false, errCrossOrigin
 	}
 	found := 0
 	v, n := r.Header("Authorization")
 	if n > 1 {
-		return "", nil, errTwoCredentials
+		return "", nil, false, errTwoCredentials
 	}
 	if n == 1 {
 		t, ok, err := bearerScheme(v)
 		if err != nil {
-			return "", nil, err
+			return "", nil, false, err
 		}
 		if ok {
 			if probe && m.cache != nil {
 				hit = m.cache.get(t)
 			}
-			if hit == nil && badTokenChars(t) {
-				return "", nil, errBadAuthHeader
+			if hit == nil {
+				if probe && m.issuers == nil {
+					unchecked = true
+				} else if badTokenChars(t) {
+					return "", nil, false, errBadAuthHeader
+				}
 			}
 			token, found = t, 1
 		} else if m.dpop != nil {
@@ -127,16 +137,30 @@ func (m *Manager) extractProbe(r Request, probe bool) (token string, hit *cacheE
 			// it on its own; logout (no probe) only needs the token.
 			t, dpop, err := dpopScheme(v)
 			if err != nil {
-				return "", nil, err
+				return "", nil, false, err
 			}
 			if dpop && probe {
-				return "", nil, errDPoPScheme
+				return "", nil, false, errDPoPScheme
 			}
 			if dpop {
 				token, found = t, 1
 			}
 		}
 	}
+	if len(m.cfg.sources) == 0 && found == 1 && len(token) <= m.cfg.maxTokenSize {
+		return token, hit, unchecked, nil // the request path's usual case: nothing more to look at
+	}
+	bearer := token
+	token, hit, err = m.extractSources(r, token, hit, found)
+	if err != nil && unchecked && badTokenChars(bearer) {
+		err = errBadAuthHeader // what the check would have answered before looking further
+	}
+	return token, hit, unchecked && err == nil, err
+}
+
+// extractSources is extractProbe's look at the configured sources other than the
+// Authorization header, given the token it found there (found is 1 if it did).
+func (m *Manager) extractSources(r Request, token string, hit *cacheEntry, found int) (string, *cacheEntry, error) {
 	fromCookie := false
 	for _, s := range m.cfg.sources {
 		v, n := s.read(r)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -70,27 +71,47 @@ func (fuzzRequest) Query(string) (string, int) { return "", 0 }
 func (fuzzRequest) Body(int64) ([]byte, error) { return nil, nil }
 
 // FuzzExtractProbe: the request path's extraction, which looks the token up in the verified-token
-// cache on the way, answers exactly as extract does; a hit is the cache's entry for that token.
+// cache on the way, answers exactly as extract does, except that a Bearer token it leaves
+// unchecked for blanks and commas may be one extract refuses with ErrInvalidRequest: the
+// request path's answer (Authenticate) is then that refusal all the same. A hit is the cache's
+// entry for that token.
 func FuzzExtractProbe(f *testing.F) {
 	m := testManager(f, WithTokenCookie("at"))
 	p, _ := m.Issue(f.Context(), "alice", nil)
 	if _, err := m.Verify(f.Context(), p.AccessToken); err != nil { // cached from now on
 		f.Fatal(err)
 	}
+	other, _ := m.Issue(f.Context(), "bob", nil) // not cached
 	for _, seed := range [][2]string{{"Bearer " + p.AccessToken, ""}, {"bearer\t" + p.AccessToken + " ", ""},
 		{"Bearer " + p.AccessToken + " x", ""}, {"Bearer " + p.AccessToken, p.AccessToken}, {"", p.AccessToken},
-		{"Bearer " + p.AccessToken + ",x", ""}, {"Basic abc", p.AccessToken}, {"Bearer", ""}} {
+		{"Bearer " + p.AccessToken + ",x", ""}, {"Basic abc", p.AccessToken}, {"Bearer", ""},
+		{"Bearer " + other.AccessToken + " x", ""}, {"Bearer " + other.AccessToken + ",x", other.AccessToken},
+		{"Bearer " + other.AccessToken[:20] + "\t" + other.AccessToken[20:], ""}} {
 		f.Add(seed[0], seed[1])
 	}
 	f.Fuzz(func(t *testing.T, auth, cookie string) {
 		r := fuzzRequest{auth, cookie}
 		want, werr := m.extract(r)
-		got, hit, err := m.extractProbe(r, true)
-		if got != want || err != werr {
+		got, hit, unchecked, err := m.extractProbe(r, true)
+		if unchecked && err == nil && werr == errBadAuthHeader {
+			// The request path checks it once the token is refused, as it must be.
+			if !badTokenChars(got) || hit != nil {
+				t.Fatalf("extractProbe(%q, %q) = %q unchecked, hit %v; extract refused it", auth, cookie, got, hit)
+			}
+		} else if got != want || err != werr {
 			t.Fatalf("extractProbe(%q, %q) = %q, %v; extract: %q, %v", auth, cookie, got, err, want, werr)
 		}
 		if hit != nil && (err != nil || m.cache.get(got) != hit) {
 			t.Fatalf("hit for %q is not the cache's entry (err %v)", got, err)
+		}
+		// The whole answer: the request path's, and extract's followed by Verify.
+		_, aerr := m.Authenticate(t.Context(), r)
+		verr := werr
+		if werr == nil {
+			_, verr = m.Verify(t.Context(), want)
+		}
+		if fmt.Sprint(aerr) != fmt.Sprint(verr) { // some refusals are built per token: compare messages
+			t.Fatalf("Authenticate(%q, %q): %v; extract and Verify: %v", auth, cookie, aerr, verr)
 		}
 	})
 }

@@ -33,6 +33,7 @@ type Manager struct {
 	conns       connRegistry // bound connections (connections.go)
 	issuers     *issuerSet   // WithTrustedIssuers, WithIssuerResolver (issuers.go); nil: one issuer
 	dpop        *dpopState   // DPoP (dpop.go); nil: off
+	own         *ownLayout   // the layout of the claims this Manager mints (claims_own.go); nil: none
 }
 
 // New builds a Manager from options. It fails with an error matching ErrInvalidConfig that names
@@ -122,6 +123,7 @@ func build(c config) (*Manager, error) {
 func newManager(c config, access, refresh *keySet) *Manager {
 	m := &Manager{cfg: c, access: access, refresh: refresh, store: c.store, maxLifetime: c.accessTTL}
 	m.http.m = m
+	m.own = newOwnLayout(c.issuer, c.audience)
 	if c.maxLifetime > 0 {
 		m.maxLifetime = c.maxLifetime
 	}

@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strings"
 	"sync"
 	"time"
@@ -48,28 +50,31 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 	if len(token) > m.cfg.maxTokenSize {
 		return nil, nil, errTooLarge
 	}
-	// Find the two dots with vectorised searches instead of a loop over every byte. The header
-	// and claims segments are then checked by decodeB64, which refuses every byte outside the
-	// base64url alphabet (a line break in them is errFormat, as before decoding: see
-	// segmentsBroken); the short signature segment is checked byte by byte.
+	// The first dot by a vectorised search over the short header segment; the last by
+	// lastOutside, which checks the signature segment's alphabet on the way, eight bytes a step.
+	// The header and claims segments are checked by decodeB64, which refuses every byte outside
+	// the base64url alphabet (a line break in them is errFormat, as before decoding: see
+	// segmentsBroken). A dot between the two is a token of more than three segments: errFormat,
+	// whatever else is wrong with it, as if the dots had been counted first; only a refusal
+	// needs to look for one (decoding the claims segment fails on it).
 	d1 := strings.IndexByte(token, '.')
 	if d1 <= 0 {
 		return nil, nil, errFormat
 	}
-	d2 := strings.IndexByte(token[d1+1:], '.')
-	if d2 <= 0 {
+	d2 := lastOutside(token)
+	if d2 <= d1+1 || token[d2] != '.' || d2 == len(token)-1 {
+		return nil, nil, errFormat // one dot, an empty segment, or a bad byte in the signature
+	}
+	c, k, err := m.parseSegments(token, d1, d2, kind, now, expiredOK, dst)
+	if err != nil && strings.IndexByte(token[d1+1:d2], '.') >= 0 {
 		return nil, nil, errFormat
 	}
-	d2 += d1 + 1
-	if d2 == len(token)-1 {
-		return nil, nil, errFormat
-	}
-	for i := d2 + 1; i < len(token); i++ {
-		if !b64url[token[i]] { // also refuses a third dot
-			return nil, nil, errFormat
-		}
-	}
+	return c, k, err
+}
 
+// parseSegments is parseKey's work once the dots are found: d1 ends the header segment, d2 the
+// claims segment.
+func (m *Manager) parseSegments(token string, d1, d2 int, kind tokenKind, now time.Time, expiredOK time.Duration, dst *claimsDst) (*Claims, *key, error) {
 	var h header
 	if err := m.readHeader(token[:d1], token[:d2], kind, &h); err != nil {
 		return nil, nil, err
@@ -120,7 +125,7 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 	pb = pb[:n]
 	c := Claims{payload: unsafeString(pb)} // parseClaims records spans of it
 	var cs claimSet
-	if err := parseClaims(pb, m.cfg.audience, &c, &cs); err != nil {
+	if err := m.own.parseClaims(pb, m.cfg.audience, &c, &cs); err != nil {
 		return nil, nil, err
 	}
 	if err := m.checkClaims(&c, &cs, kind, now, expiredOK); err != nil {
@@ -134,6 +139,42 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 	out := dst.claims()
 	*out = c
 	return out, k, nil
+}
+
+// lastOutside returns the index of the last byte of s outside the base64url alphabet (RFC 4648
+// §5), -1 if there is none. It reads s from its end eight bytes at a time (b64Outside), so that
+// the signature segment of a token is checked and the dot before it found in a few steps.
+func lastOutside(s string) int {
+	i := len(s)
+	for i >= 8 {
+		if m := b64Outside(binary.LittleEndian.Uint64(unsafeBytes(s[i-8 : i]))); m != 0 {
+			return i - 1 - bits.LeadingZeros64(m)>>3
+		}
+		i -= 8
+	}
+	for i--; i >= 0; i-- {
+		if !b64url[s[i]] {
+			break
+		}
+	}
+	return i
+}
+
+// b64Outside marks the bytes of x (eight, little-endian) outside the base64url alphabet with
+// their high bit: zero when all eight are in it. A byte of 0x80 or more is outside; the others
+// are tested as seven-bit values v for four ranges at once: v + (0x80 - lo) has its high bit set
+// when v >= lo, and v + (0x7f - hi) when v > hi, neither carrying into the next byte, so
+// (v + 0x80 - lo) &^ (v + 0x7f - hi) marks lo <= v <= hi. Letters are one range once the case
+// bit 0x20 is set (which moves no other byte into 'a'..'z'). TestB64Outside checks all 256
+// byte values in every position against b64url.
+func b64Outside(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	v := x &^ hi
+	in := func(v uint64, from, to byte) uint64 {
+		return (v + (0x80-uint64(from))*lo) &^ (v + (0x7f-uint64(to))*lo)
+	}
+	ok := in(v|0x20*lo, 'a', 'z') | in(v, '0', '9') | in(v, '-', '-') | in(v, '_', '_')
+	return (^ok | x) & hi
 }
 
 // algNone reports whether alg is "none" in any case (RFC 7518 §3.6), as strings.EqualFold does.
@@ -280,6 +321,9 @@ func (m *Manager) verifyInto(ctx context.Context, token string, hit *cacheEntry,
 		err = m.checkRevokedEntry(ctx, e, c)
 	}
 	if err != nil {
+		if dst != nil && dst.unchecked && badTokenChars(token) {
+			err = errBadAuthHeader // see extractProbe
+		}
 		m.rejected(ctx, err)
 		return nil, err
 	}
@@ -295,7 +339,7 @@ func (m *Manager) verifyInto(ctx context.Context, token string, hit *cacheEntry,
 // verified-token cache stores a copy of the token; the claims live in memory of their own), so an
 // adapter may hand them views of buffers its server reuses for the next request.
 func (m *Manager) Authenticate(ctx context.Context, r Request) (*Claims, error) {
-	token, hit, err := m.extractProbe(r, true)
+	token, hit, unchecked, err := m.extractProbe(r, true)
 	if err == errDPoPScheme {
 		return m.authenticateDPoP(ctx, r)
 	}
@@ -303,13 +347,13 @@ func (m *Manager) Authenticate(ctx context.Context, r Request) (*Claims, error) 
 		m.rejected(ctx, err)
 		return nil, err
 	}
-	return m.verifyInto(ctx, token, hit, &claimsDst{req: r})
+	return m.verifyInto(ctx, token, hit, &claimsDst{req: r, unchecked: unchecked})
 }
 
 // AuthenticateOptional is Authenticate for routes that also serve anonymous users: a request
 // without any credential returns (nil, nil); a request with a bad credential still fails.
 func (m *Manager) AuthenticateOptional(ctx context.Context, r Request) (*Claims, error) {
-	token, hit, err := m.extractProbe(r, true)
+	token, hit, unchecked, err := m.extractProbe(r, true)
 	if err == errMissing {
 		return nil, nil
 	}
@@ -320,7 +364,7 @@ func (m *Manager) AuthenticateOptional(ctx context.Context, r Request) (*Claims,
 		m.rejected(ctx, err)
 		return nil, err
 	}
-	return m.verifyInto(ctx, token, hit, &claimsDst{req: r})
+	return m.verifyInto(ctx, token, hit, &claimsDst{req: r, unchecked: unchecked})
 }
 
 // checkRevoked asks the store, in one round trip, whether the token's jti, its session or its

@@ -17,12 +17,15 @@ func checkDecodeB64(t *testing.T, src string) {
 		werr = base64.CorruptInputError(0) // skipped by the standard decoder, refused here
 	}
 	dst := make([]byte, b64.DecodedLen(len(src)))
-	n, ok := decodeB64(dst, src)
+	n, ascii, ok := decodeB64(dst, src)
 	if ok != (werr == nil) {
 		t.Fatalf("decodeB64(%q): ok %v, standard decoder: %v", src, ok, werr)
 	}
 	if ok && !bytes.Equal(dst[:n], want) {
 		t.Fatalf("decodeB64(%q) = %x, want %x", src, dst[:n], want)
+	}
+	if isASCII := !bytes.ContainsFunc(want, func(r rune) bool { return r >= 0x80 }); ok && ascii != isASCII {
+		t.Fatalf("decodeB64(%q) = %x: ascii %v", src, dst[:n], ascii)
 	}
 }
 
@@ -55,7 +58,7 @@ func TestDecodeB64(t *testing.T) {
 		}
 	}
 	// dst too small: refused, never a panic.
-	if _, ok := decodeB64(make([]byte, 2), "Zm9vYmFy"); ok {
+	if _, _, ok := decodeB64(make([]byte, 2), "Zm9vYmFy"); ok {
 		t.Fatal("decodeB64 into a too small dst reported ok")
 	}
 }

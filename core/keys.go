@@ -297,7 +297,7 @@ func (k *key) verifySignature(signingInput, sig string) bool {
 			return false
 		}
 		st := k.macs.Get().(*macState)
-		n, decoded := decodeB64(st.sig[:], sig)
+		n, _, decoded := decodeB64(st.sig[:], sig)
 		ok := false
 		if decoded && n == k.macSize {
 			st.h.Reset()

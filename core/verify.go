@@ -118,8 +118,8 @@ func (m *Manager) parseSegments(token string, d1, d2 int, kind tokenKind, now ti
 
 	// Claims: decoded into the one buffer the returned Claims keep.
 	pb := make([]byte, b64.DecodedLen(d2-d1-1))
-	n, ok := decodeB64(pb, token[d1+1:d2])
-	if !ok || !utf8.Valid(pb[:n]) {
+	n, ascii, ok := decodeB64(pb, token[d1+1:d2])
+	if !ok || !ascii && !utf8.Valid(pb[:n]) {
 		return nil, nil, segmentsBroken(token[:d2], errPayload)
 	}
 	pb = pb[:n]
@@ -170,10 +170,9 @@ func lastOutside(s string) int {
 func b64Outside(x uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	v := x &^ hi
-	in := func(v uint64, from, to byte) uint64 {
-		return (v + (0x80-uint64(from))*lo) &^ (v + (0x7f-uint64(to))*lo)
-	}
-	ok := in(v|0x20*lo, 'a', 'z') | in(v, '0', '9') | in(v, '-', '-') | in(v, '_', '_')
+	l := v | 0x20*lo
+	ok := (l+(0x80-'a')*lo)&^(l+(0x7f-'z')*lo) | (v+(0x80-'0')*lo)&^(v+(0x7f-'9')*lo) |
+		(v+(0x80-'-')*lo)&^(v+(0x7f-'-')*lo) | (v+(0x80-'_')*lo)&^(v+(0x7f-'_')*lo)
 	return (^ok | x) & hi
 }
 
@@ -218,8 +217,8 @@ func (m *Manager) readHeader(seg, segments string, kind tokenKind, h *header) er
 		defer headerBufs.Put(bp)
 		hb = bp[:]
 	}
-	n, ok := decodeB64(hb, seg)
-	if !ok || !utf8.Valid(hb[:n]) {
+	n, ascii, ok := decodeB64(hb, seg)
+	if !ok || !ascii && !utf8.Valid(hb[:n]) {
 		return segmentsBroken(segments, errHeader)
 	}
 	if err := parseHeader(hb[:n], h); err != nil {
@@ -247,21 +246,28 @@ func segmentsBroken(segments string, err error) error {
 }
 
 // checkClaims applies the registered-claim rules of RFC 7519 §4.1 with the configured leeway.
+// Times are compared as whole seconds and nanoseconds since the epoch (instant), which is exact
+// for every NumericDate and cheaper than time.Time's arithmetic.
 func (m *Manager) checkClaims(c *Claims, cs *claimSet, kind tokenKind, now time.Time, expiredOK time.Duration) error {
 	leeway := m.cfg.leeway
 	if !cs.hasExp {
 		return errExpMissing
 	}
+	at, exp := instantAt(now), instantAt(cs.exp)
 	// RFC 7519 §4.1.4: the token must not be accepted on or after exp.
-	if !now.Before(cs.exp.Add(leeway + expiredOK)) {
+	if !at.before(exp.plus(leeway + expiredOK)) {
 		return errExpired
 	}
 	// RFC 7519 §4.1.5: nor before nbf.
-	if cs.hasNbf && now.Before(cs.nbf.Add(-leeway)) {
+	if cs.hasNbf && at.before(instantAt(cs.nbf).plus(-leeway)) {
 		return errNotYetValid
 	}
-	if cs.hasIat && cs.iat.After(now.Add(leeway)) {
-		return errIssuedInFuture
+	start := at
+	if cs.hasIat {
+		start = instantAt(cs.iat)
+		if at.plus(leeway).before(start) {
+			return errIssuedInFuture
+		}
 	}
 	if c.Issuer != m.cfg.issuer {
 		return errIssuer
@@ -273,11 +279,7 @@ func (m *Manager) checkClaims(c *Claims, cs *claimSet, kind tokenKind, now time.
 	if kind == kindRefresh {
 		limit = m.cfg.refreshTTL
 	}
-	start := now
-	if cs.hasIat {
-		start = cs.iat
-	}
-	if cs.exp.Sub(start) > limit+leeway {
+	if start.plus(limit + leeway).before(exp) { // exp - start > limit + leeway
 		return errLifetime
 	}
 	if kind == kindRefresh && (c.Subject == "" || c.TokenID == "" || c.SessionID == "" || !cs.hasIat) {
@@ -285,6 +287,36 @@ func (m *Manager) checkClaims(c *Claims, cs *claimSet, kind tokenKind, now time.
 	}
 	return nil
 }
+
+// instant is a time as seconds since the epoch and nanoseconds (0 to 999,999,999) within the
+// second. Any time.Time plus any Duration fits without overflow.
+type instant struct{ sec, nsec int64 }
+
+// instantAt is t as an instant.
+func instantAt(t time.Time) instant { return instant{t.Unix(), int64(t.Nanosecond())} }
+
+// plus is a + d.
+func (a instant) plus(d time.Duration) instant {
+	if d == 0 {
+		return a
+	}
+	return a.add(d)
+}
+
+func (a instant) add(d time.Duration) instant {
+	sec := a.sec + int64(d/time.Second)
+	nsec := a.nsec + int64(d%time.Second)
+	switch {
+	case nsec >= int64(time.Second):
+		sec, nsec = sec+1, nsec-int64(time.Second)
+	case nsec < 0:
+		sec, nsec = sec-1, nsec+int64(time.Second)
+	}
+	return instant{sec, nsec}
+}
+
+// before reports whether a is earlier than b.
+func (a instant) before(b instant) bool { return a.sec < b.sec || a.sec == b.sec && a.nsec < b.nsec }
 
 // Verify checks an access token: format, algorithm and key, signature, exp/nbf/iat with the
 // leeway, issuer, audience, lifetime cap, type, and (unless WithoutRevocationCheck()) the

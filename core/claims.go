@@ -185,6 +185,7 @@ type header struct {
 	kid    string
 	hasKID bool
 	crit   bool
+	kind   tokenKind // typeOf(typ), kept with a header read once for the tokens that repeat it
 }
 
 // parseHeader reads a decoded JOSE header. jku, x5u, jwk and x5c are skipped: keys come only from
@@ -256,6 +257,7 @@ func parseHeader(b []byte, h *header) error {
 	if h.alg == "" {
 		return errHeader
 	}
+	h.kind = typeOf(h.typ)
 	return nil
 }
 

@@ -307,6 +307,9 @@ func (k *key) verifySignature(signingInput, sig string) bool {
 		k.macs.Put(st)
 		return ok
 	}
+	if lastOutside(sig) >= 0 { // b64 would skip line breaks
+		return false
+	}
 	raw, err := b64.DecodeString(sig)
 	if err != nil {
 		return false

@@ -50,26 +50,43 @@ func (m *Manager) parseKey(token string, kind tokenKind, now time.Time, expiredO
 	if len(token) > m.cfg.maxTokenSize {
 		return nil, nil, errTooLarge
 	}
-	// The first dot by a vectorised search over the short header segment; the last by
-	// lastOutside, which checks the signature segment's alphabet on the way, eight bytes a step.
-	// The header and claims segments are checked by decodeB64, which refuses every byte outside
-	// the base64url alphabet (a line break in them is errFormat, as before decoding: see
-	// segmentsBroken). A dot between the two is a token of more than three segments: errFormat,
-	// whatever else is wrong with it, as if the dots had been counted first; only a refusal
-	// needs to look for one (decoding the claims segment fails on it).
+	// The first dot by a vectorised search over the short header segment, the last by lastDot
+	// from the end, eight bytes a step. The header and claims segments are checked by decodeB64,
+	// which refuses every byte outside the base64url alphabet (a line break in them is
+	// errFormat, as before decoding: see segmentsBroken), the signature segment by decodeB64 too
+	// (HMAC) or by lastOutside before it is decoded (verifySignature). A token of more than three
+	// segments, or with a byte outside the alphabet in its signature, is errFormat whatever else
+	// is wrong with it, as if the dots had been counted and the signature checked first; only a
+	// refusal needs to look (a token accepted passed the checks above).
 	d1 := strings.IndexByte(token, '.')
 	if d1 <= 0 {
 		return nil, nil, errFormat
 	}
-	d2 := lastOutside(token)
-	if d2 <= d1+1 || token[d2] != '.' || d2 == len(token)-1 {
-		return nil, nil, errFormat // one dot, an empty segment, or a bad byte in the signature
+	d2 := lastDot(token)
+	if d2 <= d1+1 || d2 == len(token)-1 {
+		return nil, nil, errFormat // one dot, or an empty segment
 	}
 	c, k, err := m.parseSegments(token, d1, d2, kind, now, expiredOK, dst)
-	if err != nil && strings.IndexByte(token[d1+1:d2], '.') >= 0 {
+	if err != nil && (strings.IndexByte(token[d1+1:d2], '.') >= 0 || lastOutside(token[d2+1:]) >= 0) {
 		return nil, nil, errFormat
 	}
 	return c, k, err
+}
+
+// lastDot returns the index of the last '.' in s, -1 if there is none, reading s from its end
+// eight bytes at a time: a byte equal to '.' is a zero byte of x ^ '.'…, found without borrows
+// between bytes as in b64Outside.
+func lastDot(s string) int {
+	const lo, low7, hi = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	i := len(s)
+	for i >= 8 {
+		x := binary.LittleEndian.Uint64(unsafeBytes(s[i-8:i])) ^ '.'*lo
+		if m := ^((x&low7 + low7) | x) & hi; m != 0 {
+			return i - 1 - bits.LeadingZeros64(m)>>3
+		}
+		i -= 8
+	}
+	return strings.LastIndexByte(s[:i], '.')
 }
 
 // parseSegments is parseKey's work once the dots are found: d1 ends the header segment, d2 the
@@ -85,7 +102,7 @@ func (m *Manager) parseSegments(token string, d1, d2 int, kind tokenKind, now ti
 	if h.crit {
 		return nil, nil, errCrit
 	}
-	switch got := typeOf(h.typ); {
+	switch got := h.kind; {
 	case got == kind:
 	case kind == kindAccess && got == kindRefresh:
 		return nil, nil, errTypeRefresh

@@ -3,7 +3,9 @@ package core
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/hmac"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
@@ -337,6 +339,45 @@ func FuzzSegments(f *testing.F) {
 			if fmt.Sprint(err) != fmt.Sprint(want) {
 				t.Fatalf("parseKey(%q): %v, want %v", token, err, want)
 			}
+		}
+	})
+}
+
+// FuzzOwnLayoutVerify: a claims object signed with the Manager's key is verified the same -
+// the same claims, or the same refusal - by a Manager reading its own layout and by one that
+// reads every object with the general parser.
+func FuzzOwnLayoutVerify(f *testing.F) {
+	at := time.Unix(1796000000, 500_000_000)
+	clock := WithClock(func() time.Time { return at })
+	m := testManager(f, WithVerifiedCache(0), clock)
+	general := testManager(f, WithVerifiedCache(0), clock)
+	general.own = nil
+	now := at.Unix()
+	for _, claims := range []string{
+		fmt.Sprintf(`{"iss":"iss","sub":"alice","aud":"aud","exp":%d,"iat":%d,"auth_time":%d,"jti":"j","sid":"s"}`, now+60, now, now),
+		fmt.Sprintf(`{"iss":"iss","sub":"alice","aud":"aud","exp":%d,"iat":%d,"jti":"j","sid":"s","role":"x"}`, now+60, now),
+		fmt.Sprintf(`{"iss":"iss","sub":"alice","aud":"aud","exp":%d,"iat":%d,"jti":"j","sid":"s","exp":1}`, now+60, now),
+		fmt.Sprintf(`{"iss":"iss","sub":"alice","aud":"aud","exp":%d,"iat":%d,"jti":"j","sid":"s"}`, now-60, now-120),
+		fmt.Sprintf(`{"iss":"iss","sub":"alice","aud":"aud","exp":%d,"iat":%d,"jti":"j","sid":"s"}`, now+7200, now),
+		fmt.Sprintf(`{"iss":"iss","sub":"alice","aud":"aud","exp":%d,"iat":%d,"jti":"j","sid":"s"}`, now+60, now+60),
+	} {
+		f.Add(claims)
+	}
+	sign := func(claims string) string {
+		in := b64.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + b64.EncodeToString([]byte(claims))
+		mac := hmac.New(sha256.New, []byte("access-secret-access-secret-0123"))
+		mac.Write([]byte(in))
+		return in + "." + b64.EncodeToString(mac.Sum(nil))
+	}
+	f.Fuzz(func(t *testing.T, claims string) {
+		tok := sign(claims)
+		c1, err1 := m.Verify(t.Context(), tok)
+		c2, err2 := general.Verify(t.Context(), tok)
+		if fmt.Sprint(err1) != fmt.Sprint(err2) {
+			t.Fatalf("%s: own layout %v, general parser %v", claims, err1, err2)
+		}
+		if err1 == nil && !reflect.DeepEqual(*c1, *c2) {
+			t.Fatalf("%s:\nown layout     %+v\ngeneral parser %+v", claims, *c1, *c2)
 		}
 	})
 }

@@ -381,3 +381,49 @@ func FuzzOwnLayoutVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestInstantMatchesTime: comparing instants gives time.Time's answers for the comparisons
+// checkClaims makes: t + d before u, and u - t > d, over the whole NumericDate range, with
+// fractional seconds and negative durations.
+func TestInstantMatchesTime(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	randTime := func() time.Time {
+		switch r.IntN(4) {
+		case 0:
+			return time.Unix(r.Int64N(maxNumericDate)+1, 0)
+		case 1:
+			return time.Unix(1796000000+r.Int64N(200)-100, r.Int64N(1e9))
+		default:
+			return time.Unix(r.Int64N(maxNumericDate)+1, r.Int64N(1e9))
+		}
+	}
+	durations := []time.Duration{0, time.Second, -time.Second, time.Minute, 90 * 24 * time.Hour, 1<<63 - 1 - time.Minute,
+		-time.Minute, 1, -1, 300 * time.Millisecond, -300 * time.Millisecond, -1500 * time.Millisecond}
+	for range 200000 {
+		d := durations[r.IntN(len(durations))]
+		if r.IntN(2) == 0 {
+			d = time.Duration(r.Int64N(1<<50)) - 1<<49
+		}
+		a, b := randTime(), randTime()
+		switch r.IntN(3) {
+		case 0: // b within two seconds of a
+			b = a.Add(time.Duration(r.Int64N(4e9)) - 2e9)
+		case 1: // b within two seconds of a + d: the carries and borrows of the nanoseconds decide
+			if d < 1<<62 {
+				b = a.Add(d + time.Duration(r.Int64N(4e9)) - 2e9)
+			}
+		}
+		got := instantAt(a).plus(d).before(instantAt(b))
+		if want := a.Add(d).Before(b); got != want && d < 1<<62 {
+			t.Fatalf("%v + %v before %v: %v, time says %v", a, d, b, got, want)
+		}
+		if want := b.Sub(a) > d; got != want {
+			t.Fatalf("%v - %v > %v: %v, time says %v", b, a, d, got, want)
+		}
+	}
+	// The wall clock's time carries a monotonic reading; instants ignore it, as Unix does.
+	now := time.Now()
+	if instantAt(now) != instantAt(now.Round(0)) {
+		t.Fatal("monotonic reading changed the instant")
+	}
+}

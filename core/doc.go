@@ -218,7 +218,8 @@
 //   - one file per concept of the token life: keys.go (key sets, kid selection, rotation),
 //     keysource.go (keys of another issuer), issuers.go (several issuers: selection by the
 //     unverified iss, the resolver's bounded cache), http_resource.go (RFC 9728), publish.go (our public keys as a JWK Set, the key
-//     ring's included), claims.go and scope.go (claims), verify.go (verification, calling the
+//     ring's included), claims.go and scope.go (claims), claims_own.go (the claims of the Manager's
+//     own layout, read by comparison with it), verify.go (verification, calling the
 //     verified-token cache of cache.go), issue.go (minting, size limits), refresh.go (rotation,
 //     the refresh hook), revoke.go, sessions.go, authorize.go, events.go, context.go.
 //   - connections.go: connections bound to their token (Bind, the deadline heap and its
